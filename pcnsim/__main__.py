@@ -1,0 +1,3 @@
+from pcnsim.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""Errors users see as one clear paragraph (never a traceback)."""
+
+
+class PcnsimError(Exception):
+    """Base of every error pcnsim reports to the user; `exit_code` is the CLI's exit status."""
+
+    exit_code = 1
+
+
+class ScenarioError(PcnsimError):
+    """Bad input: a scenario file, a dotted key, an override or an option (exit status 2)."""
+
+    exit_code = 2
+
+
+class RunFolderError(PcnsimError):
+    """A run folder that cannot be written, resumed or read (exit status 2)."""
+
+    exit_code = 2

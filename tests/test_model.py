@@ -1,0 +1,125 @@
+"""The model's invariants and limit cases, on short horizons so that the suite stays fast."""
+import math
+
+import numpy as np
+import pytest
+
+from pcnsim.config import ARRS_ROLES, SESSION_HOURS, Scenario
+from pcnsim.model import WEEKLY_SERIES, arrs_posts, simulate
+
+pytestmark = pytest.mark.integration
+
+
+def scenario(**sections) -> Scenario:
+    """The baseline with some sections' fields replaced (a year, 4 weeks of warm-up)."""
+    data = Scenario().model_dump()
+    data["run"].update(horizon_weeks=52, warmup_weeks=4)
+    for section, values in sections.items():
+        target = data
+        *path, last = section.split("__")
+        for p in path:
+            target = target[p]
+        if isinstance(values, dict):
+            target[last].update(values)
+        else:
+            target[last] = values
+    return Scenario.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return simulate(scenario(), 0)
+
+
+def test_demand_is_conserved(baseline):
+    m = baseline.metrics
+    years = scenario().years_measured
+    lhs = m["requests_per_year"]
+    rhs = m["appointments_per_year"] + m["unmet_per_year"] + (m["backlog_end"] - m["backlog_start"]) / years
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+    assert m["appointments_per_year"] == pytest.approx(
+        m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"])
+
+
+def test_weekly_demand_is_conserved_week_by_week(baseline):
+    w = baseline.weekly
+    backlog_before = np.concatenate([[0.0], w["backlog"][:-1]])
+    assert np.allclose(w["requests"], w["appointments"] + w["unmet"] + w["backlog"] - backlog_before)
+
+
+def test_cd_hours_are_conserved_every_week(baseline):
+    w = baseline.weekly
+    used = w["cd_clinical_hours"] + w["cd_leadership_hours"] + w["cd_meeting_hours"] + w["cd_slack_hours"]
+    assert np.allclose(used, w["cd_contracted_hours"] + w["cd_overtime_hours"])
+    assert (w["cd_overtime_hours"] >= 0).all()
+    assert (w["cd_displaced_clinical_hours"] <= w["cd_leadership_hours"] + w["cd_meeting_hours"] + 1e-9).all()
+
+
+def test_weekly_series_cover_every_week(baseline):
+    assert set(baseline.weekly) == set(WEEKLY_SERIES)
+    assert all(len(v) == 52 for v in baseline.weekly.values())
+    assert baseline.events > 1000
+
+
+def test_same_seed_same_numbers_and_replications_differ():
+    a, b, c = simulate(scenario(), 3), simulate(scenario(), 3), simulate(scenario(), 4)
+    assert a.metrics == b.metrics
+    assert a.metrics != c.metrics
+
+
+def test_changing_meetings_leaves_demand_stream_untouched():
+    a = simulate(scenario(), 1)
+    b = simulate(scenario(ics={"meeting_load": 2.0}), 1)
+    assert a.metrics["requests_per_year"] == b.metrics["requests_per_year"]
+
+
+def test_no_arrs_budget_means_no_arrs_activity():
+    m = simulate(scenario(funding={"arrs_per_patient": 0.0}), 0).metrics
+    assert m["arrs_appointments_per_year"] == 0
+    assert m["gp_supervision_hours_per_week"] == 0
+    assert m["arrs_staff_wte"] == 0 and m["arrs_leavers_per_year"] == 0
+
+
+def test_arrs_spend_never_exceeds_budget_and_posts_grow_with_budget():
+    for rate in (5.0, 22.89, 40.0):
+        s = scenario(funding={"arrs_per_patient": rate})
+        posts = arrs_posts(s)
+        cost = sum(posts[r] * getattr(s.arrs.roles, r).annual_cost for r in ARRS_ROLES)
+        assert cost <= s.arrs_budget + 1e-6
+    low = simulate(scenario(funding={"arrs_per_patient": 11.0}), 0).metrics
+    high = simulate(scenario(funding={"arrs_per_patient": 33.0}), 0).metrics
+    assert high["arrs_staff_wte"] > low["arrs_staff_wte"]
+    assert high["arrs_budget_used_share"] <= 1.0
+
+
+def test_low_demand_leaves_nothing_unmet():
+    m = simulate(scenario(demand={"appointments_per_patient_year": 0.5}), 0).metrics
+    assert m["unmet_per_year"] == 0
+    assert m["wait_days_mean"] < 0.05
+
+
+def test_no_meetings_means_no_meeting_hours():
+    m = simulate(scenario(ics={"meeting_load": 0.0}), 0).metrics
+    assert m["cd_meeting_hours_per_week"] == 0
+
+
+def test_cutting_supervision_raises_arrs_attrition():
+    s_full = scenario(run={"horizon_weeks": 156})
+    s_none = scenario(run={"horizon_weeks": 156}, arrs={"supervision_share": 0.0})
+    full = np.mean([simulate(s_full, r).metrics["arrs_leavers_per_year"] for r in range(4)])
+    none = np.mean([simulate(s_none, r).metrics["arrs_leavers_per_year"] for r in range(4)])
+    assert none > 1.5 * full
+
+
+def test_more_protected_time_means_less_overtime_and_displacement():
+    base = scenario(clinical_director={"overflow": ("overtime",)})
+    more = scenario(clinical_director={"overflow": ("overtime",), "extra_protected_sessions": 3.0})
+    b = np.mean([simulate(base, r).metrics["cd_overtime_hours_per_week"] for r in range(3)])
+    m = np.mean([simulate(more, r).metrics["cd_overtime_hours_per_week"] for r in range(3)])
+    assert m < b
+
+
+def test_protected_hours_follow_funding():
+    s = scenario()
+    assert s.cd_protected_sessions == pytest.approx(0.25 * 45_000 / 50_000 * 37.5 / SESSION_HOURS)
+    assert math.isclose(s.cd_funded_hours, 0.25 * 45_000 / 50_000 * 37.5)
