@@ -92,6 +92,8 @@ DEFAULT_MEETINGS = (
 
 
 class IcsConfig(Frozen):
+    name: str = P("ICS", "label", "-", "a label for the ICS (used by the England scenario's points)",
+                  min_length=1, max_length=100)
     pcns: int = P(1, "PCNs", "single-PCN run; an ICS holds 500k-3m people, mean 1.4m, 42 ICBs "
                   "(King's Fund, NHS England)", "PCNs simulated together in one ICS", ge=1, le=2000)
     representation: Literal["all", "forum"] = P(

@@ -221,7 +221,13 @@ class Pcn:
         self.posts = arrs_posts(s)
         self.in_post = dict.fromkeys(ARRS_ROLES, 0)
         self.on_leave = dict.fromkeys(ARRS_ROLES, 0)
-        self.by_type = [[r for r in ARRS_ROLES if self.roles[r].serves == t] for t in DEMAND_TYPES]
+        by_type = [[r for r in ARRS_ROLES if self.roles[r].serves == t] for t in DEMAND_TYPES]
+        self.arrs_types = [t for t, roles in enumerate(by_type) if roles]
+        self.arrs_roles_by_type = [by_type[t] for t in self.arrs_types]
+        self.arrs_slots_per_wte = {
+            r: s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
+            / role.appointment_minutes for r, role in self.roles.items()}
+        self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
         self.supervision_ratio = 1.0
         for r in ARRS_ROLES:
             a, weeks = self.roles[r].attrition_per_year, s.arrs.recruitment_weeks
@@ -326,23 +332,27 @@ class Pcn:
         served_age += got.sum(axis=0)[::-1]
 
         # ARRS staff: their type across the PCN, oldest first, practices in rotating order
-        shift = day_index % P
-        for t, roles in enumerate(self.by_type):
+        # (the roles serving one type pool their appointments; which of them is idle is immaterial)
+        caps = []
+        for roles in self.arrs_roles_by_type:
+            cap = 0
             for r in roles:
-                working = self.in_post[r] - self.on_leave[r]
-                if working <= 0:
-                    continue
-                role = self.roles[r]
-                minutes = working * s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
-                cap = self.slots(r, minutes / role.appointment_minutes)
-                x = np.roll(W[:, t, ::-1], -shift, axis=0)          # (P, A) oldest first
-                flat = x.T.ravel()                                  # age-major, practices within
-                if flat.sum() == 0:
-                    break
-                got = take_oldest(flat, np.array(cap)).reshape(x.shape[1], P).T
-                W[:, t, ::-1] -= np.roll(got, shift, axis=0)
-                wk["arrs_appointments"] += got.sum()
-                served_age += got.sum(axis=0)[::-1]
+                total = (self.in_post[r] - self.on_leave[r]) * self.arrs_slots_per_wte[r] + self.carry[r]
+                whole = math.floor(total)
+                self.carry[r] = total - whole
+                cap += whole
+            caps.append(cap)
+        if any(caps):
+            order = self.rotation[day_index % P]
+            x = W[order][:, self.arrs_types, ::-1]                  # (P, types, A) oldest first
+            A = x.shape[2]
+            flat = x.transpose(1, 2, 0).reshape(len(caps), A * P)   # per type: age-major, practices within
+            got = take_oldest(flat, np.array(caps, dtype=np.int64)).reshape(len(caps), A, P).transpose(2, 0, 1)
+            back = np.empty_like(got)
+            back[order] = got
+            W[:, self.arrs_types, ::-1] -= back
+            wk["arrs_appointments"] += got.sum()
+            served_age += got.sum(axis=(0, 1))[::-1]
 
         # GPs (the CD's clinical sessions and any locum count at practice 0): own practice
         slots = gp_min / s.gps.appointment_minutes
