@@ -159,3 +159,245 @@ def scenarios() -> None:
 
 
 # ---- run: experiments ----------------------------------------------------------------------
+def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
+    from pcnsim.errors import ScenarioError
+
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, text = item.partition("=")
+        try:
+            if not sep or not metric.strip():
+                raise ValueError
+            out[metric.strip()] = float(text)
+        except ValueError:
+            raise ScenarioError(f"--target-halfwidth {item!r}: expected METRIC=REL, such as "
+                                "appointments_per_year=0.01 (95% CI within +/-1% of the mean)") from None
+    return out
+
+
+def _print_key_metrics(result) -> None:
+    """A few key metrics with their 95% CIs, in plain language (a table for a sweep)."""
+    import math
+
+    from pcnsim.experiment import KEY_METRICS
+
+    summary = result.summary
+    if summary.empty:
+        return
+    present = [m for m in KEY_METRICS if m[0] in set(summary["metric"])]
+    points = list(dict.fromkeys(summary["point"]))
+    if not present:
+        return
+    if len(points) == 1:
+        rows = summary.set_index("metric")
+        width = max(len(label) for _, label, _ in present)
+        for metric, label, fmt in present:
+            r = rows.loc[metric]
+            text = fmt.format(r["mean"])
+            if r["n"] > 1 and math.isfinite(r["ci_low"]):
+                text += f"  (95% CI {fmt.format(r['ci_low'])} to {fmt.format(r['ci_high'])}, n = {int(r['n'])})"
+            else:
+                text += f"  (n = {int(r['n'])}: no confidence interval)"
+            click.echo(f"{label.ljust(width)}  {text}")
+        return
+    if len(points) > 40:
+        click.echo(f"{len(points)} sweep points: every point's metrics and 95% CIs are in summary.csv.")
+        return
+    click.echo("Mean (+/- 95% CI half-width) at each sweep point; every metric is in summary.csv.")
+    for metric, label, _ in present:
+        click.echo(f"  {metric}: {label}")
+    table = summary[summary["metric"].isin([m for m, _, _ in present])]
+    header = ["point", *result.swept, *(m for m, _, _ in present)]
+    lines = []
+    for point in points:
+        rows = table[table["point"] == point].set_index("metric")
+        first = rows.iloc[0]
+        cells = [str(point), *(f"{first[k]:g}" if isinstance(first[k], float) else str(first[k]) for k in result.swept)]
+        for metric, _, fmt in present:
+            r = rows.loc[metric]
+            h = (r["ci_high"] - r["ci_low"]) / 2
+            cells.append(fmt.format(r["mean"]) + (f" +/- {fmt.format(h)}" if math.isfinite(h) else ""))
+        lines.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
+    click.echo("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for cells in lines:
+        click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+@main.command("run")
+@click.argument("file", required=False)
+@click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
+@click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
+@click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
+@click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted).")
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a parameter: dotted key = value (read as YAML). Repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--target-halfwidth", multiple=True, metavar="METRIC=REL",
+              help="Add replications until the 95% CI of METRIC is within REL of its mean at every point "
+                   "(e.g. appointments_per_year=0.01). Repeatable.")
+@click.option("--max-replications", type=click.IntRange(min=1), help="Cap for --target-halfwidth [default: 200].")
+@click.option("--suggest-warmup", is_flag=True, help="Print the MSER-5 warm-up suggestion from the weekly series.")
+@click.option("--no-report", is_flag=True, help="Do not draw figures and report.html.")
+@friendly_errors
+def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet, target_halfwidth,
+            max_replications, suggest_warmup, no_report) -> None:
+    """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
+
+    Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
+    printed at the end. Exit status: 0 done, 1 a cell failed, 2 bad input.
+    """
+    import json
+    import shlex
+    from pathlib import Path
+
+    from pcnsim.errors import RunFolderError, ScenarioError
+    from pcnsim.experiment import run as run_experiment
+
+    targets = _parse_targets(target_halfwidth)
+    source = None
+    if file is None:
+        if not resume or out is None:
+            raise ScenarioError("pcnsim run needs a scenario FILE (a path or a bundled name such as "
+                                "'baseline'); only `--resume --out DIR` may omit it.")
+        from pcnsim.config import Scenario
+
+        try:
+            manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+            scenario = Scenario.model_validate_json(json.dumps(manifest["scenario"]))
+        except (OSError, ValueError, KeyError) as err:
+            raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder ({err})") from None
+        if set_ or replications is not None or seed is not None:
+            raise ScenarioError("--resume without FILE uses the folder's own scenario: drop --set, "
+                                "--replications and --seed (or give the FILE and options of the first run).")
+        targets = targets or manifest.get("target_halfwidth") or {}
+        max_replications = max_replications or manifest.get("max_replications")
+        source = manifest.get("source_path")
+    else:
+        from pcnsim.scenario import load_scenario_with_source
+
+        scenario, source = load_scenario_with_source(file, list(set_))
+    command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    try:
+        result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                                out=out, resume=resume, quiet=quiet, command_line=command,
+                                source_path=source, target_halfwidth=targets or None,
+                                max_replications=max_replications)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+    _print_key_metrics(result)
+    if suggest_warmup:
+        w = result.warmup
+        if w is None:
+            click.echo("Warm-up: no weekly series to analyse.")
+        else:
+            click.echo(f"Warm-up (MSER-5 on the replication means of the weekly series): suggest "
+                       f"{w['suggested_weeks']} weeks (now {w['current_warmup_weeks']}); by series: "
+                       + ", ".join(f"{k} {w['by_series'][k]}" for k in w["key_series"]) + ".")
+    if not no_report:
+        try:
+            from pcnsim.report import write_report
+        except ImportError:
+            write_report = None
+        if write_report is not None:
+            try:
+                write_report(result.folder)
+            except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
+                click.echo(f"Warning: the report could not be drawn ({err}); the results are complete. "
+                           f"Retry with: pcnsim report {result.folder}", err=True)
+    if result.failed:
+        first = result.failed[0]
+        click.echo(f"{len(result.failed)} cell(s) failed (the first: point {first['point']}, replication "
+                   f"{first['replication']}: {first['type']}: {first['message']}); see manifest.json. "
+                   f"Retry them with: pcnsim run --out {result.folder} --resume", err=True)
+    click.echo(f"Run folder: {result.folder}")
+    if result.failed:
+        sys.exit(1)
+
+
+# ---- report and compare: figures, report.html, differences between runs ---------------------
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@friendly_errors
+def report_cmd(run_dir: str) -> None:
+    """(Re)draw the figures and report.html of a finished run folder RUN_DIR.
+
+    The page is self-contained (figures embedded, no network needed): open it in any
+    browser, e-mail it, or print it. Prints the page's path.
+    """
+    from pcnsim.report import write_report
+
+    path = write_report(run_dir)
+    click.echo(f"Report: {path}")
+    click.echo(f"Figures: {path.parent / 'figures'}")
+
+
+@main.command("compare")
+@click.argument("run_a", type=click.Path(file_okay=False))
+@click.argument("run_b", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for compare.csv and compare.png [default: outputs/compare-<A>-vs-<B>-<time>/]; "
+                   "refused if it exists and is not empty.")
+@friendly_errors
+def compare_cmd(run_a: str, run_b: str, out: str | None) -> None:
+    """Metric by metric, run RUN_B minus run RUN_A, with 95% confidence intervals.
+
+    Runs with the same seed and replications are compared replication by replication
+    (common random numbers: a paired t-interval); otherwise as independent samples
+    (Welch). Writes compare.csv and a dot-and-whisker figure, compare.png.
+    """
+    from pcnsim.compare import (comparison_table, compare_runs, default_out_dir,
+                                describe_comparison, write_comparison)
+    from pcnsim.report import load_run
+
+    a, b = load_run(run_a), load_run(run_b)
+    df = compare_runs(a, b)
+    name_a, name_b = a.folder.resolve().name, b.folder.resolve().name
+    folder = write_comparison(df, out or default_out_dir(a, b), name_a, name_b)
+    click.echo(f"A: {a.folder}  ({a.name})")
+    click.echo(f"B: {b.folder}  ({b.name})")
+    click.echo("")
+    click.echo(comparison_table(df))
+    click.echo("")
+    for line in describe_comparison(df, "A", "B"):
+        click.echo(line)
+    click.echo("")
+    click.echo(f"Comparison folder: {folder}")
+
+
+# ---- verify: analytic limit cases and invariants ---------------------------------------------
+def _verify_number(value: float) -> str:
+    if value != value:  # NaN: the check could not run
+        return "-"
+    if value == int(value) and abs(value) < 1e12:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Shorter runs (a few seconds); the full set takes under a minute.")
+def verify(quick: bool) -> None:
+    """Check the model against known answers: conservation, limit cases, queueing theory.
+
+    Prints one row per check (expected, got, tolerance, PASS/FAIL); exits with status 1 if
+    any check fails. The checks and their formulas: docs/verification.md.
+    """
+    from pcnsim.verify import run_checks
+
+    checks = run_checks(quick=quick)
+    rows = [(c.name, ("" if c.relation == "==" else c.relation + " ") + _verify_number(c.expected),
+             _verify_number(c.got), _verify_number(c.tolerance), "PASS" if c.passed else "FAIL") for c in checks]
+    head = ("check", "expected", "got", "tolerance", "result")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+    failed = [c for c in checks if not c.passed]
+    for c in failed:
+        click.echo(f"FAIL {c.name}: {c.note}", err=True)
+    click.echo(f"{len(checks) - len(failed)} of {len(checks)} checks passed.")
+    if failed:
+        sys.exit(1)

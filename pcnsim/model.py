@@ -86,27 +86,25 @@ def take_oldest(waiting: np.ndarray, capacity: np.ndarray) -> np.ndarray:
 def arrs_posts(scenario: Scenario) -> dict[str, int]:
     """Whole-WTE posts the ARRS budget buys in the role mix, never costing more than the budget.
 
-    Each role gets the floor of its ideal share; leftover budget buys further posts for the
-    roles furthest below their ideal, while one still fits (largest remainder).
+    Posts are bought in one fixed order that does not depend on the budget (Webster's divisor
+    method on the mix: the next post goes to the role with the largest share / (posts + 0.5)),
+    stopping at the first post that does not fit. So more money never buys fewer posts.
     """
     budget = scenario.arrs_budget
     mix = {r: getattr(scenario.arrs.mix, r) for r in ARRS_ROLES}
-    total = sum(mix.values())
     cost = {r: role.annual_cost for r, role in scenario.arrs.roles.items()}
-    mean_cost = sum(mix[r] / total * cost[r] for r in ARRS_ROLES)
-    if budget <= 0 or mean_cost <= 0:
-        return {r: 0 for r in ARRS_ROLES}
-    wte = budget / mean_cost
-    ideal = {r: wte * mix[r] / total for r in ARRS_ROLES}
-    posts = {r: int(math.floor(ideal[r])) for r in ARRS_ROLES}
-    left = budget - sum(posts[r] * cost[r] for r in ARRS_ROLES)
-    while True:
-        fits = [r for r in ARRS_ROLES if mix[r] > 0 and cost[r] <= left + 1e-9]
-        if not fits:
+    posts = dict.fromkeys(ARRS_ROLES, 0)
+    roles = [r for r in ARRS_ROLES if mix[r] > 0]
+    left = budget
+    while roles:
+        r = max(roles, key=lambda r: (mix[r] / (posts[r] + 0.5), -ARRS_ROLES.index(r)))
+        if cost[r] > left + 1e-9:
             return posts
-        r = max(fits, key=lambda r: (ideal[r] - posts[r], -ARRS_ROLES.index(r)))
         posts[r] += 1
         left -= cost[r]
+        if cost[r] <= 0 and posts[r] > 10_000:   # free posts: stop somewhere sensible
+            return posts
+    return posts
 
 
 @dataclass(order=True)
@@ -238,16 +236,16 @@ class Pcn:
                 env.process(self.recruit_arrs(r, residual=True))
 
         # --- clinical director: a fixed weekly timetable of protected and clinical slots
+        # protected time is whole slots (rounded, at least one if any is funded), sharing its hours
         prot = s.cd_protected_sessions
-        n_prot = math.ceil(prot - 1e-9)
+        n_prot = max(1, round(prot)) if prot > 1e-9 else 0
         n_clin = min(s.clinical_director.clinical_sessions, SLOTS - n_prot)
         order = rng("timetable").permutation(SLOTS)
         self.slot_kind = ["off"] * SLOTS
         self.slot_hours = [SESSION_HOURS] * SLOTS
-        for i, slot in enumerate(order[:n_prot]):
+        for slot in order[:n_prot]:
             self.slot_kind[slot] = "protected"
-            if i == n_prot - 1 and prot < n_prot:
-                self.slot_hours[slot] = (prot - (n_prot - 1)) * SESSION_HOURS
+            self.slot_hours[slot] = prot * SESSION_HOURS / n_prot
         for slot in order[n_prot:n_prot + n_clin]:
             self.slot_kind[slot] = "clinical"
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
@@ -258,6 +256,7 @@ class Pcn:
         self.task_seq = 0
         self.displace_budget = 0
         self.overtime_budget = 0.0
+        self.unbackfilled_hours = 0.0
         self.ops_hours_arrived = 0.0
         self.ops_hours_to_manager = 0.0
 
@@ -421,7 +420,7 @@ class Pcn:
                 mean_effort = s.leadership.task_hours
                 rate = s.leadership.development_hours_per_week / mean_effort
             else:
-                mean_effort, rate = s.ics.request_hours, s.ics.requests_per_week * s.ics.meeting_load
+                mean_effort, rate = s.ics.request_hours, s.ics.requests_per_week
             if rate <= 0:
                 return
             yield env.timeout(rng.exponential(WEEK / rate))
@@ -468,27 +467,15 @@ class Pcn:
         horizon = week_start + 2 * WEEK
         need = sum(t.effort for t in self.tasks if t.due < horizon)
         meetings_in_protected = sum(
-            m.series.hours for slot, ms in self.ics.meetings_this_week.items() for m in ms
-            if self.slot_kind[slot] == "protected" and self.ics.expected_at(self.index, m))
+            min(self.slot_hours[slot], sum(m.series.hours for m in ms if self.ics.expected_at(self.index, m)))
+            for slot, ms in self.ics.meetings_this_week.items() if self.slot_kind[slot] == "protected")
         overflow = need - max(0.0, self.protected_hours - meetings_in_protected)
         self.displace_budget, self.overtime_budget = 0, 0.0
-        manager_capacity = s.funding.manager_wte * WTE_HOURS * (1 - self.leave_share)
         for target in s.clinical_director.overflow:
             if overflow <= 0:
                 break
-            if target == "manager" and manager_capacity > 0:
-                cap = min(manager_capacity, s.manager.operations_share * self.ops_hours_arrived - self.ops_hours_to_manager)
-                moved, keep = 0.0, []
-                for task in sorted(self.tasks):
-                    if task.kind == "operations" and moved + task.effort <= min(cap, overflow) + 1e-9:
-                        moved += task.effort
-                        self.manager_tasks.append(task)
-                    else:
-                        keep.append(task)
-                heapq.heapify(keep)
-                self.tasks = keep
-                self.ops_hours_to_manager += moved
-                overflow -= moved
+            if target == "manager":
+                overflow -= self.hand_to_manager(overflow)
             elif target == "clinical":
                 clinical_slots = self.slot_kind.count("clinical")
                 k = min(s.clinical_director.max_displaced_sessions, clinical_slots,
@@ -498,6 +485,29 @@ class Pcn:
             elif target == "overtime":
                 self.overtime_budget = min(s.clinical_director.max_overtime_hours, overflow)
                 overflow -= self.overtime_budget
+
+    def hand_to_manager(self, hours: float) -> float:
+        """Move up to `hours` of operations tasks, earliest due first, to the PCN manager.
+
+        The manager takes at most `manager.operations_share` of all operations work so far and
+        no more than a week of their own hours; returns the hours moved.
+        """
+        s = self.s
+        capacity = s.funding.manager_wte * WTE_HOURS * (1 - self.leave_share)
+        limit = min(hours, capacity, s.manager.operations_share * self.ops_hours_arrived - self.ops_hours_to_manager)
+        if limit <= 0:
+            return 0.0
+        moved, keep = 0.0, []
+        for task in sorted(self.tasks):
+            if task.kind == "operations" and moved + task.effort <= limit + 1e-9:
+                moved += task.effort
+                self.manager_tasks.append(task)
+            else:
+                keep.append(task)
+        heapq.heapify(keep)
+        self.tasks = keep
+        self.ops_hours_to_manager += moved
+        return moved
 
     def manager_week(self) -> None:
         """The PCN manager works through the operations tasks handed over this week."""
@@ -527,14 +537,17 @@ class Pcn:
             start = week * WEEK
             yield env.timeout(start + WEEK_PLAN_AT + 0.1 - env.now)
             self.drop_stale_tasks()
+            self.unbackfilled_hours = 0.0
             self.cd_on_leave = self.cd_in_post and rng.random() < leave_p
             working = self.cd_in_post and not self.cd_on_leave
             if working:
                 self.plan_overflow(start)
                 wk["cd_contracted_hours"] += self.contracted_hours
                 wk["cd_protected_hours"] += self.protected_hours
-            else:
+            else:   # on leave or vacant: the manager still takes operations work due soon
                 self.displace_budget, self.overtime_budget = 0, 0.0
+                if "manager" in cd.overflow:
+                    self.hand_to_manager(sum(t.effort for t in self.tasks if t.due < start + 2 * WEEK))
             for slot in range(SLOTS):
                 day, half = divmod(slot, 2)
                 yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
@@ -561,7 +574,7 @@ class Pcn:
                     used = self.work_on_tasks(self.overtime_budget, start + 2 * WEEK)
                     wk["cd_leadership_hours"] += used
                     wk["cd_overtime_hours"] += used
-                x = wk["cd_overtime_hours"] + cd.displaced_strain_weight * wk["cd_displaced_clinical_hours"]
+                x = wk["cd_overtime_hours"] + cd.displaced_strain_weight * self.unbackfilled_hours
                 self.strain += (x - self.strain) / cd.strain_weeks
             elif self.cd_in_post:
                 self.strain -= self.strain / cd.strain_weeks
@@ -597,6 +610,7 @@ class Pcn:
                         self.locum_slots_today += self.cd_session_slots
                     else:
                         wk["lost_appointments"] += self.cd_session_slots
+                        self.unbackfilled_hours += hours
                 in_session = min(meeting_hours, hours)
                 wk["cd_overtime_hours"] += meeting_hours - in_session
                 self.leadership(hours - in_session)
@@ -604,7 +618,9 @@ class Pcn:
         if kind == "protected":
             self.leadership(hours)
         elif kind == "clinical":
-            urgent = self.displace_budget > 0 and self.tasks and self.tasks[0].due < self.env.now + 2 * WEEK
+            # give up the clinic only for work due soon, and only if there is a session's worth
+            urgent = (self.displace_budget > 0 and self.tasks and self.tasks[0].due < self.env.now + 2 * WEEK
+                      and sum(t.effort for t in self.tasks) >= hours)
             if urgent:
                 self.displace_budget -= 1
                 wk["cd_displaced_clinical_hours"] += hours
@@ -613,6 +629,7 @@ class Pcn:
                     self.locum_slots_today += self.cd_session_slots
                 else:
                     wk["lost_appointments"] += self.cd_session_slots
+                    self.unbackfilled_hours += hours
                 self.leadership(hours)
             else:
                 wk["cd_clinical_hours"] += hours

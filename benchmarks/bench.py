@@ -1,0 +1,340 @@
+"""pcnsim benchmarks: model speed, SimPy engine ceiling, memory, and `--jobs` speed-up.
+
+Run from the repository root (no pytest needed):
+
+    python benchmarks/bench.py            # the full set, a few minutes on 2 cores
+    python benchmarks/bench.py --quick    # about a minute: fewer replications, smaller sweeps
+    python benchmarks/bench.py --json bench.json --only speed,engine
+
+It prints (a) PCN-years simulated per second on one core for the baseline (median of
+several replications, CPU time and wall time), and for an ICS of 10 PCNs; (b) SimPy
+events processed per second by the model next to a bare SimPy loop measured in the same
+run, and their ratio; (c) peak memory of one baseline replication and of a sweep of N
+points against 2N points (the CLI in a subprocess, `--jobs 1`, so that one process holds
+everything); (d) the wall-time speed-up of `pcnsim run --jobs 2` over `--jobs 1` on a
+sweep. The machine may be shared: the figures to trust are the ratios (model / bare
+SimPy, 2N / N memory, jobs-1 / jobs-2 time) and CPU-time rates; the load average is
+printed next to them. Record the headline numbers in docs/performance.md ("History").
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import simpy  # noqa: E402
+
+from pcnsim.model import simulate  # noqa: E402
+from pcnsim.scenario import load_scenario  # noqa: E402
+
+WEEKS_PER_YEAR = 52
+SECTIONS = ("speed", "engine", "memory", "jobs")
+
+
+# --------------------------------------------------------------------------- the machine
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    import pandas
+    import pyarrow
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", False
+    return {"nproc": os.cpu_count(), "cpu": cpu, "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__, "simpy": simpy.__version__,
+            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__,
+            "commit": commit + ("+dirty" if dirty else ""), "date": time.strftime("%Y-%m-%d"),
+            "loadavg_start": os.getloadavg(), "busy_cores_start": busy_cores()}
+
+
+# --------------------------------------------------------------------------- (a) model speed
+def time_replications(scenario, reps: int, first: int = 0) -> list[dict[str, float]]:
+    """Wall and CPU seconds, events and PCN-years of `reps` replications (after one untimed)."""
+    simulate(scenario, first + reps)          # warm caches and imports, untimed
+    out = []
+    for r in range(first, first + reps):
+        w, c = time.perf_counter(), time.process_time()
+        rep = simulate(scenario, r)
+        wall, cpu = time.perf_counter() - w, time.process_time() - c
+        out.append({"wall": wall, "cpu": cpu, "events": rep.events,
+                    "pcn_years": rep.pcns * scenario.run.horizon_weeks / WEEKS_PER_YEAR})
+    return out
+
+
+def summarise_runs(runs: list[dict[str, float]]) -> dict[str, float]:
+    med = lambda key: statistics.median(r[key] for r in runs)  # noqa: E731
+    py = runs[0]["pcn_years"]
+    return {"replications": len(runs), "pcn_years_per_replication": py,
+            "wall_s_median": med("wall"), "cpu_s_median": med("cpu"),
+            "pcn_years_per_s_cpu": statistics.median(r["pcn_years"] / r["cpu"] for r in runs),
+            "pcn_years_per_s_wall": statistics.median(r["pcn_years"] / r["wall"] for r in runs),
+            "events_per_replication": med("events"),
+            "events_per_s_cpu": statistics.median(r["events"] / r["cpu"] for r in runs)}
+
+
+def bench_speed(quick: bool) -> dict[str, Any]:
+    base = load_scenario("baseline")
+    ics10 = load_scenario("baseline", {"ics.pcns": 10})
+    return {"baseline": summarise_runs(time_replications(base, 3 if quick else 9)),
+            "ics10": summarise_runs(time_replications(ics10, 1 if quick else 3))}
+
+
+# --------------------------------------------------------------------------- (b) engine ceiling
+def bare_simpy(processes: int, total_events: int) -> dict[str, float]:
+    """`processes` SimPy processes each doing `yield env.timeout(1)`: the engine's ceiling."""
+    env = simpy.Environment()
+    per = total_events // processes
+
+    def ticker(n):
+        for _ in range(n):
+            yield env.timeout(1)
+
+    for _ in range(processes):
+        env.process(ticker(per))
+    c = time.process_time()
+    env.run()
+    cpu = time.process_time() - c
+    events = next(env._eid)   # the same counter simulate() reports
+    return {"processes": processes, "events": events, "cpu_s": cpu, "events_per_s_cpu": events / cpu}
+
+
+def bench_engine(quick: bool, model_speed: dict[str, Any] | None) -> dict[str, Any]:
+    n = 200_000 if quick else 1_000_000
+    best = lambda k: max((bare_simpy(k, n) for _ in range(3)), key=lambda r: r["events_per_s_cpu"])  # noqa: E731
+    one, ten = best(1), best(10)
+    if model_speed is None:
+        model_speed = {"baseline": summarise_runs(time_replications(load_scenario("baseline"), 3))}
+    model = model_speed["baseline"]["events_per_s_cpu"]
+    return {"bare_1_process": one, "bare_10_processes": ten, "model_events_per_s_cpu": model,
+            "model_over_bare": model / ten["events_per_s_cpu"],
+            "model_us_per_event": 1e6 / model, "bare_us_per_event": 1e6 / ten["events_per_s_cpu"]}
+
+
+# --------------------------------------------------------------------------- (c) memory
+_MAXRSS = textwrap.dedent("""
+    import resource, subprocess, sys, time
+    t = time.perf_counter()
+    rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t
+    if rc.returncode:
+        sys.stderr.write(rc.stderr.decode()[-2000:])
+    print(rc.returncode, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+""")
+
+
+def busy_cores(seconds: float = 1.0) -> float:
+    """Cores kept busy by other processes right now (from /proc/stat over `seconds`; NaN elsewhere)."""
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]          # total, idle + iowait
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return math.nan
+    return (1 - (i1 - i0) / max(1, t1 - t0)) * (os.cpu_count() or 1)
+
+
+def run_measured(cmd: list[str]) -> dict[str, float]:
+    """Run `cmd` under a fresh wrapper: exit code, wall seconds, peak RSS (MiB) of it or any child."""
+    out = subprocess.run([sys.executable, "-c", _MAXRSS, *cmd], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode or not out.stdout.strip():
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    rc, wall, kib = out.stdout.split()
+    if int(rc):
+        raise RuntimeError(f"{' '.join(cmd)} exited {rc}:\n{out.stderr}")
+    return {"wall_s": float(wall), "maxrss_mib": int(kib) / 1024}
+
+
+def sweep_file(folder: Path, name: str, points: int, reps: int, weeks: int) -> Path:
+    """A sweep of `points` points over extra CD sessions, `reps` replications of `weeks` weeks."""
+    values = [round(3.5 * i / max(1, points - 1), 4) for i in range(points)]
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\nextends: baseline\n"
+                    f"run: {{replications: {reps}, horizon_weeks: {weeks}, warmup_weeks: {min(13, weeks - 1)}}}\n"
+                    f"sweep:\n  points:\n" + "".join(
+                        f"    - {{clinical_director.extra_protected_sessions: {v}}}\n" for v in values))
+    return path
+
+
+def cli(scenario: Path, out: Path, jobs: int) -> list[str]:
+    return [sys.executable, "-m", "pcnsim", "run", str(scenario), "--jobs", str(jobs), "--quiet",
+            "--no-report", "--out", str(out)]
+
+
+def bench_memory(quick: bool, tmp: Path) -> dict[str, Any]:
+    base = load_scenario("baseline")
+    simulate(base, 0)
+    tracemalloc.start()
+    simulate(base, 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    one = run_measured([sys.executable, "-c", "from pcnsim.model import simulate; from pcnsim.scenario "
+                        "import load_scenario; simulate(load_scenario('baseline'), 0)"])
+    imports = run_measured([sys.executable, "-c", "import pcnsim.model, pcnsim.scenario"])
+    n = 8 if quick else 16
+    reps, weeks = 2, 104
+    small = run_measured(cli(sweep_file(tmp, "mem-n", n, reps, weeks), tmp / "mem-n", 1))
+    big = run_measured(cli(sweep_file(tmp, "mem-2n", 2 * n, reps, weeks), tmp / "mem-2n", 1))
+    return {"replication_tracemalloc_peak_mib": peak / 2**20,
+            "replication_process_maxrss_mib": one["maxrss_mib"], "imports_maxrss_mib": imports["maxrss_mib"],
+            "sweep": {"reps": reps, "weeks": weeks, "jobs": 1,
+                      "n_points": n, "n_maxrss_mib": small["maxrss_mib"], "n_wall_s": small["wall_s"],
+                      "2n_points": 2 * n, "2n_maxrss_mib": big["maxrss_mib"], "2n_wall_s": big["wall_s"],
+                      "ratio_2n_over_n": big["maxrss_mib"] / small["maxrss_mib"]}}
+
+
+# --------------------------------------------------------------------------- (d) --jobs speed-up
+def bench_jobs(quick: bool, tmp: Path, repeats: int) -> dict[str, Any]:
+    """Wall time of `pcnsim run` at --jobs 1 and 2 on a sweep of S cells and of 2S cells.
+
+    The end-to-end speed-up (S cells) includes the serial part of a run (imports, planning,
+    combining the cell files); the marginal speed-up, (T1(2S) - T1(S)) / (T2(2S) - T2(S)),
+    is that of the parallel part alone: how well the pool scales once started.
+    """
+    points, reps, weeks = (8, 2, 52) if quick else (8, 4, 104)
+    sizes = {"S": sweep_file(tmp, "jobs-s", points, reps, weeks),
+             "2S": sweep_file(tmp, "jobs-2s", 2 * points, reps, weeks)}
+    tiny = sweep_file(tmp, "tiny", 1, 1, 2)
+    walls: dict[str, dict[int, list[float]]] = {k: {1: [], 2: []} for k in sizes}
+    loads: list[float] = []
+    overhead: dict[int, float] = {}
+    for j in (1, 2):
+        overhead[j] = run_measured(cli(tiny, tmp / f"tiny-{j}", j))["wall_s"]
+    for i in range(repeats):          # alternate, so that a burst of load hits both
+        for size, scen in sizes.items():
+            for j in (1, 2):
+                loads.append(busy_cores())
+                walls[size][j].append(run_measured(cli(scen, tmp / f"jobs-{size}-{j}-{i}", j))["wall_s"])
+    best = {size: {j: min(w) for j, w in by.items()} for size, by in walls.items()}
+    d1, d2 = best["2S"][1] - best["S"][1], best["2S"][2] - best["S"][2]
+    cells = points * reps
+    return {"points": points, "replications": reps, "weeks": weeks, "cells": cells, "repeats": repeats,
+            "walls": walls, "jobs1_wall_s": walls["S"][1], "jobs2_wall_s": walls["S"][2],
+            "speedup_best": best["S"][1] / best["S"][2],
+            "speedup_median": statistics.median(walls["S"][1]) / statistics.median(walls["S"][2]),
+            "speedup_2s_best": best["2S"][1] / best["2S"][2],
+            "speedup_marginal": d1 / d2 if d2 > 0 else math.nan,
+            "startup_wall_s": overhead, "busy_cores_before_runs": loads,
+            "pcn_years_per_s_wall_jobs2": 2 * cells * weeks / WEEKS_PER_YEAR / best["2S"][2]}
+
+
+# --------------------------------------------------------------------------- report
+def table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(a) for a, _ in rows)
+    return "\n".join(f"  {a:<{width}}  {b}" for a, b in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer replications and smaller sweeps (about a minute)")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default: all)")
+    ap.add_argument("--repeats", type=int, default=None, help="repeats of each --jobs timing (default 2; quick 1)")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = set(only) - set(SECTIONS)
+    if bad:
+        ap.error(f"--only: unknown sections {sorted(bad)}; choose from {SECTIONS}")
+    repeats = args.repeats or (1 if args.quick else 2)
+
+    res: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    m = res["machine"]
+    print(f"pcnsim benchmarks  {m['date']}  commit {m['commit'] or '?'}")
+    print(f"  {m['nproc']} cores, {m['cpu']}; Python {m['python']}, numpy {m['numpy']}, simpy {m['simpy']}; "
+          f"load average {m['loadavg_start'][0]:.2f}, "
+          f"{m['busy_cores_start']:.2f} cores busy with other work")
+    rows: list[tuple[str, str]] = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pcnsim-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        if "speed" in only:
+            sp = res["speed"] = bench_speed(args.quick)
+            b, i = sp["baseline"], sp["ics10"]
+            rows += [("(a) baseline PCN-years/s, one core (CPU time)",
+                      f"{b['pcn_years_per_s_cpu']:.1f}  (wall {b['pcn_years_per_s_wall']:.1f}; median of "
+                      f"{b['replications']}; {b['cpu_s_median']:.3f} s per {b['pcn_years_per_replication']:.0f}-year rep)"),
+                     ("    ICS of 10 PCNs, PCN-years/s (CPU time)",
+                      f"{i['pcn_years_per_s_cpu']:.1f}  ({i['cpu_s_median']:.2f} s per replication)")]
+        if "engine" in only:
+            en = res["engine"] = bench_engine(args.quick, res.get("speed"))
+            rows += [("(b) model SimPy events/s (CPU time)",
+                      f"{en['model_events_per_s_cpu']:,.0f}  ({en['model_us_per_event']:.1f} us per event)"),
+                     ("    bare SimPy, 1 process, events/s", f"{en['bare_1_process']['events_per_s_cpu']:,.0f}"),
+                     ("    bare SimPy, 10 processes, events/s",
+                      f"{en['bare_10_processes']['events_per_s_cpu']:,.0f}  ({en['bare_us_per_event']:.2f} us per event)"),
+                     ("    model / bare (10 processes)", f"{en['model_over_bare']:.3f}")]
+        if "memory" in only:
+            me = res["memory"] = bench_memory(args.quick, tmp)
+            sw = me["sweep"]
+            rows += [("(c) one baseline replication, tracemalloc peak", f"{me['replication_tracemalloc_peak_mib']:.1f} MiB"),
+                     ("    one replication, process max RSS",
+                      f"{me['replication_process_maxrss_mib']:.0f} MiB  (imports alone {me['imports_maxrss_mib']:.0f} MiB)"),
+                     (f"    sweep {sw['n_points']} points x {sw['reps']} reps x {sw['weeks']} wk, max RSS",
+                      f"{sw['n_maxrss_mib']:.0f} MiB  ({sw['n_wall_s']:.1f} s)"),
+                     (f"    sweep {sw['2n_points']} points, max RSS", f"{sw['2n_maxrss_mib']:.0f} MiB  ({sw['2n_wall_s']:.1f} s)"),
+                     ("    memory 2N / N (flat if about 1)", f"{sw['ratio_2n_over_n']:.2f}")]
+        if "jobs" in only:
+            jb = res["jobs"] = bench_jobs(args.quick, tmp, repeats)
+            rows += [(f"(d) sweep S = {jb['points']} pts x {jb['replications']} reps x {jb['weeks']} wk, --jobs 1",
+                      f"{min(jb['jobs1_wall_s']):.1f} s  (runs: {', '.join(f'{w:.1f}' for w in jb['jobs1_wall_s'])})"),
+                     ("    --jobs 2", f"{min(jb['jobs2_wall_s']):.1f} s  (runs: {', '.join(f'{w:.1f}' for w in jb['jobs2_wall_s'])})"),
+                     ("    speed-up jobs 2 / jobs 1, S (best; median)", f"{jb['speedup_best']:.2f}x; {jb['speedup_median']:.2f}x"),
+                     (f"    speed-up, 2S = {2 * jb['points']} points (best)", f"{jb['speedup_2s_best']:.2f}x"),
+                     ("    marginal speed-up (2S - S: the pool alone)", f"{jb['speedup_marginal']:.2f}x"),
+                     ("    start-up, 1-cell run, jobs 1 / jobs 2",
+                      f"{jb['startup_wall_s'][1]:.1f} s / {jb['startup_wall_s'][2]:.1f} s"),
+                     ("    cores busy with other work before the runs", f"{min(jb['busy_cores_before_runs']):.2f} to "
+                      f"{max(jb['busy_cores_before_runs']):.2f}" + ("  (busy machine: speed-ups unreliable)"
+                      if max(jb['busy_cores_before_runs']) > 0.25 else ""))]
+    res["machine"]["loadavg_end"] = os.getloadavg()
+    res["seconds"] = time.perf_counter() - t0
+    print(table(rows))
+    print(f"  load average at the end {res['machine']['loadavg_end'][0]:.2f}; benchmarks took {res['seconds']:.0f} s")
+    targets = []
+    if "speed" in res:
+        targets.append(("baseline >= 10 PCN-years/s per core", res["speed"]["baseline"]["pcn_years_per_s_cpu"] >= 10))
+    if "jobs" in res:
+        targets.append(("--jobs 2 >= 1.7x --jobs 1 (2S sweep)", res["jobs"]["speedup_2s_best"] >= 1.7))
+    if "memory" in res:
+        targets.append(("memory flat (2N / N <= 1.15)", res["memory"]["sweep"]["ratio_2n_over_n"] <= 1.15))
+    for name, ok in targets:
+        print(f"  target {name}: {'met' if ok else 'NOT met'}")
+    res["targets"] = {name: ok for name, ok in targets}
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=float) + "\n")
+        print(f"  wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Output analysis: confidence intervals, replication counts, warm-up and Sobol indices.
+
+Pure functions over numbers and tidy frames; no file or network I/O, and no import of
+any other pcnsim module, so that every layer above the model can use them.
+
+- `summarise` turns long-form results (one row per point, replication and metric) into
+  means with 95% t-intervals.
+- `halfwidth`, `relative_halfwidth` and `replications_needed` support the "replicate
+  until the confidence interval is narrow enough" rule.
+- `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5).
+- `sobol_indices` and `sensitivity` compute first-order and total Sobol indices with
+  SALib from a Saltelli design. With a stochastic model the indices are computed on the
+  mean over replications at each design point, so they describe the *expected* response;
+  the replication noise left in those means is reported separately as `noise_share`.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+SUMMARY_STATS = ("mean", "std", "ci_low", "ci_high", "n")
+SENSITIVITY_COLUMNS = ("metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share")
+
+
+# --------------------------------------------------------------------------- t-intervals
+def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float, float, float, int]:
+    """Mean, sample standard deviation and the two-sided Student-t interval of the mean.
+
+    Returns ``(mean, std, ci_low, ci_high, n)``. NaN values are ignored. With one value the
+    standard deviation and the interval are NaN (there is no estimate of spread); with
+    none, everything but ``n`` is NaN.
+    """
+    x = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = int(x.size)
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(x.mean())
+    if n == 1:
+        return (mean, math.nan, math.nan, math.nan, 1)
+    std = float(x.std(ddof=1))
+    h = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    return (mean, std, mean - h, mean + h, n)
+
+
+def halfwidth(values: Iterable[float], confidence: float = CONFIDENCE) -> float:
+    """Half-width of the t-interval of the mean (NaN with fewer than two values)."""
+    mean, _, low, high, _ = t_interval(values, confidence)
+    return (high - low) / 2
+
+
+def relative_halfwidth(values: Iterable[float], confidence: float = CONFIDENCE) -> float:
+    """Half-width divided by the absolute mean: 0.01 means "mean within +/-1% (95% CI)".
+
+    A zero mean gives 0 when the values do not vary and infinity when they do; fewer than
+    two values give NaN.
+    """
+    mean, _, low, high, _ = t_interval(values, confidence)
+    return _relative((high - low) / 2, mean)
+
+
+def _relative(h: float, mean: float) -> float:
+    if math.isnan(h):
+        return math.nan
+    if mean == 0:
+        return 0.0 if h == 0 else math.inf
+    return h / abs(mean)
+
+
+def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
+              confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Summarise long-form results into one row per group and metric.
+
+    ``results`` has columns ``metric`` and ``value`` (and normally ``point``, the swept
+    keys and ``replication``). ``by`` are the grouping columns before ``metric``; by
+    default every column except ``replication``, ``metric`` and ``value``. Groups keep
+    the order in which they first appear. Columns of the result: ``*by, metric, mean, std,
+    ci_low, ci_high, n`` where the interval is the two-sided Student-t interval of the
+    mean at ``confidence`` (n = 1 gives NaN std and interval).
+    """
+    if by is None:
+        by = [c for c in results.columns if c not in ("replication", "metric", "value")]
+    keys = [*by, "metric"]
+    columns = [*keys, *SUMMARY_STATS]
+    if results.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in SUMMARY_STATS else object) for c in columns})
+    grouped = results.groupby(keys, sort=False, dropna=False)["value"]
+    out = grouped.agg(mean="mean", std="std", n="count").reset_index()
+    n = out["n"].to_numpy(dtype=float)
+    std = out["std"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tcrit = stats.t.ppf(0.5 + confidence / 2, np.where(n > 1, n - 1, np.nan))
+        h = tcrit * std / np.sqrt(n)
+    h = np.where(n > 1, h, np.nan)
+    out["std"] = np.where(n > 1, std, np.nan)
+    out["ci_low"] = out["mean"].to_numpy(dtype=float) - h
+    out["ci_high"] = out["mean"].to_numpy(dtype=float) + h
+    out["n"] = out["n"].astype("int64")
+    return out[columns]
+
+
+def relative_halfwidths(summary: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
+    """Rows of ``summary`` for ``metrics`` with the added column ``rel_halfwidth``."""
+    rows = summary[summary["metric"].isin(list(metrics))].copy()
+    h = (rows["ci_high"] - rows["ci_low"]) / 2
+    rows["rel_halfwidth"] = [_relative(float(a), float(m)) for a, m in zip(h, rows["mean"])]
+    return rows
+
+
+def replications_needed(summary: pd.DataFrame, targets: Mapping[str, float]) -> int:
+    """Replications per point for every target metric to reach its relative half-width.
+
+    Uses the usual estimate n* = ceil(n (h / h*)^2) for each point and metric in ``targets``
+    (metric -> target relative half-width of the 95% CI) and returns the largest. Returns
+    0 when every target is already met; ``summary`` is a frame from `summarise`. A metric
+    with fewer than two replications (NaN half-width) asks for at least two. Metrics absent
+    from ``summary`` are ignored.
+    """
+    rows = relative_halfwidths(summary, targets)
+    need = 0
+    for metric, n, rel in zip(rows["metric"], rows["n"], rows["rel_halfwidth"]):
+        target = float(targets[metric])
+        if math.isnan(rel):
+            need = max(need, 2 if n < 2 else int(n) + 1)
+        elif rel > target:
+            need = max(need, int(n) + 1 if math.isinf(rel) else math.ceil(n * (rel / target) ** 2))
+    return need
+
+
+# --------------------------------------------------------------------------- warm-up (MSER-5)
+def mser5(series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: float = 0.5) -> int:
+    """MSER-5 truncation point of a series (White 1997; White, Cobb and Spratt 2000).
+
+    The series is cut into batches of ``batch`` observations (a trailing partial batch is
+    dropped); for each candidate d the statistic is the variance of the batch means
+    after the first d batches divided by the number left, i.e.
+    ``sum((Z_j - mean(Z[d:]))^2) / (b - d)^2``. The d that minimises it over the first
+    ``max_fraction`` of the batches is chosen, and the number of observations to delete,
+    ``batch * d``, is returned (0: no warm-up needed). For a simulation, apply it to the
+    mean over replications of a weekly series, which is much less noisy than one run.
+    """
+    x = np.asarray(series, dtype=float)
+    x = x[~np.isnan(x)]
+    b = x.size // batch
+    if b < 2:
+        return 0
+    z = x[: b * batch].reshape(b, batch).mean(axis=1)
+    dmax = max(0, min(b - 2, int(b * max_fraction)))
+    # suffix sums give every candidate's statistic in O(b)
+    rev = z[::-1]
+    s1 = np.cumsum(rev)[::-1]          # sum of z[d:]
+    s2 = np.cumsum(rev * rev)[::-1]    # sum of z[d:]^2
+    m = np.arange(b, 0, -1, dtype=float)  # b - d
+    ss = np.maximum(s2 - s1 * s1 / m, 0.0)
+    stat = ss / (m * m)
+    d = int(np.argmin(stat[: dmax + 1]))
+    return batch * d
+
+
+def suggest_warmup(series: Mapping[Any, Sequence[float] | np.ndarray], batch: int = 5) -> dict[Any, int]:
+    """MSER-5 truncation point of each named series (e.g. metric -> mean weekly series)."""
+    return {name: mser5(s, batch=batch) for name, s in series.items()}
+
+
+# --------------------------------------------------------------------------- Sobol indices
+def sobol_problem(ranges: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """A SALib problem from ``{dotted key: (low, high)}``, in the given key order."""
+    return {"num_vars": len(ranges), "names": list(ranges),
+            "bounds": [[float(lo), float(hi)] for lo, hi in ranges.values()]}
+
+
+def sobol_indices(problem: Mapping[str, Any], Y: Sequence[float] | np.ndarray, *, seed: int | None = None,
+                  num_resamples: int = 100, conf_level: float = CONFIDENCE) -> pd.DataFrame:
+    """First-order and total Sobol indices of one output from a Saltelli design.
+
+    ``Y`` holds the output at each row of ``SALib.sample.sobol.sample(problem, N,
+    calc_second_order=False)``, in the same order (N (D + 2) values). Returns one row per
+    parameter: ``parameter, S1, S1_conf, ST, ST_conf`` (the ``_conf`` columns are the
+    half-widths of SALib's bootstrap intervals at ``conf_level``; ``seed`` fixes them).
+    An output that does not vary gives NaN indices instead of an error.
+    """
+    from SALib.analyze import sobol as salib_sobol
+
+    y = np.asarray(Y, dtype=float)
+    names = list(problem["names"])
+    d = len(names)
+    if y.size == 0 or y.size % (d + 2) != 0:
+        raise ValueError(f"a Saltelli design without second order has N x (D + 2) = N x {d + 2} rows; "
+                         f"got {y.size} outputs")
+    empty = pd.DataFrame({"parameter": names, "S1": np.nan, "S1_conf": np.nan, "ST": np.nan, "ST_conf": np.nan})
+    if not np.all(np.isfinite(y)) or np.var(y) == 0:
+        return empty
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        si = salib_sobol.analyze(dict(problem), y, calc_second_order=False, num_resamples=num_resamples,
+                                 conf_level=conf_level, print_to_console=False, seed=seed)
+    return pd.DataFrame({"parameter": names,
+                         "S1": np.asarray(si["S1"], dtype=float), "S1_conf": np.asarray(si["S1_conf"], dtype=float),
+                         "ST": np.asarray(si["ST"], dtype=float), "ST_conf": np.asarray(si["ST_conf"], dtype=float)})
+
+
+def noise_share(results: pd.DataFrame, points: int) -> float:
+    """Share of the variance of the per-point means that is replication noise.
+
+    ``results`` holds one metric: columns ``point`` and ``value``, one row per replication.
+    The noise variance of a point's mean is s^2 / n; its average over points divided by
+    the variance of the means across points estimates how much of what Sobol analyses is
+    noise rather than the parameters' effect (0: none; near 1: the indices mean little).
+    Capped at 1 (both variances are estimates, and with few replications the noise
+    estimate can exceed the total). NaN with fewer than two replications per point.
+    """
+    g = results.groupby("point")["value"]
+    means = g.mean().reindex(range(points))
+    var_of_mean = (g.var(ddof=1) / g.count()).reindex(range(points))
+    total = float(np.nanvar(means.to_numpy(dtype=float), ddof=1)) if points > 1 else math.nan
+    noise = float(np.nanmean(var_of_mean.to_numpy(dtype=float))) if var_of_mean.notna().any() else math.nan
+    if math.isnan(noise) or math.isnan(total):
+        return math.nan
+    if total == 0:
+        return math.nan if noise == 0 else 1.0
+    return min(1.0, noise / total)  # both are estimates: a ratio above 1 means "all noise"
+
+
+def sensitivity(results: pd.DataFrame, problem: Mapping[str, Any], points: int, *,
+                seed: int | None = None, num_resamples: int = 100) -> pd.DataFrame:
+    """Sobol indices of every metric of a Saltelli sweep.
+
+    ``results``: long form with ``point`` (0..points-1, the design rows in order),
+    ``replication``, ``metric`` and ``value``. For each metric the mean over replications
+    at each design point is analysed with `sobol_indices`; a metric missing at some point
+    (a failed cell with no replication left) gets NaN indices. Columns: ``metric,
+    parameter, S1, S1_conf, ST, ST_conf, noise_share`` (see `noise_share`).
+    """
+    frames = []
+    for metric, rows in results.groupby("metric", sort=False):
+        y = rows.groupby("point")["value"].mean().reindex(range(points)).to_numpy(dtype=float)
+        if np.isnan(y).any():
+            table = pd.DataFrame({"parameter": list(problem["names"]), "S1": np.nan, "S1_conf": np.nan,
+                                  "ST": np.nan, "ST_conf": np.nan})
+        else:
+            table = sobol_indices(problem, y, seed=seed, num_resamples=num_resamples)
+        table.insert(0, "metric", metric)
+        table["noise_share"] = noise_share(rows, points)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(SENSITIVITY_COLUMNS)]

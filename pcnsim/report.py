@@ -1,0 +1,1335 @@
+"""Figures and a one-page offline HTML report for a finished run folder.
+
+`write_report(folder)` reads a run folder (INTERFACE.md "A run folder"), draws the
+figures into `<folder>/figures/*.png` and writes `<folder>/report.html`: one
+self-contained page (figures embedded as data URIs, inline CSS, no scripts, no web
+addresses) that a trainer can open offline or a planner can print for a board.
+
+This module reads files only; it never imports the experiment runner or the model.
+Figures are drawn with matplotlib's object API (no pyplot, no global backend or theme
+change), so importing it from a notebook changes nothing there.
+
+What each figure shows, and how to read the page: docs/report.md.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+import numpy as np
+import pandas as pd
+
+from pcnsim.errors import RunFolderError
+
+__all__ = [
+    "RunData", "load_run", "draw_figures", "write_report", "KEY_METRICS", "METRICS",
+    "metric_label", "metric_kind", "format_number", "format_share", "format_hours",
+    "format_money", "format_value", "format_estimate", "t_interval",
+]
+
+# --------------------------------------------------------------------------- metric metadata
+# metric name -> (plain label, kind, unit). Kinds drive formatting: count, share, hours,
+# days, money, wte. Order is INTERFACE.md's "Metrics" table; unknown metrics follow, sorted.
+METRICS: dict[str, tuple[str, str, str]] = {
+    "requests_per_year": ("Appointment requests", "count", "requests a year"),
+    "appointments_per_year": ("Appointments delivered", "count", "appointments a year"),
+    "gp_appointments_per_year": ("Appointments delivered by GPs", "count", "appointments a year"),
+    "arrs_appointments_per_year": ("Appointments delivered by ARRS staff", "count", "appointments a year"),
+    "unmet_per_year": ("Unmet requests (diverted)", "count", "requests a year"),
+    "backlog_start": ("Backlog at the end of warm-up", "count", "requests waiting"),
+    "backlog_end": ("Backlog at the end", "count", "requests waiting"),
+    "demand_met_share": ("Share of requests delivered", "share", "%"),
+    "wait_days_mean": ("Mean wait for an appointment", "days", "working days"),
+    "wait_days_p90": ("90th percentile wait", "days", "working days"),
+    "lost_appointments_per_year": ("Appointments lost to displaced CD sessions", "count",
+                                   "appointments a year"),
+    "gp_supervision_hours_per_week": ("GP time supervising ARRS staff", "hours", "hours a week"),
+    "cd_clinical_hours_per_week": ("CD time in clinical sessions", "hours", "hours a week"),
+    "cd_leadership_hours_per_week": ("CD time on leadership tasks", "hours", "hours a week"),
+    "cd_meeting_hours_per_week": ("CD time in system meetings", "hours", "hours a week"),
+    "cd_displaced_clinical_hours_per_week": ("CD clinical time given up", "hours", "hours a week"),
+    "cd_overtime_hours_per_week": ("CD unpaid overtime", "hours", "hours a week"),
+    "leadership_tasks_overdue_share": ("Leadership tasks late or never done", "share", "%"),
+    "meetings_attended_share": ("System meetings the CD attended", "share", "%"),
+    "representation_share": ("System meetings with a PCN CD present", "share", "%"),
+    "cd_resignations_per_year": ("CD resignations", "count", "a year"),
+    "cd_vacancy_share": ("Weeks with no CD in post", "share", "%"),
+    "arrs_leavers_per_year": ("ARRS leavers", "count", "a year"),
+    "arrs_vacancy_rate": ("ARRS funded posts vacant", "share", "%"),
+    "arrs_staff_wte": ("ARRS staff in post", "wte", "WTE"),
+    "arrs_budget_used_share": ("ARRS budget used", "share", "%"),
+    "spend_per_year": ("Modelled spend", "money", "£ a year"),
+    "cost_per_appointment": ("Cost per appointment delivered", "money", "£ per appointment"),
+}
+
+# The metrics that headline a sweep (one figure each, when present).
+KEY_METRICS: tuple[str, ...] = (
+    "appointments_per_year",
+    "demand_met_share",
+    "wait_days_mean",
+    "unmet_per_year",
+    "cd_overtime_hours_per_week",
+    "leadership_tasks_overdue_share",
+    "cd_resignations_per_year",
+    "arrs_vacancy_rate",
+)
+
+ARRS_ROLE_NAMES = (
+    "clinical_pharmacist", "pharmacy_technician", "first_contact_physio", "paramedic",
+    "physician_associate", "advanced_practitioner", "mental_health_practitioner",
+    "social_prescribing_link_worker", "health_wellbeing_coach", "care_coordinator",
+)
+
+STANDARD_COLUMNS = {"point", "replication", "metric", "value", "mean", "std", "ci_low", "ci_high",
+                    "n", "week"}
+SWEEP_KINDS = ("grid", "points", "lhs", "sobol")
+MAX_TABLE_POINTS = 30     # a sweep table of key metrics by point, up to this many points
+MAX_ERRORBAR_POINTS = 60  # scatter plots draw CI whiskers up to this many points
+FIG_SIZE = (13.33, 7.5)   # 16:9, a slide
+FIG_DPI = 110
+
+
+def metric_label(metric: str) -> str:
+    """Plain label of a metric ("Appointments delivered"); the name itself if unknown."""
+    if metric in METRICS:
+        return METRICS[metric][0]
+    if metric.startswith("arrs_in_post."):
+        return "In post: " + _role_label(metric.split(".", 1)[1])
+    return metric.replace("_", " ")
+
+
+def metric_kind(metric: str) -> str:
+    """How a metric is formatted: count, share, hours, days, money or wte."""
+    if metric in METRICS:
+        return METRICS[metric][1]
+    if metric.endswith(("_share", "_rate")):
+        return "share"
+    if "hours" in metric:
+        return "hours"
+    if "days" in metric:
+        return "days"
+    if metric.startswith(("cost", "spend")):
+        return "money"
+    return "count"
+
+
+def metric_unit(metric: str) -> str:
+    if metric in METRICS:
+        return METRICS[metric][2]
+    return {"share": "%", "hours": "hours a week", "days": "working days", "money": "£"}.get(
+        metric_kind(metric), "")
+
+
+def axis_label(metric: str) -> str:
+    unit = metric_unit(metric)
+    return f"{metric_label(metric)} ({unit})" if unit else metric_label(metric)
+
+
+def _scale(metric: str) -> float:
+    """Shares are plotted as percentages."""
+    return 100.0 if metric_kind(metric) == "share" else 1.0
+
+
+def _role_label(role: str) -> str:
+    return {"first_contact_physio": "first contact physio",
+            "social_prescribing_link_worker": "social prescribing link worker",
+            "health_wellbeing_coach": "health & wellbeing coach"}.get(role, role.replace("_", " "))
+
+
+# --------------------------------------------------------------------------- formatting
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_number(x: Any, decimals: Optional[int] = None) -> str:
+    """A count with thousands separators: 251043 -> "251,043"; small values keep 2 significant
+    figures (0.234 -> "0.23"); `decimals` forces a number of decimals."""
+    if not _finite(x):
+        return "n/a"
+    x = float(x)
+    if decimals is None:
+        a = abs(x)
+        decimals = 0 if a >= 100 or a == 0 else 1 if a >= 10 else 2
+    s = f"{x:,.{decimals}f}"
+    return "0" if s in ("-0", "-0.0", "-0.00") else s
+
+
+def format_share(x: Any, decimals: int = 1) -> str:
+    """A share in [0, 1] as a percentage: 0.9451 -> "94.5%"."""
+    return "n/a" if not _finite(x) else f"{float(x) * 100:.{decimals}f}%"
+
+
+def format_hours(x: Any) -> str:
+    """Hours with one decimal: 12.345 -> "12.3"."""
+    return "n/a" if not _finite(x) else f"{float(x):,.1f}"
+
+
+def format_money(x: Any, decimals: Optional[int] = None) -> str:
+    """Pounds: 1234567.8 -> "£1,234,568"; under £100 with pence: 8.123 -> "£8.12"."""
+    if not _finite(x):
+        return "n/a"
+    x = float(x)
+    if decimals is None:
+        decimals = 0 if abs(x) >= 100 else 2
+    sign = "-" if x < 0 else ""
+    return f"{sign}£{abs(x):,.{decimals}f}"
+
+
+def format_value(x: Any, kind: str, decimals: Optional[int] = None) -> str:
+    """Format a value by kind (count, share, hours, days, money, wte)."""
+    if kind == "share":
+        return format_share(x)
+    if kind in ("hours", "days", "wte"):
+        return format_hours(x) if decimals is None else format_number(x, decimals)
+    if kind == "money":
+        return format_money(x, decimals)
+    return format_number(x, decimals)
+
+
+def _ci_decimals(mean: float, lo: float, hi: float, kind: str) -> Optional[int]:
+    """Decimals that show a count or money estimate to the precision its CI supports: two
+    significant figures of the half-width, never finer than units for values of 100 or more."""
+    if kind not in ("count", "money") or not all(_finite(v) for v in (mean, lo, hi)):
+        return None
+    half = (float(hi) - float(lo)) / 2
+    if abs(mean) < 100 or half <= 0:
+        return None
+    step = 10 ** (math.floor(math.log10(half)) - 1)
+    return max(0, -int(math.floor(math.log10(max(step, 1)))))
+
+
+def _round_to_ci(x: float, mean: float, lo: float, hi: float, kind: str) -> float:
+    if kind not in ("count", "money") or not all(_finite(v) for v in (mean, lo, hi)):
+        return x
+    half = (float(hi) - float(lo)) / 2
+    if abs(mean) < 100 or half <= 0:
+        return x
+    step = max(1.0, 10 ** (math.floor(math.log10(half)) - 1))
+    return round(float(x) / step) * step
+
+
+def format_estimate(mean: Any, ci_low: Any, ci_high: Any, kind: str = "count") -> str:
+    """"251,000 (95% CI 249,800 to 252,300)": counts and money rounded to the precision the
+    interval supports; shares as %, hours and days with one decimal."""
+    dec = _ci_decimals(mean, ci_low, ci_high, kind)
+    vals = [_round_to_ci(v, mean, ci_low, ci_high, kind) if _finite(v) else v
+            for v in (mean, ci_low, ci_high)]
+    m, lo, hi = (format_value(v, kind, dec) for v in vals)
+    if not (_finite(ci_low) and _finite(ci_high)):
+        return m
+    return f"{m} (95% CI {lo} to {hi})"
+
+
+def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and t-interval of the mean of `values`: (mean, low, high, n); NaN bounds if n < 2."""
+    from scipy import stats
+
+    v = np.asarray([x for x in values if _finite(x)], dtype=float)
+    n = v.size
+    if n == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    mean = float(v.mean())
+    if n < 2:
+        return (mean, math.nan, math.nan, n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return (mean, mean - half, mean + half, n)
+
+
+# --------------------------------------------------------------------------- reading a run folder
+@dataclass
+class RunData:
+    """What a run folder holds, read tolerantly (missing optional parts are None)."""
+
+    folder: Path
+    manifest: dict
+    scenario: dict
+    summary: pd.DataFrame
+    results: Optional[pd.DataFrame]
+    sensitivity: Optional[pd.DataFrame]
+    swept_keys: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    # -- convenient views
+    @property
+    def name(self) -> str:
+        return str(self.scenario.get("name") or self.manifest.get("name") or self.folder.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.scenario.get("description") or "")
+
+    @property
+    def run_settings(self) -> dict:
+        run = self.scenario.get("run")
+        return run if isinstance(run, dict) else {}
+
+    @property
+    def warmup_weeks(self) -> Optional[float]:
+        w = self.run_settings.get("warmup_weeks", self.manifest.get("warmup_weeks"))
+        return float(w) if _finite(w) else None
+
+    @property
+    def horizon_weeks(self) -> Optional[float]:
+        w = self.run_settings.get("horizon_weeks", self.manifest.get("horizon_weeks"))
+        return float(w) if _finite(w) else None
+
+    @property
+    def replications(self) -> Optional[int]:
+        for r in (self.manifest.get("replications"), self.run_settings.get("replications")):
+            if _finite(r):
+                return int(r)
+        if "n" in self.summary and len(self.summary):
+            return int(self.summary["n"].max())
+        return None
+
+    @property
+    def pcns(self) -> int:
+        ics = self.scenario.get("ics")
+        p = ics.get("pcns") if isinstance(ics, dict) else None
+        return int(p) if _finite(p) else 1
+
+    @property
+    def sweep(self) -> Optional[dict]:
+        s = self.scenario.get("sweep")
+        return s if isinstance(s, dict) and any(s.get(k) is not None for k in SWEEP_KINDS) else None
+
+    @property
+    def sweep_kind(self) -> Optional[str]:
+        if self.manifest.get("sweep_kind") in SWEEP_KINDS:
+            return str(self.manifest["sweep_kind"])
+        if self.sweep is not None:
+            return next(k for k in SWEEP_KINDS if self.sweep.get(k) is not None)
+        if not self.swept_keys:
+            return None
+        if self.sensitivity is not None:
+            return "sobol"
+        return "grid" if len(self.swept_keys) <= 2 else "points"
+
+    @property
+    def points(self) -> list[int]:
+        return sorted(int(p) for p in self.summary["point"].unique())
+
+    @property
+    def first_point(self) -> int:
+        return self.points[0] if self.points else 0
+
+    def point_values(self, point: int) -> dict[str, Any]:
+        """The swept keys' values at a point."""
+        if not self.swept_keys:
+            return {}
+        rows = self.summary[self.summary["point"] == point]
+        if rows.empty:
+            return {}
+        return {k: rows.iloc[0][k] for k in self.swept_keys if k in rows}
+
+    def point_summary(self, point: Optional[int] = None) -> pd.DataFrame:
+        """Summary rows of one point (the first by default), indexed by metric, in metric order."""
+        p = self.first_point if point is None else point
+        rows = self.summary[self.summary["point"] == p].set_index("metric")
+        return rows.loc[order_metrics(rows.index)]
+
+    def weekly(self, point: Optional[int] = None) -> Optional[pd.DataFrame]:
+        """Weekly series of one point (the first by default), or None without weekly.parquet."""
+        path = self.folder / "weekly.parquet"
+        if not path.exists():
+            return None
+        p = self.first_point if point is None else point
+        try:
+            df = pd.read_parquet(path, filters=[("point", "==", p)])
+        except Exception:  # noqa: BLE001 - an old pyarrow, or no `point` column: read it all
+            try:
+                df = pd.read_parquet(path)
+            except Exception as err:  # noqa: BLE001
+                self.notes.append(f"weekly.parquet could not be read ({err}).")
+                return None
+            if "point" in df:
+                df = df[df["point"] == p]
+        needed = {"replication", "week", "metric", "value"}
+        if not needed <= set(df.columns):
+            self.notes.append("weekly.parquet lacks the columns replication, week, metric, value.")
+            return None
+        extra = [c for c in df.columns if c not in needed | {"point"}]
+        if extra:  # e.g. a `pcn` column for an ICS: average over it (metrics are per PCN)
+            df = df.groupby(["replication", "week", "metric"], as_index=False)["value"].mean()
+        return df
+
+
+def order_metrics(metrics: Iterable[str]) -> list[str]:
+    """INTERFACE.md's order first, then the rest sorted."""
+    metrics = list(dict.fromkeys(metrics))
+    known = [m for m in METRICS if m in metrics]
+    return known + sorted(m for m in metrics if m not in METRICS)
+
+
+def _read_table(folder: Path, stem: str) -> Optional[pd.DataFrame]:
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            try:
+                return reader(path)
+            except Exception as err:  # noqa: BLE001
+                raise RunFolderError(f"{path} could not be read: {err}") from err
+    return None
+
+
+def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    for (point, metric), grp in results.groupby(["point", "metric"], sort=True):
+        mean, lo, hi, n = t_interval(grp["value"])
+        row = {"point": point, **{k: grp.iloc[0][k] for k in keys}, "metric": metric, "mean": mean,
+               "std": float(grp["value"].std(ddof=1)) if n > 1 else math.nan,
+               "ci_low": lo, "ci_high": hi, "n": n}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_run(folder: str | os.PathLike) -> RunData:
+    """Read a run folder. Raises `RunFolderError` if it is not one (no manifest.json, or no
+    summary.csv and no results)."""
+    folder = Path(folder)
+    what = ("a run folder holds manifest.json, summary.csv and results.parquet, as written by "
+            "`pcnsim run`")
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder} is not a folder; {what}.")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise RunFolderError(f"{folder} is not a pcnsim run folder: it has no manifest.json ({what}).")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"{manifest_path} is not readable JSON: {err}") from err
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{manifest_path} should hold a JSON object.")
+    scenario = manifest.get("scenario")
+    if not isinstance(scenario, dict):
+        scenario = _read_scenario_yaml(folder) or {}
+
+    results = _read_table(folder, "results")
+    summary_path = folder / "summary.csv"
+    if summary_path.exists():
+        try:
+            summary = pd.read_csv(summary_path)
+        except Exception as err:  # noqa: BLE001
+            raise RunFolderError(f"{summary_path} could not be read: {err}") from err
+    else:
+        summary = None
+    if summary is None and results is None:
+        raise RunFolderError(f"{folder} has no summary.csv and no results.parquet or results.csv: "
+                             "the run may not have finished.")
+    base = summary if summary is not None else results
+    if not {"point", "metric"} <= set(base.columns):
+        raise RunFolderError(f"{folder}: the results lack the columns `point` and `metric`.")
+
+    swept = manifest.get("swept_keys")
+    if not isinstance(swept, list):
+        swept = [c for c in base.columns if c not in STANDARD_COLUMNS]
+    swept = [str(k) for k in swept if k in base.columns]
+    if summary is None:
+        summary = _summarise(results, swept)
+    for col in ("mean", "ci_low", "ci_high"):
+        if col not in summary:
+            raise RunFolderError(f"{summary_path} lacks the column `{col}`.")
+    if "n" not in summary:
+        summary["n"] = manifest.get("replications", math.nan)
+
+    sensitivity = None
+    sens_path = folder / "sensitivity.csv"
+    if sens_path.exists():
+        try:
+            sensitivity = pd.read_csv(sens_path)
+        except Exception:  # noqa: BLE001 - a figure is skipped, not the report
+            sensitivity = None
+    return RunData(folder, manifest, scenario, summary, results, sensitivity, swept)
+
+
+def _read_scenario_yaml(folder: Path) -> Optional[dict]:
+    path = folder / "scenario.yaml"
+    if not path.exists():
+        return None
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _scenario_object(run: RunData):
+    """The run's `pcnsim.config.Scenario`, or None if it cannot be rebuilt from the folder."""
+    from pcnsim.config import Scenario
+
+    candidates = [run.scenario]
+    yaml_data = _read_scenario_yaml(run.folder)
+    if yaml_data:
+        candidates.append(yaml_data)
+    for data in candidates:
+        if not data:
+            continue
+        data = {k: v for k, v in data.items() if k != "extends"}
+        try:  # JSON mode: strict models accept arrays for tuples there
+            return Scenario.model_validate_json(json.dumps(data, default=str))
+        except Exception:  # noqa: BLE001
+            continue
+    return None
+
+
+# --------------------------------------------------------------------------- figure helpers
+@dataclass
+class Figure:
+    """A drawn figure: its file, a title and a caption for the report."""
+
+    path: Path
+    title: str
+    caption: str
+
+
+@contextlib.contextmanager
+def _theme() -> Iterator[None]:
+    """seaborn's "talk" context, white grid and colour-blind palette, for this block only."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    rc = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("talk"))
+    rc["axes.prop_cycle"] = mpl.cycler(color=sns.color_palette("colorblind"))
+    rc.update({"figure.dpi": FIG_DPI, "savefig.dpi": FIG_DPI, "axes.titleweight": "bold",
+               "legend.frameon": True, "legend.framealpha": 0.9})
+    with mpl.rc_context(rc):
+        yield
+
+
+def _palette(n: int) -> list:
+    import seaborn as sns
+
+    return sns.color_palette("colorblind", n)
+
+
+def _new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
+    """A slide-shaped figure with a title band on top; returns (figure, body to draw in)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=figsize, layout="constrained")
+    head, body = fig.subfigures(2, 1, height_ratios=[1.1, figsize[1] - 1.1])
+    head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
+    head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
+    return fig, body
+
+
+def _subtitle(run: RunData, point: Optional[int] = None) -> str:
+    reps = run.replications
+    parts = [f"Scenario: {run.name}"]
+    if reps:
+        parts.append(f"{reps} replication{'s' if reps != 1 else ''}")
+    if point is not None and run.swept_keys:
+        parts.append(f"point {point}: " + _point_text(run.point_values(point)))
+    if run.pcns > 1:
+        parts.append(f"per PCN, mean of {run.pcns} PCNs")
+    return " · ".join(parts)
+
+
+def _point_text(values: dict) -> str:
+    return ", ".join(f"{k} = {_fmt_param(v)}" for k, v in values.items())
+
+
+def _fmt_param(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v)).lower()
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if _finite(v):
+        return f"{float(v):,.4g}"
+    return str(v)
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=FIG_DPI, facecolor="white")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _weekly_band(weekly: pd.DataFrame, metric: str) -> Optional[pd.DataFrame]:
+    """Per week: mean over replications and the 95% t-interval of that mean."""
+    from scipy import stats
+
+    d = weekly[weekly["metric"] == metric]
+    if d.empty:
+        return None
+    g = d.groupby("week")["value"]
+    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()})
+    tq = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
+    half = np.where(out["n"] > 1, tq * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
+    out["low"] = out["mean"] - half
+    out["high"] = out["mean"] + half
+    return out
+
+
+def _shade_warmup(ax, run: RunData, label: bool = True) -> None:
+    w = run.warmup_weeks
+    if w and w > 0:
+        ax.axvspan(-0.5, w - 0.5, color="0.85", alpha=0.6, zorder=0,
+                   label="warm-up (not measured)" if label else None)
+
+
+def _thousands(axis) -> None:
+    """Thousands separators on an axis whose ticks reach 1,000 or more."""
+    from matplotlib.ticker import FuncFormatter
+
+    lo, hi = axis.get_view_interval()
+    if max(abs(lo), abs(hi)) >= 1000:
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _fade_warmup(ax, run: RunData) -> None:
+    """Fade the warm-up weeks of a stacked chart (a shade behind would be hidden)."""
+    w = run.warmup_weeks
+    if w and w > 0:
+        ax.axvspan(-0.5, w - 0.5, facecolor="white", alpha=0.6, zorder=5, lw=0, hatch="//",
+                   edgecolor="0.55", label="warm-up (faded; not measured)")
+
+
+def _line_band(ax, band: pd.DataFrame, label: str, color, scale: float = 1.0, **kw) -> None:
+    ax.plot(band.index, band["mean"] * scale, color=color, label=label, **kw)
+    if band["low"].notna().any():
+        ax.fill_between(band.index, band["low"] * scale, band["high"] * scale, color=color,
+                        alpha=0.25, linewidth=0)
+
+
+def _band_note(run: RunData) -> str:
+    reps = run.replications
+    return ("Lines are means over the replications; shaded bands their 95% confidence intervals"
+            if (reps or 0) > 1 else "One replication: no confidence band")
+
+
+# --------------------------------------------------------------------------- the figures
+def _fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    have = set(weekly["metric"].unique())
+    top = [m for m in ("requests", "appointments", "unmet") if m in have]
+    if not top and "backlog" not in have:
+        return None
+    cols = _palette(4)
+    with _theme():
+        fig, body = _new_figure("Demand and delivery, week by week", _subtitle(run, point))
+        axes = body.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if "backlog" in have and top \
+            else [body.subplots(1, 1)]
+        if top:
+            ax = axes[0]
+            _shade_warmup(ax, run)
+            names = {"requests": "requests (demand)", "appointments": "appointments delivered",
+                     "unmet": "unmet (diverted)"}
+            for m, c in zip(("requests", "appointments", "unmet"), cols):
+                if m in have:
+                    _line_band(ax, _weekly_band(weekly, m), names[m], c, lw=2)
+            ax.set_ylabel("per week")
+            ax.set_ylim(bottom=0)
+            _thousands(ax.yaxis)
+            ax.legend(loc="center right", fontsize="small")
+        if "backlog" in have:
+            ax = axes[-1]
+            _shade_warmup(ax, run, label=not top)
+            _line_band(ax, _weekly_band(weekly, "backlog"), "backlog (requests waiting)", cols[3], lw=2)
+            ax.set_ylabel("requests waiting")
+            ax.set_ylim(bottom=0)
+            _thousands(ax.yaxis)
+            ax.legend(loc="upper left", fontsize="small")
+        axes[-1].set_xlabel("week")
+        path = _save(fig, figdir / "delivery.png")
+    return Figure(path, "Demand and delivery, week by week",
+                  "Appointment requests arriving each week against appointments delivered and "
+                  "requests that left unserved (diverted to 111, A&E or walk-in), with the backlog "
+                  f"of requests waiting below. {_band_note(run)}; the grey area is the warm-up, "
+                  "which the summary figures leave out.")
+
+
+def _protected_hours(run: RunData, weekly: pd.DataFrame) -> Optional[float]:
+    if "cd_protected_hours" in set(weekly["metric"].unique()):
+        return None  # drawn week by week
+    sc = _scenario_object(run)
+    if sc is None:
+        return None
+    from pcnsim.config import SESSION_HOURS
+
+    return sc.cd_protected_sessions * SESSION_HOURS
+
+
+def _fig_cd_hours(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    # leadership and meetings at the bottom, so they read against the protected-time line
+    uses = [("cd_leadership_hours", "leadership tasks"), ("cd_meeting_hours", "system meetings"),
+            ("cd_clinical_hours", "clinical sessions"), ("cd_overtime_hours", "unpaid overtime")]
+    have = set(weekly["metric"].unique())
+    uses = [(m, lab) for m, lab in uses if m in have]
+    if not uses:
+        return None
+    pal = _palette(6)
+    cols = [{"cd_leadership_hours": pal[0], "cd_meeting_hours": pal[2], "cd_clinical_hours": "0.72",
+             "cd_overtime_hours": pal[3]}[m] for m, _ in uses]
+    means = {m: _weekly_band(weekly, m)["mean"] for m, _ in uses}
+    frame = pd.DataFrame(means).fillna(0)
+    w = run.warmup_weeks or 0
+    after = frame[frame.index >= w] if (frame.index >= w).any() else frame
+    protected_series = _weekly_band(weekly, "cd_protected_hours") if "cd_protected_hours" in have else None
+    protected_const = _protected_hours(run, weekly)
+    with _theme():
+        fig, body = _new_figure("Where the clinical director's hours go", _subtitle(run, point))
+        ax, bx = body.subplots(1, 2, width_ratios=[4, 1], sharey=True)
+        ax.stackplot(frame.index, *[frame[m] for m, _ in uses], labels=[lab for _, lab in uses],
+                     colors=cols, alpha=0.85)
+        _fade_warmup(ax, run)
+        bottom = 0.0
+        for (m, lab), c in zip(uses, cols):
+            v = float(after[m].mean())
+            bx.bar(0, v, bottom=bottom, color=c, alpha=0.85, width=0.6)
+            if v > 0.5:
+                bx.text(0, bottom + v / 2, format_hours(v), ha="center", va="center", fontsize="small")
+            bottom += v
+        line_label = "protected (funded) CD time"
+        if protected_series is not None:
+            ax.plot(protected_series.index, protected_series["mean"], color="black", lw=2.5, ls="--",
+                    label=line_label)
+            p_after = protected_series["mean"][protected_series.index >= w].mean()
+        elif protected_const is not None:
+            ax.axhline(protected_const, color="black", lw=2.5, ls="--", label=line_label)
+            p_after = protected_const
+        else:
+            p_after = None
+        if p_after is not None and _finite(p_after):
+            bx.axhline(p_after, color="black", lw=2.5, ls="--")
+            bx.text(0.33, p_after, f" {format_hours(p_after)} h", va="bottom", fontsize="x-small")
+        ax.set_xlabel("week")
+        ax.set_ylabel("CD hours per week")
+        ax.set_ylim(bottom=0)
+        handles, labels = ax.get_legend_handles_labels()
+        order = [labels.index(lab) for _, lab in reversed(uses)] + [
+            i for i, lab in enumerate(labels) if lab not in {u for _, u in uses}]
+        bx.legend([handles[i] for i in order], [labels[i] for i in order], loc="center left",
+                  bbox_to_anchor=(1.02, 0.5), fontsize="x-small")
+        bx.set_xticks([0], ["average\nweek"])
+        bx.set_xlim(-0.6, 0.9)
+        path = _save(fig, figdir / "cd_hours.png")
+    return Figure(path, "Where the clinical director's hours go",
+                  "The clinical director's week, stacked by use: clinical sessions, leadership "
+                  "tasks, system meetings and unpaid overtime (mean over replications, hours per "
+                  "week). The dashed line is the protected CD time funded each week; leadership "
+                  "and meetings above it come out of clinical time or overtime. The bar on the "
+                  "right is the average week after the warm-up (grey).")
+
+
+def _fig_arrs(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    have = set(weekly["metric"].unique())
+    roles = [r for r in ARRS_ROLE_NAMES if f"arrs_in_post.{r}" in have]
+    roles += sorted(m.split(".", 1)[1] for m in have
+                    if m.startswith("arrs_in_post.") and m.split(".", 1)[1] not in roles)
+    if not roles and "arrs_in_post" not in have:
+        return None
+    cols = _palette(max(len(roles), 1))
+    with _theme():
+        fig, body = _new_figure("ARRS staff in post, by role", _subtitle(run, point))
+        ax, vx = body.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
+        if roles:
+            frame = pd.DataFrame({r: _weekly_band(weekly, f"arrs_in_post.{r}")["mean"]
+                                  for r in roles}).fillna(0)
+            ax.stackplot(frame.index, *[frame[r] for r in roles], labels=[_role_label(r) for r in roles],
+                         colors=cols, alpha=0.9)
+        else:
+            _line_band(ax, _weekly_band(weekly, "arrs_in_post"), "in post", cols[0], lw=2)
+        if "arrs_posts_funded" in have:
+            b = _weekly_band(weekly, "arrs_posts_funded")
+            ax.plot(b.index, b["mean"], color="black", ls="--", lw=2.5, label="funded posts")
+        _fade_warmup(ax, run)
+        ax.set_ylabel("staff in post (WTE)")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="x-small")
+        _shade_warmup(vx, run)
+        if "arrs_vacancies" in have:
+            _line_band(vx, _weekly_band(weekly, "arrs_vacancies"), "vacant posts", "#D55E00", lw=2)
+            vx.set_ylim(bottom=0)
+        else:
+            vx.text(0.5, 0.5, "no vacancy series in weekly.parquet", ha="center", va="center",
+                    transform=vx.transAxes)
+        vx.set_ylabel("vacant (WTE)")
+        vx.set_xlabel("week")
+        vx.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="x-small")
+        path = _save(fig, figdir / "arrs_staff.png")
+    return Figure(path, "ARRS staff in post, by role",
+                  "Additional Roles (ARRS) staff in post each week, stacked by role (mean over "
+                  "replications), against the posts the ARRS budget funds (dashed). Below: funded "
+                  f"posts vacant while a leaver is replaced. {_band_note(run)}.")
+
+
+def _summary_row(run: RunData, metric: str, point: int) -> Optional[pd.Series]:
+    s = run.point_summary(point)
+    return s.loc[metric] if metric in s.index else None
+
+
+def _fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
+                   point: int) -> Optional[Figure]:
+    rates = [(m, lab) for m, lab in (("cd_resignations_per_year", "CD resignations"),
+                                     ("arrs_leavers_per_year", "ARRS leavers"))
+             if _summary_row(run, m, point) is not None]
+    have_cd = weekly is not None and "cd_in_post" in set(weekly["metric"].unique())
+    if not rates and not have_cd:
+        return None
+    cols = _palette(4)
+    with _theme():
+        fig, body = _new_figure("Retention: who leaves, and is the CD post filled?", _subtitle(run, point))
+        gs = body.add_gridspec(1, len(rates) + (2 if have_cd else 0))
+        for i, (m, lab) in enumerate(rates):
+            ax = body.add_subplot(gs[0, i])
+            r = _summary_row(run, m, point)
+            mean, lo, hi = float(r["mean"]), r["ci_low"], r["ci_high"]
+            err = None
+            if _finite(lo) and _finite(hi):
+                err = [[max(mean - float(lo), 0)], [max(float(hi) - mean, 0)]]
+            ax.bar([0], [mean], yerr=err, capsize=12, color=cols[i + 1], width=0.6,
+                   error_kw={"lw": 2.5})
+            ax.text(0.05, mean, f" {format_number(mean)}", ha="left", va="bottom",
+                    fontsize="medium", fontweight="bold")
+            ax.set_xticks([0], [lab])
+            ax.set_xlim(-0.7, 0.7)
+            ax.set_ylabel("per year (95% CI)")
+            ax.set_ylim(bottom=0)
+        if have_cd:
+            ax = body.add_subplot(gs[0, len(rates):])
+            _shade_warmup(ax, run)
+            band = _weekly_band(weekly, "cd_in_post")
+            band[["low", "high"]] = band[["low", "high"]].clip(0, 1)
+            _line_band(ax, band, "CD in post", cols[0], scale=100, lw=2)
+            ax.set_ylim(0, 105)
+            ax.set_ylabel("CD post filled (% of runs)" if run.pcns == 1 else "CD posts filled (%)")
+            ax.set_xlabel("week")
+            ax.legend(loc="lower left", fontsize="small")
+        path = _save(fig, figdir / "retention.png")
+    return Figure(path, "Retention: who leaves, and is the CD post filled?",
+                  "Left: clinical director resignations and ARRS leavers per year after the "
+                  "warm-up (mean over replications, whiskers 95% confidence intervals; note the "
+                  "separate scales). Right: the share of replications (or of PCNs, for an ICS) "
+                  "whose CD post is filled each week; it dips while a leaver's post is re-advertised.")
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
+    s = run.summary[run.summary["metric"] == metric]
+    if s.empty:
+        return None
+    keys = run.swept_keys
+    kind = run.sweep_kind
+    scale = _scale(metric)
+    col = _palette(2)[0]
+    title = f"{metric_label(metric)} across the sweep"
+    with _theme():
+        fig, body = _new_figure(title, _subtitle(run))
+        if len(keys) == 1:
+            key = keys[0]
+            d = s.sort_values(key)
+            ax = body.subplots(1, 1)
+            if _is_numeric(d[key]) and kind in ("grid", "points"):
+                ax.plot(d[key], d["mean"] * scale, marker="o", color=col, lw=2.5)
+                ax.fill_between(d[key], d["ci_low"] * scale, d["ci_high"] * scale, color=col,
+                                alpha=0.25, linewidth=0)
+                how = "Line: mean over replications; band: its 95% confidence interval."
+            elif _is_numeric(d[key]):
+                _scatter(ax, d[key], d, scale, col)
+                how = "Each dot is one sampled point (mean over replications)."
+            else:
+                x = np.arange(len(d))
+                ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=12, capsize=10,
+                            color=col, lw=2.5)
+                ax.set_xticks(x, [_fmt_param(v) for v in d[key]])
+                how = "Dots: means over replications; whiskers: 95% confidence intervals."
+            ax.set_xlabel(key)
+            ax.set_ylabel(axis_label(metric))
+            _thousands(ax.yaxis)
+        elif len(keys) == 2 and kind == "grid":
+            import seaborn as sns
+
+            k1, k2 = keys
+            piv = s.pivot_table(index=k1, columns=k2, values="mean", aggfunc="mean") * scale
+            piv = piv.sort_index(ascending=False)
+            ann = piv.map(lambda v: format_value(v / scale, metric_kind(metric)) if _finite(v) else "")
+            ax = body.subplots(1, 1)
+            sns.heatmap(piv, annot=ann.to_numpy(), fmt="", cmap="viridis", ax=ax, linewidths=1,
+                        cbar_kws={"label": axis_label(metric)}, annot_kws={"fontsize": "small"})
+            ax.set_xticklabels([_fmt_param(v) for v in piv.columns])
+            ax.set_yticklabels([_fmt_param(v) for v in piv.index], rotation=0)
+            ax.set_xlabel(k2)
+            ax.set_ylabel(k1)
+            how = ("Each cell is the mean over replications at that combination (95% confidence "
+                   "intervals in summary.csv and the table below).")
+        else:
+            n = len(keys)
+            ncols = min(3, n)
+            nrows = math.ceil(n / ncols)
+            axes = np.atleast_1d(body.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+            for ax, key in zip(axes, keys):
+                if _is_numeric(s[key]):
+                    _scatter(ax, s[key], s, scale, col)
+                else:
+                    cats = sorted(s[key].astype(str).unique())
+                    xs = s[key].astype(str).map({c: i for i, c in enumerate(cats)})
+                    _scatter(ax, xs, s, scale, col)
+                    ax.set_xticks(range(len(cats)), cats)
+                ax.set_xlabel(key, fontsize="small")
+            for ax in axes[n:]:
+                ax.set_visible(False)
+            for ax in axes[::ncols]:
+                ax.set_ylabel(axis_label(metric), fontsize="small")
+                _thousands(ax.yaxis)
+            how = ("Each dot is one point of the sweep (mean over replications"
+                   + (", whiskers 95% CIs" if len(s) <= MAX_ERRORBAR_POINTS else "")
+                   + "), plotted against each swept parameter in turn; a clear trend in a panel "
+                   "means the metric depends on that parameter.")
+        path = _save(fig, figdir / f"sweep_{index:02d}_{metric}.png")
+    return Figure(path, title, f"{metric_label(metric)} ({metric_unit(metric)}) at each point of "
+                  f"the {kind or ''} sweep. {how}")
+
+
+def _yerr(d: pd.DataFrame, scale: float):
+    lo = (d["mean"] - d["ci_low"]).clip(lower=0) * scale
+    hi = (d["ci_high"] - d["mean"]).clip(lower=0) * scale
+    return np.vstack([lo.fillna(0).to_numpy(), hi.fillna(0).to_numpy()])
+
+
+def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
+    if len(d) <= MAX_ERRORBAR_POINTS:
+        ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=7, capsize=4,
+                    color=col, alpha=0.8, lw=1.5)
+    else:
+        ax.scatter(x, d["mean"] * scale, s=18, color=col, alpha=0.5, linewidths=0)
+
+
+def _fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
+    sens = run.sensitivity
+    d = sens[sens["metric"] == metric].copy()
+    if d.empty:
+        return None
+    d = d.sort_values("ST", ascending=True)
+    cols = _palette(2)
+    y = np.arange(len(d))
+    h = 0.38
+    title = f"What drives {metric_label(metric).lower()}?"
+    with _theme():
+        fig, body = _new_figure(title, _subtitle(run))
+        ax = body.subplots(1, 1)
+        for off, (col, lab, c) in zip((-h / 2, h / 2), (("S1", "first order (S1)", cols[0]),
+                                                        ("ST", "total (ST)", cols[1]))):
+            err = d.get(f"{col}_conf")
+            ax.barh(y + off, d[col], height=h, color=c, label=lab,
+                    xerr=None if err is None else err.fillna(0).abs(), capsize=6,
+                    error_kw={"lw": 2})
+        ax.set_yticks(y, d["parameter"])
+        ax.axvline(0, color="0.3", lw=1)
+        ax.set_xlabel("Sobol index (share of output variance)")
+        ax.legend(loc="lower right", fontsize="small")
+        path = _save(fig, figdir / f"sensitivity_{index:02d}_{metric}.png")
+    return Figure(path, title,
+                  f"Sobol sensitivity indices of {metric_label(metric).lower()}: the first-order "
+                  "index S1 is the share of the metric's variance explained by a parameter on its "
+                  "own; the total index ST adds its interactions with the others. Whiskers are 95% "
+                  "confidence intervals. Parameters whose ST is near zero can be fixed at any "
+                  "value in their range without changing this metric.")
+
+
+def _draw(run: RunData) -> tuple[list[Figure], list[str]]:
+    figdir = run.folder / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    figures: list[Figure] = []
+    notes: list[str] = []
+    point = run.first_point
+    weekly = run.weekly(point)
+    if weekly is None or weekly.empty:
+        notes.append("No weekly series (weekly.parquet missing or empty): the week-by-week "
+                     "figures (delivery, CD hours, ARRS staff, CD in post) are not drawn.")
+    else:
+        for fn, what in ((_fig_delivery, "delivery (requests, appointments, unmet, backlog)"),
+                         (_fig_cd_hours, "CD hours by use (cd_*_hours)"),
+                         (_fig_arrs, "ARRS staff in post (arrs_in_post*)")):
+            fig = fn(run, weekly, figdir, point)
+            if fig is None:
+                notes.append(f"Figure skipped: weekly.parquet has no {what} series.")
+            else:
+                figures.append(fig)
+    fig = _fig_retention(run, weekly, figdir, point)
+    if fig is None:
+        notes.append("Figure skipped: no CD resignation, ARRS leaver or CD-in-post data.")
+    else:
+        figures.append(fig)
+    if run.swept_keys and len(run.points) > 1:
+        metrics = [m for m in KEY_METRICS if m in set(run.summary["metric"])]
+        if not metrics:
+            notes.append("Sweep figures skipped: none of the key metrics is in summary.csv.")
+        for i, m in enumerate(metrics):
+            fig = _fig_sweep_metric(run, m, figdir, i)
+            if fig is not None:
+                figures.append(fig)
+    if run.sensitivity is not None:
+        sens = run.sensitivity
+        if not {"metric", "parameter", "S1", "ST"} <= set(sens.columns):
+            notes.append("Sensitivity figure skipped: sensitivity.csv lacks metric, parameter, S1, ST.")
+        else:
+            present = list(dict.fromkeys(sens["metric"]))
+            metrics = [m for m in KEY_METRICS if m in present] or present[:6]
+            for i, m in enumerate(metrics):
+                fig = _fig_sensitivity(run, m, figdir, i)
+                if fig is not None:
+                    figures.append(fig)
+    return figures, notes + run.notes
+
+
+def draw_figures(folder: str | os.PathLike) -> list[Path]:
+    """Draw every figure the run's data allows into `<folder>/figures/`; return their paths.
+
+    For a sweep, the week-by-week figures are of the first point (point 0); the sweep figures
+    show each key metric across all points."""
+    figures, _ = _draw(load_run(folder))
+    return [f.path for f in figures]
+
+
+# --------------------------------------------------------------------------- the page
+_URL = re.compile(r"\b(?:https?|ftp)://", re.IGNORECASE)
+
+
+def esc(text: Any) -> str:
+    """HTML-escape text; web addresses lose their scheme so the page references nothing online."""
+    return html.escape(_URL.sub("", str(text)), quote=True)
+
+
+def _subject(run: RunData) -> str:
+    return "The PCN" if run.pcns == 1 else f"Each PCN (mean of the {run.pcns} PCNs in the ICS)"
+
+
+def key_sentences(run: RunData, point: Optional[int] = None) -> list[str]:
+    """The headline results of a point in plain English, each with its 95% CI."""
+    s = run.point_summary(point)
+
+    def has(*ms: str) -> bool:
+        return all(m in s.index for m in ms)
+
+    def est(m: str) -> str:
+        r = s.loc[m]
+        return format_estimate(r["mean"], r["ci_low"], r["ci_high"], metric_kind(m))
+
+    def val(m: str) -> str:
+        return format_value(s.loc[m, "mean"], metric_kind(m))
+
+    who = _subject(run)
+    out: list[str] = []
+    if has("appointments_per_year"):
+        tail = f", {val('demand_met_share')} of requests" if has("demand_met_share") else ""
+        req = (f" Patients asked for {val('requests_per_year')} appointments a year."
+               if has("requests_per_year") else "")
+        out.append(f"{who} delivered {est('appointments_per_year')} appointments a year{tail}.{req}")
+    if has("gp_appointments_per_year", "arrs_appointments_per_year"):
+        out.append(f"GPs delivered {val('gp_appointments_per_year')} of them and ARRS staff "
+                   f"{val('arrs_appointments_per_year')}.")
+    if has("unmet_per_year"):
+        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
+                   "or a walk-in centre).")
+    if has("wait_days_mean"):
+        p90 = (f"; one patient in ten waited more than {val('wait_days_p90')} working days"
+               if has("wait_days_p90") else "")
+        out.append(f"Patients waited {est('wait_days_mean')} working days on average for an "
+                   f"appointment{p90}.")
+    if has("backlog_end"):
+        out.append(f"At the end of the run {est('backlog_end')} requests were waiting.")
+    if has("lost_appointments_per_year"):
+        out.append(f"Clinical sessions the CD gave up cost {est('lost_appointments_per_year')} "
+                   "appointments a year.")
+    if has("cd_clinical_hours_per_week", "cd_leadership_hours_per_week"):
+        meet = (f" and {val('cd_meeting_hours_per_week')} in system meetings"
+                if has("cd_meeting_hours_per_week") else "")
+        out.append(f"The clinical director spent {val('cd_clinical_hours_per_week')} hours a week "
+                   f"in clinical sessions, {val('cd_leadership_hours_per_week')} on leadership "
+                   f"tasks{meet}.")
+    if has("cd_overtime_hours_per_week"):
+        out.append(f"The clinical director worked {est('cd_overtime_hours_per_week')} hours a week "
+                   "of unpaid overtime.")
+    if has("leadership_tasks_overdue_share"):
+        out.append(f"{est('leadership_tasks_overdue_share')} of leadership tasks were finished late "
+                   "or never.")
+    if has("meetings_attended_share"):
+        rep = (f"; primary care had a CD present at {val('representation_share')} of system meetings"
+               if has("representation_share") else "")
+        out.append(f"The CD attended {est('meetings_attended_share')} of the system meetings they "
+                   f"were expected at{rep}.")
+    if has("cd_resignations_per_year"):
+        vac = (f"; the post was vacant {val('cd_vacancy_share')} of weeks"
+               if has("cd_vacancy_share") else "")
+        out.append(f"CDs resigned {est('cd_resignations_per_year')} times a year{vac}.")
+    if has("arrs_staff_wte"):
+        out.append(f"{est('arrs_staff_wte')} WTE of ARRS staff were in post on average.")
+    if has("arrs_leavers_per_year"):
+        vac = (f", and {val('arrs_vacancy_rate')} of funded ARRS posts were vacant"
+               if has("arrs_vacancy_rate") else "")
+        out.append(f"{est('arrs_leavers_per_year')} ARRS staff left a year{vac}.")
+    if has("arrs_budget_used_share"):
+        out.append(f"{est('arrs_budget_used_share')} of the ARRS budget was used.")
+    if has("spend_per_year"):
+        cpa = (f", {val('cost_per_appointment')} per appointment delivered"
+               if has("cost_per_appointment") else "")
+        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
+    return [o[0].upper() + o[1:] if o else o for o in out]
+
+
+def _metrics_table(run: RunData, point: Optional[int] = None) -> str:
+    s = run.point_summary(point)
+    rows = []
+    for m, r in s.iterrows():
+        kind = metric_kind(m)
+        dec = _ci_decimals(r["mean"], r["ci_low"], r["ci_high"], kind)
+        rd = lambda v: _round_to_ci(v, r["mean"], r["ci_low"], r["ci_high"], kind) if _finite(v) else v  # noqa: E731
+        n = int(r["n"]) if _finite(r.get("n")) else ""
+        rows.append(f"<tr><td>{esc(metric_label(m))}<br><code>{esc(m)}</code></td>"
+                    f"<td class=num>{esc(format_value(rd(r['mean']), kind, dec))}</td>"
+                    f"<td class=num>{esc(format_value(rd(r['ci_low']), kind, dec))} to "
+                    f"{esc(format_value(rd(r['ci_high']), kind, dec))}</td>"
+                    f"<td>{esc(metric_unit(m))}</td><td class=num>{n}</td></tr>")
+    return ("<table><thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>unit</th>"
+            "<th>n</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _sweep_table(run: RunData) -> str:
+    keys = run.swept_keys
+    metrics = [m for m in KEY_METRICS if m in set(run.summary["metric"])]
+    if not metrics:
+        return ""
+    s = run.summary[run.summary["metric"].isin(metrics)]
+    points = run.points
+    shown = points[:MAX_TABLE_POINTS]
+    head = "".join(f"<th>{esc(k)}</th>" for k in keys) + "".join(
+        f"<th>{esc(metric_label(m))}<br><small>{esc(metric_unit(m))}</small></th>" for m in metrics)
+    body = []
+    for p in shown:
+        rows = s[s["point"] == p].set_index("metric")
+        vals = run.point_values(p)
+        cells = "".join(f"<td class=num>{esc(_fmt_param(vals.get(k, '')))}</td>" for k in keys)
+        for m in metrics:
+            if m in rows.index:
+                r = rows.loc[m]
+                cells += f"<td class=num>{esc(format_estimate(r['mean'], r['ci_low'], r['ci_high'], metric_kind(m)))}</td>"
+            else:
+                cells += "<td></td>"
+        body.append(f"<tr><td class=num>{p}</td>{cells}</tr>")
+    more = (f"<p class=note>The first {len(shown)} of {len(points)} points are shown; summary.csv "
+            "holds them all.</p>" if len(points) > len(shown) else "")
+    return ("<div class=wide><table><thead><tr><th>point</th>" + head + "</tr></thead><tbody>"
+            + "".join(body) + "</tbody></table></div>" + more)
+
+
+def assumption_rows(run: RunData) -> tuple[list[dict], bool]:
+    """Parameters whose source says "assumed", with this run's values; and whether the values
+    are the run's own (False: the scenario could not be rebuilt, defaults are listed)."""
+    from pcnsim.config import parameter_rows
+
+    sc = _scenario_object(run)
+    defaults = {r["key"]: r["value"] for r in parameter_rows()}
+    rows = parameter_rows(sc) if sc is not None else parameter_rows()
+    out = []
+    for r in rows:
+        if "assumed" not in str(r.get("source", "")).lower():
+            continue
+        r = dict(r)
+        r["changed"] = sc is not None and defaults.get(r["key"]) != r["value"]
+        out.append(r)
+    return out, sc is not None
+
+
+def _assumptions_html(run: RunData) -> str:
+    rows, own = assumption_rows(run)
+    intro = ("<p>These parameters have no public source: their defaults are the modellers' "
+             "assumptions (the source text says <em>assumed</em>). Replace them with your own "
+             "figures where you have them; rows marked <strong>changed</strong> were set by this "
+             "scenario.</p>")
+    if not own:
+        intro += ("<p class=note>The scenario in this run folder could not be read back into "
+                  "pcnsim's configuration, so the <strong>defaults</strong> are listed, not this "
+                  "run's values.</p>")
+    body = []
+    for r in rows:
+        value = r["value"]
+        value_text = json.dumps(value) if isinstance(value, (list, dict)) else _fmt_param(value)
+        if len(value_text) > 120:
+            value_text = value_text[:117] + "..."
+        flag = "<span class=flag>assumed</span>" + (" <span class=changed>changed</span>"
+                                                     if r.get("changed") else "")
+        body.append(f"<tr><td><code>{esc(r['key'])}</code><br><small>{esc(r.get('description', ''))}"
+                    f"</small></td><td class=num>{esc(value_text)}</td><td>{esc(r.get('unit', ''))}</td>"
+                    f"<td>{flag}<br><small>{esc(r.get('source', ''))}</small></td></tr>")
+    return (intro + "<div class=wide><table><thead><tr><th>parameter</th><th>value</th>"
+            "<th>unit</th><th>source</th></tr></thead><tbody>" + "".join(body)
+            + "</tbody></table></div>")
+
+
+def _provenance_html(run: RunData) -> str:
+    m = run.manifest
+    commit = m.get("git_commit")
+    if commit and m.get("git_dirty"):
+        commit = f"{commit} (with uncommitted changes)"
+    items = [("pcnsim version", m.get("pcnsim_version")), ("git commit", commit),
+             ("root seed", m.get("seed", run.run_settings.get("seed"))),
+             ("replications", run.replications), ("started", m.get("started")),
+             ("finished", m.get("finished")),
+             ("wall time", f"{float(m['wall_seconds']):,.1f} s" if _finite(m.get("wall_seconds")) else None),
+             ("platform", m.get("platform")), ("Python", m.get("python")),
+             ("command", " ".join(map(str, m["command"])) if isinstance(m.get("command"), list)
+              else m.get("command")),
+             ("run folder", str(run.folder.resolve()))]
+    rows = "".join(f"<tr><th>{esc(k)}</th><td><code>{esc(v if v not in (None, '') else 'not recorded')}"
+                   f"</code></td></tr>" for k, v in items)
+    return f"<table class=prov><tbody>{rows}</tbody></table>"
+
+
+_CSS = """
+:root{--ink:#1b1b1b;--muted:#555;--rule:#d0d0d0;--accent:#0072B2;--warn:#D55E00}
+*{box-sizing:border-box}
+body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--ink);
+max-width:1100px;margin:0 auto;padding:1.5rem 2rem 4rem;line-height:1.5;font-size:18px}
+h1{font-size:2.2rem;margin:.2rem 0}h2{font-size:1.5rem;border-bottom:2px solid var(--accent);
+padding-bottom:.2rem;margin-top:2.5rem}
+.lede{font-size:1.15rem}.meta,.note{color:var(--muted)}
+nav a{margin-right:1rem;color:var(--accent)}
+ul.key li{margin:.4rem 0}
+figure{margin:1.5rem 0;page-break-inside:avoid}figure img{width:100%;height:auto;border:1px solid var(--rule)}
+figcaption{color:var(--muted);font-size:.95rem}figcaption b{color:var(--ink)}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
+th,td{border-bottom:1px solid var(--rule);padding:.3rem .5rem;text-align:left;vertical-align:top}
+thead th{background:#f2f2f2;position:sticky;top:0}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.wide{overflow-x:auto}
+.flag{background:#fde9dc;color:var(--warn);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
+.changed{background:#dceefa;color:var(--accent);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
+code{font-size:.85em}table.prov th{width:12rem}
+@media print{body{font-size:12pt;max-width:none}nav{display:none}h2{page-break-after:avoid}}
+"""
+
+
+def _figure_html(path: Path, title: str, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<figure><img alt=\"{esc(title)}\" src=\"data:image/png;base64,{data}\">"
+            f"<figcaption><b>{esc(title)}.</b> {esc(caption)}</figcaption></figure>")
+
+
+def render_report(run: RunData, figures: list[Figure], notes: list[str]) -> str:
+    """The report page as a string (self-contained HTML)."""
+    point = run.first_point
+    reps = run.replications
+    meta = []
+    if reps:
+        meta.append(f"{reps} replication{'s' if reps != 1 else ''} per point")
+    if run.horizon_weeks:
+        meta.append(f"{run.horizon_weeks:g} weeks simulated"
+                    + (f", the first {run.warmup_weeks:g} a warm-up not measured" if run.warmup_weeks else ""))
+    if run.pcns > 1:
+        meta.append(f"{run.pcns} PCNs in one ICS; results are per PCN")
+    if run.manifest.get("finished"):
+        meta.append(f"finished {run.manifest['finished']}")
+    sweep_html = ""
+    if run.swept_keys and len(run.points) > 1:
+        sweep_html = (f"<p>This run is a <strong>{esc(run.sweep_kind or 'sweep')}</strong> sweep of "
+                      f"{len(run.points)} points over {esc(', '.join(run.swept_keys))}. The key results "
+                      f"and week-by-week figures are for point {point} "
+                      f"({esc(_point_text(run.point_values(point)))}); the sweep figures and the table "
+                      "by point cover all of them.</p>")
+    sentences = key_sentences(run, point)
+    key_html = ("<ul class=key>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>"
+                if sentences else "<p class=note>None of the headline metrics is in this run.</p>")
+    # every PNG in figures/: ours with their captions, any others after them
+    drawn = {f.path.resolve(): f for f in figures}
+    figs_html = [_figure_html(f.path, f.title, f.caption) for f in figures]
+    figdir = run.folder / "figures"
+    for extra in sorted(figdir.glob("*.png")) if figdir.is_dir() else []:
+        if extra.resolve() not in drawn:
+            figs_html.append(_figure_html(extra, extra.stem.replace("_", " "),
+                                          "A figure found in the run's figures folder."))
+    notes_html = "".join(f"<p class=note>{esc(n)}</p>" for n in notes)
+    sweep_table = _sweep_table(run) if run.swept_keys and len(run.points) > 1 else ""
+    desc = run.description or "(The scenario has no description.)"
+    title = f"{run.name}: pcnsim report"
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header>
+<p class=meta>pcnsim report</p>
+<h1>{esc(run.name)}</h1>
+<p class=lede>{esc(desc)}</p>
+<p class=meta>{esc(' · '.join(meta))}</p>
+<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
+</header>
+<main>
+{sweep_html}
+<section id="key"><h2>Key results</h2>
+<p class=note>Each figure is a mean over the replications after the warm-up, per PCN; ranges are 95% confidence intervals of that mean (they say how precisely the simulation pins the mean down, not how much a single year varies).</p>
+{key_html}
+</section>
+<section id="figures"><h2>Figures</h2>
+{''.join(figs_html) or '<p class=note>No figures could be drawn from this run.</p>'}
+{notes_html}
+</section>
+<section id="metrics"><h2>All metrics</h2>
+<p class=note>Point {point}{esc(' (' + _point_text(run.point_values(point)) + ')') if run.swept_keys else ''}: mean over replications, 95% t-interval, number of replications.</p>
+{_metrics_table(run, point)}
+{('<h3>Key metrics by point</h3>' + sweep_table) if sweep_table else ''}
+</section>
+<section id="assumptions"><h2>Assumptions</h2>
+{_assumptions_html(run)}
+</section>
+<section id="provenance"><h2>Provenance</h2>
+{_provenance_html(run)}
+</section>
+</main>
+<footer><p class=meta>Written by pcnsim {esc(run.manifest.get('pcnsim_version', ''))} on {esc(datetime.now().strftime('%Y-%m-%d %H:%M'))}. Open this file in any browser; it needs no network.</p></footer>
+</body>
+</html>
+"""
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_report(folder: str | os.PathLike) -> Path:
+    """Draw the figures and write `<folder>/report.html`; return the page's path.
+
+    Raises `RunFolderError` if `folder` is not a run folder."""
+    run = load_run(folder)
+    figures, notes = _draw(run)
+    page = render_report(run, figures, notes)
+    path = run.folder / "report.html"
+    _write_text_atomic(path, page)
+    return path

@@ -1,0 +1,115 @@
+"""The bundled story scenarios load, validate, and tell their story in a short run.
+
+Each story is checked on a shortened run (a year or less, a few replications, fixed seeds,
+common random numbers across the points) and only in the directions that are robust: the
+ones that follow from the model's logic, not from a lucky draw. Directions that are real
+on the full run but too noisy for a short one (resignations, overtime under protected
+time) are described in docs/model.md and not asserted here.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pcnsim.experiment import plan_points
+from pcnsim.model import simulate
+from pcnsim.scenario import apply_values, load_scenario
+
+pytestmark = pytest.mark.integration
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+STORIES = ("protected-time", "leadership-investment", "ics-forum", "system-demands")
+
+
+def short(name: str, horizon: int, warmup: int, replications: int, **more):
+    """The story's scenario points, each with a shortened `run` section (and `more` overrides)."""
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    _, points, scenarios = plan_points(scenario)
+    values = {"run.horizon_weeks": horizon, "run.warmup_weeks": warmup,
+              "run.replications": replications, "run.seed": 20190701, **more}
+    return points, [apply_values(s, values, where=f"short {name}") for s in scenarios]
+
+
+def mean_metrics(scenario, replications: int) -> dict[str, float]:
+    runs = [simulate(scenario, r).metrics for r in range(replications)]
+    return {k: float(np.mean([m[k] for m in runs])) for k in runs[0]}
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.rglob("*.yaml")),
+                         ids=lambda p: p.relative_to(SCENARIOS).as_posix())
+def test_every_bundled_scenario_loads_and_validates(path):
+    scenario = load_scenario(path)
+    assert scenario.name
+    _, points, scenarios = plan_points(scenario)   # every sweep point validates too
+    assert len(points) == len(scenarios) >= 1
+
+
+@pytest.mark.parametrize("name", STORIES)
+def test_story_scenarios_are_documented_sweeps_of_the_baseline(name):
+    text = (SCENARIOS / f"{name}.yaml").read_text()
+    assert "extends: baseline" in text
+    scenario = load_scenario(name)
+    assert scenario.name == name
+    assert len(scenario.description.split()) >= 60, "a trainer reads the description out"
+    assert scenario.sweep is not None
+
+
+def test_protected_time_cuts_displaced_clinics_and_lost_appointments():
+    points, scenarios = short("protected-time", 52, 4, 4)
+    assert [p["clinical_director.extra_protected_sessions"] for p in points] == [0, 1, 2, 3, 4]
+    m = [mean_metrics(s, 4) for s in scenarios]
+    none, two, four = m[0], m[2], m[4]
+    assert none["cd_protected_hours_per_week"] < two["cd_protected_hours_per_week"] < four["cd_protected_hours_per_week"]
+    assert none["cd_displaced_clinical_hours_per_week"] > two["cd_displaced_clinical_hours_per_week"] \
+        > four["cd_displaced_clinical_hours_per_week"]
+    assert none["lost_appointments_per_year"] > two["lost_appointments_per_year"] > four["lost_appointments_per_year"]
+    assert none["cd_strain_mean"] > four["cd_strain_mean"]
+    # the cost side of the story: once the week is full (ten sessions), protected sessions replace clinics
+    assert four["cd_clinical_hours_per_week"] < none["cd_clinical_hours_per_week"]
+    assert four["gp_appointments_per_year"] < none["gp_appointments_per_year"]
+
+
+def test_leadership_investment_steps():
+    points, scenarios = short("leadership-investment", 52, 4, 4)
+    no_manager, today, more_cd, backfill_meetings, backfill_all = (mean_metrics(s, 4) for s in scenarios)
+    assert points[0]["funding.manager_wte"] == 0 and points[4]["funding.backfill_leadership"] is True
+    # a manager takes operations work off the director: less overtime and strain
+    assert no_manager["manager_hours_used_per_week"] == 0 < today["manager_hours_used_per_week"]
+    assert no_manager["cd_overtime_hours_per_week"] > today["cd_overtime_hours_per_week"]
+    assert no_manager["cd_strain_mean"] > today["cd_strain_mean"]
+    # twice the CD time: fewer clinics given up, fewer appointments lost
+    assert more_cd["cd_protected_hours_per_week"] > 1.8 * today["cd_protected_hours_per_week"]
+    assert more_cd["cd_displaced_clinical_hours_per_week"] < today["cd_displaced_clinical_hours_per_week"]
+    assert more_cd["lost_appointments_per_year"] < today["lost_appointments_per_year"]
+    # backfilled meetings: more meetings attended, fewer appointments lost, locums paid
+    assert backfill_meetings["meetings_attended_share"] > more_cd["meetings_attended_share"]
+    assert backfill_meetings["lost_appointments_per_year"] < more_cd["lost_appointments_per_year"]
+    assert backfill_meetings["locum_sessions_per_year"] > 0 == more_cd["locum_sessions_per_year"]
+    # backfilling leadership clinics too: no appointment is lost to the director's work
+    assert backfill_all["lost_appointments_per_year"] == 0
+    assert backfill_all["locum_sessions_per_year"] > backfill_meetings["locum_sessions_per_year"]
+    assert backfill_all["spend_per_year"] > today["spend_per_year"]
+
+
+def test_ics_forum_saves_director_time_at_a_cost_in_representation():
+    # the scenario's 10 PCNs over 30 weeks: with two representatives of ten, a CD's system
+    # meeting hours fall well below those of every CD invited (to about 45% on the full run)
+    points, scenarios = short("ics-forum", 30, 4, 2)
+    assert [p["ics.representation"] for p in points] == ["all", "forum"]
+    every_cd, forum = (mean_metrics(s, 2) for s in scenarios)
+    assert forum["cd_meeting_hours_per_week"] < 0.7 * every_cd["cd_meeting_hours_per_week"]
+    assert forum["lost_appointments_per_year"] < every_cd["lost_appointments_per_year"]
+    assert forum["representation_share"] < every_cd["representation_share"]
+    assert every_cd["representation_share"] > 0.9
+
+
+def test_system_demands_cost_clinics_appointments_and_strain():
+    points, scenarios = short("system-demands", 52, 4, 4)
+    assert [p["ics.meeting_load"] for p in points] == [0.5, 1, 2, 3]
+    m = [mean_metrics(s, 4) for s in scenarios]
+    for key in ("cd_meeting_hours_per_week", "cd_displaced_clinical_hours_per_week",
+                "lost_appointments_per_year"):
+        values = [x[key] for x in m]
+        assert values == sorted(values) and values[0] < values[-1], (key, values)
+    assert m[3]["cd_overtime_hours_per_week"] > m[0]["cd_overtime_hours_per_week"]
+    assert m[3]["cd_strain_mean"] > m[0]["cd_strain_mean"]
