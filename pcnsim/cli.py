@@ -246,9 +246,11 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
     """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
 
     Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
-    printed at the end. Exit status: 0 done, 1 a cell failed, 2 bad input.
+    printed at the end. Exit status: 0 done, 1 a cell failed, 2 bad input or a run folder that
+    cannot be written (a full disk, a read-only folder: finished cells are kept for --resume).
     """
     import json
+    import os
     import shlex
     from pathlib import Path
 
@@ -286,6 +288,12 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
                                 max_replications=max_replications)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        where = f" ({err.filename})" if err.filename else ""
+        resume = f"pcnsim run --out {out} --resume" if out else "pcnsim run --out RUN_FOLDER --resume"
+        raise RunFolderError(f"the run stopped on a system error: {reason}{where}. Cells that finished are "
+                             f"kept; once the cause is fixed, finish the run with: {resume}") from None
 
     _print_key_metrics(result)
     if suggest_warmup:

@@ -24,6 +24,7 @@ scipy load lazily too, so that worker processes import little beyond the model.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
 import importlib.metadata
 import itertools
@@ -40,7 +41,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -228,10 +229,8 @@ def _write_cell(cells_dir: Path, out: CellOutcome) -> None:
     info = {"point": out.point, "replication": out.replication, "events": out.events, "pcns": out.pcns,
             "seconds": round(out.seconds, 6)}
     table = table.replace_schema_metadata({b"pcnsim.cell": json.dumps(info).encode()})
-    path = cells_dir / f"{cell_name(out.point, out.replication)}.parquet"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    with _written(cells_dir / f"{cell_name(out.point, out.replication)}.parquet") as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def _read_cell(path: Path) -> tuple[pa.Table, dict[str, Any]]:
@@ -343,28 +342,70 @@ def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+class _WriteFailed(Exception):
+    """The system refused to write `path` (disk full, read-only file system...); `run` explains it.
+
+    Deliberately not a `PcnsimError`: the handlers inside `run` let it pass to the one place
+    that knows what was kept and words the user's message."""
+
+    def __init__(self, path: Path, err: OSError, action: str = "write") -> None:
+        super().__init__(f"cannot {action} {path}: {err}")
+        self.path, self.err, self.action = path, err, action
+
+    @property
+    def reason(self) -> str:
+        """The system's reason in words ("No space left on device"), without pyarrow's decoration."""
+        return os.strerror(self.err.errno) if self.err.errno else str(self.err)
+
+
+@contextlib.contextmanager
+def _written(path: Path) -> Iterator[Path]:
+    """Yield a temporary name beside `path`, renamed onto it (`os.replace`) when the block succeeds.
+
+    Readers therefore see a whole file or none: a SIGKILL leaves at worst `.NAME.tmp-PID`, which
+    the loaders ignore and the next session removes. On any error the temporary file is removed,
+    and an OSError becomes `_WriteFailed` naming `path`.
+    """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise _WriteFailed(path, err) from err
+        raise
+
+
+def _mkdir(path: Path, parents: bool = False) -> None:
+    """`Path.mkdir` (an existing folder is fine), with a refusal becoming `_WriteFailed`."""
+    try:
+        path.mkdir(parents=parents, exist_ok=True)
+    except OSError as err:
+        raise _WriteFailed(path, err, "create") from err
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    with _written(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _atomic_write_frame(path: Path, frame: pd.DataFrame) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if path.suffix == ".parquet":
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
-    else:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
+    with _written(path) as tmp:
+        if path.suffix == ".parquet":
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+        else:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def _new_folder(name: str, outputs_dir: Path) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = outputs_dir / f"{name}-{stamp}"
-    outputs_dir.mkdir(parents=True, exist_ok=True)
+    _mkdir(outputs_dir, parents=True)
     for i in itertools.count(1):
         folder = base if i == 1 else base.with_name(f"{base.name}-{i}")
         try:
@@ -372,6 +413,8 @@ def _new_folder(name: str, outputs_dir: Path) -> Path:
             return folder
         except FileExistsError:
             continue
+        except OSError as err:
+            raise _WriteFailed(folder, err, "create") from err
     raise AssertionError("unreachable")
 
 
@@ -382,7 +425,9 @@ def _check_out(out: Path, resume: bool) -> None:
             raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder (no manifest.json); give the "
                                  "--out folder of the run to finish")
         return
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out '{out}' is a file, not a folder; choose a new folder")
+    if out.exists() and any(out.iterdir()):
         raise RunFolderError(f"--out '{out}' exists and is not empty; choose a new folder, or add --resume to "
                              "finish the run in it")
 
@@ -538,9 +583,10 @@ class _Run:
     def __init__(self, folder: Path, scenarios: list[Scenario], simulate: Callable | None, quiet: bool) -> None:
         self.folder = folder
         self.cells_dir = folder / "cells"
-        self.cells_dir.mkdir(exist_ok=True)
+        _mkdir(self.cells_dir)
         for stale in itertools.chain(folder.glob(".*.tmp-*"), self.cells_dir.glob(".*.tmp-*")):
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # leftovers of a killed session; harmless if they stay
+                stale.unlink(missing_ok=True)
         self.scenarios = scenarios
         self.simulate = simulate
         self.quiet = quiet
@@ -644,7 +690,9 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
 
     Returns a `RunResult`. Ctrl-C stops cleanly (finished cells are kept, a message says how
     to resume) and re-raises KeyboardInterrupt. Bad input raises `ScenarioError` or
-    `RunFolderError` before anything is written.
+    `RunFolderError` before anything is written. A folder the system will not write (disk
+    full, read-only) raises `RunFolderError` naming it and the reason; finished cells are
+    kept, no half-written file is left, and the manifest never says complete.
     """
     started = time.time()
     if not isinstance(scenario, Scenario):
@@ -679,57 +727,97 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         _check_same_scenario(out_path, manifest.get("scenario", {}), given)
 
     executor = _make_executor(jobs, scheduler, len(points) * first_reps)
+    folder: Path | None = None
+    state: _Run | None = None
+    created = False     # this session made the folder (removed again if it keeps nothing)
+    recorded = resume   # the folder holds a manifest that a resume can use
     try:
-        if out_path is None:
-            folder = _new_folder(scenario.name, Path(outputs_dir))
-        else:
-            out_path.mkdir(parents=True, exist_ok=True)
-            folder = out_path
-        state = _Run(folder, scenarios, simulate, quiet)
-        if isinstance(command_line, (list, tuple)):
-            command_line = " ".join(command_line)
-        session = {"started": _now(), "command": command_line or "pcnsim.run (Python API)",
-                   "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
-                   "cells_done_before": len(state.done)}
-        if not resume:
-            from pcnsim.scenario import dump_yaml
-
-            manifest = _base_manifest(scenario, source_path, keys, len(points), targets, max_reps)
-            _atomic_write_text(folder / "scenario.yaml", dump_yaml(scenario))
-        manifest.setdefault("sessions", []).append(session)
-        manifest.update(status="running", finished=None, command=session["command"],
-                        executor=session["executor"])
-        if not resume:
-            manifest["started"] = session["started"]
-        _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
-
-        reps = int(manifest.get("replications") or first_reps) if resume else first_reps
-        reps = max(reps, first_reps)
         try:
-            reps = _execute_all(state, executor, points, keys, reps, targets, max_reps, scenario.name)
-        except KeyboardInterrupt:
-            session["finished"] = _now()
-            session["wall_seconds"] = round(time.time() - started, 3)
-            manifest.update(status="interrupted", replications=reps,
-                            failed_cells=list(state.failed.values()))
-            _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
-            total = len(points) * reps
-            print(f"Interrupted: {len(state.done)} of {total} cells finished and are kept in {folder}.\n"
-                  f"Resume with:  pcnsim run --out {folder} --resume", file=sys.stderr)
-            raise
-        except PcnsimError as err:  # e.g. a worker process died: keep the record straight
-            session["finished"] = _now()
-            manifest.update(status="stopped", replications=reps, error=str(err),
-                            failed_cells=list(state.failed.values()))
-            _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
-            raise
-    finally:
-        if executor is not None:
-            executor.close()
+            if out_path is None:
+                folder = _new_folder(scenario.name, Path(outputs_dir))
+                created = True
+            else:
+                created = not out_path.exists()
+                _mkdir(out_path, parents=True)
+                folder = out_path
+            state = _Run(folder, scenarios, simulate, quiet)
+            if isinstance(command_line, (list, tuple)):
+                command_line = " ".join(command_line)
+            session = {"started": _now(), "command": command_line or "pcnsim.run (Python API)",
+                       "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
+                       "cells_done_before": len(state.done)}
+            if not resume:
+                from pcnsim.scenario import dump_yaml
 
-    session["finished"] = _now()
-    session["wall_seconds"] = round(time.time() - started, 3)
-    return _finish(state, scenario, manifest, points, keys, reps)
+                manifest = _base_manifest(scenario, source_path, keys, len(points), targets, max_reps)
+                _atomic_write_text(folder / "scenario.yaml", dump_yaml(scenario))
+            manifest.setdefault("sessions", []).append(session)
+            manifest.update(status="running", finished=None, command=session["command"],
+                            executor=session["executor"])
+            if not resume:
+                manifest["started"] = session["started"]
+            _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+            recorded = True
+
+            reps = int(manifest.get("replications") or first_reps) if resume else first_reps
+            reps = max(reps, first_reps)
+            try:
+                reps = _execute_all(state, executor, points, keys, reps, targets, max_reps, scenario.name)
+            except KeyboardInterrupt:
+                session["finished"] = _now()
+                session["wall_seconds"] = round(time.time() - started, 3)
+                manifest.update(status="interrupted", replications=reps,
+                                failed_cells=list(state.failed.values()))
+                _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                total = len(points) * reps
+                print(f"Interrupted: {len(state.done)} of {total} cells finished and are kept in {folder}.\n"
+                      f"Resume with:  pcnsim run --out {folder} --resume", file=sys.stderr)
+                raise
+            except PcnsimError as err:  # e.g. a worker process died: keep the record straight
+                session["finished"] = _now()
+                manifest.update(status="stopped", replications=reps, error=str(err),
+                                failed_cells=list(state.failed.values()))
+                _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                raise
+        finally:
+            if executor is not None:
+                executor.close()
+
+        session["finished"] = _now()
+        session["wall_seconds"] = round(time.time() - started, 3)
+        return _finish(state, scenario, manifest, points, keys, reps)
+    except _WriteFailed as failed:
+        raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+
+
+def _write_failure(failed: _WriteFailed, folder: Path | None, state: _Run | None, manifest: dict[str, Any],
+                   created: bool, recorded: bool) -> RunFolderError:
+    """The message for a run folder the system will not write to; keep what is whole, tidy the rest.
+
+    Finished cells stay (nothing lost) and the manifest is marked stopped if the disk still
+    allows it, so it never claims completion. A new run stopped before its first manifest
+    removes what it made, so the same command can simply be run again.
+    """
+    reason = failed.reason
+    if folder is None or failed.path == folder:
+        return RunFolderError(f"cannot create the folder '{failed.path}': {reason}. Choose a run folder that "
+                              "can be written to (--out DIR), or make room on the disk and try again.")
+    what = failed.path.relative_to(folder) if failed.path.is_relative_to(folder) else failed.path
+    head = f"cannot write to the run folder '{folder}' (writing {what}): {reason}."
+    if not recorded:
+        made = [folder / "scenario.yaml", folder / "cells", *([folder] if created else [])]
+        for path in made:  # each on its own: one refusal must not skip the rest
+            with contextlib.suppress(OSError):
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+        return RunFolderError(f"{head} Nothing was kept. Make room on the disk or choose a folder that can be "
+                              "written to (--out), then run the command again.")
+    manifest.update(status="stopped", error=head, finished=_now())
+    with contextlib.suppress(_WriteFailed):  # a full or read-only disk may refuse this too: 'running' stays
+        _atomic_write_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    done = len(state.done) if state is not None else 0
+    return RunFolderError(f"{head} The cells that finished ({done}) are kept in {folder / 'cells'}. Make room "
+                          f"on the disk (or make the folder writable), then finish the run with: "
+                          f"pcnsim run --out {folder} --resume")
 
 
 def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_points: int,
@@ -823,11 +911,11 @@ def _finish(state: _Run, scenario: Scenario, manifest: dict[str, Any], points: l
     sums: dict[tuple[int, str], np.ndarray] = {}   # one point's series at a time (memory stays flat)
     counts: dict[tuple[int, str], int] = {}
     truncation: dict[str, int] = {}                  # MSER-5 weeks per series, largest over points
-    weekly_tmp = folder / f".weekly.parquet.tmp-{os.getpid()}"
     pending: list[pa.Table] = []
     pending_rows = 0
     weekly_schema = _schemas()[1]
-    with pq.ParquetWriter(weekly_tmp, weekly_schema, compression="zstd") as writer:
+    with _written(folder / "weekly.parquet") as weekly_tmp, \
+            pq.ParquetWriter(weekly_tmp, weekly_schema, compression="zstd") as writer:
         for point in range(len(points)):
             for rep in range(reps):
                 if not state.is_done(point, rep):
@@ -860,7 +948,6 @@ def _finish(state: _Run, scenario: Scenario, manifest: dict[str, Any], points: l
             _truncate_point(sums, counts, truncation)
         if pending:
             writer.write_table(pa.concat_tables(pending), row_group_size=_WEEKLY_ROWS_PER_GROUP)
-    os.replace(weekly_tmp, folder / "weekly.parquet")
 
     results = _results_frame(metric_cols, points, keys)
     summary = analysis.summarise(results, by=["point", *keys])
