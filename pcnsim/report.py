@@ -34,7 +34,8 @@ from pcnsim.errors import RunFolderError
 __all__ = [
     "RunData", "load_run", "draw_figures", "write_report", "KEY_METRICS", "METRICS",
     "metric_label", "metric_kind", "format_number", "format_share", "format_hours",
-    "format_money", "format_value", "format_estimate", "t_interval",
+    "format_money", "format_value", "format_estimate", "t_interval", "National", "national_of",
+    "write_national", "ICS_METRICS",
 ]
 
 # --------------------------------------------------------------------------- metric metadata
@@ -70,6 +71,17 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "arrs_budget_used_share": ("ARRS budget used", "share", "%"),
     "spend_per_year": ("Modelled spend", "money", "£ a year"),
     "cost_per_appointment": ("Cost per appointment delivered", "money", "£ per appointment"),
+    # further metrics the model writes (docs/model.md), after INTERFACE.md's
+    "nurse_appointments_per_year": ("Appointments delivered by practice nurses", "count",
+                                    "appointments a year"),
+    "cd_slack_hours_per_week": ("CD protected time with no task to do", "hours", "hours a week"),
+    "cd_protected_hours_per_week": ("CD protected time", "hours", "hours a week"),
+    "cd_strain_mean": ("CD strain (mean weekly)", "count", "strain score"),
+    "arrs_posts_funded": ("ARRS posts funded", "wte", "WTE"),
+    "arrs_spend_per_year": ("ARRS pay", "money", "£ a year"),
+    "manager_hours_used_per_week": ("PCN manager time used on tasks", "hours", "hours a week"),
+    "locum_sessions_per_year": ("Locum sessions", "count", "sessions a year"),
+    "pcns_simulated": ("PCNs simulated", "count", "PCNs"),
 }
 
 # The metrics that headline a sweep (one figure each, when present).
@@ -300,6 +312,14 @@ class RunData:
         ics = self.scenario.get("ics")
         p = ics.get("pcns") if isinstance(ics, dict) else None
         return int(p) if _finite(p) else 1
+
+    def point_pcns(self, point: Optional[int] = None) -> int:
+        """PCNs simulated together at a point: its swept `ics.pcns`, else the scenario's."""
+        if point is not None:
+            v = self.point_values(point).get("ics.pcns")
+            if _finite(v):
+                return int(v)
+        return self.pcns
 
     @property
     def sweep(self) -> Optional[dict]:
@@ -537,8 +557,9 @@ def _subtitle(run: RunData, point: Optional[int] = None) -> str:
         parts.append(f"{reps} replication{'s' if reps != 1 else ''}")
     if point is not None and run.swept_keys:
         parts.append(f"point {point}: " + _point_text(run.point_values(point)))
-    if run.pcns > 1:
-        parts.append(f"per PCN, mean of {run.pcns} PCNs")
+    pcns = run.point_pcns(point)
+    if pcns > 1:
+        parts.append(f"per PCN, mean of {pcns} PCNs")
     return " · ".join(parts)
 
 
@@ -816,7 +837,8 @@ def _fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
             band[["low", "high"]] = band[["low", "high"]].clip(0, 1)
             _line_band(ax, band, "CD in post", cols[0], scale=100, lw=2)
             ax.set_ylim(0, 105)
-            ax.set_ylabel("CD post filled (% of runs)" if run.pcns == 1 else "CD posts filled (%)")
+            ax.set_ylabel("CD post filled (% of runs)" if run.point_pcns(point) == 1
+                          else "CD posts filled (%)")
             ax.set_xlabel("week")
             ax.legend(loc="lower left", fontsize="small")
         path = _save(fig, figdir / "retention.png")
@@ -835,34 +857,55 @@ def _fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Op
     s = run.summary[run.summary["metric"] == metric]
     if s.empty:
         return None
-    keys = run.swept_keys
+    labels = [k for k in run.swept_keys if _is_label_key(k)]
+    keys = [k for k in run.swept_keys if k not in labels] or run.swept_keys
+    dropped = [k for k in run.swept_keys if k not in keys]
     kind = run.sweep_kind
     scale = _scale(metric)
     col = _palette(2)[0]
     title = f"{metric_label(metric)} across the sweep"
+    horizontal = False          # one text key with many or long values: a row per point
+    if len(keys) == 1 and not _is_numeric(s[keys[0]]):
+        names = [_fmt_param(v) for v in s.sort_values("point")[keys[0]]]
+        horizontal = len(names) > 6 or max(len(n) for n in names) > 14
+    figsize = (FIG_SIZE[0], max(FIG_SIZE[1], 2.4 + 0.3 * len(s))) if horizontal else FIG_SIZE
     with _theme():
-        fig, body = _new_figure(title, _subtitle(run))
+        fig, body = _new_figure(title, _subtitle(run), figsize=figsize)
         if len(keys) == 1:
             key = keys[0]
-            d = s.sort_values(key)
             ax = body.subplots(1, 1)
-            if _is_numeric(d[key]) and kind in ("grid", "points"):
+            if _is_numeric(s[key]) and kind in ("grid", "points") and s[key].is_unique:
+                d = s.sort_values(key)
                 ax.plot(d[key], d["mean"] * scale, marker="o", color=col, lw=2.5)
                 ax.fill_between(d[key], d["ci_low"] * scale, d["ci_high"] * scale, color=col,
                                 alpha=0.25, linewidth=0)
                 how = "Line: mean over replications; band: its 95% confidence interval."
-            elif _is_numeric(d[key]):
-                _scatter(ax, d[key], d, scale, col)
-                how = "Each dot is one sampled point (mean over replications)."
+            elif _is_numeric(s[key]):
+                _scatter(ax, s[key], s, scale, col)
+                how = ("Each dot is one point of the sweep (mean over replications"
+                       + (", whiskers 95% CIs)." if len(s) <= MAX_ERRORBAR_POINTS else ")."))
             else:
-                x = np.arange(len(d))
-                ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=12, capsize=10,
-                            color=col, lw=2.5)
-                ax.set_xticks(x, [_fmt_param(v) for v in d[key]])
+                d = s.sort_values("point")
+                names = [_fmt_param(v) for v in d[key]]
+                if horizontal:      # many or long names: one row each, read down the page
+                    y = np.arange(len(d))[::-1]
+                    ax.errorbar(d["mean"] * scale, y, xerr=_yerr(d, scale), fmt="o", ms=8, capsize=4,
+                                color=col, lw=1.8)
+                    ax.set_yticks(y, names, fontsize="x-small" if len(names) > 15 else "small")
+                    ax.set_ylim(-0.7, len(d) - 0.3)
+                    ax.set_ylabel(key)
+                    ax.set_xlabel(axis_label(metric))
+                    _thousands(ax.xaxis)
+                else:
+                    x = np.arange(len(d))
+                    ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=12, capsize=10,
+                                color=col, lw=2.5)
+                    ax.set_xticks(x, names)
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
-            ax.set_xlabel(key)
-            ax.set_ylabel(axis_label(metric))
-            _thousands(ax.yaxis)
+            if not horizontal:
+                ax.set_xlabel(key)
+                ax.set_ylabel(axis_label(metric))
+                _thousands(ax.yaxis)
         elif len(keys) == 2 and kind == "grid":
             import seaborn as sns
 
@@ -903,8 +946,18 @@ def _fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Op
                    + "), plotted against each swept parameter in turn; a clear trend in a panel "
                    "means the metric depends on that parameter.")
         path = _save(fig, figdir / f"sweep_{index:02d}_{metric}.png")
+    if dropped:
+        how += (f" {', '.join(dropped)} only names the points, so it is not an axis"
+                + ("; the per-ICS figure shows each ICS by name." if "ics.name" in dropped
+                   and "ics.pcns" in keys else "."))
     return Figure(path, title, f"{metric_label(metric)} ({metric_unit(metric)}) at each point of "
                   f"the {kind or ''} sweep. {how}")
+
+
+def _is_label_key(key: str) -> bool:
+    """A swept key that names a point rather than setting a lever (`ics.name`)."""
+    last = key.rsplit(".", 1)[-1]
+    return last in ("name", "description")
 
 
 def _yerr(d: pd.DataFrame, scale: float):
@@ -953,7 +1006,204 @@ def _fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                   "value in their range without changing this metric.")
 
 
-def _draw(run: RunData) -> tuple[list[Figure], list[str]]:
+# --------------------------------------------------------------------------- national runs
+#: Per-PCN metrics in the "Per ICS" table of a national run, when the run has them.
+ICS_METRICS: tuple[str, ...] = (
+    "appointments_per_year",
+    "demand_met_share",
+    "wait_days_mean",
+    "cd_protected_hours_per_week",
+    "cd_overtime_hours_per_week",
+    "leadership_tasks_overdue_share",
+    "cd_resignations_per_year",
+    "arrs_staff_wte",
+)
+
+#: How `pcnsim.national` turns per-PCN values into a national figure, in words.
+AGGREGATE_TEXT = {
+    "total": "total: per-PCN value × PCNs, summed over ICSs",
+    "sum": "summed over ICSs",
+    "mean": "mean per PCN, weighted by PCNs",
+    "ratio": "ratio of national totals",
+}
+
+
+@dataclass
+class National:
+    """A run whose sweep points are ICSs, and its national figures (`pcnsim.national`)."""
+
+    points: list[int]
+    names: dict[int, str]          # ICS name by point (`ics.name`, else "point N")
+    pcns: dict[int, float]         # PCNs by point (`ics.pcns`)
+    table: Optional[pd.DataFrame]  # `national_totals` output; None if it could not be computed
+    method: str                    # "replications" (results) or "summary" (summary.csv)
+    error: Optional[str] = None
+
+    @property
+    def total_pcns(self) -> float:
+        return float(sum(self.pcns.values()))
+
+    @property
+    def replications(self) -> int:
+        if self.table is None or self.table.empty:
+            return 0
+        return int(self.table["n"].min())
+
+    def row(self, metric: str) -> Optional[pd.Series]:
+        if self.table is None:
+            return None
+        t = self.table[self.table["metric"] == metric]
+        return None if t.empty else t.iloc[0]
+
+
+def national_of(run: RunData) -> Optional[National]:
+    """The national figures of a run whose sweep points are ICSs, or None if it is not one.
+
+    A run qualifies when it is a `points:` sweep of more than one point and every point sets
+    `ics.pcns` (as `scenarios/england.yaml` does); points that repeat an `ics.name` are not
+    distinct ICSs, so such a run does not qualify. National figures come from the long-form
+    results (an interval from whole national replications) or, without them, from
+    summary.csv (conservative intervals)."""
+    from pcnsim.national import national_totals
+
+    present = run.points
+    sweep = run.sweep
+    spec = sweep.get("points") if sweep is not None else None
+    if isinstance(spec, list) and spec:   # every ICS of the sweep, whether or not it has results
+        if len(spec) < 2 or not all(isinstance(p, dict) and _finite(p.get("ics.pcns")) for p in spec):
+            return None
+        points_arg: Optional[list[dict]] = spec
+    elif (sweep is None and run.sweep_kind == "points" and "ics.pcns" in run.swept_keys
+          and len(present) >= 2):
+        points_arg = None            # no sweep recorded: the summary's `ics.pcns` column
+    else:
+        return None
+    names: dict[int, str] = {}
+    pcns: dict[int, float] = {}
+    for p in (range(len(spec)) if points_arg is not None else present):
+        values = dict(points_arg[p]) if points_arg is not None else run.point_values(p)
+        v = values.get("ics.pcns")
+        if not _finite(v):
+            return None
+        pcns[p] = float(v)
+        name = values.get("ics.name")
+        names[p] = str(name) if name is not None and str(name) not in ("", "nan") else f"point {p}"
+    named = [n for p, n in names.items() if not n.startswith("point ")]
+    if len(named) != len(set(named)):
+        return None                  # the same ICS twice: an experiment on it, not a country
+    table, method, error = None, "replications", None
+    try:
+        if run.results is not None and "value" in run.results.columns:
+            table = national_totals(run.results, points_arg)
+        else:
+            method = "summary"
+            table = national_totals(run.summary, points_arg)
+    except (ValueError, KeyError, TypeError) as err:
+        error = str(err)
+    return National(sorted(pcns), names, pcns, table, method, error)
+
+
+def write_national(folder: str | os.PathLike) -> Optional[Path]:
+    """Write `<folder>/national.csv` if the run's points are ICSs; return its path, or None.
+
+    Its columns are `pcnsim.national.national_totals`'s: metric, aggregate, value, ci_low,
+    ci_high, n, pcns. Written atomically (a temporary file, then renamed)."""
+    return _write_national(load_run(folder), None)
+
+
+def _write_national(run: RunData, nat: Optional[National]) -> Optional[Path]:
+    nat = nat if nat is not None else national_of(run)
+    if nat is None or nat.table is None or nat.table.empty:
+        return None
+    path = run.folder / "national.csv"
+    _write_text_atomic(path, nat.table.to_csv(index=False))
+    return path
+
+
+def _lower_first(label: str) -> str:
+    """'Share of requests' -> 'share of requests'; 'CD unpaid overtime' stays as it is."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _national_kind(metric: str, aggregate: str) -> str:
+    """How a national figure is formatted: WTE totals run to thousands, so as counts."""
+    kind = metric_kind(metric)
+    return "count" if kind == "wte" and aggregate == "total" else kind
+
+
+def _short_ics_name(name: str) -> str:
+    """'NHS Kent and Medway ICB' -> 'Kent and Medway' (other names unchanged)."""
+    m = re.fullmatch(r"NHS (.+?) (?:ICB|Integrated Care Board|ICS)", name.strip())
+    return m.group(1) if m else name
+
+
+def _fig_ics(run: RunData, nat: National, figdir: Path) -> Optional[Figure]:
+    """Each ICS's demand met (and CD overtime) per PCN, a row each, against the national figure."""
+    have = set(run.summary["metric"])
+    metrics = [m for m in ("demand_met_share", "cd_overtime_hours_per_week") if m in have]
+    if not metrics:
+        metrics = [m for m in ICS_METRICS if m in have][:1]
+    if not metrics:
+        return None
+    s = run.summary[run.summary["point"].isin(nat.points)]
+    by_metric = {m: s[s["metric"] == m].set_index("point") for m in metrics}
+    first = by_metric[metrics[0]]
+    order = [p for p in first["mean"].sort_values(ascending=True).index]   # best at the top
+    order += [p for p in nat.points if p not in order]
+    n = len(order)
+    labels = [_short_ics_name(nat.names[p]) for p in order]
+    shortened = any(lab != nat.names[p] for lab, p in zip(labels, order))
+    reps = nat.replications or (run.replications or 0)
+    cols = _palette(3)
+    title = "ICS by ICS, per PCN"
+    sub = (f"Scenario: {run.name} · {reps} replication{'s' if reps != 1 else ''} · {n} ICSs, "
+           f"{format_number(nat.total_pcns, 0)} PCNs · per PCN")
+    height = max(FIG_SIZE[1], 2.4 + 0.3 * n)
+    with _theme():
+        fig, body = _new_figure(title, sub, figsize=(FIG_SIZE[0], height))
+        axes = np.atleast_1d(body.subplots(1, len(metrics), sharey=True, squeeze=False)).ravel()
+        y = np.arange(n)
+        for ax, m, c in zip(axes, metrics, cols):
+            d = by_metric[m].reindex(order)
+            scale = _scale(m)
+            lo, hi = d["ci_low"].copy(), d["ci_high"].copy()
+            if metric_kind(m) == "share":
+                lo, hi = lo.clip(0, 1), hi.clip(0, 1)
+            err = np.vstack([(d["mean"] - lo).clip(lower=0).fillna(0).to_numpy() * scale,
+                             (hi - d["mean"]).clip(lower=0).fillna(0).to_numpy() * scale])
+            ax.errorbar(d["mean"] * scale, y, xerr=err, fmt="o", ms=8, capsize=4, color=c, lw=1.8)
+            r = nat.row(m)
+            if r is not None and _finite(r["value"]):
+                ax.axvline(float(r["value"]) * scale, color="0.2", ls="--", lw=2,
+                           label=f"national: {format_value(r['value'], metric_kind(m))}")
+                ax.legend(loc="lower right", fontsize="x-small")
+            ax.set_xlabel(axis_label(m) + "\nper PCN", fontsize="small")
+            _thousands(ax.xaxis)
+        axes[0].set_yticks(y, labels, fontsize="x-small" if n > 15 else "small")
+        axes[0].set_ylim(-0.7, n - 0.3)
+        path = _save(fig, figdir / "national_ics.png")
+    whiskers = ("whiskers are 95% confidence intervals" if reps > 1
+                else "one replication, so no confidence intervals")
+    caption = (f"Each ICS's {' and '.join(_lower_first(metric_label(m)) for m in metrics)}, per PCN "
+               f"(mean over replications and over the ICS's PCNs; {whiskers}), sorted by "
+               f"{_lower_first(metric_label(metrics[0]))}, highest at the top.")
+    r = nat.row(metrics[0])
+    if r is not None:
+        caption += f" The dashed line is the national figure ({AGGREGATE_TEXT.get(r['aggregate'], '')})."
+    spec = (run.sweep or {}).get("points")
+    if isinstance(spec, list) and all(isinstance(p, dict) and set(p) <= {"ics.name", "ics.pcns"}
+                                      for p in spec):
+        caption += (" Every ICS here is made of the same England-baseline PCNs: differences between "
+                    "ICSs come from their number of PCNs (which share the ICS's system meetings) and "
+                    "from simulation noise, not from local data.")
+    if shortened:
+        caption += " Names are shortened (\u201cNHS\u201d and \u201cICB\u201d left out)."
+    return Figure(path, title, caption)
+
+
+def _draw(run: RunData, nat: Optional[National] = None) -> tuple[list[Figure], list[str]]:
     figdir = run.folder / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []
@@ -977,6 +1227,12 @@ def _draw(run: RunData) -> tuple[list[Figure], list[str]]:
         notes.append("Figure skipped: no CD resignation, ARRS leaver or CD-in-post data.")
     else:
         figures.append(fig)
+    if nat is not None:
+        fig = _fig_ics(run, nat, figdir)
+        if fig is None:
+            notes.append("Per-ICS figure skipped: none of its metrics is in summary.csv.")
+        else:
+            figures.append(fig)
     if run.swept_keys and len(run.points) > 1:
         metrics = [m for m in KEY_METRICS if m in set(run.summary["metric"])]
         if not metrics:
@@ -1004,7 +1260,8 @@ def draw_figures(folder: str | os.PathLike) -> list[Path]:
 
     For a sweep, the week-by-week figures are of the first point (point 0); the sweep figures
     show each key metric across all points."""
-    figures, _ = _draw(load_run(folder))
+    run = load_run(folder)
+    figures, _ = _draw(run, national_of(run))
     return [f.path for f in figures]
 
 
@@ -1017,8 +1274,9 @@ def esc(text: Any) -> str:
     return html.escape(_URL.sub("", str(text)), quote=True)
 
 
-def _subject(run: RunData) -> str:
-    return "The PCN" if run.pcns == 1 else f"Each PCN (mean of the {run.pcns} PCNs in the ICS)"
+def _subject(run: RunData, point: Optional[int] = None) -> str:
+    pcns = run.point_pcns(point)
+    return "The PCN" if pcns == 1 else f"Each PCN (mean of the {pcns} PCNs in the ICS)"
 
 
 def key_sentences(run: RunData, point: Optional[int] = None) -> list[str]:
@@ -1035,7 +1293,7 @@ def key_sentences(run: RunData, point: Optional[int] = None) -> list[str]:
     def val(m: str) -> str:
         return format_value(s.loc[m, "mean"], metric_kind(m))
 
-    who = _subject(run)
+    who = _subject(run, run.first_point if point is None else point)
     out: list[str] = []
     if has("appointments_per_year"):
         tail = f", {val('demand_met_share')} of requests" if has("demand_met_share") else ""
@@ -1229,11 +1487,199 @@ code{font-size:.85em}table.prov th{width:12rem}
 def _figure_html(path: Path, title: str, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (f"<figure><img alt=\"{esc(title)}\" src=\"data:image/png;base64,{data}\">"
-            f"<figcaption><b>{esc(title)}.</b> {esc(caption)}</figcaption></figure>")
+            f"<figcaption><b>{esc(title)}{'' if title.endswith(('.', '?', '!')) else '.'}</b> "
+            f"{esc(caption)}</figcaption></figure>")
 
 
-def render_report(run: RunData, figures: list[Figure], notes: list[str]) -> str:
-    """The report page as a string (self-contained HTML)."""
+def _estimate_cells(mean: Any, lo: Any, hi: Any, kind: str) -> tuple[str, str]:
+    """A value and its CI ("a to b", or "" without one), rounded to what the CI supports."""
+    dec = _ci_decimals(mean, lo, hi, kind)
+    rd = lambda v: _round_to_ci(v, mean, lo, hi, kind) if _finite(v) else v  # noqa: E731
+    value = format_value(rd(mean), kind, dec)
+    if not (_finite(lo) and _finite(hi)):
+        return value, ""
+    return value, f"{format_value(rd(lo), kind, dec)} to {format_value(rd(hi), kind, dec)}"
+
+
+def _value_pm(mean: Any, lo: Any, hi: Any, kind: str) -> str:
+    """HTML: a value and, below it, ± its CI half-width, both rounded to what the CI supports."""
+    value, _ = _estimate_cells(mean, lo, hi, kind)
+    if not (_finite(lo) and _finite(hi)):
+        return esc(value)
+    half = (float(hi) - float(lo)) / 2
+    dec = _ci_decimals(mean, lo, hi, kind)
+    h = _round_to_ci(half, mean, lo, hi, kind)
+    if kind == "share":
+        text = f"{h * 100:.1f} points"
+    else:
+        text = format_value(h, kind, dec)
+    return f"{esc(value)}<br><small>± {esc(text)}</small>"
+
+
+def _national_cells(value: Any, lo: Any, hi: Any, kind: str) -> tuple[str, str]:
+    """A national figure and its CI; without a CI, large counts and money keep 4 significant
+    figures (one replication cannot support more: 297,689,104 shows as 297,700,000)."""
+    if not (_finite(lo) and _finite(hi)) and kind in ("count", "money") and _finite(value) \
+            and abs(float(value)) >= 10_000:
+        step = 10 ** (math.floor(math.log10(abs(float(value)))) - 3)
+        value = round(float(value) / step) * step
+        return format_value(value, kind, 0), ""
+    return _estimate_cells(value, lo, hi, kind)
+
+
+def national_sentences(run: RunData, nat: National) -> list[str]:
+    """The national figures in plain English, each with its 95% CI where there is one."""
+    t = nat.table.set_index("metric") if nat.table is not None else pd.DataFrame()
+
+    def has(*ms: str) -> bool:
+        return all(m in t.index and _finite(t.loc[m, "value"]) for m in ms)
+
+    def est(m: str) -> str:
+        r = t.loc[m]
+        value, ci = _national_cells(r["value"], r["ci_low"], r["ci_high"], _national_kind(m, r["aggregate"]))
+        return f"{value} (95% CI {ci})" if ci else value
+
+    def val(m: str) -> str:
+        r = t.loc[m]
+        return _national_cells(r["value"], r["ci_low"], r["ci_high"], _national_kind(m, r["aggregate"]))[0]
+
+    out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs in "
+           "all; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
+    if has("appointments_per_year"):
+        share = f", {val('demand_met_share')} of" if has("demand_met_share") else ""
+        req = (f"{share} the {val('requests_per_year')} requested" if has("requests_per_year") else "")
+        out.append(f"Nationally, PCNs delivered {est('appointments_per_year')} appointments a "
+                   f"year{req}.")
+    if has("unmet_per_year"):
+        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
+                   "or a walk-in centre).")
+    if has("wait_days_mean"):
+        out.append(f"Patients waited {est('wait_days_mean')} working days on average for an "
+                   "appointment (mean over PCNs).")
+    if has("lost_appointments_per_year"):
+        out.append(f"Clinical sessions given up by clinical directors cost "
+                   f"{est('lost_appointments_per_year')} appointments a year.")
+    if has("cd_protected_hours_per_week"):
+        lead = (f" and spent {val('cd_leadership_hours_per_week')} on leadership tasks"
+                if has("cd_leadership_hours_per_week") else "")
+        out.append(f"The average clinical director had {est('cd_protected_hours_per_week')} hours "
+                   f"a week of protected time{lead}.")
+    if has("cd_overtime_hours_per_week"):
+        out.append(f"The average clinical director worked {est('cd_overtime_hours_per_week')} hours "
+                   "a week of unpaid overtime.")
+    if has("meetings_attended_share"):
+        out.append(f"Clinical directors attended {est('meetings_attended_share')} of the system "
+                   "meetings they were expected at.")
+    if has("cd_resignations_per_year"):
+        out.append(f"{est('cd_resignations_per_year')} clinical directors resigned a year across "
+                   "these PCNs.")
+    if has("arrs_staff_wte"):
+        leavers = (f"; {est('arrs_leavers_per_year')} left a year" if has("arrs_leavers_per_year")
+                   else "")
+        out.append(f"{est('arrs_staff_wte')} WTE of ARRS staff were in post{leavers}.")
+    if has("spend_per_year"):
+        cpa = (f", {val('cost_per_appointment')} per appointment delivered"
+               if has("cost_per_appointment") else "")
+        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
+    return [o[0].upper() + o[1:] for o in out]
+
+
+def _national_html(run: RunData, nat: National) -> str:
+    if nat.table is None or nat.table.empty:
+        why = f" ({nat.error})" if nat.error else ""
+        return ("<p class=note>National totals could not be computed from this run" + esc(why)
+                + ". Finish the run (<code>pcnsim run --out RUN_FOLDER --resume</code>) and redraw "
+                "the report with <code>pcnsim report RUN_FOLDER</code>.</p>")
+    reps = nat.replications
+    if reps <= 1:
+        ci_note = ("<p class=note><strong>One replication: there are no confidence intervals.</strong> "
+                   "Each figure comes from one simulated run of each ICS, so it carries simulation "
+                   "noise that this run cannot measure. Run with <code>--replications 5</code> (or more) to get "
+                   "95% confidence intervals. Large counts and sums of money are shown to 4 "
+                   "significant figures (national.csv has them in full).</p>")
+    elif nat.method == "summary":
+        ci_note = (f"<p class=note>Ranges are conservative 95% confidence intervals from summary.csv "
+                   f"({reps} replications; the ICSs' half-widths added up, since results.parquet "
+                   "was not available). Ratios of national totals have none.</p>")
+    else:
+        ci_note = (f"<p class=note>Ranges are 95% confidence intervals over {reps} whole national "
+                   "replications (every ICS of a replication shares its random numbers, so the "
+                   "national figure is computed replication by replication).</p>")
+    sentences = "".join(f"<li>{esc(s)}</li>" for s in national_sentences(run, nat))
+    t = nat.table.set_index("metric")
+    rows = []
+    for m in order_metrics(t.index):
+        r = t.loc[m]
+        kind = _national_kind(m, r["aggregate"])
+        value, ci = _national_cells(r["value"], r["ci_low"], r["ci_high"], kind)
+        if not ci:
+            ci = ("none (1 replication)" if reps <= 1 else
+                  "none (a ratio)" if r["aggregate"] == "ratio" else "n/a")
+        unit = metric_unit(m)
+        if r["aggregate"] == "mean":
+            unit = f"{unit}, per PCN" if unit else "per PCN"
+        elif r["aggregate"] == "total":
+            unit = f"{unit}, all PCNs" if unit else "all PCNs"
+        rows.append(f"<tr><td>{esc(metric_label(m))}<br><code>{esc(m)}</code></td>"
+                    f"<td>{esc(AGGREGATE_TEXT.get(r['aggregate'], r['aggregate']))}<br>"
+                    f"<code>{esc(r['aggregate'])}</code></td>"
+                    f"<td class=num>{esc(value)}</td><td class=num>{esc(ci)}</td>"
+                    f"<td>{esc(unit)}</td></tr>")
+    table = ("<div class=wide><table><thead><tr><th>metric</th><th>how it is combined</th>"
+             "<th>national value</th><th>95% CI</th><th>unit</th></tr></thead><tbody>"
+             + "".join(rows) + "</tbody></table></div>")
+    return (f"<ul class=key>{sentences}</ul>{ci_note}"
+            "<p class=note>Counts (per year, backlogs, WTE) are totals over all PCNs; hours, waits "
+            "and shares are means per PCN weighted by each ICS's PCNs; the share of demand met and "
+            "the cost per appointment are ratios of national totals. The 90th percentile wait is "
+            "the weighted mean of the ICSs' percentiles, not a national percentile. The same "
+            "figures are in <code>national.csv</code> in the run folder.</p>" + table)
+
+
+def _ics_table(run: RunData, nat: National) -> str:
+    have = set(run.summary["metric"])
+    metrics = [m for m in ICS_METRICS if m in have]
+    head = ("<th>ICS</th><th>PCNs</th>" + "".join(
+        f"<th>{esc(metric_label(m))}<br><small>{esc(metric_unit(m))}</small></th>" for m in metrics))
+    s = run.summary[run.summary["metric"].isin(metrics)]
+    body = []
+    for p in nat.points:
+        rows = s[s["point"] == p].set_index("metric")
+        cells = f"<td>{esc(nat.names[p])}</td><td class=num>{esc(format_number(nat.pcns[p], 0))}</td>"
+        for m in metrics:
+            if m not in rows.index:
+                cells += "<td class=num>n/a</td>"
+                continue
+            r = rows.loc[m]
+            cells += f"<td class=num>{_value_pm(r['mean'], r['ci_low'], r['ci_high'], metric_kind(m))}</td>"
+        body.append(f"<tr>{cells}</tr>")
+    # the national row, per PCN: totals / PCNs; means and ratios as they are
+    cells = (f"<td><strong>All {len(nat.points)} ICSs</strong></td>"
+             f"<td class=num><strong>{esc(format_number(nat.total_pcns, 0))}</strong></td>")
+    for m in metrics:
+        r = nat.row(m)
+        if r is None or not _finite(r["value"]) or not nat.total_pcns:
+            cells += "<td class=num>n/a</td>"
+            continue
+        per = nat.total_pcns if r["aggregate"] == "total" else 1.0
+        text = _value_pm(float(r["value"]) / per, float(r["ci_low"]) / per, float(r["ci_high"]) / per,
+                         metric_kind(m))
+        cells += f"<td class=num><strong>{text}</strong></td>"
+    body.append(f"<tr>{cells}</tr>")
+    ci = ("Below each value, ± the half-width of its 95% confidence interval."
+          if (nat.replications or run.replications or 0) > 1
+          else "One replication: no confidence intervals.")
+    return ("<p class=note>Each value is per PCN: the mean over the ICS's PCNs and over "
+            f"replications. {ci} The last row is the national figure per PCN. Every metric of every "
+            "ICS is in summary.csv.</p><div class=wide><table><thead><tr>" + head
+            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+
+
+def render_report(run: RunData, figures: list[Figure], notes: list[str],
+                  national: Optional[National] = None) -> str:
+    """The report page as a string (self-contained HTML). ``national``: the run's national
+    figures (`national_of`); worked out here if not given."""
+    nat = national if national is not None else national_of(run)
     point = run.first_point
     reps = run.replications
     meta = []
@@ -1253,6 +1699,19 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str]) -> str:
                       f"and week-by-week figures are for point {point} "
                       f"({esc(_point_text(run.point_values(point)))}); the sweep figures and the table "
                       "by point cover all of them.</p>")
+    if nat is not None:
+        sweep_html = (f"<p>This run simulates <strong>{len(nat.points)} ICSs</strong> "
+                      f"({format_number(nat.total_pcns, 0)} PCNs), one sweep point each: the "
+                      "<a href=\"#national\">national totals</a> add them up, and the "
+                      "<a href=\"#ics\">per-ICS table</a> lists each. The key results and "
+                      f"week-by-week figures are for point {point} "
+                      f"({esc(_point_text(run.point_values(point)))}).</p>")
+    national_html = national_nav = ""
+    if nat is not None:
+        national_nav = '<a href="#national">National totals</a><a href="#ics">Per ICS</a>'
+        national_html = (f"<section id=\"national\"><h2>National totals</h2>\n{_national_html(run, nat)}"
+                         f"\n</section>\n<section id=\"ics\"><h2>Per ICS</h2>\n{_ics_table(run, nat)}"
+                         "\n</section>")
     sentences = key_sentences(run, point)
     key_html = ("<ul class=key>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>"
                 if sentences else "<p class=note>None of the headline metrics is in this run.</p>")
@@ -1265,7 +1724,8 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str]) -> str:
             figs_html.append(_figure_html(extra, extra.stem.replace("_", " "),
                                           "A figure found in the run's figures folder."))
     notes_html = "".join(f"<p class=note>{esc(n)}</p>" for n in notes)
-    sweep_table = _sweep_table(run) if run.swept_keys and len(run.points) > 1 else ""
+    sweep_table = (_sweep_table(run) if run.swept_keys and len(run.points) > 1 and nat is None
+                   else "")
     desc = run.description or "(The scenario has no description.)"
     title = f"{run.name}: pcnsim report"
     return f"""<!DOCTYPE html>
@@ -1282,10 +1742,11 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str]) -> str:
 <h1>{esc(run.name)}</h1>
 <p class=lede>{esc(desc)}</p>
 <p class=meta>{esc(' · '.join(meta))}</p>
-<nav><a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
+<nav>{national_nav}<a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
 </header>
 <main>
 {sweep_html}
+{national_html}
 <section id="key"><h2>Key results</h2>
 <p class=note>Each figure is a mean over the replications after the warm-up, per PCN; ranges are 95% confidence intervals of that mean (they say how precisely the simulation pins the mean down, not how much a single year varies).</p>
 {key_html}
@@ -1326,10 +1787,14 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def write_report(folder: str | os.PathLike) -> Path:
     """Draw the figures and write `<folder>/report.html`; return the page's path.
 
+    For a run whose sweep points are ICSs (`national_of`), also write `<folder>/national.csv`.
+
     Raises `RunFolderError` if `folder` is not a run folder."""
     run = load_run(folder)
-    figures, notes = _draw(run)
-    page = render_report(run, figures, notes)
+    nat = national_of(run)
+    figures, notes = _draw(run, nat)
+    page = render_report(run, figures, notes, national=nat)
+    _write_national(run, nat)
     path = run.folder / "report.html"
     _write_text_atomic(path, page)
     return path

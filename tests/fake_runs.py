@@ -125,6 +125,14 @@ def _sweep_points(sweep: Optional[str]) -> tuple[list[dict[str, Any]], Optional[
     if sweep == "categorical":
         return ([{"ics.representation": v} for v in ("all", "forum")],
                 {"grid": {"ics.representation": ["all", "forum"]}})
+    if sweep == "national":   # a region of four ICSs, one point each (like scenarios/england.yaml)
+        pts = [{"ics.name": f"NHS {n} ICB", "ics.pcns": k}
+               for n, k in (("Northfield", 12), ("Eastmarsh", 7), ("Southdown", 20), ("Westvale", 5))]
+        return pts, {"points": pts}
+    if sweep == "england":    # the 42 ICSs of scenarios/england.yaml
+        path = Path(__file__).resolve().parents[1] / "scenarios" / "england.yaml"
+        pts = yaml.safe_load(path.read_text(encoding="utf-8"))["sweep"]["points"]
+        return pts, {"points": pts}
     if sweep in ("lhs", "sobol"):
         ranges = {"funding.cd_wte_per_50k": [0.1, 1.0], "funding.arrs_per_patient": [10.0, 40.0],
                   "ics.meeting_load": [0.0, 2.0]}

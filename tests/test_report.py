@@ -185,3 +185,182 @@ def test_report_renders_in_headless_chromium(single, tmp_path):
     dom = subprocess.run(common + ["--dump-dom", url], check=True, capture_output=True, timeout=120,
                          text=True).stdout
     assert "baseline-test" in dom
+
+
+# --------------------------------------------------------------------------- national runs
+TINY_NATIONAL = """\
+name: tiny-national
+description: Three small ICSs, one sweep point each, for the national section of the report.
+extends: baseline
+run:
+  replications: 2
+  horizon_weeks: 8
+  warmup_weeks: 2
+sweep:
+  points:
+    - {ics.name: "NHS Alpha ICB", ics.pcns: 1}
+    - {ics.name: "NHS Beta ICB", ics.pcns: 2}
+    - {ics.name: "NHS Gamma ICB", ics.pcns: 3}
+"""
+
+
+@pytest.fixture(scope="module")
+def national_run(tmp_path_factory) -> Path:
+    """A real 3-ICS run (1 + 2 + 3 PCNs, 8 weeks, 2 replications) and its report."""
+    import pcnsim
+
+    base = tmp_path_factory.mktemp("national")
+    (base / "tiny.yaml").write_text(TINY_NATIONAL, encoding="utf-8")
+    result = pcnsim.run(pcnsim.load_scenario(str(base / "tiny.yaml")), jobs=1, out=base / "run", quiet=True)
+    write_report(result.folder)
+    return Path(result.folder)
+
+
+def _section(page: str, anchor: str) -> str:
+    start = page.index(f'<section id="{anchor}">')
+    return page[start:page.index("</section>", start)]
+
+
+def test_national_csv_matches_national_totals(national_run):
+    import pandas as pd
+
+    from pcnsim.national import COLUMNS, national_totals
+
+    path = national_run / "national.csv"
+    assert path.exists()
+    got = pd.read_csv(path)
+    assert list(got.columns) == COLUMNS
+    results = pd.read_parquet(national_run / "results.parquet")
+    points = [{"ics.name": n, "ics.pcns": k} for n, k in (("NHS Alpha ICB", 1), ("NHS Beta ICB", 2),
+                                                          ("NHS Gamma ICB", 3))]
+    pd.testing.assert_frame_equal(got, national_totals(results, points), check_exact=False, rtol=1e-12)
+    # a national count is the per-PCN mean of each ICS x its PCNs, summed
+    summary = pd.read_csv(national_run / "summary.csv")
+    appts = summary[summary.metric == "appointments_per_year"]
+    want = float((appts["mean"] * appts["ics.pcns"]).sum())
+    row = got.set_index("metric").loc["appointments_per_year"]
+    assert row["value"] == pytest.approx(want, rel=1e-9)
+    assert row["aggregate"] == "total" and row["pcns"] == 6 and row["n"] == 2
+    assert row["ci_low"] < row["value"] < row["ci_high"]
+    assert got.set_index("metric").loc["pcns_simulated", "value"] == 6
+    assert not list(national_run.glob(".national-*"))          # no temporary file left behind
+
+
+def test_national_section_in_report(national_run):
+    import pandas as pd
+
+    page = _page(national_run)
+    nat = _section(page, "national")
+    assert "<h2>National totals</h2>" in nat
+    assert "6 PCNs in all" in nat and "3 ICSs" in nat
+    row = pd.read_csv(national_run / "national.csv").set_index("metric").loc["appointments_per_year"]
+    shown = format_estimate(row["value"], row["ci_low"], row["ci_high"], "count")
+    assert f"Nationally, PCNs delivered {shown} appointments a year" in nat
+    assert "whole national replications" in nat
+    assert "<code>appointments_per_year</code>" in nat and "ratio of national totals" in nat
+    ics = _section(page, "ics")
+    for name in ("NHS Alpha ICB", "NHS Beta ICB", "NHS Gamma ICB"):
+        assert f"<td>{name}</td>" in ics
+    assert "All 3 ICSs" in ics and "CD protected time" in ics
+    assert 'href="#national"' in page
+    assert "Key metrics by point" not in page               # the per-ICS table replaces it
+    png = national_run / "figures" / "national_ics.png"
+    assert png.exists()
+    assert base64.b64encode(png.read_bytes()).decode("ascii") in page
+    # ics.name labels the points: the sweep figures plot against ics.pcns only, and say so
+    assert "ics.name only names the points" in page
+
+
+def test_national_one_replication_says_there_is_no_interval(tmp_path):
+    import pandas as pd
+
+    folder = make_run_folder(tmp_path / "nat1", name="region", sweep="national", replications=1,
+                             weeks=30, warmup=4, weekly=False, metrics=FEW_METRICS + ["requests_per_year"])
+    page = _page(write_report(folder).parent)
+    nat = _section(page, "national")
+    assert "One replication: there are no confidence intervals" in nat
+    assert "none (1 replication)" in nat and "95% CI" not in nat.split("<table>")[0]
+    got = pd.read_csv(folder / "national.csv").set_index("metric")
+    assert got["ci_low"].isna().all() and (got["n"] == 1).all() and (got["pcns"] == 44).all()
+    summary = pd.read_csv(folder / "summary.csv")
+    appts = summary[summary.metric == "appointments_per_year"]
+    assert got.loc["appointments_per_year", "value"] == pytest.approx(
+        float((appts["mean"] * appts["ics.pcns"]).sum()))
+    for name in ("NHS Northfield ICB", "NHS Eastmarsh ICB", "NHS Southdown ICB", "NHS Westvale ICB"):
+        assert f"<td>{name}</td>" in _section(page, "ics")
+
+
+def test_national_from_summary_alone_is_conservative(tmp_path):
+    folder = make_run_folder(tmp_path / "nosum", name="region", sweep="national", replications=3,
+                             weeks=30, warmup=4, weekly=False, metrics=FEW_METRICS)
+    (folder / "results.parquet").unlink()
+    (folder / "results.csv").unlink()
+    page = _page(write_report(folder).parent)
+    assert "conservative 95% confidence intervals" in _section(page, "national")
+    assert (folder / "national.csv").exists()
+
+
+def _edit_sweep(folder: Path, sweep: dict, kind: str) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["scenario"]["sweep"] = {"grid": None, "points": None, "lhs": None, "sobol": None, **sweep}
+    manifest["sweep_kind"] = kind
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_runs_that_are_not_national_get_no_national_section(tmp_path, single):
+    from pcnsim.report import write_national
+
+    # a single run, a one-key grid
+    assert 'id="national"' not in _page(single) and not (single / "national.csv").exists()
+    grid = make_run_folder(tmp_path / "grid", sweep="grid1", replications=2, weeks=30, warmup=4,
+                           weekly=False, metrics=FEW_METRICS)
+    assert 'id="national"' not in _page(write_report(grid).parent)
+    assert write_national(grid) is None and not (grid / "national.csv").exists()
+    # the same ICS twice is an experiment on it, not a region
+    twice = make_run_folder(tmp_path / "twice", sweep="national", replications=2, weeks=30, warmup=4,
+                            weekly=False, metrics=FEW_METRICS)
+    _edit_sweep(twice, {"points": [{"ics.name": "NHS Same ICB", "ics.pcns": k} for k in (12, 7, 20, 5)]},
+                "points")
+    assert 'id="national"' not in _page(write_report(twice).parent)
+    assert not (twice / "national.csv").exists()
+    # a grid over ics.pcns is an experiment on ICS size: nothing to add up
+    sizes = make_run_folder(tmp_path / "sizes", sweep="national", replications=2, weeks=30, warmup=4,
+                            weekly=False, metrics=FEW_METRICS)
+    _edit_sweep(sizes, {"grid": {"ics.pcns": [12, 7, 20, 5]}}, "grid")
+    assert 'id="national"' not in _page(write_report(sizes).parent)
+
+
+def test_national_with_a_missing_ics_says_why(tmp_path):
+    import pandas as pd
+
+    folder = make_run_folder(tmp_path / "gap", sweep="national", replications=2, weeks=30, warmup=4,
+                             weekly=False, metrics=FEW_METRICS)
+    for name in ("summary.csv", "results.csv"):
+        d = pd.read_csv(folder / name)
+        d[d["point"] != 3].to_csv(folder / name, index=False)
+    (folder / "results.parquet").unlink()
+    page = _page(write_report(folder).parent)
+    nat = _section(page, "national")
+    assert "could not be computed" in nat and "every ICS" in nat
+    assert not (folder / "national.csv").exists()
+
+
+def test_a_sweep_over_many_names_is_drawn_a_row_each(tmp_path):
+    import pandas as pd
+
+    folder = make_run_folder(tmp_path / "names", sweep="england", replications=2, weeks=30, warmup=4,
+                             weekly=False, metrics=["demand_met_share"])
+    for name in ("summary.csv", "results.csv"):
+        pd.read_csv(folder / name).drop(columns=["ics.pcns"]).to_csv(folder / name, index=False)
+    (folder / "results.parquet").unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["swept_keys"] = ["ics.name"]
+    manifest["scenario"]["sweep"]["points"] = [{"ics.name": p["ics.name"]}
+                                               for p in manifest["scenario"]["sweep"]["points"]]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "scenario.yaml").unlink()
+    paths = draw_figures(folder)
+    assert [p.name for p in paths] == ["sweep_00_demand_met_share.png"]   # not national: no ics.pcns
+    header = paths[0].read_bytes()[:24]
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert height > width        # 42 rows of names, one each, read down the page
