@@ -91,8 +91,13 @@ DEFAULT_MEETINGS = (
 )
 
 
+DEFAULT_ICS_NAME = "ICS"
+
+
 class IcsConfig(Frozen):
-    name: str = P("ICS", "label", "-", "a label for the ICS (used by the England scenario's points)",
+    name: str = P(DEFAULT_ICS_NAME, "label", "-", "a label for the ICS (England's points); a name other than "
+                  "'ICS' also labels its PCNs' random streams, so differently named ICSs draw "
+                  "independent numbers",
                   min_length=1, max_length=100)
     pcns: int = P(1, "PCNs", "single-PCN run; an ICS holds 500k-3m people, mean 1.4m, 42 ICBs "
                   "(King's Fund, NHS England)", "PCNs simulated together in one ICS", ge=1, le=2000)

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from pcnsim.config import (ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, SESSION_HOURS, WEEKS_PER_YEAR,
-                           WTE_HOURS, MeetingSeries, Scenario)
+from pcnsim.config import (ARRS_ROLES, DAYS_PER_WEEK, DEFAULT_ICS_NAME, DEMAND_TYPES, SESSION_HOURS,
+                           WEEKS_PER_YEAR, WTE_HOURS, MeetingSeries, Scenario)
 
 WEEK = 168.0
 DAY = 24.0
@@ -185,7 +185,11 @@ class Pcn:
     def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int, index: int, ics: Ics):
         s = self.s = scenario
         self.env, self.ics, self.index = env, ics, index
-        rng = lambda name: stream(scenario, replication, f"pcn{index}/{name}")  # noqa: E731
+        # A named ICS labels its PCNs' streams, so that the PCNs of different ICSs (the points of
+        # scenarios/england.yaml) draw independent numbers; sweeps that keep one name keep common
+        # random numbers, and the default unnamed ICS keeps the plain `pcnK/...` streams.
+        label = "" if scenario.ics.name == DEFAULT_ICS_NAME else f"{scenario.ics.name}/"
+        rng = lambda name: stream(scenario, replication, f"{label}pcn{index}/{name}")  # noqa: E731
         self.rng_demand, self.rng_arrs, self.rng_cd = rng("demand"), rng("arrs"), rng("clinical_director")
         self.rng_meetings, self.rng_tasks = rng("meetings"), {k: rng(f"tasks/{k}") for k in
                                                               ("operations", "development", "system")}
@@ -251,6 +255,7 @@ class Pcn:
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
         self.cd_in_post, self.cd_on_leave, self.strain = True, False, 0.0
+        self.strain_sum, self.strain_weight = 0.0, 0.0   # EWMA numerator and its bias correction
         self.tasks: list[Task] = []
         self.manager_tasks: list[Task] = []
         self.task_seq = 0
@@ -575,9 +580,9 @@ class Pcn:
                     wk["cd_leadership_hours"] += used
                     wk["cd_overtime_hours"] += used
                 x = wk["cd_overtime_hours"] + cd.displaced_strain_weight * self.unbackfilled_hours
-                self.strain += (x - self.strain) / cd.strain_weeks
+                self.update_strain(x)
             elif self.cd_in_post:
-                self.strain -= self.strain / cd.strain_weeks
+                self.update_strain(0.0)             # a week of leave: strain recovers
             if self.cd_in_post:
                 hazard = cd.base_resignation_per_year * math.exp(cd.strain_sensitivity * self.strain)
                 if rng.random() < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
@@ -640,12 +645,25 @@ class Pcn:
         self.week["cd_leadership_hours"] += used
         self.week["cd_slack_hours"] += hours - used
 
+    def update_strain(self, x: float) -> None:
+        """Strain: a weighted mean of the weeks' x with a `strain_weeks` memory, over weeks in post.
+
+        An exponentially weighted mean, bias-corrected (divided by the weights so far) so that a
+        CD new in post has the mean of the weeks worked, not a mean diluted by weeks before
+        they started: strain needs no long warm-up and a new CD's strain is not artificially low.
+        """
+        a = 1.0 / self.s.clinical_director.strain_weeks
+        self.strain_sum += a * (x - self.strain_sum)
+        self.strain_weight += a * (1.0 - self.strain_weight)
+        self.strain = self.strain_sum / self.strain_weight
+
     def appoint_cd(self):
-        """A vacant CD post is filled after the recruitment time (gamma, shape 4); strain starts at 0."""
+        """A vacant CD post is filled after the recruitment time (gamma, shape 4); strain starts afresh."""
         mean = self.s.clinical_director.recruitment_weeks
         weeks = self.rng_cd.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         yield self.env.timeout(max(weeks, 1e-9) * WEEK)
         self.cd_in_post, self.strain = True, 0.0
+        self.strain_sum, self.strain_weight = 0.0, 0.0
 
     # ------------------------------------------------------------------ weekly books
     def week_close(self):

@@ -123,3 +123,34 @@ def test_protected_hours_follow_funding():
     s = scenario()
     assert s.cd_protected_sessions == pytest.approx(0.25 * 45_000 / 50_000 * 37.5 / SESSION_HOURS)
     assert math.isclose(s.cd_funded_hours, 0.25 * 45_000 / 50_000 * 37.5)
+
+
+def test_strain_is_the_bias_corrected_mean_of_the_weeks_worked():
+    """A CD with the same strain input every week has that strain from week one (MODEL.md:
+    the mean over the last 13 weeks), and a leave week pulls it towards zero."""
+    import simpy
+
+    from pcnsim.model import Ics, Pcn
+
+    scenario = Scenario()
+    env = simpy.Environment()
+    pcn = Pcn(env, scenario, 0, 0, Ics(env, scenario, 0))
+    for _ in range(5):
+        pcn.update_strain(4.0)
+        assert pcn.strain == pytest.approx(4.0)
+    pcn.update_strain(0.0)
+    a = 1 / scenario.clinical_director.strain_weeks
+    weight = 1 - (1 - a) ** 6
+    assert pcn.strain == pytest.approx(4.0 * (1 - a) * (1 - (1 - a) ** 5) / weight)
+    assert 0 < pcn.strain < 4.0
+
+
+def test_named_icss_draw_independent_numbers_and_one_name_keeps_common_numbers():
+    """England's points are different places: their PCNs must not replay each other's draws."""
+    base = {"run": {"horizon_weeks": 8, "warmup_weeks": 2}, "ics": {"pcns": 2}}
+    def results(name):
+        s = Scenario.model_validate({**base, "ics": {**base["ics"], "name": name}})
+        return simulate(s, 0).metrics["requests_per_year"]
+    assert results("NHS North ICB") != results("NHS South ICB")
+    assert results("NHS North ICB") == results("NHS North ICB")
+    assert results("ICS") != results("NHS North ICB")
