@@ -224,6 +224,30 @@ def _print_key_metrics(result) -> None:
         click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
 
 
+def _national(folder, write_csv: bool) -> None:
+    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures.
+
+    `write_csv` writes national.csv when the report (which writes it too) is skipped."""
+    try:
+        from pcnsim.report import load_run, national_of, national_sentences, write_national
+    except ImportError:   # the presentation layer needs seaborn; the run itself does not
+        return
+    try:
+        run = load_run(folder)
+        nat = national_of(run)
+        if nat is None or nat.table is None:
+            return
+        click.echo(f"National figures ({int(nat.total_pcns):,} PCNs in {len(nat.points)} ICSs; "
+                   "every figure is in national.csv):")
+        for sentence in national_sentences(run, nat):
+            click.echo("  " + sentence)
+        if write_csv:
+            write_national(folder)
+    except Exception as err:  # noqa: BLE001 - the run's data are safe; the figures can be recomputed
+        click.echo(f"Warning: the national figures could not be computed ({err}); the results are "
+                   f"complete. Retry with: pcnsim report {folder}", err=True)
+
+
 @main.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
@@ -304,6 +328,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
             click.echo(f"Warm-up (MSER-5 on the replication means of the weekly series): suggest "
                        f"{w['suggested_weeks']} weeks (now {w['current_warmup_weeks']}); by series: "
                        + ", ".join(f"{k} {w['by_series'][k]}" for k in w["key_series"]) + ".")
+    _national(result.folder, write_csv=no_report)
     if not no_report:
         try:
             from pcnsim.report import write_report
