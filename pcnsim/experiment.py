@@ -859,8 +859,6 @@ def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_
 
 def _execute_all(state: _Run, executor: Any, points: list[dict[str, Any]], keys: Sequence[str], reps: int,
                  targets: Mapping[str, float], max_reps: int, name: str) -> int:
-    from pcnsim import analysis
-
     from tqdm.auto import tqdm
 
     n_points = len(points)
@@ -876,6 +874,8 @@ def _execute_all(state: _Run, executor: Any, points: list[dict[str, Any]], keys:
             state.execute(todo, executor)
             if not targets or state.failed:
                 return reps
+            from pcnsim import analysis   # after the first cells are out: workers start meanwhile
+
             summary = analysis.summarise(state.results_so_far(points, keys, reps), by=["point"])
             need = analysis.replications_needed(summary, targets)
             if need <= reps:
