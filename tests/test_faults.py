@@ -158,8 +158,10 @@ def test_sigkill_leaves_only_whole_files_and_resume_equals_an_uninterrupted_run(
 def test_ctrl_c_keeps_finished_cells_and_says_how_to_resume(tmp_path):
     file = write_sweep(tmp_path / "sweep.yaml", horizon_weeks=30)
     out = tmp_path / "run"
+    # A test runner started in the background (`.ci/run &`) ignores SIGINT, and a child inherits
+    # that; restore the default so that the run gets its KeyboardInterrupt as from a terminal.
     proc = subprocess.Popen(run_command(file, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not finished_cells(out):
         assert proc.poll() is None and time.monotonic() < deadline

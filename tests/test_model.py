@@ -154,3 +154,19 @@ def test_named_icss_draw_independent_numbers_and_one_name_keeps_common_numbers()
     assert results("NHS North ICB") != results("NHS South ICB")
     assert results("NHS North ICB") == results("NHS North ICB")
     assert results("ICS") != results("NHS North ICB")
+
+
+def test_a_cd_vacancy_leaves_meetings_unattended():
+    """Weeks with no CD in post from start to end: meetings are expected but nobody attends."""
+    s = Scenario.model_validate({"run": {"horizon_weeks": 260, "warmup_weeks": 1},
+                                 "clinical_director": {"base_resignation_per_year": 1.0,
+                                                       "strain_sensitivity": 0.0, "recruitment_weeks": 26}})
+    w = simulate(s, 0).weekly
+    in_post = np.asarray(w["cd_in_post"])
+    vacant = np.flatnonzero((in_post[1:] == 0) & (in_post[:-1] == 0)) + 1   # vacant all week
+    assert len(vacant) > 20
+    assert np.asarray(w["meetings_expected"])[vacant].sum() > 0
+    assert np.asarray(w["meetings_attended"])[vacant].sum() == 0
+    assert np.asarray(w["meetings_attended"])[in_post == 1].sum() > 0
+    # and over the run, attendance falls with the vacancy
+    assert simulate(s, 0).metrics["cd_vacancy_share"] > 0.15

@@ -100,6 +100,7 @@ def test_ics_forum_saves_director_time_at_a_cost_in_representation():
     assert forum["cd_meeting_hours_per_week"] < 0.7 * every_cd["cd_meeting_hours_per_week"]
     assert forum["lost_appointments_per_year"] < every_cd["lost_appointments_per_year"]
     assert forum["representation_share"] < every_cd["representation_share"]
+    assert forum["representation_share"] > 0.6       # primary care still represented at most meetings
     assert every_cd["representation_share"] > 0.9
 
 
