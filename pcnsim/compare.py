@@ -19,6 +19,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from pcnsim.analysis import t_interval, t_quantile
 from pcnsim.errors import RunFolderError
 from pcnsim.report import (
     RunData, _finite, _new_figure, _palette, _save, _theme, _write_text_atomic,
@@ -35,25 +36,14 @@ COLUMNS = ["metric", "point_a", "point_b", "mean_a", "mean_b", "difference", "ci
 # --------------------------------------------------------------------------- intervals
 def paired_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float, int]:
     """Mean of b - a over pairs and its t-interval: (difference, low, high, pairs)."""
-    from scipy import stats
-
     d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    d = d[np.isfinite(d)]
-    n = d.size
-    if n == 0:
-        return (math.nan, math.nan, math.nan, 0)
-    mean = float(d.mean())
-    if n < 2:
-        return (mean, math.nan, math.nan, n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return (mean, mean - half, mean + half, n)
+    mean, _, low, high, n = t_interval(d[np.isfinite(d)], confidence)
+    return (mean, low, high, n)
 
 
 def welch_interval(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
                    confidence: float = 0.95) -> tuple[float, float, float]:
     """Difference of means (b - a) and Welch's t-interval: (difference, low, high)."""
-    from scipy import stats
-
     diff = float(mean_b) - float(mean_a)
     if n_a < 2 or n_b < 2 or not (_finite(sd_a) and _finite(sd_b)):
         return (diff, math.nan, math.nan)
@@ -62,7 +52,7 @@ def welch_interval(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: fl
     if se == 0:
         return (diff, diff, diff)
     df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df) * se)
+    half = float(t_quantile(0.5 + confidence / 2, df) * se)
     return (diff, diff - half, diff + half)
 
 

@@ -111,9 +111,9 @@ def _national(table: pd.DataFrame, weights: pd.Series) -> pd.Series:
 def _t_halfwidth(std: float, n: int, confidence: float) -> float:
     if n < 2 or not math.isfinite(std):
         return math.nan
-    from scipy.special import stdtrit
+    from pcnsim.analysis import t_quantile
 
-    return float(stdtrit(n - 1, 0.5 + confidence / 2)) * std / math.sqrt(n)
+    return float(t_quantile(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
 
 
 def national_totals(results_or_summary: Any, scenario_points: Any = None, *,

@@ -247,17 +247,10 @@ def format_estimate(mean: Any, ci_low: Any, ci_high: Any, kind: str = "count") -
 
 def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
     """Mean and t-interval of the mean of `values`: (mean, low, high, n); NaN bounds if n < 2."""
-    from scipy import stats
+    from pcnsim.analysis import t_interval as interval
 
-    v = np.asarray([x for x in values if _finite(x)], dtype=float)
-    n = v.size
-    if n == 0:
-        return (math.nan, math.nan, math.nan, 0)
-    mean = float(v.mean())
-    if n < 2:
-        return (mean, math.nan, math.nan, n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
-    return (mean, mean - half, mean + half, n)
+    mean, _, low, high, n = interval([x for x in values if _finite(x)], confidence)
+    return (mean, low, high, n)
 
 
 # --------------------------------------------------------------------------- reading a run folder
@@ -592,14 +585,14 @@ def _save(fig, path: Path) -> Path:
 
 def _weekly_band(weekly: pd.DataFrame, metric: str) -> Optional[pd.DataFrame]:
     """Per week: mean over replications and the 95% t-interval of that mean."""
-    from scipy import stats
+    from pcnsim.analysis import t_quantile
 
     d = weekly[weekly["metric"] == metric]
     if d.empty:
         return None
     g = d.groupby("week")["value"]
     out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.count()})
-    tq = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1))
+    tq = t_quantile(0.975, np.maximum(out["n"] - 1, 1))
     half = np.where(out["n"] > 1, tq * out["sd"].fillna(0) / np.sqrt(out["n"]), np.nan)
     out["low"] = out["mean"] - half
     out["high"] = out["mean"] + half

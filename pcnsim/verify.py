@@ -29,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from pcnsim import model
+from pcnsim.analysis import halfwidth
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, SESSION_HOURS, WEEKS_PER_YEAR, Scenario
 
 __all__ = ["Check", "Observed", "exact_queue", "little", "observe", "queue_scenario", "run_checks", "scenario"]
@@ -272,7 +273,7 @@ def _ci_halfwidth(values: np.ndarray, level: float = CI_LEVEL) -> float:
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return math.inf
-    return float(stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+    return halfwidth(values, level)
 
 
 class _Plan:
