@@ -55,6 +55,21 @@ def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple
     return (mean, std, mean - h, mean + h, n)
 
 
+def bounded_interval(mean: float, low: float, high: float, share: bool = False) -> tuple[float, float]:
+    """A t-interval cut, for display, at the bounds a metric cannot cross.
+
+    Every metric pcnsim reports is a count, hours, money or a share, so none is negative; a
+    share whose mean is at most 1 cannot exceed 1 (demand_met_share can, by drawing a
+    backlog down, so a mean above 1 keeps its interval). With few replications a t-interval
+    crosses these bounds; summary.csv keeps the raw interval, people are shown the cut one.
+    """
+    if math.isfinite(mean) and mean >= 0 and math.isfinite(low):
+        low = max(low, 0.0)
+    if share and math.isfinite(mean) and mean <= 1 and math.isfinite(high):
+        high = min(high, 1.0)
+    return low, high
+
+
 def halfwidth(values: Iterable[float], confidence: float = CONFIDENCE) -> float:
     """Half-width of the t-interval of the mean (NaN with fewer than two values)."""
     mean, _, low, high, _ = t_interval(values, confidence)

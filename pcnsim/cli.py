@@ -179,6 +179,7 @@ def _print_key_metrics(result) -> None:
     """A few key metrics with their 95% CIs, in plain language (a table for a sweep)."""
     import math
 
+    from pcnsim.analysis import bounded_interval
     from pcnsim.experiment import KEY_METRICS
 
     summary = result.summary
@@ -195,7 +196,8 @@ def _print_key_metrics(result) -> None:
             r = rows.loc[metric]
             text = fmt.format(r["mean"])
             if r["n"] > 1 and math.isfinite(r["ci_low"]):
-                text += f"  (95% CI {fmt.format(r['ci_low'])} to {fmt.format(r['ci_high'])}, n = {int(r['n'])})"
+                low, high = bounded_interval(r["mean"], r["ci_low"], r["ci_high"], share=metric.endswith("_share"))
+                text += f"  (95% CI {fmt.format(low)} to {fmt.format(high)}, n = {int(r['n'])})"
             else:
                 text += f"  (n = {int(r['n'])}: no confidence interval)"
             click.echo(f"{label.ljust(width)}  {text}")

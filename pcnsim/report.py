@@ -236,13 +236,8 @@ def _round_to_ci(x: float, mean: float, lo: float, hi: float, kind: str) -> floa
 def format_estimate(mean: Any, ci_low: Any, ci_high: Any, kind: str = "count") -> str:
     """"251,000 (95% CI 249,800 to 252,300)": counts and money rounded to the precision the
     interval supports; shares as %, hours and days with one decimal."""
-    dec = _ci_decimals(mean, ci_low, ci_high, kind)
-    vals = [_round_to_ci(v, mean, ci_low, ci_high, kind) if _finite(v) else v
-            for v in (mean, ci_low, ci_high)]
-    m, lo, hi = (format_value(v, kind, dec) for v in vals)
-    if not (_finite(ci_low) and _finite(ci_high)):
-        return m
-    return f"{m} (95% CI {lo} to {hi})"
+    value, ci = _estimate_cells(mean, ci_low, ci_high, kind)
+    return f"{value} (95% CI {ci})" if ci else value
 
 
 def t_interval(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
@@ -1485,7 +1480,12 @@ def _figure_html(path: Path, title: str, caption: str) -> str:
 
 
 def _estimate_cells(mean: Any, lo: Any, hi: Any, kind: str) -> tuple[str, str]:
-    """A value and its CI ("a to b", or "" without one), rounded to what the CI supports."""
+    """A value and its CI ("a to b", or "" without one), rounded to what the CI supports; the CI
+    is cut at 0, and at 100% for a share (`pcnsim.analysis.bounded_interval`)."""
+    if _finite(mean) and _finite(lo) and _finite(hi):
+        from pcnsim.analysis import bounded_interval
+
+        lo, hi = bounded_interval(float(mean), float(lo), float(hi), share=kind == "share")
     dec = _ci_decimals(mean, lo, hi, kind)
     rd = lambda v: _round_to_ci(v, mean, lo, hi, kind) if _finite(v) else v  # noqa: E731
     value = format_value(rd(mean), kind, dec)

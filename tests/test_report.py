@@ -364,3 +364,11 @@ def test_a_sweep_over_many_names_is_drawn_a_row_each(tmp_path):
     header = paths[0].read_bytes()[:24]
     width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
     assert height > width        # 42 rows of names, one each, read down the page
+
+
+def test_intervals_shown_to_people_stop_at_the_bounds_a_metric_cannot_cross():
+    # two replications: a raw t-interval of a share runs past 100% and one of a count below 0
+    assert format_estimate(0.607, 0.153, 1.061, "share") == "60.7% (95% CI 15.3% to 100.0%)"
+    assert format_estimate(0.5, -0.2, 1.2, "hours") == "0.5 (95% CI 0.0 to 1.2)"
+    # a share above 1 (demand met while a backlog is drawn down) keeps its interval
+    assert format_estimate(1.02, 0.98, 1.06, "share") == "102.0% (95% CI 98.0% to 106.0%)"
