@@ -17,9 +17,9 @@ The model does no I/O: `simulate` returns metrics and weekly series for the laye
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +38,16 @@ SESSION_MINUTES = SESSION_HOURS * 60.0
 
 T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP_ORDER = [T[t] for t in ("gp_complex", "nursing", "same_day", "medicines", "msk", "mental_health")]
+
+
+def as_index(types: list[int]) -> slice | list[int]:
+    """Type indices as a slice where they are consecutive: a view, where a list would copy."""
+    if types and types == list(range(types[0], types[-1] + 1)):
+        return slice(types[0], types[-1] + 1)
+    return types
+
+
+GP_TYPES = as_index(GP_ORDER)
 # Bank holidays of England as (week of the April-start year, weekday): Good Friday, Easter Monday,
 # early May, spring, summer, Christmas Day, Boxing Day, New Year's Day (dates fixed; assumed).
 BANK_HOLIDAYS = frozenset({(0, 4), (1, 0), (4, 0), (8, 0), (21, 0), (38, 3), (38, 4), (39, 0)})
@@ -69,11 +79,13 @@ class Replication:
 def stream(scenario: Scenario, replication: int, name: str) -> np.random.Generator:
     """The random stream of one stochastic process, spawned from the run's root seed.
 
-    The spawn key is (replication, crc32(name)): the same replication sees the same numbers at
-    every sweep point, and adding or changing one process never reshuffles another's draws.
+    The spawn key is (replication, four 32-bit words of sha256(name)): the same replication sees
+    the same numbers at every sweep point, and adding or changing one process never reshuffles
+    another's draws (128 bits of the name: no two of England's ~10,000 streams can collide).
     """
-    seq = np.random.SeedSequence(entropy=scenario.run.seed,
-                                 spawn_key=(replication, zlib.crc32(name.encode())))
+    digest = hashlib.sha256(name.encode()).digest()
+    words = tuple(int.from_bytes(digest[i:i + 4], "big") for i in range(0, 16, 4))
+    seq = np.random.SeedSequence(entropy=scenario.run.seed, spawn_key=(replication, *words))
     return np.random.Generator(np.random.PCG64(seq))
 
 
@@ -191,6 +203,7 @@ class Pcn:
         label = "" if scenario.ics.name == DEFAULT_ICS_NAME else f"{scenario.ics.name}/"
         rng = lambda name: stream(scenario, replication, f"{label}pcn{index}/{name}")  # noqa: E731
         self.rng_demand, self.rng_arrs, self.rng_cd = rng("demand"), rng("arrs"), rng("clinical_director")
+        self.rng_arrs_recruitment, self.rng_cd_recruitment = rng("arrs_recruitment"), rng("cd_recruitment")
         self.rng_meetings, self.rng_tasks = rng("meetings"), {k: rng(f"tasks/{k}") for k in
                                                               ("operations", "development", "system")}
         P, A = s.pcn.practices, s.demand.patience_days
@@ -224,8 +237,9 @@ class Pcn:
         self.in_post = dict.fromkeys(ARRS_ROLES, 0)
         self.on_leave = dict.fromkeys(ARRS_ROLES, 0)
         by_type = [[r for r in ARRS_ROLES if self.roles[r].serves == t] for t in DEMAND_TYPES]
-        self.arrs_types = [t for t, roles in enumerate(by_type) if roles]
-        self.arrs_roles_by_type = [by_type[t] for t in self.arrs_types]
+        arrs_types = [t for t, roles in enumerate(by_type) if roles]
+        self.arrs_types = as_index(arrs_types)
+        self.arrs_roles_by_type = [by_type[t] for t in arrs_types]
         self.arrs_slots_per_wte = {
             r: s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
             / role.appointment_minutes for r, role in self.roles.items()}
@@ -254,8 +268,8 @@ class Pcn:
             self.slot_kind[slot] = "clinical"
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
-        self.cd_in_post, self.cd_on_leave, self.strain = True, False, 0.0
-        self.strain_sum, self.strain_weight = 0.0, 0.0   # EWMA numerator and its bias correction
+        self.cd_in_post, self.cd_on_leave = True, False
+        self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
         self.tasks: list[Task] = []
         self.manager_tasks: list[Task] = []
         self.task_seq = 0
@@ -318,7 +332,8 @@ class Pcn:
         P = W.shape[0]
         served_age = np.zeros(W.shape[2])
         # supervision comes out of GP clinical time, spread over practices by GP time
-        needed = sum(self.in_post[r] * self.roles[r].supervision_hours_per_week for r in ARRS_ROLES)
+        needed = sum((self.in_post[r] - self.on_leave[r]) * self.roles[r].supervision_hours_per_week
+                     for r in ARRS_ROLES)   # staff on leave this week need none
         wanted_min = needed * s.arrs.supervision_share * 60.0 / DAYS_PER_WEEK
         gp_min = self.gp_minutes.copy()
         given_min = min(wanted_min, gp_min.sum())
@@ -362,9 +377,9 @@ class Pcn:
         slots = gp_min / s.gps.appointment_minutes
         slots[0] += self.cd_gp_slots_today + self.locum_slots_today
         cap = self.slots("gp", slots)
-        x = W[:, GP_ORDER, ::-1]                                    # (P, types, A)
+        x = W[:, GP_TYPES, ::-1]                                    # (P, types, A)
         got = take_oldest(x.reshape(P, -1), cap).reshape(x.shape)
-        W[:, GP_ORDER, ::-1] -= got
+        W[:, GP_TYPES, ::-1] -= got
         wk["gp_appointments"] += got.sum()
         served_age += got.sum(axis=(0, 1))[::-1]
 
@@ -401,9 +416,10 @@ class Pcn:
     def recruit_arrs(self, role: str, residual: bool = False):
         """A vacant post is advertised and filled after the recruitment time (gamma, shape 4)."""
         mean = self.s.arrs.recruitment_weeks
-        weeks = self.rng_arrs.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
+        rng = self.rng_arrs_recruitment
+        weeks = rng.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         if residual:  # a post vacant at the start has a uniformly distributed time left
-            weeks *= self.rng_arrs.random()
+            weeks *= rng.random()
         yield self.env.timeout(weeks * WEEK)
         self.in_post[role] += 1
 
@@ -543,7 +559,8 @@ class Pcn:
             yield env.timeout(start + WEEK_PLAN_AT + 0.1 - env.now)
             self.drop_stale_tasks()
             self.unbackfilled_hours = 0.0
-            self.cd_on_leave = self.cd_in_post and rng.random() < leave_p
+            leave = rng.random() < leave_p      # drawn every week, so the stream keeps step through vacancies
+            self.cd_on_leave = self.cd_in_post and leave
             working = self.cd_in_post and not self.cd_on_leave
             if working:
                 self.plan_overflow(start)
@@ -588,6 +605,7 @@ class Pcn:
                 if rng.random() < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
                     wk["cd_resignations"] += 1
                     self.cd_in_post = False
+                    self.reset_strain()
                     env.process(self.appoint_cd())
             week += 1
 
@@ -658,12 +676,17 @@ class Pcn:
         self.strain = self.strain_sum / self.strain_weight
 
     def appoint_cd(self):
-        """A vacant CD post is filled after the recruitment time (gamma, shape 4); strain starts afresh."""
+        """A vacant CD post is filled after the recruitment time (gamma, shape 4), from the Monday
+        after: the new CD takes up the post's weekly timetable with a whole week."""
         mean = self.s.clinical_director.recruitment_weeks
-        weeks = self.rng_cd.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
-        yield self.env.timeout(max(weeks, 1e-9) * WEEK)
-        self.cd_in_post, self.strain = True, 0.0
-        self.strain_sum, self.strain_weight = 0.0, 0.0
+        weeks = self.rng_cd_recruitment.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
+        monday = math.ceil((self.env.now + max(weeks, 1e-9) * WEEK) / WEEK) * WEEK
+        yield self.env.timeout(monday - self.env.now)
+        self.cd_in_post = True
+
+    def reset_strain(self) -> None:
+        """No strain history: a new CD starts afresh (and a vacant post carries none)."""
+        self.strain, self.strain_sum, self.strain_weight = 0.0, 0.0, 0.0
 
     # ------------------------------------------------------------------ weekly books
     def week_close(self):
@@ -721,6 +744,9 @@ class Pcn:
         n_served = cum[-1] if cum.size else 0.0
         funded = series["arrs_posts_funded"]
         budget = s.arrs_budget
+        # tasks due by the end: finished (late or not) or still open past their due date (never done)
+        open_late = sum(1 for t in (*self.tasks, *self.manager_tasks) if t.due <= s.run.horizon_weeks * WEEK)
+        due, overdue = self.tasks_due["count"] + open_late, self.tasks_due["overdue"] + open_late
         m = {
             "requests_per_year": tot["requests"] / years,
             "appointments_per_year": tot["appointments"] / years,
@@ -742,13 +768,13 @@ class Pcn:
             "cd_overtime_hours_per_week": mean["cd_overtime_hours"],
             "cd_slack_hours_per_week": mean["cd_slack_hours"],
             "cd_protected_hours_per_week": mean["cd_protected_hours"],
-            "leadership_tasks_overdue_share": (self.tasks_due["overdue"] / self.tasks_due["count"]
-                                               if self.tasks_due["count"] else 0.0),
+            "leadership_tasks_overdue_share": (overdue / due if due else 0.0),
             "meetings_attended_share": (tot["meetings_attended"] / tot["meetings_expected"]
                                         if tot["meetings_expected"] else 1.0),
             "cd_resignations_per_year": tot["cd_resignations"] / years,
             "cd_vacancy_share": 1.0 - mean["cd_in_post"],
-            "cd_strain_mean": mean["cd_strain"],
+            "cd_strain_mean": (float(series["cd_strain"] @ series["cd_in_post"] / series["cd_in_post"].sum())
+                               if series["cd_in_post"].sum() else 0.0),    # over weeks with a CD in post
             "arrs_leavers_per_year": tot["arrs_leavers"] / years,
             "arrs_vacancy_rate": float(series["arrs_vacancies"].sum() / funded.sum()) if funded.sum() else 0.0,
             "arrs_staff_wte": mean["arrs_in_post"],

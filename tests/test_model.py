@@ -170,3 +170,27 @@ def test_a_cd_vacancy_leaves_meetings_unattended():
     assert np.asarray(w["meetings_attended"])[in_post == 1].sum() > 0
     # and over the run, attendance falls with the vacancy
     assert simulate(s, 0).metrics["cd_vacancy_share"] > 0.15
+
+
+def test_a_new_cd_starts_on_a_monday_with_a_whole_week_and_no_strain_while_vacant():
+    s = Scenario.model_validate({"run": {"horizon_weeks": 260, "warmup_weeks": 1},
+                                 "clinical_director": {"base_resignation_per_year": 1.0,
+                                                       "strain_sensitivity": 0.0, "recruitment_weeks": 8}})
+    w = {k: np.asarray(v) for k, v in simulate(s, 0).weekly.items()}
+    in_post = w["cd_in_post"]
+    starts = np.flatnonzero((in_post[:-1] == 0) & (in_post[1:] == 1)) + 1
+    assert len(starts) >= 5
+    # the week a new CD starts they hold the timetable from Monday (0 only in a week of leave)
+    contracted = w["cd_contracted_hours"][starts]
+    assert np.count_nonzero(contracted) >= len(starts) // 2
+    assert np.all(w["cd_strain"][in_post == 0] == 0)
+
+
+def test_tasks_never_done_by_the_end_count_as_overdue():
+    """Nothing done (no protected time, nowhere to overflow) and nothing yet dropped: every task due
+    by the end is overdue, not 'no task due' (INTERFACE.md: finished late, or never)."""
+    s = Scenario.model_validate({"run": {"horizon_weeks": 10, "warmup_weeks": 1},
+                                 "funding": {"cd_wte_per_50k": 0.0, "manager_wte": 0.0},
+                                 "clinical_director": {"overflow": ()},
+                                 "leadership": {"task_abandon_weeks": 52}})
+    assert simulate(s, 0).metrics["leadership_tasks_overdue_share"] == 1.0
