@@ -2,7 +2,8 @@
 
 A run is a set of *cells*, one per (sweep point, replication). Each cell calls the model's
 `simulate(point_scenario, replication)`; the model derives all its random streams from
-`SeedSequence(entropy=run.seed, spawn_key=(replication,))`, so a cell's result depends only
+`SeedSequence(entropy=run.seed, spawn_key=(replication, *hash of the stream's name))`
+(`pcnsim.model.stream`), so a cell's result depends only
 on its point and its replication: the same files come out whatever the executor (in
 process, local worker processes, a dask.distributed cluster) and however many workers, and
 replication r sees the same random numbers at every point (common random numbers).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import hashlib
 import datetime as _dt
 import importlib.metadata
 import itertools
@@ -472,6 +474,38 @@ def _git_commit() -> dict[str, Any]:
         return none
 
 
+def model_fingerprint() -> str:
+    """sha256 of the sources that decide a cell's numbers (model, schema, loader).
+
+    A resume compares it with the manifest's, so that one run never mixes cells computed by
+    two versions of the model (after a `git pull`, say)."""
+    digest = hashlib.sha256()
+    for module in ("model.py", "config.py", "scenario.py"):
+        digest.update((Path(__file__).with_name(module)).read_bytes())
+    return digest.hexdigest()
+
+
+def _check_same_code(folder: Path, manifest: Mapping[str, Any], design: str | None) -> None:
+    """Refuse to resume a run started by other model code (or, for lhs/sobol, another scipy/SALib)."""
+    stored = manifest.get("model_fingerprint")
+    if stored is not None and stored != model_fingerprint():
+        raise RunFolderError(
+            f"--resume: the run in '{folder}' was started by a different version of pcnsim's model "
+            f"(pcnsim {manifest.get('pcnsim_version', '?')}, commit {manifest.get('git_commit') or '?'}; "
+            f"model fingerprint {stored[:12]}, this one {model_fingerprint()[:12]}). Its finished cells "
+            "would be mixed with cells computed differently: finish it with the version that started it, "
+            "or start a new run.")
+    if design in ("lhs", "sobol"):
+        now = _versions()
+        for package in ("scipy", "SALib"):
+            was = (manifest.get("packages") or {}).get(package)
+            if was is not None and was != now.get(package):
+                raise RunFolderError(
+                    f"--resume: the run in '{folder}' drew its {design} design with {package} {was}, and "
+                    f"{package} {now.get(package)} is installed here: the design's points could differ. "
+                    f"Finish it with {package} {was}, or start a new run.")
+
+
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in _PACKAGES:
@@ -725,6 +759,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         except (OSError, ValueError) as err:
             raise RunFolderError(f"--resume: cannot read '{out_path / 'manifest.json'}' ({err})") from None
         _check_same_scenario(out_path, manifest.get("scenario", {}), given)
+        _check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None)
 
     executor = _make_executor(jobs, scheduler, len(points) * first_reps)
     folder: Path | None = None
@@ -822,6 +857,8 @@ def _write_failure(failed: _WriteFailed, folder: Path | None, state: _Run | None
 
 def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_points: int,
                    targets: Mapping[str, float], max_reps: int) -> dict[str, Any]:
+    from pcnsim import model
+
     seed = scenario.run.seed
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -830,6 +867,7 @@ def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "packages": _versions(),
+        "model_fingerprint": model_fingerprint(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -841,11 +879,14 @@ def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_
         "points": n_points,
         "seed": seed,
         "seeds": {
-            "scheme": "numpy.random.SeedSequence(entropy=run.seed, spawn_key=(replication,)), spawned into one "
-                      "stream per stochastic process; replication r uses the same streams at every sweep point "
-                      "(common random numbers)",
+            "scheme": "one numpy.random.Generator(PCG64) per stochastic process: SeedSequence(entropy=run.seed, "
+                      "spawn_key=(replication, w0, w1, w2, w3)), w0..w3 the first 16 bytes of sha256(stream name) "
+                      "as big-endian 32-bit words (pcnsim.model.stream); replication r uses the same streams at "
+                      "every sweep point (common random numbers)",
             "entropy": seed,
-            "spawn_key": "(replication,)",
+            "spawn_key": "(replication, *sha256(stream name)[:16] as 4 x uint32 big-endian)",
+            "stream_names": model.STREAM_NAME_PATTERN,
+            "processes": list(model.STREAM_PROCESSES),
             "design_seed": seed if scenario.sweep is not None and scenario.sweep.kind in ("lhs", "sobol") else None,
         },
         "warmup_weeks": scenario.run.warmup_weeks,
@@ -963,7 +1004,7 @@ def _finish(state: _Run, scenario: Scenario, manifest: dict[str, Any], points: l
 
     failed = sorted(state.failed.values(), key=lambda f: (f["point"], f["replication"]))
     session = manifest["sessions"][-1]
-    manifest["seeds"]["per_replication"] = [{"replication": r, "entropy": scenario.run.seed, "spawn_key": [r]}
+    manifest["seeds"]["per_replication"] = [{"replication": r, "entropy": scenario.run.seed, "spawn_key_prefix": [r]}
                                             for r in range(reps)]
     manifest.update({
         "status": "failed" if failed else "complete",

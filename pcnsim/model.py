@@ -76,6 +76,12 @@ class Replication:
     pcns: int
 
 
+#: The stochastic processes of a PCN, each with its own stream named `pcn{i}/{process}`.
+STREAM_PROCESSES = ("demand", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
+                    "timetable", "tasks/operations", "tasks/development", "tasks/system")
+STREAM_NAME_PATTERN = "pcn{i}/{process}, prefixed by '{ics.name}/' when ics.name is not the default 'ICS'"
+
+
 def stream(scenario: Scenario, replication: int, name: str) -> np.random.Generator:
     """The random stream of one stochastic process, spawned from the run's root seed.
 
@@ -201,7 +207,9 @@ class Pcn:
         # scenarios/england.yaml) draw independent numbers; sweeps that keep one name keep common
         # random numbers, and the default unnamed ICS keeps the plain `pcnK/...` streams.
         label = "" if scenario.ics.name == DEFAULT_ICS_NAME else f"{scenario.ics.name}/"
-        rng = lambda name: stream(scenario, replication, f"{label}pcn{index}/{name}")  # noqa: E731
+        def rng(process: str) -> np.random.Generator:
+            assert process in STREAM_PROCESSES, process     # the manifest lists them
+            return stream(scenario, replication, f"{label}pcn{index}/{process}")
         self.rng_demand, self.rng_arrs, self.rng_cd = rng("demand"), rng("arrs"), rng("clinical_director")
         self.rng_arrs_recruitment, self.rng_cd_recruitment = rng("arrs_recruitment"), rng("cd_recruitment")
         self.rng_meetings, self.rng_tasks = rng("meetings"), {k: rng(f"tasks/{k}") for k in

@@ -346,3 +346,18 @@ def test_default_folder_is_named_and_never_overwritten(tmp_path):
     assert a.folder != b.folder
     assert a.folder.parent == tmp_path and a.folder.name.startswith("fake-grid-")
     assert list(a.results.columns) == ["point", "replication", "metric", "value"]
+
+
+def test_resume_refuses_a_run_started_by_other_model_code(reference, tmp_path):
+    """Cells computed by two versions of the model must never be mixed in one run."""
+    folder = tmp_path / "run"
+    shutil.copytree(reference.folder, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["model_fingerprint"] == experiment.model_fingerprint()
+    assert manifest["seeds"]["processes"] and "sha256" in manifest["seeds"]["scheme"]
+    manifest["model_fingerprint"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(p.name for p in folder.rglob("*"))
+    with pytest.raises(RunFolderError, match="different version of pcnsim's model"):
+        experiment.run(grid_scenario(), jobs=1, out=folder, resume=True, quiet=True, simulate=fake_simulate)
+    assert sorted(p.name for p in folder.rglob("*")) == before
