@@ -608,9 +608,10 @@ class Pcn:
                 self.update_strain(x)
             elif self.cd_in_post:
                 self.update_strain(0.0)             # a week of leave: strain recovers
+            quit_draw = rng.random()                # drawn every week, like leave: the stream keeps step
             if self.cd_in_post:
                 hazard = cd.base_resignation_per_year * math.exp(cd.strain_sensitivity * self.strain)
-                if rng.random() < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
+                if quit_draw < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
                     wk["cd_resignations"] += 1
                     self.cd_in_post = False
                     self.reset_strain()
