@@ -15,14 +15,7 @@ from pcnsim.scenario import dump_yaml, load_scenario
 
 pytestmark = pytest.mark.unit
 
-# every key MODEL.md section 7 marks as fixed by INTERFACE.md
-INTERFACE_KEYS = (
-    "run.horizon_weeks", "run.warmup_weeks", "run.replications", "run.seed", "ics.pcns",
-    "ics.representation", "ics.forum_representatives", "ics.meeting_load", "pcn.practices",
-    "pcn.list_size_per_practice", "demand.appointments_per_patient_year",
-    "funding.arrs_per_patient", "funding.cd_wte_per_50k", "funding.manager_wte",
-    "funding.backfill_meetings", "clinical_director.extra_protected_sessions",
-)
+from test_scenario import INTERFACE_KEYS  # noqa: E402  (the keys INTERFACE.md fixes; tests/ is on sys.path)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from pcnsim.scenario import (
 
 pytestmark = pytest.mark.unit
 
+# every key MODEL.md section 7 marks as fixed by INTERFACE.md
 INTERFACE_KEYS = (
     "run.horizon_weeks", "run.warmup_weeks", "run.replications", "run.seed", "ics.pcns",
     "ics.representation", "ics.forum_representatives", "ics.meeting_load", "pcn.practices",
