@@ -254,10 +254,16 @@ def sensitivity(results: pd.DataFrame, problem: Mapping[str, Any], points: int, 
 
     ``results``: long form with ``point`` (0..points-1, the design rows in order),
     ``replication``, ``metric`` and ``value``. For each metric the mean over replications
-    at each design point is analysed with `sobol_indices`; a metric missing at some point
-    (a failed cell with no replication left) gets NaN indices. Columns: ``metric,
-    parameter, S1, S1_conf, ST, ST_conf, noise_share`` (see `noise_share`).
+    at each design point is analysed with `sobol_indices`. Only replications finished at every
+    point are used when there are any (after a failed cell, averaging the other points over
+    more replications would break the common random numbers the design relies on); a metric
+    missing at some point gets NaN indices. Columns: ``metric, parameter, S1, S1_conf, ST,
+    ST_conf, noise_share`` (see `noise_share`).
     """
+    per_rep = results.groupby("replication")["point"].nunique()
+    complete = per_rep.index[per_rep == points]
+    if 0 < len(complete) < len(per_rep):
+        results = results[results["replication"].isin(complete)]
     frames = []
     for metric, rows in results.groupby("metric", sort=False):
         y = rows.groupby("point")["value"].mean().reindex(range(points)).to_numpy(dtype=float)

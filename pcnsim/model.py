@@ -498,7 +498,10 @@ class Pcn:
         meetings_in_protected = sum(
             min(self.slot_hours[slot], sum(m.series.hours for m in ms if self.ics.expected_at(self.index, m)))
             for slot, ms in self.ics.meetings_this_week.items() if self.slot_kind[slot] == "protected")
-        overflow = need - max(0.0, self.protected_hours - meetings_in_protected)
+        week = round(week_start / WEEK)
+        protected = sum(h for slot, (kind, h) in enumerate(zip(self.slot_kind, self.slot_hours))
+                        if kind == "protected" and self.is_open(week, slot // 2))   # none on a bank holiday
+        overflow = need - max(0.0, protected - meetings_in_protected)
         self.displace_budget, self.overtime_budget = 0, 0.0
         for target in s.clinical_director.overflow:
             if overflow <= 0:

@@ -110,3 +110,20 @@ def test_noise_share():
     assert analysis.noise_share(pd.DataFrame(rows), 20) < 0.001
     noisy = [{"point": p, "value": rng.normal(0, 1)} for p in range(20) for _ in range(4)]
     assert analysis.noise_share(pd.DataFrame(noisy), 20) > 0.3
+
+
+def test_sensitivity_uses_only_replications_finished_at_every_point():
+    """A failed cell must not leave some points averaged over fewer replications than others."""
+    from SALib.sample import sobol as salib_sobol
+
+    problem = analysis.sobol_problem({f"x{i}": (-math.pi, math.pi) for i in (1, 2, 3)})
+    x = salib_sobol.sample(problem, 64, calc_second_order=False, seed=5)
+    points = len(x)
+    rng = np.random.default_rng(1)
+    rows = [{"point": p, "replication": r, "metric": "y", "value": ishigami(x[p:p + 1])[0] + 3 * r + rng.normal()}
+            for r in range(3) for p in range(points)]
+    full = pd.DataFrame(rows)
+    failed = full[~((full["point"] == 7) & (full["replication"] == 2))]      # one failed cell
+    expected = analysis.sensitivity(full[full["replication"] < 2], problem, points, seed=5)
+    got = analysis.sensitivity(failed, problem, points, seed=5)
+    assert got[["S1", "ST"]].to_numpy() == pytest.approx(expected[["S1", "ST"]].to_numpy())
