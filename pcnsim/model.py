@@ -133,7 +133,6 @@ class Task:
     seq: int
     kind: str = field(compare=False)          # operations, development, system
     effort: float = field(compare=False)      # hours still to do
-    arrived: float = field(compare=False)
 
 
 @dataclass
@@ -142,8 +141,7 @@ class Meeting:
 
     series: MeetingSeries
     slot: int
-    expected: int = 0
-    attended: int = 0
+    attended: int = 0          # CDs present (representation: at least one)
 
 
 class Ics:
@@ -455,7 +453,7 @@ class Pcn:
             yield env.timeout(rng.exponential(WEEK / rate))
             effort = rng.exponential(mean_effort)
             self.task_seq += 1
-            heapq.heappush(self.tasks, Task(env.now + due, self.task_seq, kind, effort, env.now))
+            heapq.heappush(self.tasks, Task(env.now + due, self.task_seq, kind, effort))
             if kind == "operations":
                 self.ops_hours_arrived += effort
 
@@ -586,9 +584,7 @@ class Pcn:
                 yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
                 meetings = [m for m in self.ics.meetings_this_week.get(slot, ())
                             if self.ics.expected_at(self.index, m)] if self.is_open(week, day) else []
-                for m in meetings:
-                    m.expected += 1
-                    wk["meetings_expected"] += 1
+                wk["meetings_expected"] += len(meetings)
                 if not self.is_open(week, day):   # a bank holiday: no clinic, no protected time
                     if working and self.slot_kind[slot] != "off":
                         wk["cd_contracted_hours"] -= self.slot_hours[slot]
