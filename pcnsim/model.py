@@ -51,6 +51,11 @@ GP_TYPES = as_index(GP_ORDER)
 # Bank holidays of England as (week of the April-start year, weekday): Good Friday, Easter Monday,
 # early May, spring, summer, Christmas Day, Boxing Day, New Year's Day (dates fixed; assumed).
 BANK_HOLIDAYS = frozenset({(0, 4), (1, 0), (4, 0), (8, 0), (21, 0), (38, 3), (38, 4), (39, 0)})
+
+
+def is_open(scenario: Scenario, week: int, day: int) -> bool:
+    """Whether practices open (and meetings are held) on `day` of `week`: not a bank holiday."""
+    return not (scenario.calendar.bank_holidays and (week % WEEKS_PER_YEAR, day) in BANK_HOLIDAYS)
 WINTER_WEEKS = range(35, 48)          # December to February in an April-start year
 
 # Weekly series written for every week (per PCN; the mean over PCNs for an ICS).
@@ -181,7 +186,7 @@ class Ics:
                 slot = series.weekday * 2 + (series.session == "pm")
                 for n in range(self.occurrences(week, series)):   # extra meetings go to later slots
                     at = (slot + 2 * n) % SLOTS
-                    if not (self.s.calendar.bank_holidays and (week % WEEKS_PER_YEAR, at // 2) in BANK_HOLIDAYS):
+                    if is_open(self.s, week, at // 2):
                         plan.setdefault(at, []).append(Meeting(series, at))
             self.meetings_this_week = plan
             yield self.env.timeout(WEEK_CLOSE_AT)
@@ -305,7 +310,7 @@ class Pcn:
         return week % WEEKS_PER_YEAR
 
     def is_open(self, week: int, day: int) -> bool:
-        return not (self.s.calendar.bank_holidays and (self.week_of_year(week), day) in BANK_HOLIDAYS)
+        return is_open(self.s, week, day)
 
     # ------------------------------------------------------------------ delivery
     def practice_days(self):
@@ -462,17 +467,23 @@ class Pcn:
             self.tasks_due["count"] += 1
             self.tasks_due["overdue"] += when > task.due
 
-    def work_on_tasks(self, hours: float, until_due: float = math.inf) -> float:
-        """Spend up to `hours` on the earliest-due tasks (due before `until_due`); return hours used."""
+    def work_on_tasks(self, hours: float, until_due: float = math.inf, queue: list[Task] | None = None,
+                      done_by_now: bool = False) -> float:
+        """Spend up to `hours` on the earliest-due tasks (due before `until_due`); return hours used.
+
+        `queue` is a heap of tasks, the CD's by default; a task is done `used` hours from now, or
+        now with `done_by_now` (the manager's week, booked on Saturday).
+        """
+        queue = self.tasks if queue is None else queue
         used = 0.0
-        while self.tasks and used < hours - 1e-12 and self.tasks[0].due < until_due:
-            task = self.tasks[0]
+        while queue and used < hours - 1e-12 and queue[0].due < until_due:
+            task = queue[0]
             step = min(task.effort, hours - used)
             task.effort -= step
             used += step
             if task.effort <= 1e-12:
-                heapq.heappop(self.tasks)
-                self.finish(task, self.env.now + used)
+                heapq.heappop(queue)
+                self.finish(task, self.env.now if done_by_now else self.env.now + used)
         return used
 
     def drop_stale_tasks(self) -> None:
@@ -516,6 +527,11 @@ class Pcn:
                 self.overtime_budget = min(s.clinical_director.max_overtime_hours, overflow)
                 overflow -= self.overtime_budget
 
+    @property
+    def manager_hours_week(self) -> float:
+        """The PCN manager's hours in an average week (funded WTE less leave)."""
+        return self.s.funding.manager_wte * WTE_HOURS * (1 - self.leave_share)
+
     def hand_to_manager(self, hours: float) -> float:
         """Move up to `hours` of operations tasks, earliest due first, to the PCN manager.
 
@@ -523,8 +539,7 @@ class Pcn:
         no more than a week of their own hours; returns the hours moved.
         """
         s = self.s
-        capacity = s.funding.manager_wte * WTE_HOURS * (1 - self.leave_share)
-        limit = min(hours, capacity, s.manager.operations_share * self.ops_hours_arrived - self.ops_hours_to_manager)
+        limit = min(hours, self.manager_hours_week, s.manager.operations_share * self.ops_hours_arrived - self.ops_hours_to_manager)
         if limit <= 0:
             return 0.0
         moved, keep = 0.0, []
@@ -541,18 +556,9 @@ class Pcn:
 
     def manager_week(self) -> None:
         """The PCN manager works through the operations tasks handed over this week."""
-        s = self.s
-        available = s.funding.manager_wte * WTE_HOURS * (1 - self.leave_share)
-        used = 0.0
-        self.manager_tasks.sort()
-        while self.manager_tasks and used < available - 1e-12:
-            task = self.manager_tasks[0]
-            step = min(task.effort, available - used)
-            task.effort -= step
-            used += step
-            if task.effort <= 1e-12:
-                self.manager_tasks.pop(0)
-                self.finish(task, self.env.now)
+        available = self.manager_hours_week
+        heapq.heapify(self.manager_tasks)
+        used = self.work_on_tasks(available, queue=self.manager_tasks, done_by_now=True)
         self.week["manager_hours_available"] += available
         self.week["manager_hours_used"] += used
 
