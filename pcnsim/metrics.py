@@ -1,0 +1,208 @@
+"""The one catalogue of pcnsim's metrics: name, label, unit, kind, bounds, aggregation, headline.
+
+Every layer reads this table: the model (how a metric of an ICS combines its PCNs), the
+summary (bounds of displayed intervals), national totals (how PCNs add up to England), the
+report, compare and the command line (labels, units, headline metrics). No other module keeps
+a list of metric names. A metric with a suffix (`requests_per_year.msk`,
+`utilisation.paramedic`, `cd_strain_mean.representative`) takes its entry from the name before
+the first dot and adds the suffix to its label (`lookup`).
+
+Kinds drive formatting: count, share, hours, days, money, wte, score.
+Aggregation over PCNs (`aggregate`):
+- `total`: a per-PCN amount; the ICS figure is the mean per PCN, national is x PCNs, summed;
+- `mean`: a per-PCN level (hours a week, shares of a PCN's own events); mean over PCNs;
+- `ratio`: a ratio of two totals (`ratio` names numerator and denominator), never a mean of ratios;
+- `point`: describes the point, not a PCN (summed as it is).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+__all__ = ["Metric", "CATALOGUE", "HEADLINE", "lookup", "label", "kind", "unit", "axis_label",
+           "aggregate", "ratio_of", "bounds", "order", "suffix_label", "FAMILIES"]
+
+FAMILIES = ("delivery", "leadership", "retention", "money", "run")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: what it is called, how it is shown and how PCNs combine into it."""
+
+    name: str
+    label: str
+    kind: str
+    unit: str
+    family: str
+    aggregate: str = "mean"
+    ratio: Optional[tuple[str, str]] = None
+    low: Optional[float] = 0.0            # no pcnsim metric is negative
+    high: Optional[float] = None          # shares: 1.0
+    headline: bool = False
+
+    @property
+    def bounds(self) -> tuple[Optional[float], Optional[float]]:
+        return (self.low, self.high)
+
+
+def _m(name, label, kind, unit, family, aggregate="mean", **kw) -> Metric:
+    if kind == "share" and "high" not in kw:
+        kw["high"] = 1.0
+    return Metric(name, label, kind, unit, family, aggregate, **kw)
+
+
+_YEAR = "a year"
+_WEEK = "hours a week"
+
+#: In INTERFACE.md's order, then the further metrics the model writes (docs/model.md).
+_ENTRIES: tuple[Metric, ...] = (
+    # delivery
+    _m("requests_per_year", "Appointment requests", "count", "requests a year", "delivery", "total"),
+    _m("appointments_per_year", "Appointments delivered", "count", "appointments a year", "delivery", "total",
+       headline=True),
+    _m("gp_appointments_per_year", "Appointments delivered by GPs", "count", "appointments a year", "delivery",
+       "total"),
+    _m("arrs_appointments_per_year", "Appointments delivered by ARRS staff", "count", "appointments a year",
+       "delivery", "total"),
+    _m("unmet_per_year", "Unmet requests (diverted)", "count", "requests a year", "delivery", "total",
+       headline=True),
+    _m("backlog_start", "Backlog at the end of warm-up", "count", "requests waiting", "delivery", "total"),
+    _m("backlog_end", "Backlog at the end", "count", "requests waiting", "delivery", "total"),
+    # delivered / requests: above 1 while a backlog is drawn down, so no upper bound
+    _m("demand_met_share", "Share of requests delivered", "share", "%", "delivery", "ratio",
+       ratio=("appointments_per_year", "requests_per_year"), high=None, headline=True),
+    _m("wait_days_mean", "Mean wait for an appointment", "days", "working days", "delivery", headline=True),
+    _m("wait_days_p90", "90th percentile wait", "days", "working days", "delivery"),
+    _m("lost_appointments_per_year", "Appointments lost to displaced CD sessions", "count", "appointments a year",
+       "delivery", "total"),
+    _m("gp_supervision_hours_per_week", "GP time supervising ARRS staff", "hours", _WEEK, "delivery"),
+    # leadership time
+    _m("cd_clinical_hours_per_week", "CD time in clinical sessions", "hours", _WEEK, "leadership"),
+    _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership"),
+    _m("cd_meeting_hours_per_week", "CD time in system meetings", "hours", _WEEK, "leadership"),
+    _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership"),
+    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=True),
+    _m("leadership_tasks_overdue_share", "Leadership tasks late or never done", "share", "%", "leadership",
+       headline=True),
+    _m("meetings_attended_share", "System meetings the CD attended", "share", "%", "leadership"),
+    _m("representation_share", "System meetings with a PCN CD present", "share", "%", "leadership"),
+    # retention
+    _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=True),
+    _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention"),
+    _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total"),
+    _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=True),
+    _m("arrs_staff_wte", "ARRS staff in post", "wte", "WTE", "retention", "total"),
+    _m("arrs_budget_used_share", "ARRS budget used", "share", "%", "money"),
+    # money
+    _m("spend_per_year", "Modelled spend", "money", "£ a year", "money", "total"),
+    _m("cost_per_appointment", "Cost per appointment delivered", "money", "£ per appointment", "money", "ratio",
+       ratio=("spend_per_year", "appointments_per_year")),
+    # further metrics the model writes
+    _m("nurse_appointments_per_year", "Appointments delivered by practice nurses", "count", "appointments a year",
+       "delivery", "total"),
+    _m("cd_slack_hours_per_week", "CD protected time with no task to do", "hours", _WEEK, "leadership"),
+    _m("cd_protected_hours_per_week", "CD protected time", "hours", _WEEK, "leadership"),
+    _m("cd_strain_mean", "CD strain (mean weekly)", "score", "strain score", "retention"),
+    _m("arrs_posts_funded", "ARRS posts funded", "wte", "WTE", "retention", "total"),
+    _m("arrs_spend_per_year", "ARRS pay", "money", "£ a year", "money", "total"),
+    _m("manager_hours_used_per_week", "PCN manager time used on tasks", "hours", _WEEK, "leadership"),
+    _m("locum_sessions_per_year", "Locum sessions", "count", "sessions a year", "money", "total"),
+    _m("pcns_simulated", "PCNs simulated", "count", "PCNs", "run", "point"),
+)
+
+CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
+#: The metrics that headline a run, in the order people read them (CLI, report, sweep figures).
+HEADLINE: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.headline)
+
+_SUFFIX_LABELS = {
+    "gp": "GPs", "nurse": "practice nurses",
+    "first_contact_physio": "first contact physio", "social_prescribing_link_worker": "social prescribing link worker",
+    "health_wellbeing_coach": "health & wellbeing coach", "msk": "MSK", "gp_complex": "GP (complex)",
+    "same_day": "same day", "representative": "representative CDs", "other": "other CDs",
+}
+
+
+def suffix_label(suffix: str) -> str:
+    """Plain words for a role, demand type or group named in a metric's suffix."""
+    return _SUFFIX_LABELS.get(suffix, suffix.replace("_", " "))
+
+
+def lookup(name: str) -> Optional[Metric]:
+    """The catalogue entry of a metric, `base.suffix` names included; None if unknown."""
+    if name in CATALOGUE:
+        return CATALOGUE[name]
+    base, dot, suffix = name.partition(".")
+    if dot and base in CATALOGUE:
+        m = CATALOGUE[base]
+        ratio = tuple(f"{part}.{suffix}" for part in m.ratio) if m.ratio else None
+        return Metric(name, f"{m.label}: {suffix_label(suffix)}", m.kind, m.unit, m.family, m.aggregate,
+                      ratio, m.low, m.high, headline=False)
+    return None
+
+
+def _guess_kind(name: str) -> str:
+    if name.endswith(("_share", "_rate")):
+        return "share"
+    if "hours" in name:
+        return "hours"
+    if "days" in name:
+        return "days"
+    if name.startswith(("cost", "spend")):
+        return "money"
+    return "count"
+
+
+def label(name: str) -> str:
+    """Plain label ("Appointments delivered"); the name in words if unknown."""
+    m = lookup(name)
+    return m.label if m else name.replace("_", " ")
+
+
+def kind(name: str) -> str:
+    """How a metric is formatted: count, share, hours, days, money, wte or score."""
+    m = lookup(name)
+    return m.kind if m else _guess_kind(name)
+
+
+def unit(name: str) -> str:
+    m = lookup(name)
+    if m:
+        return m.unit
+    return {"share": "%", "hours": _WEEK, "days": "working days", "money": "£"}.get(kind(name), "")
+
+
+def axis_label(name: str) -> str:
+    u = unit(name)
+    return f"{label(name)} ({u})" if u else label(name)
+
+
+def aggregate(name: str) -> str:
+    """How PCNs combine: total, mean, ratio or point (unknown names: total if per year, else mean)."""
+    m = lookup(name)
+    if m:
+        return m.aggregate
+    return "total" if name.endswith("_per_year") else "mean"
+
+
+def ratio_of(name: str) -> Optional[tuple[str, str]]:
+    """Numerator and denominator of a ratio metric, else None."""
+    m = lookup(name)
+    return m.ratio if m else None
+
+
+def bounds(name: str) -> tuple[Optional[float], Optional[float]]:
+    """The values a metric cannot cross (for displayed intervals): shares [0, 1], the rest >= 0."""
+    m = lookup(name)
+    if m:
+        return m.bounds
+    return (0.0, 1.0) if _guess_kind(name) == "share" else (0.0, None)
+
+
+def order(names: Iterable[str]) -> list[str]:
+    """Metric names in catalogue order (suffixed ones after their base), unknown ones last, sorted."""
+    index = {n: i for i, n in enumerate(CATALOGUE)}
+
+    def key(n: str):
+        base, _, suffix = n.partition(".")
+        return (0, index[base], suffix) if base in index else (1, 0, n)
+    return sorted(names, key=key)
