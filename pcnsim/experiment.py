@@ -480,8 +480,9 @@ def model_fingerprint() -> str:
     A resume compares it with the manifest's, so that one run never mixes cells computed by
     two versions of the model (after a `git pull`, say)."""
     digest = hashlib.sha256()
-    for module in ("model.py", "config.py", "scenario.py"):
-        digest.update((Path(__file__).with_name(module)).read_bytes())
+    here = Path(__file__).parent
+    for path in (*sorted((here / "model").glob("*.py")), here / "config.py", here / "scenario.py"):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

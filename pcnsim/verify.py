@@ -23,7 +23,6 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
-from unittest import mock
 
 import numpy as np
 from scipy import stats
@@ -203,31 +202,27 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
     the day's service at 18:00 and before the next arrivals) and records, on open days only,
     the backlog of each PCN and the sum of its requests' ages. It draws no random numbers.
     """
-    seen: dict[str, Any] = {}
+    seen: dict[str, Any] = {"days": []}
 
-    class ObservedIcs(model.Ics):
-        def __init__(self, env, scenario_, replication_):
-            super().__init__(env, scenario_, replication_)
-            seen["ics"] = self
-            seen["days"] = []
-            env.process(self._observer())
+    def ride_along(ics: model.Ics) -> None:
+        seen["ics"] = ics
+        ics.env.process(_observer(ics))
 
-        def _observer(self):
-            week = 0
-            while True:
-                for day in range(DAYS_PER_WEEK):
-                    yield self.env.timeout(week * model.WEEK + day * model.DAY + OBSERVE_AT - self.env.now)
-                    if self.pcns[0].is_open(week, day):
-                        row = [week]
-                        for pcn in self.pcns:
-                            w = pcn.waiting
-                            by_age = w.reshape(-1, w.shape[-1]).sum(axis=0)
-                            row += [int(by_age.sum()), int(by_age @ np.arange(by_age.size))]
-                        seen["days"].append(row)
-                week += 1
+    def _observer(ics: model.Ics):
+        week = 0
+        while True:
+            for day in range(DAYS_PER_WEEK):
+                yield ics.env.timeout(week * model.WEEK + day * model.DAY + OBSERVE_AT - ics.env.now)
+                if model.is_open(s, week, day):
+                    row = [week]
+                    for pcn in ics.pcns:
+                        w = pcn.practices.waiting
+                        by_age = w.reshape(-1, w.shape[-1]).sum(axis=0)
+                        row += [int(by_age.sum()), int(by_age @ np.arange(by_age.size))]
+                    seen["days"].append(row)
+            week += 1
 
-    with mock.patch.object(model, "Ics", ObservedIcs):
-        rep = model.simulate(s, replication)
+    rep = model.simulate(s, replication, observer=ride_along)
     ics = seen["ics"]
     days = np.array(seen["days"], dtype=np.int64).reshape(-1, 1 + 2 * len(ics.pcns))
     return Observed(
@@ -235,7 +230,7 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
         backlog=[days[:, 1 + 2 * p] for p in range(len(ics.pcns))],
         age_sum=[days[:, 2 + 2 * p] for p in range(len(ics.pcns))],
         weekly=[{k: np.asarray(v) for k, v in pcn.weekly.items()} for pcn in ics.pcns],
-        patience_days=[pcn.waiting.shape[-1] for pcn in ics.pcns],
+        patience_days=[pcn.practices.waiting.shape[-1] for pcn in ics.pcns],
         served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns])
 
 

@@ -134,15 +134,15 @@ def test_strain_is_the_bias_corrected_mean_of_the_weeks_worked():
 
     scenario = Scenario()
     env = simpy.Environment()
-    pcn = Pcn(env, scenario, 0, 0, Ics(env, scenario, 0))
+    cd = Pcn(env, scenario, 0, 0, Ics(env, scenario, 0)).cd
     for _ in range(5):
-        pcn.update_strain(4.0)
-        assert pcn.strain == pytest.approx(4.0)
-    pcn.update_strain(0.0)
+        cd.update_strain(4.0)
+        assert cd.strain == pytest.approx(4.0)
+    cd.update_strain(0.0)
     a = 1 / scenario.clinical_director.strain_weeks
     weight = 1 - (1 - a) ** 6
-    assert pcn.strain == pytest.approx(4.0 * (1 - a) * (1 - (1 - a) ** 5) / weight)
-    assert 0 < pcn.strain < 4.0
+    assert cd.strain == pytest.approx(4.0 * (1 - a) * (1 - (1 - a) ** 5) / weight)
+    assert 0 < cd.strain < 4.0
 
 
 def test_named_icss_draw_independent_numbers_and_one_name_keeps_common_numbers():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -203,13 +202,11 @@ def test_more_meeting_load_never_holds_fewer_meetings(low, more, every, offset, 
     series = MeetingSeries(name="m", every_weeks=every, hours=1.0, weekday=0, offset_weeks=offset)
 
     def held(load):
-        ics = SimpleNamespace(s=SimpleNamespace(ics=SimpleNamespace(meeting_load=load)))
-        return sum(model.Ics.occurrences(ics, w, series) for w in range(weeks))
+        return sum(model.occurrences(series, w, load) for w in range(weeks))
 
     high = min(low + more, 20.0)
     assert held(high) >= held(low)
-    assert all(model.Ics.occurrences(SimpleNamespace(s=SimpleNamespace(ics=SimpleNamespace(meeting_load=low))),
-                                     w, series) >= 0 for w in range(weeks))
+    assert all(model.occurrences(series, w, low) >= 0 for w in range(weeks))
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)

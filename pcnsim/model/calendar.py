@@ -1,0 +1,32 @@
+"""The model's clock and working calendar: when each day's and week's events happen.
+
+Time is in hours from Monday 00:00 of the first week of April; a week has ten session slots
+(Mon AM, Mon PM, ..., Fri PM). Bank holidays close practices; winter raises demand.
+"""
+from __future__ import annotations
+
+from pcnsim.config import DAYS_PER_WEEK, SESSION_HOURS, WEEKS_PER_YEAR, Scenario
+
+WEEK = 168.0
+DAY = 24.0
+SESSION_START = (8.0, 13.0)           # AM and PM session start, hours after midnight
+ARRIVALS_AT, SERVICE_AT = 7.0, 18.0   # when a day's requests arrive and its capacity serves them
+WEEK_PLAN_AT, WEEK_CLOSE_AT = 0.5, 5 * DAY + 1.0  # Monday 00:30 plan; Saturday 01:00 books close
+FRIDAY_EVENING = 4 * DAY + 19.0       # the CD's overtime and the week's strain
+SLOTS = DAYS_PER_WEEK * 2             # session slots in a week: Mon AM, Mon PM, ..., Fri PM
+SESSION_MINUTES = SESSION_HOURS * 60.0
+
+# Bank holidays of England as (week of the April-start year, weekday): Good Friday, Easter Monday,
+# early May, spring, summer, Christmas Day, Boxing Day, New Year's Day (dates fixed; assumed).
+BANK_HOLIDAYS = frozenset({(0, 4), (1, 0), (4, 0), (8, 0), (21, 0), (38, 3), (38, 4), (39, 0)})
+WINTER_WEEKS = range(35, 48)          # December to February in an April-start year
+
+
+def is_open(scenario: Scenario, week: int, day: int) -> bool:
+    """Whether practices open (and meetings are held) on `day` of `week`: not a bank holiday."""
+    return not (scenario.calendar.bank_holidays and (week % WEEKS_PER_YEAR, day) in BANK_HOLIDAYS)
+
+
+def leave_share(scenario: Scenario) -> float:
+    """The share of a person's weeks spent on annual and study leave."""
+    return scenario.calendar.leave_weeks_per_year / WEEKS_PER_YEAR

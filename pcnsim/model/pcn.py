@@ -1,0 +1,164 @@
+"""One primary care network: its actors, its weekly books and its metrics.
+
+A `Pcn` brings together its practices, ARRS workforce, leadership work, manager and clinical
+director; each Saturday it closes the week's books (one value per WEEKLY_SERIES), and at the
+end it turns the weeks after warm-up into the INTERFACE.md metrics of the PCN.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from pcnsim.config import ARRS_ROLES, WEEKS_PER_YEAR, Scenario
+from pcnsim.model.arrs import ArrsWorkforce
+from pcnsim.model.calendar import WEEK, WEEK_CLOSE_AT
+from pcnsim.model.clinical_director import ClinicalDirector
+from pcnsim.model.leadership import LeadershipWork, PcnManager
+from pcnsim.model.practices import Practices
+from pcnsim.model.streams import pcn_stream
+
+if TYPE_CHECKING:
+    from pcnsim.model.ics import Ics
+
+# Weekly series written for every week (per PCN; the mean over PCNs for an ICS).
+WEEKLY_SERIES = (
+    "requests", "appointments", "gp_appointments", "arrs_appointments", "nurse_appointments",
+    "unmet", "backlog", "wait_days_mean", "lost_appointments", "gp_supervision_hours",
+    "arrs_posts_funded", "arrs_in_post", "arrs_vacancies", "arrs_leavers", "arrs_spend",
+    "cd_contracted_hours", "cd_protected_hours", "cd_clinical_hours", "cd_leadership_hours",
+    "cd_meeting_hours", "cd_displaced_clinical_hours", "cd_overtime_hours", "cd_slack_hours",
+    "cd_strain", "cd_in_post", "cd_resignations", "leadership_backlog_hours",
+    "manager_hours_available", "manager_hours_used", "meetings_expected", "meetings_attended",
+    "locum_sessions", "spend",
+) + tuple(f"arrs_in_post.{r}" for r in ARRS_ROLES)
+
+
+class Pcn:
+    """One primary care network: practices, ARRS workforce, leadership work, manager and CD."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int, index: int, ics: Ics):
+        self.env, self.s, self.replication, self.index, self.ics = env, scenario, replication, index, ics
+        # the week's books, written by every actor and closed on Saturday (one dict, reset in place)
+        self.week: dict[str, float] = dict.fromkeys(WEEKLY_SERIES, 0.0)
+        self.weekly: dict[str, list[float]] = {k: [] for k in WEEKLY_SERIES}
+        self.served_by_age = np.zeros(scenario.demand.patience_days)   # measured appointments by wait
+        self.measuring = False
+        self.backlog_start = 0
+
+        self.practices = Practices(self)
+        self.arrs = ArrsWorkforce(self)
+        self.work = LeadershipWork(self)
+        self.manager = PcnManager(self)
+        self.cd = ClinicalDirector(self)
+        # started in this order: events due at one instant run in the order they were scheduled
+        self.practices.start()
+        self.arrs.start()
+        self.cd.start()
+        env.process(self.week_close())
+        self.work.start()
+
+    def rng(self, process: str) -> np.random.Generator:
+        """The random stream of one of this PCN's processes (streams.STREAM_PROCESSES)."""
+        return pcn_stream(self.s, self.replication, self.index, process)
+
+    def week_close(self):
+        """Saturday: the manager's week, supervision given, staff, money and the week's series."""
+        env, s = self.env, self.s
+        practices, arrs, cd = self.practices, self.arrs, self.cd
+        week = 0
+        while True:
+            yield env.timeout(week * WEEK + WEEK_CLOSE_AT + 0.5 - env.now)
+            wk = self.week
+            self.manager.close_week()
+            needed, practices.supervision_needed = practices.supervision_needed, 0.0
+            arrs.supervision_ratio = wk["gp_supervision_hours"] / needed if needed > 0 else 1.0
+            wk["appointments"] = wk["gp_appointments"] + wk["arrs_appointments"] + wk["nurse_appointments"]
+            wk["backlog"] = float(practices.waiting.sum())
+            served = practices.week_served_by_age
+            wk["wait_days_mean"] = float(served @ np.arange(served.size) / served.sum()) if served.sum() else 0.0
+            if self.measuring:
+                self.served_by_age += served
+            practices.week_served_by_age = np.zeros_like(served)
+            wk["arrs_posts_funded"] = float(sum(arrs.posts.values()))
+            wk["arrs_in_post"] = float(sum(arrs.in_post.values()))
+            wk["arrs_vacancies"] = wk["arrs_posts_funded"] - wk["arrs_in_post"]
+            for r in ARRS_ROLES:
+                wk[f"arrs_in_post.{r}"] = float(arrs.in_post[r])
+            wk["arrs_spend"] = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
+            wk["cd_strain"] = cd.strain
+            wk["cd_in_post"] = float(cd.in_post)
+            wk["leadership_backlog_hours"] = self.work.open_hours()
+            cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
+            wk["spend"] = (wk["arrs_spend"] + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
+                           + wk["locum_sessions"] * s.costs.locum_session)
+            for k in WEEKLY_SERIES:
+                self.weekly[k].append(float(wk[k]))
+            for k in WEEKLY_SERIES:   # reset in place: the actors hold this dict
+                wk[k] = 0.0
+            week += 1
+            if week == s.run.warmup_weeks:
+                self.start_measuring()
+
+    def start_measuring(self) -> None:
+        self.measuring = True
+        self.backlog_start = int(self.practices.waiting.sum())
+
+    def metrics(self) -> dict[str, float]:
+        """The INTERFACE.md metrics of this PCN over the weeks after warm-up."""
+        s = self.s
+        w0 = s.run.warmup_weeks
+        years = s.years_measured
+        series = {k: np.asarray(v[w0:]) for k, v in self.weekly.items()}
+        tot = {k: float(v.sum()) for k, v in series.items()}
+        mean = {k: float(v.mean()) for k, v in series.items()}
+        served = self.served_by_age
+        cum = np.cumsum(served)
+        n_served = cum[-1] if cum.size else 0.0
+        funded = series["arrs_posts_funded"]
+        budget = s.arrs_budget
+        # tasks due by the end: finished (late or not) or still open past their due date (never done)
+        open_late = sum(1 for t in (*self.work.tasks, *self.manager.tasks) if t.due <= s.run.horizon_weeks * WEEK)
+        due, overdue = self.work.due["count"] + open_late, self.work.due["overdue"] + open_late
+        m = {
+            "requests_per_year": tot["requests"] / years,
+            "appointments_per_year": tot["appointments"] / years,
+            "gp_appointments_per_year": tot["gp_appointments"] / years,
+            "arrs_appointments_per_year": tot["arrs_appointments"] / years,
+            "nurse_appointments_per_year": tot["nurse_appointments"] / years,
+            "unmet_per_year": tot["unmet"] / years,
+            "backlog_start": float(self.backlog_start),
+            "backlog_end": float(self.practices.waiting.sum()),
+            "demand_met_share": tot["appointments"] / tot["requests"] if tot["requests"] else 1.0,
+            "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
+            "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
+            "lost_appointments_per_year": tot["lost_appointments"] / years,
+            "gp_supervision_hours_per_week": mean["gp_supervision_hours"],
+            "cd_clinical_hours_per_week": mean["cd_clinical_hours"],
+            "cd_leadership_hours_per_week": mean["cd_leadership_hours"],
+            "cd_meeting_hours_per_week": mean["cd_meeting_hours"],
+            "cd_displaced_clinical_hours_per_week": mean["cd_displaced_clinical_hours"],
+            "cd_overtime_hours_per_week": mean["cd_overtime_hours"],
+            "cd_slack_hours_per_week": mean["cd_slack_hours"],
+            "cd_protected_hours_per_week": mean["cd_protected_hours"],
+            "leadership_tasks_overdue_share": (overdue / due if due else 0.0),
+            "meetings_attended_share": (tot["meetings_attended"] / tot["meetings_expected"]
+                                        if tot["meetings_expected"] else 1.0),
+            "cd_resignations_per_year": tot["cd_resignations"] / years,
+            "cd_vacancy_share": 1.0 - mean["cd_in_post"],
+            "cd_strain_mean": (float(series["cd_strain"] @ series["cd_in_post"] / series["cd_in_post"].sum())
+                               if series["cd_in_post"].sum() else 0.0),    # over weeks with a CD in post
+            "arrs_leavers_per_year": tot["arrs_leavers"] / years,
+            "arrs_vacancy_rate": float(series["arrs_vacancies"].sum() / funded.sum()) if funded.sum() else 0.0,
+            "arrs_staff_wte": mean["arrs_in_post"],
+            "arrs_posts_funded": mean["arrs_posts_funded"],
+            "arrs_spend_per_year": tot["arrs_spend"] / years,
+            "arrs_budget_used_share": tot["arrs_spend"] / years / budget if budget > 0 else 0.0,
+            "manager_hours_used_per_week": mean["manager_hours_used"],
+            "locum_sessions_per_year": tot["locum_sessions"] / years,
+            "spend_per_year": tot["spend"] / years,
+        }
+        m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
+        return m
