@@ -880,12 +880,9 @@ def _base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_
         "points": n_points,
         "seed": seed,
         "seeds": {
-            "scheme": "one numpy.random.Generator(PCG64) per stochastic process: SeedSequence(entropy=run.seed, "
-                      "spawn_key=(replication, w0, w1, w2, w3)), w0..w3 the first 16 bytes of sha256(stream name) "
-                      "as big-endian 32-bit words (pcnsim.model.stream); replication r uses the same streams at "
-                      "every sweep point (common random numbers)",
+            "scheme": model.STREAM_SCHEME,
             "entropy": seed,
-            "spawn_key": "(replication, *sha256(stream name)[:16] as 4 x uint32 big-endian)",
+            "spawn_key": model.STREAM_SPAWN_KEY,
             "stream_names": model.STREAM_NAME_PATTERN,
             "processes": list(model.STREAM_PROCESSES),
             "design_seed": seed if scenario.sweep is not None and scenario.sweep.kind in ("lhs", "sobol") else None,

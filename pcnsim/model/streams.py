@@ -11,6 +11,12 @@ from pcnsim.config import DEFAULT_ICS_NAME, Scenario
 STREAM_PROCESSES = ("demand", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
                     "timetable", "tasks/operations", "tasks/development", "tasks/system")
 STREAM_NAME_PATTERN = "pcn{i}/{process}, prefixed by '{ics.name}/' when ics.name is not the default 'ICS'"
+#: How `stream` seeds, in words, for the run manifest.
+STREAM_SCHEME = ("one numpy.random.Generator(PCG64) per stochastic process: SeedSequence(entropy=run.seed, "
+                 "spawn_key=(replication, w0, w1, w2, w3)), w0..w3 the first 16 bytes of sha256(stream name) "
+                 "as big-endian 32-bit words (pcnsim.model.stream); replication r uses the same streams at "
+                 "every sweep point (common random numbers)")
+STREAM_SPAWN_KEY = "(replication, *sha256(stream name)[:16] as 4 x uint32 big-endian)"
 
 
 def stream(scenario: Scenario, replication: int, name: str) -> np.random.Generator:
