@@ -107,7 +107,7 @@ class ArrsWorkforce:
                 leavers = int(rng.binomial(n, p_leave))
                 if leavers:
                     self.in_post[r] -= leavers
-                    self.week["arrs_leavers"] += leavers
+                    self.week.arrs_leavers += leavers
                     for _ in range(leavers):
                         env.process(self.recruit(r))
                 self.on_leave[r] = int(rng.binomial(self.in_post[r], leave_p))

@@ -13,6 +13,12 @@ SESSION_START = (8.0, 13.0)           # AM and PM session start, hours after mid
 ARRIVALS_AT, SERVICE_AT = 7.0, 18.0   # when a day's requests arrive and its capacity serves them
 WEEK_PLAN_AT, WEEK_CLOSE_AT = 0.5, 5 * DAY + 1.0  # Monday 00:30 plan; Saturday 01:00 books close
 FRIDAY_EVENING = 4 * DAY + 19.0       # the CD's overtime and the week's strain
+# Events due on the same Monday or Saturday run in this order (SimPy runs equal times in the order
+# scheduled; these distinct times make the order explicit): the ICS lays out the week's meetings
+# (00:00), ARRS leave and leavers (WEEK_PLAN_AT), then the CD plans the week (CD_PLAN_AT); on
+# Saturday the ICS books representation (WEEK_CLOSE_AT), then the PCN closes its books.
+CD_PLAN_AT = WEEK_PLAN_AT + 0.1       # Monday 00:36, after the ARRS week is known
+BOOKS_CLOSE_AT = WEEK_CLOSE_AT + 0.5  # Saturday 01:30, after representation is booked
 SLOTS = DAYS_PER_WEEK * 2             # session slots in a week: Mon AM, Mon PM, ..., Fri PM
 SESSION_MINUTES = SESSION_HOURS * 60.0
 

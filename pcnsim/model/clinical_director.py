@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, Scenario
-from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, WEEK_PLAN_AT, is_open,
+from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, is_open,
                                    leave_share)
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class ClinicalDirector:
         week = 0
         while True:
             start = week * WEEK
-            yield env.timeout(start + WEEK_PLAN_AT + 0.1 - env.now)
+            yield env.timeout(start + CD_PLAN_AT - env.now)
             self.work.drop_stale()
             self.unbackfilled_hours = 0.0
             leave = rng.random() < leave_p      # drawn every week, so the stream keeps step through vacancies
@@ -81,8 +81,8 @@ class ClinicalDirector:
             working = self.in_post and not self.on_leave
             if working:
                 self.plan_overflow(start)
-                wk["cd_contracted_hours"] += self.contracted_hours
-                wk["cd_protected_hours"] += self.protected_hours
+                wk.cd_contracted_hours += self.contracted_hours
+                wk.cd_protected_hours += self.protected_hours
             else:   # on leave or vacant: the manager still takes operations work due soon
                 self.displace_budget, self.overtime_budget = 0, 0.0
                 if "manager" in cd.overflow:
@@ -92,12 +92,12 @@ class ClinicalDirector:
                 yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
                 open_today = is_open(s, week, day)
                 meetings = self.expected(self.pcn.ics.meetings_this_week.get(slot, ())) if open_today else []
-                wk["meetings_expected"] += len(meetings)
+                wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
                     if working and self.slot_kind[slot] != "off":
-                        wk["cd_contracted_hours"] -= self.slot_hours[slot]
+                        wk.cd_contracted_hours -= self.slot_hours[slot]
                         if self.slot_kind[slot] == "protected":
-                            wk["cd_protected_hours"] -= self.slot_hours[slot]
+                            wk.cd_protected_hours -= self.slot_hours[slot]
                     continue
                 if working:
                     self.session(slot, meetings)
@@ -109,9 +109,9 @@ class ClinicalDirector:
             if working:
                 if self.overtime_budget > 0:
                     used = self.work.work_on(self.overtime_budget, start + 2 * WEEK)
-                    wk["cd_leadership_hours"] += used
-                    wk["cd_overtime_hours"] += used
-                x = wk["cd_overtime_hours"] + cd.displaced_strain_weight * self.unbackfilled_hours
+                    wk.cd_leadership_hours += used
+                    wk.cd_overtime_hours += used
+                x = wk.cd_overtime_hours + cd.displaced_strain_weight * self.unbackfilled_hours
                 self.update_strain(x)
             elif self.in_post:
                 self.update_strain(0.0)             # a week of leave: strain recovers
@@ -119,7 +119,7 @@ class ClinicalDirector:
             if self.in_post:
                 hazard = cd.base_resignation_per_year * math.exp(cd.strain_sensitivity * self.strain)
                 if quit_draw < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
-                    wk["cd_resignations"] += 1
+                    wk.cd_resignations += 1
                     self.in_post = False
                     self.reset_strain()
                     env.process(self.appoint())
@@ -165,15 +165,15 @@ class ClinicalDirector:
                 meeting_hours = sum(m.series.hours for m in meetings)
                 for m in meetings:
                     m.attended += 1
-                wk["meetings_attended"] += len(meetings)
-                wk["cd_meeting_hours"] += meeting_hours
+                wk.meetings_attended += len(meetings)
+                wk.cd_meeting_hours += meeting_hours
                 if kind == "off":
-                    wk["cd_overtime_hours"] += meeting_hours
+                    wk.cd_overtime_hours += meeting_hours
                     return
                 if kind == "clinical":
                     self.give_up_clinic(hours, s.funding.backfill_meetings)
                 in_session = min(meeting_hours, hours)
-                wk["cd_overtime_hours"] += meeting_hours - in_session
+                wk.cd_overtime_hours += meeting_hours - in_session
                 self.leadership(hours - in_session)
                 return
         if kind == "protected":
@@ -188,25 +188,25 @@ class ClinicalDirector:
                 self.give_up_clinic(hours, s.funding.backfill_leadership)
                 self.leadership(hours)
             else:
-                wk["cd_clinical_hours"] += hours
+                wk.cd_clinical_hours += hours
                 self.practices.add_gp_session(locum=False)
 
     def give_up_clinic(self, hours: float, backfilled: bool) -> None:
         """A clinical session given up: a locum takes it if backfill is funded, else its appointments are lost."""
         wk = self.week
-        wk["cd_displaced_clinical_hours"] += hours
+        wk.cd_displaced_clinical_hours += hours
         if backfilled:
-            wk["locum_sessions"] += 1
+            wk.locum_sessions += 1
             self.practices.add_gp_session(locum=True)
         else:
-            wk["lost_appointments"] += self.practices.gp_session_slots
+            wk.lost_appointments += self.practices.gp_session_slots
             self.unbackfilled_hours += hours
 
     def leadership(self, hours: float) -> None:
         """Protected hours on leadership tasks; what no task needs is slack."""
         used = self.work.work_on(hours) if hours > 0 else 0.0
-        self.week["cd_leadership_hours"] += used
-        self.week["cd_slack_hours"] += hours - used
+        self.week.cd_leadership_hours += used
+        self.week.cd_slack_hours += hours - used
 
     def update_strain(self, x: float) -> None:
         """Strain: a weighted mean of the weeks' x with a `strain_weeks` memory, over weeks in post.

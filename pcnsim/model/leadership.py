@@ -155,5 +155,5 @@ class PcnManager:
         available = self.hours_week
         heapq.heapify(self.tasks)
         used = self.work.work_on(available, queue=self.tasks, done_by_now=True)
-        self.week["manager_hours_available"] += available
-        self.week["manager_hours_used"] += used
+        self.week.manager_hours_available += available
+        self.week.manager_hours_used += used

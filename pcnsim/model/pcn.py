@@ -14,8 +14,9 @@ import simpy
 
 from pcnsim.config import ARRS_ROLES, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce
-from pcnsim.model.calendar import WEEK, WEEK_CLOSE_AT
+from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.clinical_director import ClinicalDirector
+from pcnsim.model.ledger import ROLE_SERIES, WEEK_FIELDS, WEEKLY_SERIES, Week
 from pcnsim.model.leadership import LeadershipWork, PcnManager
 from pcnsim.model.practices import Practices
 from pcnsim.model.streams import pcn_stream
@@ -23,26 +24,13 @@ from pcnsim.model.streams import pcn_stream
 if TYPE_CHECKING:
     from pcnsim.model.ics import Ics
 
-# Weekly series written for every week (per PCN; the mean over PCNs for an ICS).
-WEEKLY_SERIES = (
-    "requests", "appointments", "gp_appointments", "arrs_appointments", "nurse_appointments",
-    "unmet", "backlog", "wait_days_mean", "lost_appointments", "gp_supervision_hours",
-    "arrs_posts_funded", "arrs_in_post", "arrs_vacancies", "arrs_leavers", "arrs_spend",
-    "cd_contracted_hours", "cd_protected_hours", "cd_clinical_hours", "cd_leadership_hours",
-    "cd_meeting_hours", "cd_displaced_clinical_hours", "cd_overtime_hours", "cd_slack_hours",
-    "cd_strain", "cd_in_post", "cd_resignations", "leadership_backlog_hours",
-    "manager_hours_available", "manager_hours_used", "meetings_expected", "meetings_attended",
-    "locum_sessions", "spend",
-) + tuple(f"arrs_in_post.{r}" for r in ARRS_ROLES)
-
-
 class Pcn:
     """One primary care network: practices, ARRS workforce, leadership work, manager and CD."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int, index: int, ics: Ics):
         self.env, self.s, self.replication, self.index, self.ics = env, scenario, replication, index, ics
         # the week's books, written by every actor and closed on Saturday (one dict, reset in place)
-        self.week: dict[str, float] = dict.fromkeys(WEEKLY_SERIES, 0.0)
+        self.week = Week()
         self.weekly: dict[str, list[float]] = {k: [] for k in WEEKLY_SERIES}
         self.served_by_age = np.zeros(scenario.demand.patience_days)   # measured appointments by wait
         self.measuring = False
@@ -70,34 +58,33 @@ class Pcn:
         practices, arrs, cd = self.practices, self.arrs, self.cd
         week = 0
         while True:
-            yield env.timeout(week * WEEK + WEEK_CLOSE_AT + 0.5 - env.now)
+            yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
             wk = self.week
             self.manager.close_week()
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
-            arrs.supervision_ratio = wk["gp_supervision_hours"] / needed if needed > 0 else 1.0
-            wk["appointments"] = wk["gp_appointments"] + wk["arrs_appointments"] + wk["nurse_appointments"]
-            wk["backlog"] = float(practices.waiting.sum())
+            arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
+            wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments
+            wk.backlog = float(practices.waiting.sum())
             served = practices.week_served_by_age
-            wk["wait_days_mean"] = float(served @ np.arange(served.size) / served.sum()) if served.sum() else 0.0
+            wk.wait_days_mean = float(served @ np.arange(served.size) / served.sum()) if served.sum() else 0.0
             if self.measuring:
                 self.served_by_age += served
             practices.week_served_by_age = np.zeros_like(served)
-            wk["arrs_posts_funded"] = float(sum(arrs.posts.values()))
-            wk["arrs_in_post"] = float(sum(arrs.in_post.values()))
-            wk["arrs_vacancies"] = wk["arrs_posts_funded"] - wk["arrs_in_post"]
-            for r in ARRS_ROLES:
-                wk[f"arrs_in_post.{r}"] = float(arrs.in_post[r])
-            wk["arrs_spend"] = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
-            wk["cd_strain"] = cd.strain
-            wk["cd_in_post"] = float(cd.in_post)
-            wk["leadership_backlog_hours"] = self.work.open_hours()
+            wk.arrs_posts_funded = float(sum(arrs.posts.values()))
+            wk.arrs_in_post = float(sum(arrs.in_post.values()))
+            wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
+            wk.arrs_spend = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
+            wk.cd_strain = cd.strain
+            wk.cd_in_post = float(cd.in_post)
+            wk.leadership_backlog_hours = self.work.open_hours()
             cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
-            wk["spend"] = (wk["arrs_spend"] + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
-                           + wk["locum_sessions"] * s.costs.locum_session)
-            for k in WEEKLY_SERIES:
-                self.weekly[k].append(float(wk[k]))
-            for k in WEEKLY_SERIES:   # reset in place: the actors hold this dict
-                wk[k] = 0.0
+            wk.spend = (wk.arrs_spend + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
+                           + wk.locum_sessions * s.costs.locum_session)
+            for name in WEEK_FIELDS:
+                self.weekly[name].append(float(getattr(wk, name)))
+            for role, name in zip(ARRS_ROLES, ROLE_SERIES):
+                self.weekly[name].append(float(arrs.in_post[role]))
+            wk.reset()
             week += 1
             if week == s.run.warmup_weeks:
                 self.start_measuring()

@@ -98,7 +98,7 @@ class Practices:
                 season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile[day]
                 arrivals = self.rng.poisson(self.lam * season)
                 self.waiting[:, :, 0] += arrivals
-                self.week["requests"] += arrivals.sum()
+                self.week.requests += arrivals.sum()
                 yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
                 if is_open(s, week, day):
                     self.serve_day(week * DAYS_PER_WEEK + day)
@@ -124,7 +124,7 @@ class Practices:
         given_min = min(wanted_min, gp_min.sum())
         if given_min > 0:
             gp_min -= given_min * gp_min / gp_min.sum()
-        wk["gp_supervision_hours"] += given_min / 60.0
+        wk.gp_supervision_hours += given_min / 60.0
         self.supervision_needed += needed * 60.0 / DAYS_PER_WEEK / 60.0
 
         # nurses: nursing at their own practice
@@ -132,7 +132,7 @@ class Practices:
         x = W[:, T["nursing"], ::-1]
         got = take_oldest(x, nurse)
         W[:, T["nursing"], ::-1] -= got
-        wk["nurse_appointments"] += got.sum()
+        wk.nurse_appointments += got.sum()
         served_age += got.sum(axis=0)[::-1]
 
         # ARRS staff: their type across the PCN, oldest first, practices in rotating order
@@ -146,7 +146,7 @@ class Practices:
             back = np.empty_like(got)
             back[order] = got
             W[:, arrs.types, ::-1] -= back
-            wk["arrs_appointments"] += got.sum()
+            wk.arrs_appointments += got.sum()
             served_age += got.sum(axis=(0, 1))[::-1]
 
         # GPs (the CD's clinical sessions and any locum count at practice 0): own practice
@@ -156,11 +156,11 @@ class Practices:
         x = W[:, GP_TYPES, ::-1]                                    # (P, types, A)
         got = take_oldest(x.reshape(P, -1), cap).reshape(x.shape)
         W[:, GP_TYPES, ::-1] -= got
-        wk["gp_appointments"] += got.sum()
+        wk.gp_appointments += got.sum()
         served_age += got.sum(axis=(0, 1))[::-1]
 
         self.week_served_by_age += served_age
         # requests at the end of their patience leave unmet; the rest wait another day
-        wk["unmet"] += W[:, :, -1].sum()
+        wk.unmet += W[:, :, -1].sum()
         W[:, :, 1:] = W[:, :, :-1]
         W[:, :, 0] = 0

@@ -11,7 +11,19 @@ from pcnsim.config import Scenario
 from pcnsim.metrics import CATALOGUE
 from pcnsim.model.calendar import WEEK
 from pcnsim.model.ics import Ics
-from pcnsim.model.pcn import WEEKLY_SERIES
+from pcnsim.model.ledger import WEEKLY_SERIES
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (the manifest's events per replication)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        self.events_processed += 1
+        super().step()
 
 
 @dataclass
@@ -33,7 +45,7 @@ def simulate(scenario: Scenario, replication: int = 0,
     included, so that warm-up can be judged from them. `observer`, if given, is called with
     the ICS before the run starts (verification rides along this way; it must draw no numbers).
     """
-    env = simpy.Environment()
+    env = CountingEnvironment()
     ics = Ics(env, scenario, replication)
     if observer is not None:
         observer(ics)
@@ -47,7 +59,6 @@ def simulate(scenario: Scenario, replication: int = 0,
             ics.measuring = True
         env.process(start_ics_measuring())
     env.run(until=scenario.run.horizon_weeks * WEEK)
-    events = next(env._eid)  # SimPy's event counter: events scheduled in this run
 
     per_pcn = [pcn.metrics() for pcn in ics.pcns]
     metrics = {k: float(np.mean([m[k] for m in per_pcn])) for k in per_pcn[0]}
@@ -59,4 +70,4 @@ def simulate(scenario: Scenario, replication: int = 0,
     metrics["representation_share"] = rep["represented"] / rep["held"] if rep["held"] else 1.0
     metrics["pcns_simulated"] = float(len(ics.pcns))
     weekly = {k: np.mean([pcn.weekly[k] for pcn in ics.pcns], axis=0) for k in WEEKLY_SERIES}
-    return Replication(metrics=metrics, weekly=weekly, events=events, pcns=len(ics.pcns))
+    return Replication(metrics=metrics, weekly=weekly, events=env.events_processed, pcns=len(ics.pcns))

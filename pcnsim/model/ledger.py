@@ -1,0 +1,62 @@
+"""The week's books: one number per weekly series, written by the actors and closed on Saturday.
+
+`Week` is the typed ledger of one PCN's week (a misspelt series is an AttributeError, not a new
+key); `WEEKLY_SERIES` names the series written to weekly.parquet for every week, in this order,
+followed by ARRS staff in post by role (`arrs_in_post.<role>`), which `Pcn.week_close` reads
+from the workforce.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from pcnsim.config import ARRS_ROLES
+
+
+@dataclass(slots=True)
+class Week:
+    """The running totals (or Saturday levels) of one PCN's week; `reset` starts the next week."""
+
+    requests: float = 0.0
+    appointments: float = 0.0
+    gp_appointments: float = 0.0
+    arrs_appointments: float = 0.0
+    nurse_appointments: float = 0.0
+    unmet: float = 0.0
+    backlog: float = 0.0
+    wait_days_mean: float = 0.0
+    lost_appointments: float = 0.0
+    gp_supervision_hours: float = 0.0
+    arrs_posts_funded: float = 0.0
+    arrs_in_post: float = 0.0
+    arrs_vacancies: float = 0.0
+    arrs_leavers: float = 0.0
+    arrs_spend: float = 0.0
+    cd_contracted_hours: float = 0.0
+    cd_protected_hours: float = 0.0
+    cd_clinical_hours: float = 0.0
+    cd_leadership_hours: float = 0.0
+    cd_meeting_hours: float = 0.0
+    cd_displaced_clinical_hours: float = 0.0
+    cd_overtime_hours: float = 0.0
+    cd_slack_hours: float = 0.0
+    cd_strain: float = 0.0
+    cd_in_post: float = 0.0
+    cd_resignations: float = 0.0
+    leadership_backlog_hours: float = 0.0
+    manager_hours_available: float = 0.0
+    manager_hours_used: float = 0.0
+    meetings_expected: float = 0.0
+    meetings_attended: float = 0.0
+    locum_sessions: float = 0.0
+    spend: float = 0.0
+
+    def reset(self) -> None:
+        """Zero every series in place: the actors hold this object for the whole run."""
+        for name in WEEK_FIELDS:
+            setattr(self, name, 0.0)
+
+
+WEEK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Week))
+ROLE_SERIES: tuple[str, ...] = tuple(f"arrs_in_post.{r}" for r in ARRS_ROLES)
+#: Weekly series written for every week (per PCN; the mean over PCNs for an ICS).
+WEEKLY_SERIES: tuple[str, ...] = WEEK_FIELDS + ROLE_SERIES
