@@ -14,10 +14,10 @@ from pcnsim.config import Scenario
 from tests.fake_runs import make_run_folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def small_scenario() -> Scenario:
     """The England-baseline PCN on a short horizon (26 weeks, 4 of warm-up, 2 replications):
-    well under a second a replication."""
+    well under a second a replication. Frozen, so one for the session."""
     return Scenario.model_validate({"name": "small", "run": {"horizon_weeks": 26, "warmup_weeks": 4,
                                                              "replications": 2, "seed": 7}})
 
