@@ -5,7 +5,9 @@ Every `PcnsimError` becomes a one-paragraph message on stderr and its exit statu
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import sys
 
 import click
@@ -176,54 +178,110 @@ def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
 
 
 def _print_key_metrics(result) -> None:
-    """A few key metrics with their 95% CIs, in plain language (a table for a sweep)."""
+    """The headline metrics (`pcnsim.metrics.HEADLINE`) with their 95% CIs (a table for a sweep)."""
     import math
 
-    from pcnsim.analysis import bounded_interval
-    from pcnsim.experiment import KEY_METRICS
+    from pcnsim import metrics
+    from pcnsim.report import format_estimate, format_value
 
     summary = result.summary
     if summary.empty:
         return
-    present = [m for m in KEY_METRICS if m[0] in set(summary["metric"])]
+    present = [m for m in metrics.HEADLINE if m in set(summary["metric"])]
     points = list(dict.fromkeys(summary["point"]))
     if not present:
         return
     if len(points) == 1:
         rows = summary.set_index("metric")
-        width = max(len(label) for _, label, _ in present)
-        for metric, label, fmt in present:
+        width = max(len(metrics.axis_label(m)) for m in present)
+        for metric in present:
             r = rows.loc[metric]
-            text = fmt.format(r["mean"])
+            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric))
             if r["n"] > 1 and math.isfinite(r["ci_low"]):
-                low, high = bounded_interval(r["mean"], r["ci_low"], r["ci_high"], share=metric.endswith("_share"))
-                text += f"  (95% CI {fmt.format(low)} to {fmt.format(high)}, n = {int(r['n'])})"
+                text += f", n = {int(r['n'])}"
             else:
                 text += f"  (n = {int(r['n'])}: no confidence interval)"
-            click.echo(f"{label.ljust(width)}  {text}")
+            click.echo(f"{metrics.axis_label(metric).ljust(width)}  {text}")
         return
     if len(points) > 40:
         click.echo(f"{len(points)} sweep points: every point's metrics and 95% CIs are in summary.csv.")
         return
     click.echo("Mean (+/- 95% CI half-width) at each sweep point; every metric is in summary.csv.")
-    for metric, label, _ in present:
-        click.echo(f"  {metric}: {label}")
-    table = summary[summary["metric"].isin([m for m, _, _ in present])]
-    header = ["point", *result.swept, *(m for m, _, _ in present)]
+    for metric in present:
+        click.echo(f"  {metric}: {metrics.axis_label(metric)}")
+    table = summary[summary["metric"].isin(present)]
+    header = ["point", *result.swept, *present]
     lines = []
     for point in points:
         rows = table[table["point"] == point].set_index("metric")
         first = rows.iloc[0]
         cells = [str(point), *(f"{first[k]:g}" if isinstance(first[k], float) else str(first[k]) for k in result.swept)]
-        for metric, _, fmt in present:
+        for metric in present:
             r = rows.loc[metric]
             h = (r["ci_high"] - r["ci_low"]) / 2
-            cells.append(fmt.format(r["mean"]) + (f" +/- {fmt.format(h)}" if math.isfinite(h) else ""))
+            kind = metrics.kind(metric)
+            cells.append(format_value(r["mean"], kind) + (f" +/- {format_value(h, kind)}" if math.isfinite(h) else ""))
         lines.append(cells)
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
     click.echo("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for cells in lines:
         click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+class _Terminal(logging.Handler):
+    """The run's progress bar (tqdm on stderr) and its messages (`logging`), on the terminal.
+
+    `progress` receives the library's `Progress` events; as a logging handler on the `pcnsim`
+    logger it shows messages above the bar (INFO and up, or WARNING and up with --quiet)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = None
+
+    def progress(self, event) -> None:
+        if event.closed:
+            self.close_bar()
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=event.total, initial=event.done, desc=event.name, unit="cell",
+                            file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+            return
+        if self.bar.total != event.total:
+            self.bar.total = event.total
+            self.bar.refresh()
+        if event.done > self.bar.n:
+            if event.failed:
+                self.bar.set_postfix(failed=event.failed, refresh=False)
+            self.bar.update(event.done - self.bar.n)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            click.echo(text, err=True)
+
+    @contextlib.contextmanager
+    def attached(self, quiet: bool):
+        """Show the `pcnsim` logger's messages while the block runs."""
+        logger = logging.getLogger("pcnsim")
+        self.setLevel(logging.WARNING if quiet else logging.INFO)
+        logger.addHandler(self)
+        level = logger.level
+        logger.setLevel(min(level or logging.INFO, self.level))
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+            self.close_bar()
 
 
 def _national(folder, write_csv: bool) -> None:
@@ -308,10 +366,12 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
         scenario, source = load_scenario_with_source(file, list(set_))
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
     try:
-        result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
-                                out=out, resume=resume, quiet=quiet, command_line=command,
-                                source_path=source, target_halfwidth=targets or None,
-                                max_replications=max_replications)
+        with _Terminal().attached(quiet) as terminal:
+            result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                    scheduler=scheduler, out=out, resume=resume, quiet=quiet,
+                                    command_line=command, source_path=source,
+                                    target_halfwidth=targets or None, max_replications=max_replications,
+                                    progress=terminal.progress)
     except KeyboardInterrupt:
         sys.exit(130)
     except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback

@@ -374,6 +374,8 @@ class CostsConfig(Frozen):
 
 # --------------------------------------------------------------------------- sweeps
 Number = float | int | bool
+#: The designs a sweep can use, in the order `Sweep` checks them (one definition for every layer).
+SWEEP_KINDS = ("grid", "points", "lhs", "sobol")
 
 
 class SweepRanges(Frozen):
@@ -391,14 +393,14 @@ class Sweep(Frozen):
 
     @model_validator(mode="after")
     def _one_design(self) -> "Sweep":
-        given = [k for k in ("grid", "points", "lhs", "sobol") if getattr(self, k) is not None]
+        given = [k for k in SWEEP_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"a sweep needs exactly one of grid, points, lhs, sobol (got {given or 'none'})")
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in ("grid", "points", "lhs", "sobol") if getattr(self, k) is not None)
+        return next(k for k in SWEEP_KINDS if getattr(self, k) is not None)
 
     def keys(self) -> tuple[str, ...]:
         """The swept dotted keys, in the order they appear."""

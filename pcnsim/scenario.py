@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 import pcnsim
-from pcnsim.config import Scenario
+from pcnsim.config import SWEEP_KINDS, Scenario
 from pcnsim.errors import ScenarioError
 
 __all__ = [
@@ -61,7 +61,6 @@ MAX_EXTENDS_DEPTH = 64
 GRID_CHECK_LIMIT = 2_000
 #: Keys a sweep may not vary: labels, and the experiment's own design (seed, replications).
 UNSWEEPABLE = ("name", "description", "run.seed", "run.replications")
-SWEEP_DESIGNS = ("grid", "points", "lhs", "sobol")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*$")
 _SEGMENT_RE = re.compile(r"^([^\[\]]+)((?:\[\d+\])*)$")
 
@@ -461,9 +460,9 @@ def _merge(base: dict[str, Any], layer: Mapping[str, Any], top: bool = False) ->
     child's `sweep:` drops the base's other designs, since a sweep holds exactly one."""
     for k, v in layer.items():
         if top and k == "sweep" and isinstance(v, Mapping) and isinstance(base.get(k), dict):
-            named = set(v) & set(SWEEP_DESIGNS)
+            named = set(v) & set(SWEEP_KINDS)
             if named:
-                base[k] = {d: x for d, x in base[k].items() if d not in SWEEP_DESIGNS or d in named}
+                base[k] = {d: x for d, x in base[k].items() if d not in SWEEP_KINDS or d in named}
         if isinstance(v, Mapping) and isinstance(base.get(k), dict):
             _merge(base[k], v)
         else:

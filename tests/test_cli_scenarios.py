@@ -15,7 +15,7 @@ from pcnsim.scenario import dump_yaml, load_scenario
 
 pytestmark = pytest.mark.unit
 
-from test_scenario import INTERFACE_KEYS  # noqa: E402  (the keys INTERFACE.md fixes; tests/ is on sys.path)
+from tests.test_scenario import INTERFACE_KEYS  # noqa: E402  (the keys INTERFACE.md fixes)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_runs import make_run_folder  # noqa: E402
+from tests.fake_runs import make_run_folder  # noqa: E402
 
 from pcnsim.cli import main  # noqa: E402
 from pcnsim.compare import compare_runs, default_out_dir, write_comparison  # noqa: E402

@@ -312,7 +312,7 @@ def test_cli_any_other_system_refusal_is_one_paragraph_too(short_sweep, tmp_path
     def no_more_files(jobs):
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-    monkeypatch.setattr(experiment, "_LocalPool", no_more_files)
+    monkeypatch.setattr(experiment.executors, "LocalPool", no_more_files)
     out = tmp_path / "run"
     res = CliRunner().invoke(main, ["run", str(short_sweep), "--jobs", "2", "--quiet", "--no-report",
                                     "--out", str(out)])

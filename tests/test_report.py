@@ -6,14 +6,12 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_runs import make_run_folder  # noqa: E402
+from tests.fake_runs import make_run_folder  # noqa: E402
 
 from pcnsim.cli import main  # noqa: E402
 from pcnsim.errors import RunFolderError  # noqa: E402

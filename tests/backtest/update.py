@@ -21,9 +21,6 @@ SCENARIO = HERE / "baseline_small.yaml"
 EXPECTED = HERE / "expected.csv"
 RTOL, ATOL = 1e-9, 1e-12
 
-if __package__ in (None, ""):  # run as a script: make the repository's pcnsim importable
-    sys.path.insert(0, str(HERE.parent.parent))
-
 
 def compute() -> list[tuple[int, str, float]]:
     """(replication, metric, value) for every replication of the back-test scenario, sorted."""

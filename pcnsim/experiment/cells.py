@@ -1,0 +1,121 @@
+"""A cell: one sweep point times one replication, run in a worker and kept as one small file.
+
+Each cell calls the model's `simulate(point_scenario, replication)`; its result depends only
+on its point and replication (`pcnsim.model.stream`), whatever the executor. A finished cell
+is written at once to `cells/pPPPPP-rRRRR.parquet`: its whole-run metrics as rows of week -1,
+then each weekly series, weeks ascending.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pcnsim.config import Scenario
+from pcnsim.experiment.folder import atomic
+
+METRIC_WEEK = -1               # week value of the whole-run metric rows in a cell file
+
+
+def cell_name(point: int, replication: int) -> str:
+    """File stem of a cell in `cells/`: `p00003-r0007`."""
+    return f"p{point:05d}-r{replication:04d}"
+
+
+@dataclass
+class CellOutcome:
+    """What a worker sends back for one cell (an error instead of data if it raised)."""
+
+    point: int
+    replication: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    weekly: dict[str, np.ndarray] = field(default_factory=dict)
+    events: int = 0
+    pcns: int = 0
+    seconds: float = 0.0
+    error: dict[str, str] | None = None
+
+
+def _default_simulate(scenario: Scenario, replication: int) -> Any:
+    from pcnsim.model import simulate
+
+    return simulate(scenario, replication)
+
+
+def run_cell(payload: tuple[int, int, Scenario, Callable | None]) -> CellOutcome:
+    """Run one cell in a worker: ``(point, replication, point scenario, simulate or None)``.
+
+    Exceptions become `CellOutcome.error`; KeyboardInterrupt and SystemExit pass through.
+    """
+    point, replication, scenario, simulate = payload
+    fn = simulate or _default_simulate
+    start = time.perf_counter()
+    try:
+        rep = fn(scenario, replication)
+        metrics = {str(k): float(v) for k, v in rep.metrics.items()}
+        weekly = {str(k): np.asarray(v, dtype=float).ravel()
+                  for k, v in (getattr(rep, "weekly", None) or {}).items()}
+        return CellOutcome(point, replication, metrics, weekly, int(getattr(rep, "events", 0) or 0),
+                           int(getattr(rep, "pcns", scenario.ics.pcns) or 0), time.perf_counter() - start)
+    except Exception as err:  # noqa: BLE001 - a failed cell is a record, not a crash
+        return CellOutcome(point, replication, seconds=time.perf_counter() - start,
+                           error={"type": type(err).__name__, "message": str(err),
+                                  "traceback": traceback.format_exc()})
+
+
+def schemas() -> tuple[Any, Any]:
+    """The pyarrow schemas of a cell file and of weekly.parquet."""
+    import pyarrow as pa
+
+    cell = pa.schema([("week", pa.int32()), ("metric", pa.string()), ("value", pa.float64())])
+    weekly = pa.schema([("point", pa.int64()), ("replication", pa.int64()), ("week", pa.int32()),
+                        ("metric", pa.string()), ("value", pa.float64())])
+    return cell, weekly
+
+
+def write_cell(cells_dir: Path, out: CellOutcome) -> None:
+    """One cell's metrics (week -1) and weekly series as a small parquet file, atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    weeks, names, values = [], [], []
+    for k, v in out.metrics.items():
+        weeks.append(np.array([METRIC_WEEK], dtype=np.int32))
+        names.append([k])
+        values.append(np.array([v], dtype=float))
+    for k, series in out.weekly.items():
+        weeks.append(np.arange(series.size, dtype=np.int32))
+        names.append([k] * series.size)
+        values.append(series)
+    table = pa.table({"week": pa.array(np.concatenate(weeks) if weeks else np.array([], np.int32), pa.int32()),
+                      "metric": pa.array(list(itertools.chain.from_iterable(names)), pa.string()),
+                      "value": pa.array(np.concatenate(values) if values else np.array([]), pa.float64())},
+                     schema=schemas()[0])
+    info = {"point": out.point, "replication": out.replication, "events": out.events, "pcns": out.pcns,
+            "seconds": round(out.seconds, 6)}
+    table = table.replace_schema_metadata({b"pcnsim.cell": json.dumps(info).encode()})
+    with atomic(cells_dir / f"{cell_name(out.point, out.replication)}.parquet") as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def read_cell(path: Path) -> tuple[Any, dict[str, Any]]:
+    """A cell file's table and its record (point, replication, events, pcns, seconds)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    info = json.loads((table.schema.metadata or {}).get(b"pcnsim.cell", b"{}"))
+    return table, info
+
+
+def read_cell_metrics(path: Path) -> tuple[list[str], np.ndarray]:
+    """Only a cell file's whole-run metrics: (names, values)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, filters=[("week", "=", METRIC_WEEK)])
+    return table.column("metric").to_pylist(), table.column("value").to_numpy()

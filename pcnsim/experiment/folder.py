@@ -1,0 +1,431 @@
+"""The run folder (INTERFACE.md "A run folder"): the one place that writes and reads it.
+
+Writing: every file goes under a temporary name beside its target and is renamed into place
+(`atomic`, `write_text_atomic`, `write_frame_atomic`), so a reader sees a whole file or none;
+a refusal of the system (full disk, read-only folder) becomes `WriteFailed` naming the file.
+`new_folder` and `check_out` create a run folder or vet the one given with `--out`.
+
+Reading: `load_run` returns a `RunData`, the same class `pcnsim.run()` returns: the frames,
+the manifest and the scenario, read tolerantly (missing optional parts are None).
+The manifest's provenance (versions, git commit, model fingerprint): `pcnsim.experiment.manifest`.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import itertools
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+from pcnsim import metrics
+from pcnsim.config import SWEEP_KINDS
+from pcnsim.errors import RunFolderError
+
+if TYPE_CHECKING:  # pandas loads lazily: worker processes need only the model
+    import pandas as pd
+
+__all__ = ["RunData", "RunResult", "load_run", "order_metrics", "WriteFailed", "atomic", "write_text_atomic",
+           "write_frame_atomic", "new_folder", "check_out", "STANDARD_COLUMNS"]
+
+#: Columns of results and summary files that are not swept keys.
+STANDARD_COLUMNS = {"point", "replication", "metric", "value", "mean", "std", "ci_low", "ci_high",
+                    "n", "week"}
+
+
+# --------------------------------------------------------------------------- writing
+class WriteFailed(OSError):
+    """The system refused to write `path` (disk full, read-only file system...).
+
+    `run` turns it into the user's message (it alone knows what was kept); deliberately not a
+    `PcnsimError`, so the handlers inside `run` let it pass to that one place."""
+
+    def __init__(self, path: Path, err: OSError, action: str = "write") -> None:
+        super().__init__(err.errno, f"cannot {action} {path}: {err}")
+        self.path, self.err, self.action = path, err, action
+
+    @property
+    def reason(self) -> str:
+        """The system's reason in words ("No space left on device"), without pyarrow's decoration."""
+        return os.strerror(self.err.errno) if self.err.errno else str(self.err)
+
+
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """Yield a temporary name beside `path`, renamed onto it (`os.replace`) when the block succeeds.
+
+    Readers therefore see a whole file or none: a SIGKILL leaves at worst `.NAME.tmp-PID`, which
+    the loaders ignore and the next session removes. On any error the temporary file is removed,
+    and an OSError becomes `WriteFailed` naming `path`.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, WriteFailed):
+            raise WriteFailed(path, err) from err
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a UTF-8 text file whole or not at all."""
+    with atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_frame_atomic(path: Path, frame: pd.DataFrame) -> None:
+    """Write a frame as parquet (zstd) or CSV, by the file's suffix, whole or not at all."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with atomic(path) as tmp:
+        if path.suffix == ".parquet":
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+        else:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def make_dir(path: Path, parents: bool = False) -> None:
+    """`Path.mkdir` (an existing folder is fine), with a refusal becoming `WriteFailed`."""
+    try:
+        path.mkdir(parents=parents, exist_ok=True)
+    except OSError as err:
+        raise WriteFailed(path, err, "create") from err
+
+
+def new_folder(name: str, outputs_dir: Path) -> Path:
+    """A new folder `<outputs_dir>/<name>-<YYYYmmdd-HHMMSS>[-i]`: a run never overwrites another."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = outputs_dir / f"{name}-{stamp}"
+    make_dir(outputs_dir, parents=True)
+    for i in itertools.count(1):
+        folder = base if i == 1 else base.with_name(f"{base.name}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise WriteFailed(folder, err, "create") from err
+    raise AssertionError("unreachable")
+
+
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse an `--out` folder we must not write to, before anything is written."""
+    if resume:
+        if not (out / "manifest.json").is_file():
+            raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder (no manifest.json); give the "
+                                 "--out folder of the run to finish")
+        return
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out '{out}' is a file, not a folder; choose a new folder")
+    if out.exists() and any(out.iterdir()):
+        raise RunFolderError(f"--out '{out}' exists and is not empty; choose a new folder, or add --resume to "
+                             "finish the run in it")
+
+
+# --------------------------------------------------------------------------- reading
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass
+class RunData:
+    """A run: its folder, manifest, scenario and frames; returned by `pcnsim.run()` and `load_run`.
+
+    `results` (long form: point, swept keys, replication, metric, value), `summary` (95%
+    t-intervals), `sensitivity` (Sobol sweeps, else None). `failed` lists the cells that raised
+    (point, replication, type, message, traceback). Weekly series stay on disk: `weekly()`
+    reads them, filtered. Parts a folder lacks are None; problems met while reading go to `notes`.
+    """
+
+    folder: Path
+    manifest: dict
+    scenario: dict
+    summary: pd.DataFrame
+    results: Optional[pd.DataFrame]
+    sensitivity: Optional[pd.DataFrame]
+    swept_keys: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    # -- the run's outcome
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """The swept dotted keys (a tuple)."""
+        return tuple(self.swept_keys)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The cells that raised, as recorded in the manifest."""
+        return self.manifest.get("failed_cells") or []
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every cell finished, 1 when a cell failed (the command line's exit status)."""
+        return 1 if self.failed else 0
+
+    @property
+    def warmup(self) -> Optional[dict[str, Any]]:
+        """The MSER-5 warm-up suggestion recorded in the manifest."""
+        return self.manifest.get("warmup_suggestion")
+
+    # -- convenient views
+    @property
+    def name(self) -> str:
+        return str(self.scenario.get("name") or self.manifest.get("name") or self.folder.name)
+
+    @property
+    def description(self) -> str:
+        return str(self.scenario.get("description") or "")
+
+    @property
+    def run_settings(self) -> dict:
+        run = self.scenario.get("run")
+        return run if isinstance(run, dict) else {}
+
+    @property
+    def warmup_weeks(self) -> Optional[float]:
+        w = self.run_settings.get("warmup_weeks", self.manifest.get("warmup_weeks"))
+        return float(w) if _finite(w) else None
+
+    @property
+    def horizon_weeks(self) -> Optional[float]:
+        w = self.run_settings.get("horizon_weeks", self.manifest.get("horizon_weeks"))
+        return float(w) if _finite(w) else None
+
+    @property
+    def replications(self) -> Optional[int]:
+        for r in (self.manifest.get("replications"), self.run_settings.get("replications")):
+            if _finite(r):
+                return int(r)
+        if "n" in self.summary and len(self.summary):
+            return int(self.summary["n"].max())
+        return None
+
+    @property
+    def pcns(self) -> int:
+        ics = self.scenario.get("ics")
+        p = ics.get("pcns") if isinstance(ics, dict) else None
+        return int(p) if _finite(p) else 1
+
+    def point_pcns(self, point: Optional[int] = None) -> int:
+        """PCNs simulated together at a point: its swept `ics.pcns`, else the scenario's."""
+        if point is not None:
+            v = self.point_values(point).get("ics.pcns")
+            if _finite(v):
+                return int(v)
+        return self.pcns
+
+    @property
+    def sweep(self) -> Optional[dict]:
+        s = self.scenario.get("sweep")
+        return s if isinstance(s, dict) and any(s.get(k) is not None for k in SWEEP_KINDS) else None
+
+    @property
+    def sweep_kind(self) -> Optional[str]:
+        if self.manifest.get("sweep_kind") in SWEEP_KINDS:
+            return str(self.manifest["sweep_kind"])
+        if self.sweep is not None:
+            return next(k for k in SWEEP_KINDS if self.sweep.get(k) is not None)
+        if not self.swept_keys:
+            return None
+        if self.sensitivity is not None:
+            return "sobol"
+        return "grid" if len(self.swept_keys) <= 2 else "points"
+
+    @property
+    def points(self) -> list[int]:
+        return sorted(int(p) for p in self.summary["point"].unique())
+
+    @property
+    def first_point(self) -> int:
+        return self.points[0] if self.points else 0
+
+    def point_values(self, point: int) -> dict[str, Any]:
+        """The swept keys' values at a point."""
+        if not self.swept_keys:
+            return {}
+        rows = self.summary[self.summary["point"] == point]
+        if rows.empty:
+            return {}
+        return {k: rows.iloc[0][k] for k in self.swept_keys if k in rows}
+
+    def point_summary(self, point: Optional[int] = None) -> pd.DataFrame:
+        """Summary rows of one point (the first by default), indexed by metric, in metric order."""
+        p = self.first_point if point is None else point
+        rows = self.summary[self.summary["point"] == p].set_index("metric")
+        return rows.loc[order_metrics(rows.index)]
+
+    def weekly(self, point: int | Iterable[int] | None = None, metrics: Iterable[str] | str | None = None,
+               replication: int | Iterable[int] | None = None) -> Optional[pd.DataFrame]:
+        """Weekly series (point, replication, week, metric, value) read from disk, filtered by
+        point(s), metric(s) and replication(s) (every one when None); None without weekly.parquet.
+
+        Columns beyond these (e.g. a `pcn` column) are averaged over (metrics are per PCN)."""
+        import pandas as pd
+
+        path = self.folder / "weekly.parquet"
+        if not path.exists():
+            return None
+        wanted = {column: [want] if isinstance(want, (str, int)) else list(want)
+                  for column, want in (("metric", metrics), ("point", point), ("replication", replication))
+                  if want is not None}
+        try:
+            df = pd.read_parquet(path, filters=[(c, "in", v) for c, v in wanted.items()] or None)
+        except Exception:  # noqa: BLE001 - an old pyarrow, or a missing column: read it all, then filter
+            try:
+                df = pd.read_parquet(path)
+            except Exception as err:  # noqa: BLE001
+                self.notes.append(f"weekly.parquet could not be read ({err}).")
+                return None
+            for column, values in wanted.items():
+                if column in df:
+                    df = df[df[column].isin(values)]
+        needed = {"replication", "week", "metric", "value"}
+        if not needed <= set(df.columns):
+            self.notes.append("weekly.parquet lacks the columns replication, week, metric, value.")
+            return None
+        extra = [c for c in df.columns if c not in needed | {"point"}]
+        if extra:  # e.g. a `pcn` column for an ICS: average over it (metrics are per PCN)
+            df = df.groupby(["replication", "week", "metric"], as_index=False)["value"].mean()
+        return df
+
+
+#: The name `pcnsim.run()` has always returned; the same class.
+RunResult = RunData
+
+
+def order_metrics(names: Iterable[str]) -> list[str]:
+    """Metric names in the catalogue's order (`pcnsim.metrics.order`), each once."""
+    return metrics.order(dict.fromkeys(names))
+
+
+def load_run(folder: str | os.PathLike) -> RunData:
+    """Read a run folder. Raises `RunFolderError` if it is not one (no manifest.json, or no
+    summary.csv and no results)."""
+    import pandas as pd
+
+    folder = Path(folder)
+    what = ("a run folder holds manifest.json, summary.csv and results.parquet, as written by "
+            "`pcnsim run`")
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder} is not a folder; {what}.")
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise RunFolderError(f"{folder} is not a pcnsim run folder: it has no manifest.json ({what}).")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"{manifest_path} is not readable JSON: {err}") from err
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{manifest_path} should hold a JSON object.")
+    scenario = manifest.get("scenario")
+    if not isinstance(scenario, dict):
+        scenario = _read_scenario_yaml(folder) or {}
+
+    results = _read_table(folder, "results")
+    summary_path = folder / "summary.csv"
+    if summary_path.exists():
+        try:
+            summary = pd.read_csv(summary_path)
+        except Exception as err:  # noqa: BLE001
+            raise RunFolderError(f"{summary_path} could not be read: {err}") from err
+    else:
+        summary = None
+    if summary is None and results is None:
+        raise RunFolderError(f"{folder} has no summary.csv and no results.parquet or results.csv: "
+                             "the run may not have finished.")
+    base = summary if summary is not None else results
+    if not {"point", "metric"} <= set(base.columns):
+        raise RunFolderError(f"{folder}: the results lack the columns `point` and `metric`.")
+
+    swept = manifest.get("swept_keys")
+    if not isinstance(swept, list):
+        swept = [c for c in base.columns if c not in STANDARD_COLUMNS]
+    swept = [str(k) for k in swept if k in base.columns]
+    if summary is None:
+        summary = _summarise(results, swept)
+    for col in ("mean", "ci_low", "ci_high"):
+        if col not in summary:
+            raise RunFolderError(f"{summary_path} lacks the column `{col}`.")
+    if "n" not in summary:
+        summary["n"] = manifest.get("replications", math.nan)
+
+    sensitivity = None
+    sens_path = folder / "sensitivity.csv"
+    if sens_path.exists():
+        try:
+            sensitivity = pd.read_csv(sens_path)
+        except Exception:  # noqa: BLE001 - a figure is skipped, not the report
+            sensitivity = None
+    return RunData(folder, manifest, scenario, summary, results, sensitivity, swept)
+
+
+def _read_table(folder: Path, stem: str) -> Optional[pd.DataFrame]:
+    import pandas as pd
+
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", pd.read_csv)):
+        path = folder / f"{stem}{suffix}"
+        if path.exists():
+            try:
+                return reader(path)
+            except Exception as err:  # noqa: BLE001
+                raise RunFolderError(f"{path} could not be read: {err}") from err
+    return None
+
+
+def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A summary for a folder without summary.csv: one row per point and metric."""
+    import pandas as pd
+
+    from pcnsim.analysis import t_interval
+
+    rows = []
+    for (point, metric), grp in results.groupby(["point", "metric"], sort=True):
+        mean, _, lo, hi, n = t_interval([x for x in grp["value"] if _finite(x)])
+        row = {"point": point, **{k: grp.iloc[0][k] for k in keys}, "metric": metric, "mean": mean,
+               "std": float(grp["value"].std(ddof=1)) if n > 1 else math.nan,
+               "ci_low": lo, "ci_high": hi, "n": n}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_scenario_yaml(folder: Path) -> Optional[dict]:
+    path = folder / "scenario.yaml"
+    if not path.exists():
+        return None
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _scenario_object(run: RunData):
+    """The run's `pcnsim.config.Scenario`, or None if it cannot be rebuilt from the folder."""
+    from pcnsim.config import Scenario
+
+    candidates = [run.scenario]
+    yaml_data = _read_scenario_yaml(run.folder)
+    if yaml_data:
+        candidates.append(yaml_data)
+    for data in candidates:
+        if not data:
+            continue
+        data = {k: v for k, v in data.items() if k != "extends"}
+        try:  # JSON mode: strict models accept arrays for tuples there
+            return Scenario.model_validate_json(json.dumps(data, default=str))
+        except Exception:  # noqa: BLE001
+            continue
+    return None

@@ -1,0 +1,352 @@
+"""`run`: every point of a scenario's sweep times every replication, resumable, in parallel.
+
+A run is a set of cells (`pcnsim.experiment.cells`); each finished cell is kept at once, so
+an interrupted run loses only the cells that were running and `resume=True` finishes it,
+redoing nothing. When every cell is done, `combine` writes the run folder's files.
+
+The library prints nothing: progress goes to the `progress` callback as `Progress` events,
+and messages (stopping, interrupted, the half-width cap) to the `logging` logger
+`pcnsim.experiment` (the command line shows both on the terminal).
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import math
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from pcnsim.config import Scenario
+from pcnsim.errors import PcnsimError, RunFolderError, ScenarioError
+from pcnsim.experiment.cells import CellOutcome, cell_name, read_cell_metrics, run_cell, write_cell
+from pcnsim.experiment.combine import combine
+from pcnsim.experiment.designs import plan_points
+from pcnsim.experiment.executors import DaskPool, LocalPool, make_executor
+from pcnsim.experiment.folder import RunData, WriteFailed, check_out, make_dir, new_folder, write_text_atomic
+from pcnsim.experiment.manifest import base_manifest, check_same_code, check_same_scenario, now
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("pcnsim.experiment")
+MAX_REPLICATIONS_DEFAULT = 200
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, for `run(progress=...)`: sent when the cells start, after each cell,
+    when the target half-width adds replications, and once more when the cells end (`closed`)."""
+
+    name: str
+    done: int        # cells finished or failed so far, earlier sessions included
+    total: int
+    failed: int = 0
+    closed: bool = False
+
+
+class _Run:
+    """The bookkeeping of one run folder: which cells are done, which failed; reports progress."""
+
+    def __init__(self, folder: Path, scenarios: list[Scenario], simulate: Callable | None,
+                 progress: Callable[[Progress], None] | None, name: str) -> None:
+        self.folder = folder
+        self.cells_dir = folder / "cells"
+        make_dir(self.cells_dir)
+        for stale in itertools.chain(folder.glob(".*.tmp-*"), self.cells_dir.glob(".*.tmp-*")):
+            with contextlib.suppress(OSError):  # leftovers of a killed session; harmless if they stay
+                stale.unlink(missing_ok=True)
+        self.scenarios = scenarios
+        self.simulate = simulate
+        self.progress = progress
+        self.name = name
+        self.done = {p.stem for p in self.cells_dir.glob("p*-r*.parquet")}
+        self.failed: dict[tuple[int, int], dict[str, Any]] = {}
+        self.position = 0       # cells counted for the progress report
+        self.total = 0
+
+    def is_done(self, point: int, rep: int) -> bool:
+        return cell_name(point, rep) in self.done
+
+    def report(self, closed: bool = False) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.name, self.position, self.total, len(self.failed), closed))
+
+    def record(self, out: CellOutcome) -> None:
+        if out.error is None:
+            write_cell(self.cells_dir, out)
+            self.done.add(cell_name(out.point, out.replication))
+            self.failed.pop((out.point, out.replication), None)
+        else:
+            self.failed[(out.point, out.replication)] = {"point": out.point, "replication": out.replication,
+                                                         **out.error}
+        self.position += 1
+        self.report()
+
+    def execute(self, todo: list[tuple[int, int]], executor: LocalPool | DaskPool | None) -> None:
+        if executor is None:
+            for point, rep in todo:
+                self.record(run_cell((point, rep, self.scenarios[point], self.simulate)))
+            return
+        queue = iter(todo)
+        inflight: dict[Any, tuple[int, int]] = {}
+
+        def fill() -> None:
+            while len(inflight) < executor.slots:
+                cell = next(queue, None)
+                if cell is None:
+                    return
+                inflight[executor.submit((cell[0], cell[1], self.scenarios[cell[0]], self.simulate))] = cell
+
+        try:
+            fill()
+            while inflight:
+                for future in executor.wait_first(list(inflight)):
+                    point, rep = inflight.pop(future)
+                    self.record(executor.outcome(future, point, rep))
+                fill()
+        except KeyboardInterrupt:
+            log.info("Stopping: waiting for the running cells to finish (Ctrl-C again to abandon them)...")
+            try:
+                for future in executor.stop(list(inflight)):
+                    out = future.result()
+                    if out.error is None:
+                        self.record(out)
+            except KeyboardInterrupt:
+                pass
+            raise
+
+    def results_so_far(self, n_points: int, reps: int) -> pd.DataFrame:
+        """Metric rows of the finished cells with replication < reps (for the half-width rule)."""
+        import pandas as pd
+
+        frames = []
+        for point in range(n_points):
+            for rep in range(reps):
+                if self.is_done(point, rep):
+                    names, values = read_cell_metrics(self.cells_dir / f"{cell_name(point, rep)}.parquet")
+                    frames.append(pd.DataFrame({"point": point, "replication": rep, "metric": names,
+                                                "value": values}))
+        if not frames:
+            return pd.DataFrame(columns=["point", "replication", "metric", "value"])
+        return pd.concat(frames, ignore_index=True)
+
+    def execute_all(self, executor: Any, n_points: int, reps: int, targets: Mapping[str, float],
+                    max_reps: int) -> int:
+        """Run every cell not yet done, adding replications for the target half-width; the replications."""
+        def todo_for(r: int) -> list[tuple[int, int]]:
+            return [(p, i) for p in range(n_points) for i in range(r) if not self.is_done(p, i)]
+
+        todo = todo_for(reps)
+        self.total = n_points * reps
+        self.position = self.total - len(todo)
+        self.report()
+        try:
+            while True:
+                self.execute(todo, executor)
+                if not targets or self.failed:
+                    return reps
+                from pcnsim import analysis   # after the first cells are out: workers start meanwhile
+
+                summary = analysis.summarise(self.results_so_far(n_points, reps), by=["point"])
+                need = analysis.replications_needed(summary, targets)
+                if need <= reps:
+                    return reps
+                if reps >= max_reps:
+                    log.info("The target half-width needs about %d replications; stopped at the maximum, %d.",
+                             need, max_reps)
+                    return reps
+                reps = min(max_reps, max(need, reps + 1))
+                todo = todo_for(reps)
+                self.total = n_points * reps
+                self.report()
+        finally:
+            self.report(closed=True)
+
+
+def run(scenario: Scenario | str | Path, *, replications: int | None = None, seed: int | None = None,
+        jobs: int | None = None, scheduler: str | None = None, out: str | Path | None = None,
+        resume: bool = False, quiet: bool = False, command_line: str | Sequence[str] | None = None,
+        simulate: Callable[[Scenario, int], Any] | None = None, source_path: str | Path | None = None,
+        target_halfwidth: Mapping[str, float] | None = None, max_replications: int | None = None,
+        outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None) -> RunData:
+    """Run every point of a scenario's sweep (or the scenario itself) times its replications.
+
+    - ``scenario``: a `Scenario`, or a path / bundled name for `load_scenario`.
+    - ``replications``, ``seed``: override ``run.replications`` and ``run.seed``.
+    - ``jobs``: local worker processes (default: every core; 1 runs in this process);
+      ``scheduler``: a dask.distributed scheduler address (``tcp://host:8786``) instead.
+    - ``out``: the run folder (refused if it exists and is not empty, unless ``resume``);
+      default ``<outputs_dir>/<name>-<YYYYmmdd-HHMMSS>/``.
+    - ``resume``: finish the interrupted run in ``out``; refused if the resolved scenario
+      differs from the one the run started with.
+    - ``target_halfwidth``: {metric: relative half-width}: after the scenario's
+      replications, add replications (the same number at every point, so common random
+      numbers still pair them) until every point's 95% CI of each named metric is within
+      that fraction of its mean, or ``max_replications`` (default 200) is reached.
+    - ``simulate``: the model function (default `pcnsim.model.simulate`); with worker
+      processes or dask it must be a module-level (picklable) function.
+    - ``progress``: called with a `Progress` event as cells finish (``quiet`` sends none);
+      messages go to the `logging` logger ``pcnsim.experiment``. Nothing is printed.
+    - ``command_line`` and ``source_path`` go into the manifest.
+
+    Returns a `RunData` (alias `RunResult`). Ctrl-C stops cleanly (finished cells are kept,
+    a warning logged says how to resume) and re-raises KeyboardInterrupt. Bad input raises
+    `ScenarioError` or `RunFolderError` before anything is written. A folder the system will
+    not write (disk full, read-only) raises `RunFolderError` naming it and the reason;
+    finished cells are kept, no half-written file is left, and the manifest never says complete.
+    """
+    started = time.time()
+    if not isinstance(scenario, Scenario):
+        from pcnsim.scenario import load_scenario_with_source
+
+        scenario, path = load_scenario_with_source(scenario)
+        source_path = source_path or path
+    scenario = _resolve_scenario(scenario, replications, seed)
+    keys, points, scenarios = plan_points(scenario)
+    targets = _check_targets(target_halfwidth)
+    first_reps = scenario.run.replications
+    max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None else int(max_replications))
+    if simulate is not None and (jobs is None or jobs != 1 or scheduler):
+        try:
+            pickle.dumps(simulate)
+        except Exception:  # noqa: BLE001
+            raise ScenarioError("simulate must be a module-level function to run in worker processes "
+                                "(or use jobs=1)") from None
+    given = scenario.model_dump(mode="json")
+
+    out_path = Path(out) if out is not None else None
+    if resume and out_path is None:
+        raise RunFolderError("--resume needs --out DIR: the folder of the run to finish")
+    if out_path is not None:
+        check_out(out_path, resume)
+    manifest: dict[str, Any] = {}
+    if resume:
+        try:
+            manifest = json.loads((out_path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RunFolderError(f"--resume: cannot read '{out_path / 'manifest.json'}' ({err})") from None
+        check_same_scenario(out_path, manifest.get("scenario", {}), given)
+        check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None)
+
+    executor = make_executor(jobs, scheduler, len(points) * first_reps)
+    folder: Path | None = None
+    state: _Run | None = None
+    created = False     # this session made the folder (removed again if it keeps nothing)
+    recorded = resume   # the folder holds a manifest that a resume can use
+    try:
+        try:
+            if out_path is None:
+                folder = new_folder(scenario.name, Path(outputs_dir))
+                created = True
+            else:
+                created = not out_path.exists()
+                make_dir(out_path, parents=True)
+                folder = out_path
+            state = _Run(folder, scenarios, simulate, None if quiet else progress, scenario.name)
+            if isinstance(command_line, (list, tuple)):
+                command_line = " ".join(command_line)
+            session = {"started": now(), "command": command_line or "pcnsim.run (Python API)",
+                       "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
+                       "cells_done_before": len(state.done)}
+            if not resume:
+                from pcnsim.scenario import dump_yaml
+
+                manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps)
+                write_text_atomic(folder / "scenario.yaml", dump_yaml(scenario))
+            manifest.setdefault("sessions", []).append(session)
+            manifest.update(status="running", finished=None, command=session["command"],
+                            executor=session["executor"])
+            if not resume:
+                manifest["started"] = session["started"]
+            write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+            recorded = True
+
+            reps = int(manifest.get("replications") or first_reps) if resume else first_reps
+            reps = max(reps, first_reps)
+            try:
+                reps = state.execute_all(executor, len(points), reps, targets, max_reps)
+            except KeyboardInterrupt:
+                session["finished"] = now()
+                session["wall_seconds"] = round(time.time() - started, 3)
+                manifest.update(status="interrupted", replications=reps,
+                                failed_cells=list(state.failed.values()))
+                write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
+                            "Resume with:  pcnsim run --out %s --resume", len(state.done), len(points) * reps,
+                            folder, folder)
+                raise
+            except PcnsimError as err:  # e.g. a worker process died: keep the record straight
+                session["finished"] = now()
+                manifest.update(status="stopped", replications=reps, error=str(err),
+                                failed_cells=list(state.failed.values()))
+                write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                raise
+        finally:
+            if executor is not None:
+                executor.close()
+
+        session["finished"] = now()
+        session["wall_seconds"] = round(time.time() - started, 3)
+        return combine(folder, state.is_done, list(state.failed.values()), scenario, manifest, points, keys, reps)
+    except WriteFailed as failed:
+        raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+
+
+def _write_failure(failed: WriteFailed, folder: Path | None, state: _Run | None, manifest: dict[str, Any],
+                   created: bool, recorded: bool) -> RunFolderError:
+    """The message for a run folder the system will not write to; keep what is whole, tidy the rest.
+
+    Finished cells stay (nothing lost) and the manifest is marked stopped if the disk still
+    allows it, so it never claims completion. A new run stopped before its first manifest
+    removes what it made, so the same command can simply be run again.
+    """
+    reason = failed.reason
+    if folder is None or failed.path == folder:
+        return RunFolderError(f"cannot create the folder '{failed.path}': {reason}. Choose a run folder that "
+                              "can be written to (--out DIR), or make room on the disk and try again.")
+    what = failed.path.relative_to(folder) if failed.path.is_relative_to(folder) else failed.path
+    head = f"cannot write to the run folder '{folder}' (writing {what}): {reason}."
+    if not recorded:
+        made = [folder / "scenario.yaml", folder / "cells", *([folder] if created else [])]
+        for path in made:  # each on its own: one refusal must not skip the rest
+            with contextlib.suppress(OSError):
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+        return RunFolderError(f"{head} Nothing was kept. Make room on the disk or choose a folder that can be "
+                              "written to (--out), then run the command again.")
+    manifest.update(status="stopped", error=head, finished=now())
+    with contextlib.suppress(WriteFailed):  # a full or read-only disk may refuse this too: 'running' stays
+        write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    done = len(state.done) if state is not None else 0
+    return RunFolderError(f"{head} The cells that finished ({done}) are kept in {folder / 'cells'}. Make room "
+                          f"on the disk (or make the folder writable), then finish the run with: "
+                          f"pcnsim run --out {folder} --resume")
+
+
+def _resolve_scenario(scenario: Scenario, replications: int | None, seed: int | None) -> Scenario:
+    from pcnsim.scenario import apply_values
+
+    values: dict[str, Any] = {}
+    if replications is not None:
+        values["run.replications"] = replications
+    if seed is not None:
+        values["run.seed"] = seed
+    if not values:
+        return scenario
+    sweep = scenario.sweep
+    resolved = apply_values(scenario.model_copy(update={"sweep": None}), values, where="option")
+    return resolved.model_copy(update={"sweep": sweep})
+
+
+def _check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for metric, rel in (targets or {}).items():
+        if isinstance(rel, bool) or not isinstance(rel, (int, float)) or not (0 < float(rel) < math.inf):
+            raise ScenarioError(f"--target-halfwidth {metric}={rel}: expected a positive relative half-width "
+                                "such as 0.01 (the 95% CI within +/-1% of the mean)")
+        out[str(metric)] = float(rel)
+    return out

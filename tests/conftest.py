@@ -1,0 +1,34 @@
+"""Shared fixtures: a small scenario and a finished (synthetic) run folder.
+
+Test helpers are imported as modules of the `tests` package (`from tests.fake_runs import
+make_run_folder`); pytest puts the repository root on the import path, so no test edits
+`sys.path`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcnsim.config import Scenario
+from tests.fake_runs import make_run_folder
+
+
+@pytest.fixture(scope="session")
+def small_scenario() -> Scenario:
+    """The England-baseline PCN on a short horizon (26 weeks, 4 of warm-up, 2 replications):
+    well under a second a replication. Frozen, so one for the session."""
+    return Scenario.model_validate({"name": "small", "run": {"horizon_weeks": 26, "warmup_weeks": 4,
+                                                             "replications": 2, "seed": 7}})
+
+
+@pytest.fixture(scope="session")
+def fake_run(tmp_path_factory) -> Path:
+    """A finished synthetic run folder (tests/fake_runs.py): one point, five replications."""
+    return make_run_folder(tmp_path_factory.mktemp("runs") / "fake-run")
+
+
+@pytest.fixture(scope="session")
+def fake_sweep_run(tmp_path_factory) -> Path:
+    """A finished synthetic run folder of a grid sweep."""
+    return make_run_folder(tmp_path_factory.mktemp("runs") / "fake-sweep", name="sweep-test", sweep="grid")
