@@ -32,3 +32,19 @@ def fake_run(tmp_path_factory) -> Path:
 def fake_sweep_run(tmp_path_factory) -> Path:
     """A finished synthetic run folder of a grid sweep."""
     return make_run_folder(tmp_path_factory.mktemp("runs") / "fake-sweep", name="sweep-test", sweep="grid")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of a headless Chromium (Debian's `chromium`). Without one the browser tests skip,
+    except where PCNSIM_REQUIRE_BROWSER=1 (set by .ci/run, which installs it): there they fail."""
+    import os
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("PCNSIM_REQUIRE_BROWSER") == "1":
+        pytest.fail("PCNSIM_REQUIRE_BROWSER=1 but no chromium is installed (apt-get install chromium)")
+    pytest.skip("no headless chromium installed: apt-get install chromium")
