@@ -224,7 +224,7 @@ def _section(page: str, anchor: str) -> str:
 def test_national_csv_matches_national_totals(national_run):
     import pandas as pd
 
-    from pcnsim.national import COLUMNS, national_totals
+    from pcnsim.report.national import COLUMNS, national_totals
 
     path = national_run / "national.csv"
     assert path.exists()
