@@ -115,7 +115,7 @@ _ENTRIES: tuple[Metric, ...] = (
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
 #: The metrics that headline a run, in the order people read them (CLI, report, sweep figures).
 HEADLINE: tuple[str, ...] = tuple(m.name for m in sorted((m for m in _ENTRIES if m.headline),
-                                                           key=lambda m: m.headline_rank))
+                                                         key=lambda m: m.headline_rank))
 
 _SUFFIX_LABELS = {
     "gp": "GPs", "nurse": "practice nurses",

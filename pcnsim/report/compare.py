@@ -178,8 +178,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
     height = max(7.5, 0.42 * len(d) + 2.5)
     with theme():
         fig, body = new_figure(f"{name_b} compared with {name_a}",
-                                f"difference B − A as % of A's mean, 95% CIs, {method}",
-                                figsize=(13.33, height))
+                               f"difference B − A as % of A's mean, 95% CIs, {method}",
+                               figsize=(13.33, height))
         ax = body.subplots(1, 1)
         y = np.arange(len(d))
         ax.hlines(y, lo, hi, colors=colours, lw=3)
@@ -304,4 +304,3 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
         if rest:
             out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
     return out
-

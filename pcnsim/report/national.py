@@ -383,4 +383,3 @@ def national_sentences(run: RunData, nat: National) -> list[str]:
                if has("cost_per_appointment") else "")
         out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
     return [o[0].upper() + o[1:] for o in out]
-

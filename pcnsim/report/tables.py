@@ -26,6 +26,7 @@ def esc(text: Any) -> str:
 
 
 def metrics_table(run: RunData, point: Optional[int] = None) -> str:
+    """Every metric of a point: mean, 95% CI (as summary.csv has it), unit and n."""
     s = run.point_summary(point)
     rows = []
     for m, r in s.iterrows():
@@ -43,6 +44,7 @@ def metrics_table(run: RunData, point: Optional[int] = None) -> str:
 
 
 def sweep_table(run: RunData) -> str:
+    """The headline metrics at each sweep point (the first `MAX_TABLE_POINTS`)."""
     keys = run.swept_keys
     metrics = [m for m in catalogue.HEADLINE if m in set(run.summary["metric"])]
     if not metrics:
@@ -70,6 +72,7 @@ def sweep_table(run: RunData) -> str:
     return ("<div class=wide><table><thead><tr><th>point</th>" + head + "</tr></thead><tbody>"
             + "".join(body) + "</tbody></table></div>" + more)
 
+
 def value_pm(mean: Any, lo: Any, hi: Any, kind: str, metric: Optional[str] = None) -> str:
     """HTML: a value and, below it, ± its CI half-width, both rounded to what the CI supports."""
     value, _ = estimate_cells(mean, lo, hi, kind, metric)
@@ -86,6 +89,7 @@ def value_pm(mean: Any, lo: Any, hi: Any, kind: str, metric: Optional[str] = Non
 
 
 def national_section(run: RunData, nat: National) -> str:
+    """The "National totals" section: sentences, a note on the intervals, a table of every metric."""
     if nat.table is None or nat.table.empty:
         why = f" ({nat.error})" if nat.error else ""
         return ("<p class=note>National totals could not be computed from this run" + esc(why)
@@ -138,6 +142,7 @@ def national_section(run: RunData, nat: National) -> str:
 
 
 def ics_table(run: RunData, nat: National) -> str:
+    """The "Per ICS" table: each ICS's `ICS_METRICS` per PCN, and the national figure per PCN."""
     have = set(run.summary["metric"])
     metrics = [m for m in ICS_METRICS if m in have]
     head = ("<th>ICS</th><th>PCNs</th>" + "".join(
@@ -174,4 +179,3 @@ def ics_table(run: RunData, nat: National) -> str:
             f"replications. {ci} The last row is the national figure per PCN. Every metric of every "
             "ICS is in summary.csv.</p><div class=wide><table><thead><tr>" + head
             + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
-

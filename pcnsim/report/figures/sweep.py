@@ -32,6 +32,7 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
+    """sweep_NN_<metric>.png: a metric at every point: a line, a heatmap, dots, or a row per name."""
     s = run.summary[run.summary["metric"] == metric]
     if s.empty:
         return None
@@ -153,6 +154,7 @@ def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
 
 
 def fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
+    """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter."""
     sens = run.sensitivity
     d = sens[sens["metric"] == metric].copy()
     if d.empty:
@@ -182,7 +184,6 @@ def fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Opti
                   "own; the total index ST adds its interactions with the others. Whiskers are 95% "
                   "confidence intervals. Parameters whose ST is near zero can be fixed at any "
                   "value in their range without changing this metric.")
-
 
 
 def _short_ics_name(name: str) -> str:
@@ -253,4 +254,3 @@ def fig_ics(run: RunData, nat: National, figdir: Path) -> Optional[Figure]:
     if shortened:
         caption += " Names are shortened (\u201cNHS\u201d and \u201cICB\u201d left out)."
     return Figure(path, title, caption)
-

@@ -27,6 +27,8 @@ def _weekly_band(weekly: pd.DataFrame, metric: str) -> Optional[pd.DataFrame]:
         return None
     band = summarise(d[["week", "metric", "value"]], by=["week"]).set_index("week").sort_index()
     return band.rename(columns={"ci_low": "low", "ci_high": "high"})[["mean", "low", "high"]]
+
+
 def _shade_warmup(ax, run: RunData, label: bool = True) -> None:
     w = run.warmup_weeks
     if w and w > 0:
@@ -56,6 +58,7 @@ def _band_note(run: RunData) -> str:
 
 
 def fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    """delivery.png: requests, appointments and unmet requests week by week, the backlog below."""
     have = set(weekly["metric"].unique())
     top = [m for m in ("requests", "appointments", "unmet") if m in have]
     if not top and "backlog" not in have:
@@ -95,6 +98,7 @@ def fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
 
 
 def _protected_hours(run: RunData, weekly: pd.DataFrame) -> Optional[float]:
+    """The scenario's protected CD hours a week, when weekly.parquet has no series of them."""
     if "cd_protected_hours" in set(weekly["metric"].unique()):
         return None  # drawn week by week
     sc = _scenario_object(run)
@@ -106,6 +110,7 @@ def _protected_hours(run: RunData, weekly: pd.DataFrame) -> Optional[float]:
 
 
 def fig_cd_hours(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    """cd_hours.png: the CD's week stacked by use against the protected time, and the average week."""
     # leadership and meetings at the bottom, so they read against the protected-time line
     uses = [("cd_leadership_hours", "leadership tasks"), ("cd_meeting_hours", "system meetings"),
             ("cd_clinical_hours", "clinical sessions"), ("cd_overtime_hours", "unpaid overtime")]
@@ -168,6 +173,7 @@ def fig_cd_hours(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
 
 
 def fig_arrs(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
+    """arrs_staff.png: ARRS staff in post by role against the funded posts; vacancies below."""
     have = set(weekly["metric"].unique())
     roles = [r for r in ARRS_ROLES if f"arrs_in_post.{r}" in have]
     roles += sorted(m.split(".", 1)[1] for m in have
@@ -215,7 +221,8 @@ def _summary_row(run: RunData, metric: str, point: int) -> Optional[pd.Series]:
 
 
 def fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
-                   point: int) -> Optional[Figure]:
+                  point: int) -> Optional[Figure]:
+    """retention.png: CD resignations and ARRS leavers a year; the CD post filled week by week."""
     rates = [(m, lab) for m, lab in (("cd_resignations_per_year", "CD resignations"),
                                      ("arrs_leavers_per_year", "ARRS leavers"))
              if _summary_row(run, m, point) is not None]
@@ -258,4 +265,3 @@ def fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
                   "warm-up (mean over replications, whiskers 95% confidence intervals; note the "
                   "separate scales). Right: the share of replications (or of PCNs, for an ICS) "
                   "whose CD post is filled each week; it dips while a leaver's post is re-advertised.")
-
