@@ -1,8 +1,13 @@
 """Output analysis: confidence intervals, replication counts, warm-up and Sobol indices.
 
 Pure functions over numbers and tidy frames; no file or network I/O, and no import of
-any other pcnsim module, so that every layer above the model can use them.
+any other pcnsim module but the metric catalogue (`pcnsim.metrics`, for the bounds of a
+displayed interval), so that every layer above the model can use them.
 
+- `t_interval`, `paired_interval`, `welch_interval` and `bounded_interval` are THE
+  intervals of pcnsim: of a mean, of a difference of paired or independent samples, and
+  cut for display at the bounds a metric cannot cross (`finite` says whether a value is a
+  number at all).
 - `summarise` turns long-form results (one row per point, replication and metric) into
   means with 95% t-intervals.
 - `halfwidth`, `relative_halfwidth` and `replications_needed` support the "replicate
@@ -23,9 +28,19 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit
 
+from pcnsim.metrics import bounds as metric_bounds
+
 CONFIDENCE = 0.95
 SUMMARY_STATS = ("mean", "std", "ci_low", "ci_high", "n")
 SENSITIVITY_COLUMNS = ("metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share")
+
+
+def finite(x: Any) -> bool:
+    """True for a number that is not NaN or infinite (None and text are not)."""
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def t_quantile(q: Any, df: Any) -> Any:
@@ -55,18 +70,51 @@ def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple
     return (mean, std, mean - h, mean + h, n)
 
 
-def bounded_interval(mean: float, low: float, high: float, share: bool = False) -> tuple[float, float]:
+def paired_interval(a: Iterable[float], b: Iterable[float],
+                    confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+    """Mean of b - a over pairs and its t-interval: (difference, low, high, pairs).
+
+    For two runs that share their random numbers (common random numbers), replication i of
+    one against replication i of the other; pairs with a non-finite difference are left out.
+    """
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    mean, _, low, high, n = t_interval(d[np.isfinite(d)], confidence)
+    return (mean, low, high, n)
+
+
+def welch_interval(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
+                   confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Difference of means (b - a) of independent samples and Welch's t-interval: (difference, low, high)."""
+    diff = float(mean_b) - float(mean_a)
+    if n_a < 2 or n_b < 2 or not (finite(sd_a) and finite(sd_b)):
+        return (diff, math.nan, math.nan)
+    va, vb = float(sd_a) ** 2 / n_a, float(sd_b) ** 2 / n_b
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return (diff, diff, diff)
+    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
+    half = float(t_quantile(0.5 + confidence / 2, df) * se)
+    return (diff, diff - half, diff + half)
+
+
+def bounded_interval(mean: float, low: float, high: float, share: bool = False, *,
+                     metric: str | None = None) -> tuple[float, float]:
     """A t-interval cut, for display, at the bounds a metric cannot cross.
 
-    Every metric pcnsim reports is a count, hours, money or a share, so none is negative; a
-    share whose mean is at most 1 cannot exceed 1 (demand_met_share can, by drawing a
-    backlog down, so a mean above 1 keeps its interval). With few replications a t-interval
-    crosses these bounds; summary.csv keeps the raw interval, people are shown the cut one.
+    The bounds are the catalogue's (`pcnsim.metrics.bounds(metric)`: no metric is negative,
+    shares stop at 1 except demand_met_share, which exceeds 1 while a backlog is drawn
+    down); without a metric name, [0, 1] for a share and >= 0 otherwise. A bound is applied
+    only when the mean is on its side of it. With few replications a t-interval crosses
+    these bounds; summary.csv keeps the raw interval, people are shown the cut one.
     """
-    if math.isfinite(mean) and mean >= 0 and math.isfinite(low):
-        low = max(low, 0.0)
-    if share and math.isfinite(mean) and mean <= 1 and math.isfinite(high):
-        high = min(high, 1.0)
+    if metric is not None:
+        floor, ceiling = metric_bounds(metric)
+    else:
+        floor, ceiling = 0.0, (1.0 if share else None)
+    if floor is not None and math.isfinite(mean) and mean >= floor and math.isfinite(low):
+        low = max(low, floor)
+    if ceiling is not None and math.isfinite(mean) and mean <= ceiling and math.isfinite(high):
+        high = min(high, ceiling)
     return low, high
 
 

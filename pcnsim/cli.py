@@ -443,8 +443,8 @@ def compare_cmd(run_a: str, run_b: str, out: str | None) -> None:
     (common random numbers: a paired t-interval); otherwise as independent samples
     (Welch). Writes compare.csv and a dot-and-whisker figure, compare.png.
     """
-    from pcnsim.compare import (comparison_table, compare_runs, default_out_dir,
-                                describe_comparison, write_comparison)
+    from pcnsim.report.compare import (comparison_table, compare_runs, default_out_dir,
+                                       describe_comparison, write_comparison)
     from pcnsim.report import load_run
 
     a, b = load_run(run_a), load_run(run_b)

@@ -39,16 +39,18 @@ class Metric:
     low: Optional[float] = 0.0            # no pcnsim metric is negative
     high: Optional[float] = None          # shares: 1.0
     headline: bool = False
+    headline_rank: int = 0                # a headline metric's place in HEADLINE (reading order)
 
     @property
     def bounds(self) -> tuple[Optional[float], Optional[float]]:
         return (self.low, self.high)
 
 
-def _m(name, label, kind, unit, family, aggregate="mean", **kw) -> Metric:
+def _m(name, label, kind, unit, family, aggregate="mean", headline=0, **kw) -> Metric:
+    """An entry; `headline=k` makes it the k-th headline metric."""
     if kind == "share" and "high" not in kw:
         kw["high"] = 1.0
-    return Metric(name, label, kind, unit, family, aggregate, **kw)
+    return Metric(name, label, kind, unit, family, aggregate, headline=bool(headline), headline_rank=headline, **kw)
 
 
 _YEAR = "a year"
@@ -59,19 +61,19 @@ _ENTRIES: tuple[Metric, ...] = (
     # delivery
     _m("requests_per_year", "Appointment requests", "count", "requests a year", "delivery", "total"),
     _m("appointments_per_year", "Appointments delivered", "count", "appointments a year", "delivery", "total",
-       headline=True),
+       headline=1),
     _m("gp_appointments_per_year", "Appointments delivered by GPs", "count", "appointments a year", "delivery",
        "total"),
     _m("arrs_appointments_per_year", "Appointments delivered by ARRS staff", "count", "appointments a year",
        "delivery", "total"),
     _m("unmet_per_year", "Unmet requests (diverted)", "count", "requests a year", "delivery", "total",
-       headline=True),
+       headline=4),
     _m("backlog_start", "Backlog at the end of warm-up", "count", "requests waiting", "delivery", "total"),
     _m("backlog_end", "Backlog at the end", "count", "requests waiting", "delivery", "total"),
     # delivered / requests: above 1 while a backlog is drawn down, so no upper bound
     _m("demand_met_share", "Share of requests delivered", "share", "%", "delivery", "ratio",
-       ratio=("appointments_per_year", "requests_per_year"), high=None, headline=True),
-    _m("wait_days_mean", "Mean wait for an appointment", "days", "working days", "delivery", headline=True),
+       ratio=("appointments_per_year", "requests_per_year"), high=None, headline=2),
+    _m("wait_days_mean", "Mean wait for an appointment", "days", "working days", "delivery", headline=3),
     _m("wait_days_p90", "90th percentile wait", "days", "working days", "delivery"),
     _m("lost_appointments_per_year", "Appointments lost to displaced CD sessions", "count", "appointments a year",
        "delivery", "total"),
@@ -81,16 +83,16 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership"),
     _m("cd_meeting_hours_per_week", "CD time in system meetings", "hours", _WEEK, "leadership"),
     _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership"),
-    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=True),
+    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=5),
     _m("leadership_tasks_overdue_share", "Leadership tasks late or never done", "share", "%", "leadership",
-       headline=True),
+       headline=6),
     _m("meetings_attended_share", "System meetings the CD attended", "share", "%", "leadership"),
     _m("representation_share", "System meetings with a PCN CD present", "share", "%", "leadership"),
     # retention
-    _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=True),
+    _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=7),
     _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention"),
     _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total"),
-    _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=True),
+    _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=8),
     _m("arrs_staff_wte", "ARRS staff in post", "wte", "WTE", "retention", "total"),
     _m("arrs_budget_used_share", "ARRS budget used", "share", "%", "money"),
     # money
@@ -112,7 +114,8 @@ _ENTRIES: tuple[Metric, ...] = (
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
 #: The metrics that headline a run, in the order people read them (CLI, report, sweep figures).
-HEADLINE: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.headline)
+HEADLINE: tuple[str, ...] = tuple(m.name for m in sorted((m for m in _ENTRIES if m.headline),
+                                                         key=lambda m: m.headline_rank))
 
 _SUFFIX_LABELS = {
     "gp": "GPs", "nurse": "practice nurses",
@@ -136,7 +139,7 @@ def lookup(name: str) -> Optional[Metric]:
         m = CATALOGUE[base]
         ratio = tuple(f"{part}.{suffix}" for part in m.ratio) if m.ratio else None
         return Metric(name, f"{m.label}: {suffix_label(suffix)}", m.kind, m.unit, m.family, m.aggregate,
-                      ratio, m.low, m.high, headline=False)
+                      ratio, m.low, m.high, headline=False, headline_rank=0)
     return None
 
 

@@ -1,4 +1,5 @@
-"""Output analysis: t-intervals, replication counts, MSER-5 and Sobol indices (pcnsim.analysis)."""
+"""Output analysis: t-, paired, Welch and bounded intervals, replication counts, MSER-5 and Sobol indices
+(pcnsim.analysis)."""
 from __future__ import annotations
 
 import math
@@ -30,6 +31,29 @@ def test_t_interval_matches_scipy():
     assert (low, high) == (pytest.approx(ref_low, rel=1e-12), pytest.approx(ref_high, rel=1e-12))
     assert analysis.halfwidth(sample) == pytest.approx((ref_high - ref_low) / 2)
     assert analysis.relative_halfwidth(sample) == pytest.approx((ref_high - ref_low) / 2 / sample.mean())
+
+
+def test_paired_and_welch_intervals_match_scipy():
+    a = np.array([100.0, 110.0, 120.0, 130.0])
+    b = np.array([101.0, 112.0, 123.0, 134.0])
+    diff, low, high, n = analysis.paired_interval(a, b)
+    ref = stats.ttest_rel(b, a).confidence_interval(0.95)
+    assert n == 4 and diff == pytest.approx(2.5)
+    assert (low, high) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    diff, low, high = analysis.welch_interval(a.mean(), a.std(ddof=1), 4, b.mean(), b.std(ddof=1), 4)
+    ref = stats.ttest_ind(b, a, equal_var=False).confidence_interval(0.95)
+    assert diff == pytest.approx(2.5) and (low, high) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    assert all(math.isnan(x) for x in analysis.welch_interval(1.0, 0.5, 1, 2.0, 0.5, 4)[1:])
+
+
+def test_bounded_interval_takes_the_catalogue_bounds():
+    assert analysis.bounded_interval(0.5, -0.2, 1.2, metric="cd_overtime_hours_per_week") == (0.0, 1.2)
+    assert analysis.bounded_interval(0.6, 0.15, 1.06, metric="arrs_vacancy_rate") == (0.15, 1.0)
+    # demand met can exceed 1 (a backlog drawn down): the catalogue gives it no upper bound
+    assert analysis.bounded_interval(0.99, 0.97, 1.01, metric="demand_met_share") == (0.97, 1.01)
+    # without a metric: by kind, a share stops at 1 unless its mean is above 1
+    assert analysis.bounded_interval(0.99, 0.97, 1.01, share=True) == (0.97, 1.0)
+    assert analysis.bounded_interval(1.02, 0.98, 1.06, share=True) == (0.98, 1.06)
 
 
 def test_summarise_groups_and_matches_scipy():

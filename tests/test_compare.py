@@ -13,7 +13,7 @@ from scipy import stats
 from tests.fake_runs import make_run_folder  # noqa: E402
 
 from pcnsim.cli import main  # noqa: E402
-from pcnsim.compare import compare_runs, default_out_dir, write_comparison  # noqa: E402
+from pcnsim.report.compare import compare_runs, default_out_dir, write_comparison  # noqa: E402
 from pcnsim.errors import RunFolderError  # noqa: E402
 
 pytestmark = pytest.mark.integration

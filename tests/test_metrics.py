@@ -28,3 +28,10 @@ def test_headline_and_order():
     assert metrics.order(["zzz", "unmet_per_year", "appointments_per_year.msk", "appointments_per_year"]) == [
         "appointments_per_year", "appointments_per_year.msk", "unmet_per_year", "zzz"]
     assert metrics.label("no_such_metric") == "no such metric"
+
+
+def test_headline_is_in_reading_order():
+    # the report's sweep figures (sweep_00_..., sweep_01_...) and table columns follow this order
+    assert metrics.HEADLINE == ("appointments_per_year", "demand_met_share", "wait_days_mean", "unmet_per_year",
+                                "cd_overtime_hours_per_week", "leadership_tasks_overdue_share",
+                                "cd_resignations_per_year", "arrs_vacancy_rate")

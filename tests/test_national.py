@@ -1,4 +1,4 @@
-"""National totals of an ICS-per-point sweep (pcnsim.national)."""
+"""National totals of an ICS-per-point sweep (pcnsim.report.national)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pcnsim.national import aggregate_of, national_totals
+from pcnsim.report.national import aggregate_of, national_totals
 
 pytestmark = pytest.mark.unit
 

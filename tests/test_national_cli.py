@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pcnsim.national import national_totals
+from pcnsim.report.national import national_totals
 
 
 @pytest.mark.integration

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -160,18 +159,8 @@ def test_cli_report_bad_folder(tmp_path):
 
 
 # --------------------------------------------------------------------------- a real browser
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def test_report_renders_in_headless_chromium(single, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no headless chromium installed: apt-get install chromium")
+def test_report_renders_in_headless_chromium(single, tmp_path, chromium):
+    browser = chromium
     shot = tmp_path / "shot.png"
     common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
               "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -222,7 +211,7 @@ def _section(page: str, anchor: str) -> str:
 def test_national_csv_matches_national_totals(national_run):
     import pandas as pd
 
-    from pcnsim.national import COLUMNS, national_totals
+    from pcnsim.report.national import COLUMNS, national_totals
 
     path = national_run / "national.csv"
     assert path.exists()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from pcnsim import metrics
 from pcnsim.config import SWEEP_KINDS
+from pcnsim.analysis import finite
 from pcnsim.errors import RunFolderError
 
 if TYPE_CHECKING:  # pandas loads lazily: worker processes need only the model
@@ -131,13 +132,6 @@ def check_out(out: Path, resume: bool) -> None:
 
 
 # --------------------------------------------------------------------------- reading
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 @dataclass
 class RunData:
     """A run: its folder, manifest, scenario and frames; returned by `pcnsim.run()` and `load_run`.
@@ -195,17 +189,17 @@ class RunData:
     @property
     def warmup_weeks(self) -> Optional[float]:
         w = self.run_settings.get("warmup_weeks", self.manifest.get("warmup_weeks"))
-        return float(w) if _finite(w) else None
+        return float(w) if finite(w) else None
 
     @property
     def horizon_weeks(self) -> Optional[float]:
         w = self.run_settings.get("horizon_weeks", self.manifest.get("horizon_weeks"))
-        return float(w) if _finite(w) else None
+        return float(w) if finite(w) else None
 
     @property
     def replications(self) -> Optional[int]:
         for r in (self.manifest.get("replications"), self.run_settings.get("replications")):
-            if _finite(r):
+            if finite(r):
                 return int(r)
         if "n" in self.summary and len(self.summary):
             return int(self.summary["n"].max())
@@ -215,13 +209,13 @@ class RunData:
     def pcns(self) -> int:
         ics = self.scenario.get("ics")
         p = ics.get("pcns") if isinstance(ics, dict) else None
-        return int(p) if _finite(p) else 1
+        return int(p) if finite(p) else 1
 
     def point_pcns(self, point: Optional[int] = None) -> int:
         """PCNs simulated together at a point: its swept `ics.pcns`, else the scenario's."""
         if point is not None:
             v = self.point_values(point).get("ics.pcns")
-            if _finite(v):
+            if finite(v):
                 return int(v)
         return self.pcns
 
@@ -384,19 +378,11 @@ def _read_table(folder: Path, stem: str) -> Optional[pd.DataFrame]:
 
 
 def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """A summary for a folder without summary.csv: one row per point and metric."""
-    import pandas as pd
+    """summary.csv's rows from long-form results (`pcnsim.analysis.summarise`), by point and metric."""
+    from pcnsim.analysis import summarise
 
-    from pcnsim.analysis import t_interval
-
-    rows = []
-    for (point, metric), grp in results.groupby(["point", "metric"], sort=True):
-        mean, _, lo, hi, n = t_interval([x for x in grp["value"] if _finite(x)])
-        row = {"point": point, **{k: grp.iloc[0][k] for k in keys}, "metric": metric, "mean": mean,
-               "std": float(grp["value"].std(ddof=1)) if n > 1 else math.nan,
-               "ci_low": lo, "ci_high": hi, "n": n}
-        rows.append(row)
-    return pd.DataFrame(rows)
+    ordered = results.sort_values(["point", "metric"], kind="stable")
+    return summarise(ordered, by=["point", *keys])
 
 
 def _read_scenario_yaml(folder: Path) -> Optional[dict]:
@@ -412,7 +398,7 @@ def _read_scenario_yaml(folder: Path) -> Optional[dict]:
     return data if isinstance(data, dict) else None
 
 
-def _scenario_object(run: RunData):
+def scenario_object(run: RunData):
     """The run's `pcnsim.config.Scenario`, or None if it cannot be rebuilt from the folder."""
     from pcnsim.config import Scenario
 

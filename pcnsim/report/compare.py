@@ -6,7 +6,8 @@ difference is estimated from the per-replication differences (a paired t-interva
 which is much tighter than comparing two independent means. Otherwise the runs are
 independent samples and Welch's t-interval is used.
 
-A difference is "distinguishable from noise" when its 95% CI excludes zero.
+A difference is "distinguishable from noise" when its 95% CI excludes zero. The intervals
+themselves are `pcnsim.analysis.paired_interval` and `welch_interval`.
 """
 from __future__ import annotations
 
@@ -19,41 +20,18 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from pcnsim.analysis import t_interval, t_quantile
+from pcnsim import metrics as catalogue
+from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError
-from pcnsim.report import (
-    RunData, _finite, _new_figure, _palette, _save, _theme, _write_text_atomic,
-    format_value, load_run, metric_kind, metric_label, metric_unit, order_metrics,
-)
+from pcnsim.report.formatting import format_value
+from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
+from pcnsim.report.style import new_figure, palette, save, theme
 
-__all__ = ["COLUMNS", "compare_runs", "paired_interval", "welch_interval", "default_out_dir",
-           "write_comparison", "describe_comparison", "comparison_table", "format_difference"]
+__all__ = ["COLUMNS", "compare_runs", "default_out_dir", "write_comparison", "describe_comparison",
+           "comparison_table", "format_difference"]
 
 COLUMNS = ["metric", "point_a", "point_b", "mean_a", "mean_b", "difference", "ci_low", "ci_high",
            "relative_difference", "n_a", "n_b", "n", "paired", "method", "distinguishable"]
-
-
-# --------------------------------------------------------------------------- intervals
-def paired_interval(a, b, confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """Mean of b - a over pairs and its t-interval: (difference, low, high, pairs)."""
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    mean, _, low, high, n = t_interval(d[np.isfinite(d)], confidence)
-    return (mean, low, high, n)
-
-
-def welch_interval(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int,
-                   confidence: float = 0.95) -> tuple[float, float, float]:
-    """Difference of means (b - a) and Welch's t-interval: (difference, low, high)."""
-    diff = float(mean_b) - float(mean_a)
-    if n_a < 2 or n_b < 2 or not (_finite(sd_a) and _finite(sd_b)):
-        return (diff, math.nan, math.nan)
-    va, vb = float(sd_a) ** 2 / n_a, float(sd_b) ** 2 / n_b
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return (diff, diff, diff)
-    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
-    half = float(t_quantile(0.5 + confidence / 2, df) * se)
-    return (diff, diff - half, diff + half)
 
 
 # --------------------------------------------------------------------------- matching
@@ -153,18 +131,18 @@ def compare_runs(run_a: Any, run_b: Any) -> pd.DataFrame:
             else:  # no per-replication results: from the summaries, unpaired
                 ra, rb = sa.loc[m], sb.loc[m]
                 mean_a, mean_b = float(ra["mean"]), float(rb["mean"])
-                n_a = int(ra["n"]) if _finite(ra.get("n")) else 0
-                n_b = int(rb["n"]) if _finite(rb.get("n")) else 0
+                n_a = int(ra["n"]) if finite(ra.get("n")) else 0
+                n_b = int(rb["n"]) if finite(rb.get("n")) else 0
                 diff, lo, hi = welch_interval(mean_a, ra.get("std", math.nan), n_a,
                                               mean_b, rb.get("std", math.nan), n_b)
                 paired, n = False, min(n_a, n_b)
             row.update({
                 "mean_a": mean_a, "mean_b": mean_b, "difference": diff, "ci_low": lo, "ci_high": hi,
-                "relative_difference": diff / abs(mean_a) if mean_a not in (0, 0.0) and _finite(mean_a)
+                "relative_difference": diff / abs(mean_a) if mean_a not in (0, 0.0) and finite(mean_a)
                 else math.nan,
                 "n_a": n_a, "n_b": n_b, "n": n, "paired": bool(paired),
                 "method": "paired t (common random numbers)" if paired else "Welch t",
-                "distinguishable": bool(_finite(lo) and _finite(hi) and (lo > 0 or hi < 0)),
+                "distinguishable": bool(finite(lo) and finite(hi) and (lo > 0 or hi < 0)),
             })
             rows.append(row)
     cols = COLUMNS[:3] + keys + COLUMNS[3:]
@@ -193,21 +171,21 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
     x = d["relative_difference"] * 100
     lo = (d["ci_low"] * scale).fillna(x)
     hi = (d["ci_high"] * scale).fillna(x)
-    pal = _palette(8)
+    pal = palette(8)
     colours = [pal[3] if flag else "0.55" for flag in d["distinguishable"]]
     method = "paired by replication" if d["paired"].all() else (
         "Welch (unpaired)" if not d["paired"].any() else "paired where possible")
     height = max(7.5, 0.42 * len(d) + 2.5)
-    with _theme():
-        fig, body = _new_figure(f"{name_b} compared with {name_a}",
-                                f"difference B − A as % of A's mean, 95% CIs, {method}",
-                                figsize=(13.33, height))
+    with theme():
+        fig, body = new_figure(f"{name_b} compared with {name_a}",
+                               f"difference B − A as % of A's mean, 95% CIs, {method}",
+                               figsize=(13.33, height))
         ax = body.subplots(1, 1)
         y = np.arange(len(d))
         ax.hlines(y, lo, hi, colors=colours, lw=3)
         ax.scatter(x, y, c=colours, s=90, zorder=3)
         ax.axvline(0, color="black", lw=1.5)
-        ax.set_yticks(y, [metric_label(m) for m in d["metric"]], fontsize="small")
+        ax.set_yticks(y, [catalogue.label(m) for m in d["metric"]], fontsize="small")
         ax.set_xlabel("difference B − A (% of A's mean)")
         ax.set_ylim(-0.7, len(d) - 0.3)
         bounds = np.abs(np.r_[lo.to_numpy(), hi.to_numpy(), x.to_numpy()])
@@ -226,7 +204,7 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
                    Line2D([], [], color="0.55", marker="o", lw=3)],
                   ["distinguishable from noise", "within the noise"], loc="lower right",
                   fontsize="x-small")
-        return _save(fig, path)
+        return save(fig, path)
 
 
 def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str = "A",
@@ -241,7 +219,7 @@ def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str =
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunFolderError(f"cannot create {out}: {err}") from err
-    _write_text_atomic(out / "compare.csv", df.to_csv(index=False))
+    write_text_atomic(out / "compare.csv", df.to_csv(index=False))
     if not df.empty:
         _plot(df, out / "compare.png", name_a, name_b)
     return out
@@ -253,25 +231,25 @@ def format_difference(diff: float, lo: float, hi: float, kind: str = "count") ->
     scale, unit, prefix = (100.0, " points", "") if kind == "share" else (1.0, "", "")
     if kind == "money":
         prefix = "£"
-    vals = [v * scale if _finite(v) else math.nan for v in (diff, lo, hi)]
-    half = (vals[2] - vals[1]) / 2 if _finite(vals[1]) and _finite(vals[2]) else math.nan
-    ref, sig = (half, 2) if _finite(half) and half > 0 else (abs(vals[0]), 3)
-    decimals = 0 if not _finite(ref) or ref == 0 else max(0, min(6, sig - 1 - math.floor(math.log10(ref))))
+    vals = [v * scale if finite(v) else math.nan for v in (diff, lo, hi)]
+    half = (vals[2] - vals[1]) / 2 if finite(vals[1]) and finite(vals[2]) else math.nan
+    ref, sig = (half, 2) if finite(half) and half > 0 else (abs(vals[0]), 3)
+    decimals = 0 if not finite(ref) or ref == 0 else max(0, min(6, sig - 1 - math.floor(math.log10(ref))))
 
     def f(v: float) -> str:
-        if not _finite(v):
+        if not finite(v):
             return "n/a"
         text = f"{abs(v):,.{decimals}f}"
         sign = "-" if v < 0 and float(text.replace(",", "")) != 0 else ("+" if v > 0 else "")
         return f"{sign}{prefix}{text}"
 
-    if not _finite(half):
+    if not finite(half):
         return f"{f(vals[0])}{unit}"
     return f"{f(vals[0])}{unit} (95% CI {f(vals[1])} to {f(vals[2])}{unit})"
 
 
 def _fmt_diff(row: pd.Series) -> str:
-    return format_difference(row["difference"], row["ci_low"], row["ci_high"], metric_kind(row["metric"]))
+    return format_difference(row["difference"], row["ci_low"], row["ci_high"], catalogue.kind(row["metric"]))
 
 
 def comparison_table(df: pd.DataFrame) -> str:
@@ -279,11 +257,11 @@ def comparison_table(df: pd.DataFrame) -> str:
     header = ("metric", "unit", "A", "B", "B - A (95% CI)", "")
     lines = []
     for _, r in df.iterrows():
-        kind = metric_kind(r["metric"])
-        label = metric_label(r["metric"])
+        kind = catalogue.kind(r["metric"])
+        label = catalogue.label(r["metric"])
         if r["point_a"] != df["point_a"].iloc[0] or df["point_a"].nunique() > 1:
             label = f"{label} [point {r['point_a']}]"
-        lines.append((label, metric_unit(r["metric"]), format_value(r["mean_a"], kind),
+        lines.append((label, catalogue.unit(r["metric"]), format_value(r["mean_a"], kind),
                       format_value(r["mean_b"], kind), _fmt_diff(r), "*" if r["distinguishable"] else ""))
     widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(6)]
     fmt = lambda x: "  ".join(str(v).ljust(w) if i in (0, 1, 4) else str(v).rjust(w)  # noqa: E731
@@ -318,12 +296,11 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
         for _, r in dist.iterrows():
             where = f" (point {r['point_a']})" if df["point_a"].nunique() > 1 else ""
             word = "higher" if r["difference"] > 0 else "lower"
-            unit = metric_unit(r["metric"])
+            unit = catalogue.unit(r["metric"])
             unit = "" if unit in ("%", "") or unit.startswith("£") else f" {unit}"
-            out.append(f"  - {metric_label(r['metric'])}{where}: {word} in {name_b}, by "
+            out.append(f"  - {catalogue.label(r['metric'])}{where}: {word} in {name_b}, by "
                        f"{_fmt_diff(r).lstrip('+-')}{unit}.")
         rest = len(df) - len(dist)
         if rest:
             out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
     return out
-

@@ -1,0 +1,100 @@
+"""The look of every figure: theme, palette, a slide-shaped figure with a title band, saving.
+
+Figures are drawn with matplotlib's object API (no pyplot, no global backend or theme
+change), so importing the report from a notebook changes nothing there.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from pcnsim import metrics
+from pcnsim.experiment.folder import atomic
+from pcnsim.report.formatting import point_text
+
+__all__ = ["Figure", "FIG_SIZE", "FIG_DPI", "theme", "palette", "new_figure", "save", "thousands", "plot_scale",
+           "subtitle"]
+
+FIG_SIZE = (13.33, 7.5)   # 16:9, a slide
+FIG_DPI = 110
+
+
+@dataclass
+class Figure:
+    """A drawn figure: its file, a title and a caption for the report."""
+
+    path: Path
+    title: str
+    caption: str
+
+
+@contextlib.contextmanager
+def theme() -> Iterator[None]:
+    """seaborn's "talk" context, white grid and colour-blind palette, for this block only."""
+    import matplotlib as mpl
+    import seaborn as sns
+
+    rc = {}
+    rc.update(sns.axes_style("whitegrid"))
+    rc.update(sns.plotting_context("talk"))
+    rc["axes.prop_cycle"] = mpl.cycler(color=sns.color_palette("colorblind"))
+    rc.update({"figure.dpi": FIG_DPI, "savefig.dpi": FIG_DPI, "axes.titleweight": "bold",
+               "legend.frameon": True, "legend.framealpha": 0.9})
+    with mpl.rc_context(rc):
+        yield
+
+
+def palette(n: int) -> list:
+    """n colours of the colour-blind palette."""
+    import seaborn as sns
+
+    return sns.color_palette("colorblind", n)
+
+
+def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
+    """A slide-shaped figure with a title band on top; returns (figure, body to draw in)."""
+    from matplotlib.figure import Figure as MplFigure
+
+    fig = MplFigure(figsize=figsize, layout="constrained")
+    head, body = fig.subfigures(2, 1, height_ratios=[1.1, figsize[1] - 1.1])
+    head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
+    head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
+    return fig, body
+
+
+def save(fig, path: Path) -> Path:
+    """Write a figure as PNG, whole or not at all (the run folder's atomic writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=FIG_DPI, facecolor="white")
+    return path
+
+
+def thousands(axis) -> None:
+    """Thousands separators on an axis whose ticks reach 1,000 or more."""
+    from matplotlib.ticker import FuncFormatter
+
+    lo, hi = axis.get_view_interval()
+    if max(abs(lo), abs(hi)) >= 1000:
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def plot_scale(metric: str) -> float:
+    """Shares are plotted as percentages."""
+    return 100.0 if metrics.kind(metric) == "share" else 1.0
+
+
+def subtitle(run, point: Optional[int] = None) -> str:
+    """The line under a figure's title: scenario, replications, the point, per PCN of an ICS."""
+    reps = run.replications
+    parts = [f"Scenario: {run.name}"]
+    if reps:
+        parts.append(f"{reps} replication{'s' if reps != 1 else ''}")
+    if point is not None and run.swept_keys:
+        parts.append(f"point {point}: " + point_text(run.point_values(point)))
+    pcns = run.point_pcns(point)
+    if pcns > 1:
+        parts.append(f"per PCN, mean of {pcns} PCNs")
+    return " · ".join(parts)
