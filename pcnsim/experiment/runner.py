@@ -247,6 +247,12 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
     model code raises `ModelMismatchError` (the cell discarded, the manifest `stopped`).
     A run that stops before any cell finished leaves no run folder behind.
     """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker process re-importing a script that starts a run at import time (no
+        # `if __name__ == "__main__":`): end this worker quietly; the parent explains.
+        raise SystemExit(1)
     started = time.time()
     if not isinstance(scenario, Scenario):
         from pcnsim.scenario import load_scenario_with_source
@@ -327,15 +333,15 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                     if isinstance(err, KeyboardInterrupt):
                         log.warning("Interrupted before any cell finished; nothing was kept.")
                         raise
-                    raise ClusterError(f"{err}. No cell had finished, so nothing was kept; run the command "
-                                       "again once the cluster is back.") from None
+                    raise ClusterError(f"{str(err).rstrip('.')}. No cell had finished, so no run folder was "
+                                       "kept.") from None
                 _stopped(manifest, session, started, "interrupted", reps, state, len(points))
                 resume_with = f"pcnsim run --out {folder} --resume"
                 if isinstance(err, KeyboardInterrupt):
                     log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
                                 "Resume with:  %s", len(state.done), len(points) * reps, folder, resume_with)
                     raise
-                raise ClusterError(f"The run stopped: {err}. The {len(state.done)} of {len(points) * reps} cells "
+                raise ClusterError(f"The run stopped: {str(err).rstrip('.')}. The {len(state.done)} of {len(points) * reps} cells "
                                    f"that finished are kept in {folder}; once the cluster (or the machine) is "
                                    f"back, resume with: {resume_with}") from None
             except PcnsimError as err:  # e.g. a cell of other model code: keep the record straight
@@ -343,6 +349,16 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                     _remove_run_folder(folder)
                     raise
                 _stopped(manifest, session, started, "stopped", reps, state, len(points), error=str(err))
+                raise
+            except Exception as err:  # noqa: BLE001 - unexpected: still no junk folder, and the reason recorded
+                if isinstance(err, WriteFailed):
+                    raise
+                if created and not state.done:
+                    _remove_run_folder(folder)
+                    raise
+                with contextlib.suppress(Exception):
+                    _stopped(manifest, session, started, "stopped", reps, state, len(points),
+                             error=f"{type(err).__name__}: {err}")
                 raise
         finally:
             if executor is not None:
