@@ -33,6 +33,9 @@ log = logging.getLogger("pcnsim.experiment")
 CLUSTER_TIMEOUT = 30.0
 #: Seconds to reach a dask scheduler at the start of a run.
 CONNECT_TIMEOUT = 3.0
+#: dask's loggers that report a lost connection with tracebacks, quiet while a pool is open.
+_DASK_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm", "distributed.batched",
+                 "distributed.utils")
 #: How often (seconds) the run checks on the cluster, and a worker process on its parent.
 POLL_SECONDS = 0.5
 
@@ -175,16 +178,21 @@ class DaskPool:
         self.distributed = distributed
         self.address = address
         self.timeout = CLUSTER_TIMEOUT if timeout is None else float(timeout)
+        # dask logs a lost connection with tracebacks; this pool reports it in one paragraph instead
+        self.quieted = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        for name in _DASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as err:  # noqa: BLE001 - OSError, TimeoutError, ValueError... all mean "not there"
+            self._restore_logging()
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ScenarioError(f"--scheduler {address}: cannot reach a dask scheduler there within "
                                f"{CONNECT_TIMEOUT:g} s ({reason}); start one with `dask scheduler` and give "
                                "the tcp://HOST:PORT address it prints") from None
         threads = self._worker_threads(wait=self.timeout)
         if not threads:
-            self.client.close(timeout=2)
+            self.close()
             raise ClusterError(f"--scheduler {address}: the scheduler has no workers (none joined within "
                                f"{self.timeout:g} s); start some with `dask worker {address}`")
         self.jobs = sum(threads.values())
@@ -256,8 +264,10 @@ class DaskPool:
         waiting = [f for f in futures if f.key in running and f.status == "pending"]
         try:
             self.client.cancel([f for f in futures if f.status == "pending" and f.key not in running])
-            if waiting:
-                self.distributed.wait(waiting, timeout=self.timeout)
+            deadline = time.monotonic() + self.timeout
+            while (any(f.status == "pending" for f in waiting) and self.client.status == "running"
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
         except Exception:  # noqa: BLE001 - the cluster went away meanwhile: keep what finished
             pass
         return [f for f in futures if f.status == "finished"]
@@ -267,6 +277,11 @@ class DaskPool:
             self.client.close(timeout=2)
         except Exception:  # noqa: BLE001 - a lost scheduler: nothing to close
             pass
+        self._restore_logging()
+
+    def _restore_logging(self) -> None:
+        for name, level in self.quieted.items():
+            logging.getLogger(name).setLevel(level)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "dask.distributed", "scheduler": self.address, "worker_threads": self.jobs}
