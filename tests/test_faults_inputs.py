@@ -289,3 +289,21 @@ def test_the_readme_python_example_runs_as_a_script(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "appointments_per_year" in res.stdout
     assert (tmp_path / "outputs" / "arrs-30" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1e18", "expected a number at most"),           # out of range, not "not a whole number"
+    ("1e4", None),                                   # a whole number in range: accepted
+])
+def test_numbers_in_exponent_notation_are_checked_for_range(value, expected):
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", f"run.replications={value}"])
+    if expected is None:
+        assert res.exit_code == 0, res.output
+    else:
+        assert res.exit_code == 2 and expected in res.output and "whole number" not in res.output, res.output
+
+
+def test_a_name_with_accented_letters_is_refused_in_words_that_say_why():
+    res = CliRunner().invoke(main, ["validate", "baseline", "--set", "name=Ünïcode"])
+    assert res.exit_code == 2
+    assert "plain letters (A-Z, a-z)" in res.output and "accents" in res.output
