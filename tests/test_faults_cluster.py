@@ -20,12 +20,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("distributed")
-
-from pcnsim import experiment  # noqa: E402
-from pcnsim.cli import main  # noqa: E402
-from pcnsim.errors import ClusterError  # noqa: E402
-from tests.test_faults import finished_cells, write_sweep  # noqa: E402
+from pcnsim import experiment
+from pcnsim.cli import main
+from pcnsim.errors import ClusterError
+from tests.test_faults import finished_cells, write_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.integration
@@ -60,8 +58,6 @@ class Cluster:
 
     def add_worker(self, code: Path = ROOT) -> subprocess.Popen:
         """One single-threaded worker process running the pcnsim found in `code`; waits until it joined."""
-        import distributed
-
         before = self.workers()
         worker = self._start([sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                               "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"], code)
@@ -69,7 +65,6 @@ class Cluster:
         while self.workers() <= before:
             assert worker.poll() is None and time.monotonic() < deadline, "the worker did not join within 20 s"
             time.sleep(0.1)
-        del distributed
         return worker
 
     def workers(self) -> int:

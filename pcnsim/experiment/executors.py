@@ -32,7 +32,7 @@ log = logging.getLogger("pcnsim.experiment")
 #: run stops (`--cluster-timeout`).
 CLUSTER_TIMEOUT = 30.0
 #: Seconds to reach a dask scheduler at the start of a run.
-CONNECT_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 2.0
 #: dask's loggers that report a lost connection with tracebacks, quiet while a pool is open.
 _DASK_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm", "distributed.batched",
                  "distributed.utils")
