@@ -308,6 +308,32 @@ def _national(folder, write_csv: bool) -> None:
                    f"complete. Retry with: pcnsim report {folder}", err=True)
 
 
+class _Terminated(list):
+    """Whether SIGTERM arrived (truthy once it has)."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: _Terminated):
+    """SIGTERM (a scheduler ending a job, `kill PID`) stops the run as Ctrl-C does: running cells
+    finish, the manifest says `interrupted`, the worker processes end (exit status 143)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @main.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
@@ -316,6 +342,11 @@ def _national(folder, write_csv: bool) -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
 @click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
 @click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted).")
+@click.option("--allow-unverified-model", is_flag=True,
+              help="With --resume: accept a run folder from an older pcnsim that recorded no model fingerprint.")
+@click.option("--cluster-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), metavar="SECONDS",
+              help="With --scheduler: stop the run after this long without a scheduler connection or without "
+                   "workers [default: 30].")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a parameter: dotted key = value (read as YAML). Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--target-halfwidth", multiple=True, metavar="METRIC=REL",
@@ -325,13 +356,14 @@ def _national(folder, write_csv: bool) -> None:
 @click.option("--suggest-warmup", is_flag=True, help="Print the MSER-5 warm-up suggestion from the weekly series.")
 @click.option("--no-report", is_flag=True, help="Do not draw figures and report.html.")
 @friendly_errors
-def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet, target_halfwidth,
-            max_replications, suggest_warmup, no_report) -> None:
+def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unverified_model, cluster_timeout,
+            set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report) -> None:
     """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
 
     Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
-    printed at the end. Exit status: 0 done, 1 a cell failed, 2 bad input or a run folder that
-    cannot be written (a full disk, a read-only folder: finished cells are kept for --resume).
+    printed at the end. Exit status: 0 done, 1 a cell failed or the cluster (or a worker
+    process) was lost, 2 bad input or a run folder that cannot be written (a full disk, a
+    read-only folder: finished cells are kept for --resume), 130 Ctrl-C, 143 SIGTERM.
     """
     import json
     import os
@@ -365,15 +397,17 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
 
         scenario, source = load_scenario_with_source(file, list(set_))
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    terminated = _Terminated()
     try:
-        with _Terminal().attached(quiet) as terminal:
+        with _Terminal().attached(quiet) as terminal, _sigterm_as_interrupt(terminated):
             result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
                                     scheduler=scheduler, out=out, resume=resume, quiet=quiet,
                                     command_line=command, source_path=source,
                                     target_halfwidth=targets or None, max_replications=max_replications,
-                                    progress=terminal.progress)
+                                    progress=terminal.progress, cluster_timeout=cluster_timeout,
+                                    allow_unverified_model=allow_unverified_model)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(143 if terminated else 130)
     except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback
         reason = os.strerror(err.errno) if err.errno else str(err)
         where = f" ({err.filename})" if err.filename else ""

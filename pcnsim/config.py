@@ -376,6 +376,9 @@ class CostsConfig(Frozen):
 Number = float | int | bool
 #: The designs a sweep can use, in the order `Sweep` checks them (one definition for every layer).
 SWEEP_KINDS = ("grid", "points", "lhs", "sobol")
+#: The most points a sweep may have (planning one costs about 30 KB; each is then run
+#: `run.replications` times): larger sweeps are refused when the scenario is validated.
+MAX_SWEEP_POINTS = 100_000
 
 
 class SweepRanges(Frozen):
@@ -396,7 +399,25 @@ class Sweep(Frozen):
         given = [k for k in SWEEP_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"a sweep needs exactly one of grid, points, lhs, sobol (got {given or 'none'})")
+        n = self.size()
+        if n > MAX_SWEEP_POINTS:
+            detail = (" x ".join(f"{len(v):,}" for v in (self.grid or {}).values()) + " = ") if self.grid else ""
+            raise ValueError(f"this {self.kind} sweep has {detail}{n:,} points, more than the maximum of "
+                             f"{MAX_SWEEP_POINTS:,}; sweep fewer values (or split it into several runs)")
         return self
+
+    def size(self) -> int:
+        """The number of points the sweep has (computed without planning them)."""
+        if self.grid is not None:
+            n = 1
+            for values in self.grid.values():
+                n *= len(values)
+            return n
+        if self.points is not None:
+            return len(self.points)
+        if self.lhs is not None:
+            return self.lhs.n
+        return self.sobol.n * (len(self.sobol.ranges) + 2)  # type: ignore[union-attr]
 
     @property
     def kind(self) -> str:

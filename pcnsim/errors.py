@@ -17,3 +17,16 @@ class RunFolderError(PcnsimError):
     """A run folder that cannot be written, resumed or read (exit status 2)."""
 
     exit_code = 2
+
+
+class ClusterError(PcnsimError):
+    """The cluster (or the local worker processes) stopped serving the run: the scheduler was
+    lost, no worker joined, or every worker left. Finished cells are kept (exit status 1)."""
+
+    exit_code = 1
+
+
+class ModelMismatchError(PcnsimError):
+    """A worker computed a cell with model code other than the run's (exit status 2)."""
+
+    exit_code = 2

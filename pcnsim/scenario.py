@@ -98,7 +98,11 @@ def _construct_exponent(loader: _Loader, node: yaml.Node) -> int | float:
     """`1e4` (YAML 1.1 reads it as text): a number, an integer when it is a whole one without a dot."""
     text = loader.construct_scalar(node).replace("_", "")
     value = float(text)
-    return int(value) if "." not in text and value.is_integer() and abs(value) < 1e15 else value
+    if "." not in text and value.is_integer():   # exact, however large (1e18: then "out of range")
+        import decimal
+
+        return int(decimal.Decimal(text))
+    return value
 
 
 _Loader.add_implicit_resolver(
@@ -375,8 +379,8 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[tuple, s
         word = "at most" if kind == "too_long" else "at least"
         return loc, f"{_key(loc)} = {_show(value)}: expected {word} {limit} values"
     if kind == "string_pattern_mismatch":
-        return loc, (f"{_key(loc)} = {_show(value)}: expected letters, digits, '_', '.' or '-' "
-                     "only (no spaces)")
+        return loc, (f"{_key(loc)} = {_show(value)}: expected plain letters (A-Z, a-z), digits, "
+                     "'_', '.' or '-' only (no spaces or accents)")
     expected = _EXPECT.get(kind, err.get("msg", "invalid value").lower())
     if kind in ("model_type", "model_attributes_type") and _siblings(loc + ("?",)):
         expected += " with keys such as " + ", ".join(_siblings(loc + ("?",))[:4])

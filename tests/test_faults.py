@@ -172,7 +172,10 @@ def test_ctrl_c_keeps_finished_cells_and_says_how_to_resume(tmp_path):
     assert f"pcnsim run --out {out} --resume" in err and "Traceback" not in err
     assert 0 < len(finished_cells(out)) < 12
     assert_nothing_half_written(out)
-    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert manifest["finished_cells"] == finished_cells(out)   # the manifest lists what is kept
+    assert manifest["cells"] == {"total": 12, "finished": len(finished_cells(out)), "failed": 0}
 
 
 # --------------------------------------------------------------------------- a full or read-only disk

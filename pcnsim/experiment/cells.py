@@ -7,6 +7,7 @@ then each weekly series, weeks ascending.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -40,6 +41,18 @@ class CellOutcome:
     pcns: int = 0
     seconds: float = 0.0
     error: dict[str, str] | None = None
+    fingerprint: str = ""       # the model fingerprint of the worker that computed it
+
+
+@functools.lru_cache(maxsize=1)
+def worker_fingerprint() -> str:
+    """This process's model fingerprint (`manifest.model_fingerprint`), computed once per process.
+
+    Every cell carries it, so the run can refuse a cell computed by a worker whose pcnsim
+    model differs from its own (a dask worker with another installation, say)."""
+    from pcnsim.experiment.manifest import model_fingerprint
+
+    return model_fingerprint()
 
 
 def _default_simulate(scenario: Scenario, replication: int) -> Any:
@@ -57,12 +70,14 @@ def run_cell(payload: tuple[int, int, Scenario, Callable | None]) -> CellOutcome
     fn = simulate or _default_simulate
     start = time.perf_counter()
     try:
+        fingerprint = worker_fingerprint()
         rep = fn(scenario, replication)
         metrics = {str(k): float(v) for k, v in rep.metrics.items()}
         weekly = {str(k): np.asarray(v, dtype=float).ravel()
                   for k, v in (getattr(rep, "weekly", None) or {}).items()}
         return CellOutcome(point, replication, metrics, weekly, int(getattr(rep, "events", 0) or 0),
-                           int(getattr(rep, "pcns", scenario.ics.pcns) or 0), time.perf_counter() - start)
+                           int(getattr(rep, "pcns", scenario.ics.pcns) or 0), time.perf_counter() - start,
+                           fingerprint=fingerprint)
     except Exception as err:  # noqa: BLE001 - a failed cell is a record, not a crash
         return CellOutcome(point, replication, seconds=time.perf_counter() - start,
                            error={"type": type(err).__name__, "message": str(err),
@@ -98,7 +113,7 @@ def write_cell(cells_dir: Path, out: CellOutcome) -> None:
                       "value": pa.array(np.concatenate(values) if values else np.array([]), pa.float64())},
                      schema=schemas()[0])
     info = {"point": out.point, "replication": out.replication, "events": out.events, "pcns": out.pcns,
-            "seconds": round(out.seconds, 6)}
+            "seconds": round(out.seconds, 6), "model_fingerprint": out.fingerprint}
     table = table.replace_schema_metadata({b"pcnsim.cell": json.dumps(info).encode()})
     with atomic(cells_dir / f"{cell_name(out.point, out.replication)}.parquet") as tmp:
         pq.write_table(table, tmp, compression="zstd")
@@ -119,3 +134,28 @@ def read_cell_metrics(path: Path) -> tuple[list[str], np.ndarray]:
 
     table = pq.read_table(path, filters=[("week", "=", METRIC_WEEK)])
     return table.column("metric").to_pylist(), table.column("value").to_numpy()
+
+
+def cell_problem(path: Path, fingerprint: str | None = None) -> str | None:
+    """Why a cell file cannot be used (empty, truncated, not a cell, the wrong cell, another
+    model's), or None if it is whole. Reads only the file's footer, so it is cheap."""
+    import pyarrow.parquet as pq
+
+    try:
+        if path.stat().st_size == 0:
+            return "empty"
+        meta = pq.read_metadata(path)
+        info = json.loads((meta.metadata or {}).get(b"pcnsim.cell", b"null"))
+        names = set(meta.schema.to_arrow_schema().names)
+    except Exception as err:  # noqa: BLE001 - whatever is wrong with it, it is redone
+        return f"unreadable ({type(err).__name__})"
+    if not isinstance(info, dict) or not {"week", "metric", "value"} <= names:
+        return "not a pcnsim cell file"
+    if cell_name(int(info.get("point", -1)), int(info.get("replication", -1))) != path.stem:
+        return "holds another cell"
+    stored = info.get("model_fingerprint")
+    if fingerprint and stored and stored != fingerprint:
+        return "computed by other model code"
+    if meta.num_rows == 0:
+        return "has no rows"
+    return None

@@ -93,6 +93,8 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
         write_frame_atomic(folder / "sensitivity.csv", sensitivity)
 
     failed = sorted(failed_cells, key=lambda f: (f["point"], f["replication"]))
+    for stale in ("finished_cells", "error"):   # left by an interrupted or stopped session
+        manifest.pop(stale, None)
     session = manifest["sessions"][-1]
     manifest["seeds"]["per_replication"] = [{"replication": r, "entropy": scenario.run.seed, "spawn_key_prefix": [r]}
                                             for r in range(reps)]

@@ -341,6 +341,10 @@ def load_run(folder: str | os.PathLike) -> RunData:
     base = summary if summary is not None else results
     if not {"point", "metric"} <= set(base.columns):
         raise RunFolderError(f"{folder}: the results lack the columns `point` and `metric`.")
+    if results is not None:
+        _check_numbers(results, _results_path(folder), ("point", "replication", "metric", "value"), "value")
+    if summary is not None:
+        _check_numbers(summary, summary_path, ("point", "metric", "mean", "ci_low", "ci_high"), "mean")
 
     swept = manifest.get("swept_keys")
     if not isinstance(swept, list):
@@ -362,6 +366,31 @@ def load_run(folder: str | os.PathLike) -> RunData:
         except Exception:  # noqa: BLE001 - a figure is skipped, not the report
             sensitivity = None
     return RunData(folder, manifest, scenario, summary, results, sensitivity, swept)
+
+
+def _results_path(folder: Path) -> Path:
+    parquet = folder / "results.parquet"
+    return parquet if parquet.exists() else folder / "results.csv"
+
+
+def _check_numbers(frame: pd.DataFrame, path: Path, columns: tuple[str, ...], values: str) -> None:
+    """Refuse a results or summary file that would let a report conclude things from nothing:
+    missing columns, non-numeric points or values, or values that are all missing (NaN)."""
+    import pandas as pd
+
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RunFolderError(f"{path} lacks the column(s) {', '.join(missing)} (it should hold "
+                             f"{', '.join(columns)}, as `pcnsim run` writes it); it cannot be used.")
+    for column in ("point", *(["replication"] if "replication" in columns else []), values):
+        if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(frame[column]):
+            raise RunFolderError(f"{path}: the column `{column}` should hold numbers, not "
+                                 f"{frame[column].dtype} values; it cannot be used.")
+    if len(frame) and frame["point"].isna().any():
+        raise RunFolderError(f"{path}: the column `point` has missing values; it cannot be used.")
+    if len(frame) and frame[values].isna().all():
+        raise RunFolderError(f"{path}: every `{values}` is missing (NaN), so there is nothing to report; "
+                             "rerun the scenario (or resume it if it did not finish).")
 
 
 def _read_table(folder: Path, stem: str) -> Optional[pd.DataFrame]:

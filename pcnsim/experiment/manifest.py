@@ -121,9 +121,18 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def check_same_code(folder: Path, manifest: Mapping[str, Any], design: str | None) -> None:
-    """Refuse to resume a run started by other model code (or, for lhs/sobol, another scipy/SALib)."""
+def check_same_code(folder: Path, manifest: Mapping[str, Any], design: str | None,
+                    allow_unverified: bool = False) -> None:
+    """Refuse to resume a run started by other model code (or, for lhs/sobol, another scipy/SALib),
+    or by an older pcnsim that recorded no model fingerprint unless `allow_unverified`."""
     stored = manifest.get("model_fingerprint")
+    if stored is None and not allow_unverified:
+        raise RunFolderError(
+            f"--resume: the run in '{folder}' records no model fingerprint (it was started by an older "
+            f"pcnsim, {manifest.get('pcnsim_version', 'version unknown')}), so whether its finished cells "
+            "came from the same model code cannot be checked, and cells computed differently could be "
+            "mixed. Start a new run, or, if you know the model has not changed since, resume with "
+            "--allow-unverified-model.")
     if stored is not None and stored != model_fingerprint():
         raise RunFolderError(
             f"--resume: the run in '{folder}' was started by a different version of pcnsim's model "

@@ -11,24 +11,26 @@ and messages (stopping, interrupted, the half-width cap) to the `logging` logger
 from __future__ import annotations
 
 import contextlib
+import difflib
 import itertools
 import json
 import logging
 import math
 import pickle
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from pcnsim.config import Scenario
-from pcnsim.errors import PcnsimError, RunFolderError, ScenarioError
-from pcnsim.experiment.cells import CellOutcome, cell_name, read_cell_metrics, run_cell, write_cell
+from pcnsim.errors import ClusterError, ModelMismatchError, PcnsimError, RunFolderError, ScenarioError
+from pcnsim.experiment.cells import CellOutcome, cell_name, cell_problem, read_cell_metrics, run_cell, write_cell
 from pcnsim.experiment.combine import combine
 from pcnsim.experiment.designs import plan_points
 from pcnsim.experiment.executors import DaskPool, LocalPool, make_executor
 from pcnsim.experiment.folder import RunData, WriteFailed, check_out, make_dir, new_folder, write_text_atomic
-from pcnsim.experiment.manifest import base_manifest, check_same_code, check_same_scenario, now
+from pcnsim.experiment.manifest import base_manifest, check_same_code, check_same_scenario, model_fingerprint, now
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +55,7 @@ class _Run:
     """The bookkeeping of one run folder: which cells are done, which failed; reports progress."""
 
     def __init__(self, folder: Path, scenarios: list[Scenario], simulate: Callable | None,
-                 progress: Callable[[Progress], None] | None, name: str) -> None:
+                 progress: Callable[[Progress], None] | None, name: str, fingerprint: str) -> None:
         self.folder = folder
         self.cells_dir = folder / "cells"
         make_dir(self.cells_dir)
@@ -64,10 +66,30 @@ class _Run:
         self.simulate = simulate
         self.progress = progress
         self.name = name
-        self.done = {p.stem for p in self.cells_dir.glob("p*-r*.parquet")}
+        self.fingerprint = fingerprint
+        self.done = self._whole_cells()
         self.failed: dict[tuple[int, int], dict[str, Any]] = {}
         self.position = 0       # cells counted for the progress report
         self.total = 0
+        self.abandoned = False  # a second Ctrl-C: do not wait for the running cells
+
+    def _whole_cells(self) -> set[str]:
+        """The finished cells kept in `cells/`; an empty, corrupt or foreign one (a power cut, a
+        copy from another run) is removed, with a warning, so that it is run again."""
+        done = set()
+        bad = []
+        for path in sorted(self.cells_dir.glob("p*-r*.parquet")):
+            problem = cell_problem(path, self.fingerprint)
+            if problem is None:
+                done.add(path.stem)
+                continue
+            bad.append(f"{path.name} ({problem})")
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if bad:
+            log.warning("%d cell file(s) in %s could not be used and will be run again: %s", len(bad),
+                        self.cells_dir, ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+        return done
 
     def is_done(self, point: int, rep: int) -> bool:
         return cell_name(point, rep) in self.done
@@ -77,6 +99,13 @@ class _Run:
             self.progress(Progress(self.name, self.position, self.total, len(self.failed), closed))
 
     def record(self, out: CellOutcome) -> None:
+        if out.error is None and out.fingerprint != self.fingerprint:
+            raise ModelMismatchError(
+                f"a worker computed cell {cell_name(out.point, out.replication)} with other model code than "
+                f"this run's (model fingerprint {out.fingerprint[:12] or 'none'}, the run's "
+                f"{self.fingerprint[:12]}): its cells would be mixed with cells computed differently. "
+                "The cell was discarded and the run stopped. Install the same pcnsim on every worker "
+                "(`pcnsim --version`, and the same model files), then resume.")
         if out.error is None:
             write_cell(self.cells_dir, out)
             self.done.add(cell_name(out.point, out.replication))
@@ -117,7 +146,7 @@ class _Run:
                     if out.error is None:
                         self.record(out)
             except KeyboardInterrupt:
-                pass
+                self.abandoned = True
             raise
 
     def results_so_far(self, n_points: int, reps: int) -> pd.DataFrame:
@@ -152,7 +181,12 @@ class _Run:
                     return reps
                 from pcnsim import analysis   # after the first cells are out: workers start meanwhile
 
-                summary = analysis.summarise(self.results_so_far(n_points, reps), by=["point"])
+                so_far = self.results_so_far(n_points, reps)
+                missing = sorted(set(targets) - set(so_far["metric"]))
+                if missing and len(so_far):
+                    raise ScenarioError(f"--target-halfwidth: the run has no metric {', '.join(missing)}; "
+                                        "the metrics are the `metric` column of summary.csv")
+                summary = analysis.summarise(so_far, by=["point"])
                 need = analysis.replications_needed(summary, targets)
                 if need <= reps:
                     return reps
@@ -173,17 +207,23 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         resume: bool = False, quiet: bool = False, command_line: str | Sequence[str] | None = None,
         simulate: Callable[[Scenario, int], Any] | None = None, source_path: str | Path | None = None,
         target_halfwidth: Mapping[str, float] | None = None, max_replications: int | None = None,
-        outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None) -> RunData:
+        outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None,
+        cluster_timeout: float | None = None, allow_unverified_model: bool = False) -> RunData:
     """Run every point of a scenario's sweep (or the scenario itself) times its replications.
 
     - ``scenario``: a `Scenario`, or a path / bundled name for `load_scenario`.
     - ``replications``, ``seed``: override ``run.replications`` and ``run.seed``.
-    - ``jobs``: local worker processes (default: every core; 1 runs in this process);
-      ``scheduler``: a dask.distributed scheduler address (``tcp://host:8786``) instead.
+    - ``jobs``: local worker processes (default: every core; 1 runs in this process; more
+      than the cores is capped at the cores); ``scheduler``: a dask.distributed scheduler
+      address (``tcp://host:8786``) instead.
+    - ``cluster_timeout``: seconds a dask cluster may be without a scheduler connection or
+      without workers before the run stops (default `executors.CLUSTER_TIMEOUT`, 30).
     - ``out``: the run folder (refused if it exists and is not empty, unless ``resume``);
       default ``<outputs_dir>/<name>-<YYYYmmdd-HHMMSS>/``.
     - ``resume``: finish the interrupted run in ``out``; refused if the resolved scenario
-      differs from the one the run started with.
+      differs from the one the run started with, or if the run was started by other model
+      code, or by an older pcnsim that recorded no model fingerprint (unless
+      ``allow_unverified_model``).
     - ``target_halfwidth``: {metric: relative half-width}: after the scenario's
       replications, add replications (the same number at every point, so common random
       numbers still pair them) until every point's 95% CI of each named metric is within
@@ -194,12 +234,25 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
       messages go to the `logging` logger ``pcnsim.experiment``. Nothing is printed.
     - ``command_line`` and ``source_path`` go into the manifest.
 
+    With worker processes (``jobs`` > 1), a script that calls this must do so under
+    ``if __name__ == "__main__":`` (the workers are spawned and re-import the script).
+
     Returns a `RunData` (alias `RunResult`). Ctrl-C stops cleanly (finished cells are kept,
     a warning logged says how to resume) and re-raises KeyboardInterrupt. Bad input raises
     `ScenarioError` or `RunFolderError` before anything is written. A folder the system will
     not write (disk full, read-only) raises `RunFolderError` naming it and the reason;
     finished cells are kept, no half-written file is left, and the manifest never says complete.
+    A lost cluster or dead worker process raises `ClusterError` (finished cells kept, the
+    manifest `interrupted`, the message gives the resume command); a cell computed by other
+    model code raises `ModelMismatchError` (the cell discarded, the manifest `stopped`).
+    A run that stops before any cell finished leaves no run folder behind.
     """
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A worker process re-importing a script that starts a run at import time (no
+        # `if __name__ == "__main__":`): end this worker quietly; the parent explains.
+        raise SystemExit(1)
     started = time.time()
     if not isinstance(scenario, Scenario):
         from pcnsim.scenario import load_scenario_with_source
@@ -207,8 +260,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         scenario, path = load_scenario_with_source(scenario)
         source_path = source_path or path
     scenario = _resolve_scenario(scenario, replications, seed)
-    keys, points, scenarios = plan_points(scenario)
     targets = _check_targets(target_halfwidth)
+    keys, points, scenarios = plan_points(scenario)
     first_reps = scenario.run.replications
     max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None else int(max_replications))
     if simulate is not None and (jobs is None or jobs != 1 or scheduler):
@@ -230,10 +283,14 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
             manifest = json.loads((out_path / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise RunFolderError(f"--resume: cannot read '{out_path / 'manifest.json'}' ({err})") from None
+        if not isinstance(manifest, dict):
+            raise RunFolderError(f"--resume: '{out_path / 'manifest.json'}' does not hold a JSON object")
         check_same_scenario(out_path, manifest.get("scenario", {}), given)
-        check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None)
+        check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None,
+                        allow_unverified_model)
+    fingerprint = model_fingerprint()
 
-    executor = make_executor(jobs, scheduler, len(points) * first_reps)
+    executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout)
     folder: Path | None = None
     state: _Run | None = None
     created = False     # this session made the folder (removed again if it keeps nothing)
@@ -247,7 +304,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                 created = not out_path.exists()
                 make_dir(out_path, parents=True)
                 folder = out_path
-            state = _Run(folder, scenarios, simulate, None if quiet else progress, scenario.name)
+            state = _Run(folder, scenarios, simulate, None if quiet else progress, scenario.name, fingerprint)
             if isinstance(command_line, (list, tuple)):
                 command_line = " ".join(command_line)
             session = {"started": now(), "command": command_line or "pcnsim.run (Python API)",
@@ -270,31 +327,67 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
             reps = max(reps, first_reps)
             try:
                 reps = state.execute_all(executor, len(points), reps, targets, max_reps)
-            except KeyboardInterrupt:
-                session["finished"] = now()
-                session["wall_seconds"] = round(time.time() - started, 3)
-                manifest.update(status="interrupted", replications=reps,
-                                failed_cells=list(state.failed.values()))
-                write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
-                log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
-                            "Resume with:  pcnsim run --out %s --resume", len(state.done), len(points) * reps,
-                            folder, folder)
+            except (KeyboardInterrupt, ClusterError) as err:
+                if created and not state.done:   # nothing to resume: leave no folder behind
+                    _remove_run_folder(folder)
+                    if isinstance(err, KeyboardInterrupt):
+                        log.warning("Interrupted before any cell finished; nothing was kept.")
+                        raise
+                    raise ClusterError(f"{str(err).rstrip('.')}. No cell had finished, so no run folder was "
+                                       "kept.") from None
+                _stopped(manifest, session, started, "interrupted", reps, state, len(points))
+                resume_with = f"pcnsim run --out {folder} --resume"
+                if isinstance(err, KeyboardInterrupt):
+                    log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
+                                "Resume with:  %s", len(state.done), len(points) * reps, folder, resume_with)
+                    raise
+                raise ClusterError(f"The run stopped: {str(err).rstrip('.')}. The {len(state.done)} of {len(points) * reps} cells "
+                                   f"that finished are kept in {folder}; once the cluster (or the machine) is "
+                                   f"back, resume with: {resume_with}") from None
+            except PcnsimError as err:  # e.g. a cell of other model code: keep the record straight
+                if created and not state.done:
+                    _remove_run_folder(folder)
+                    raise
+                _stopped(manifest, session, started, "stopped", reps, state, len(points), error=str(err))
                 raise
-            except PcnsimError as err:  # e.g. a worker process died: keep the record straight
-                session["finished"] = now()
-                manifest.update(status="stopped", replications=reps, error=str(err),
-                                failed_cells=list(state.failed.values()))
-                write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+            except Exception as err:  # noqa: BLE001 - unexpected: still no junk folder, and the reason recorded
+                if isinstance(err, WriteFailed):
+                    raise
+                if created and not state.done:
+                    _remove_run_folder(folder)
+                    raise
+                with contextlib.suppress(Exception):
+                    _stopped(manifest, session, started, "stopped", reps, state, len(points),
+                             error=f"{type(err).__name__}: {err}")
                 raise
         finally:
             if executor is not None:
-                executor.close()
+                executor.close(wait=not (state is not None and state.abandoned))
 
         session["finished"] = now()
         session["wall_seconds"] = round(time.time() - started, 3)
         return combine(folder, state.is_done, list(state.failed.values()), scenario, manifest, points, keys, reps)
     except WriteFailed as failed:
         raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+
+
+def _stopped(manifest: dict[str, Any], session: dict[str, Any], started: float, status: str, reps: int,
+             state: _Run, n_points: int, error: str | None = None) -> None:
+    """Record a run that stopped before the end: its status and the cells it keeps."""
+    session["finished"] = now()
+    session["wall_seconds"] = round(time.time() - started, 3)
+    manifest.update(status=status, replications=reps, failed_cells=list(state.failed.values()),
+                    cells={"total": n_points * reps, "finished": len(state.done), "failed": len(state.failed)},
+                    finished_cells=sorted(state.done))
+    if error is not None:
+        manifest["error"] = error
+    write_text_atomic(state.folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+
+
+def _remove_run_folder(folder: Path) -> None:
+    """Remove a run folder this session created and in which no cell finished (nothing to resume)."""
+    with contextlib.suppress(OSError):
+        shutil.rmtree(folder)
 
 
 def _write_failure(failed: WriteFailed, folder: Path | None, state: _Run | None, manifest: dict[str, Any],
@@ -343,8 +436,16 @@ def _resolve_scenario(scenario: Scenario, replications: int | None, seed: int | 
 
 
 def _check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:
+    from pcnsim import metrics
+
     out: dict[str, float] = {}
     for metric, rel in (targets or {}).items():
+        if metrics.lookup(str(metric)) is None:
+            near = difflib.get_close_matches(str(metric), list(metrics.CATALOGUE), n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(near)}? " if near else ""
+            raise ScenarioError(f"--target-halfwidth {metric}={rel}: '{metric}' is not a pcnsim metric; {hint}"
+                                "the metrics are the `metric` column of summary.csv (e.g. appointments_per_year, "
+                                "cd_overtime_hours_per_week); docs/model.md lists them all")
         if isinstance(rel, bool) or not isinstance(rel, (int, float)) or not (0 < float(rel) < math.inf):
             raise ScenarioError(f"--target-halfwidth {metric}={rel}: expected a positive relative half-width "
                                 "such as 0.01 (the 95% CI within +/-1% of the mean)")
