@@ -203,15 +203,15 @@ class DemandConfig(Frozen):
     urgent: UrgentShares = P(UrgentShares(), "share of each type", "assumed; tuned so that about 43% of appointments "
                                "are booked the same day (GPAD Nov 2023: 42.6%, DHSC written answer 15 Jan 2024)",
                                "share of each type's requests triaged urgent (today or tomorrow, else diverted)")
-    on_the_day_share: float = P(0.35, "share of slots", "assumed (practices release 'book on the day' slots "
+    on_the_day_share: float = P(0.42, "share of slots", "assumed (practices release 'book on the day' slots "
                                 "each morning); tuned with `urgent` to GPAD's same-day share",
                                 "share of every clinician's slots that cannot be booked ahead, released on the day",
                                 ge=0, le=1)
     skill_mix_reach_days: int = P(5, "working days", "assumed",
                                   "how far ahead triage looks for a slot with a preferred role before "
                                   "offering the first free slot of any eligible role", ge=0, le=260)
-    tolerance_days: float = P(40.0, "working days", "assumed; tuned towards GPAD's tail (Nov 2023: 17.3% "
-                              "of appointments more than 14 days after booking; the model gives about 10%)",
+    tolerance_days: float = P(30.0, "working days", "assumed; tuned towards GPAD's tail (Nov 2023: 17.3% "
+                              "of appointments more than 14 days after booking)",
                               "mean of the exponential wait a routine patient accepts: an offer d working "
                               "days ahead is taken with probability exp(-d / tolerance); 0: every offer is taken",
                               ge=0, le=1000)
@@ -340,9 +340,9 @@ class ArrsConfig(Frozen):
     recruitment_weeks: float = P(12.0, "weeks", "assumed", "mean time to fill a vacant post",
                                  ge=0, le=260)
     candidates_per_10k_year: float = P(
-        1.5, "candidates a year per 10,000 patients", "assumed: about 1.5 times the leavers of a PCN at the "
-        "2024/25 budget (ARRS staff grew from 26,877 FTE in Mar 2023 towards the 26,000 target, Healthcare "
-        "Leader 2023; no published figure for the flow of candidates)",
+        3.5, "candidates a year per 10,000 patients", "assumed (no published figure for the flow of "
+        "candidates); tuned so that the baseline PCN spends about 92% of its ARRS budget (published: 94%, "
+        "£88m underspent of £1.412bn, MODEL.md)",
         "candidates for ARRS posts arriving at the ICS (all roles; split by the role mix; 0 = unlimited)",
         ge=0, le=1000)
     unsupervised_attrition_multiplier: float = P(
