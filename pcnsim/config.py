@@ -30,6 +30,8 @@ ARRS_ROLES = (
     "social_prescribing_link_worker",
     "health_wellbeing_coach",
     "care_coordinator",
+    "arrs_gp",
+    "general_practice_nurse",
 )
 DemandType = Literal["gp_complex", "nursing", "same_day", "medicines", "msk", "mental_health", "social"]
 OverflowTarget = Literal["manager", "clinical", "overtime"]
@@ -282,6 +284,12 @@ class ArrsRole(Frozen):
     attrition_per_year: float = Field(0.15, ge=0, le=5, description="base leavers per WTE a year",
                                       json_schema_extra={"unit": "share per year",
                                                          "source": "assumed: no public ARRS turnover figure"})
+    joins: Literal["", "gp", "nurse"] = Field(
+        "", description="'gp' or 'nurse': the role works in the practices' GP or nurse diaries (an ARRS GP "
+        "or practice nurse) instead of a PCN-wide ARRS pool", json_schema_extra={"unit": "-", "source": "-"})
+    from_week: int = Field(0, ge=0, le=1040, description="week of the horizon from which the scheme "
+                           "reimburses the role (the budget is spent in the mix of the roles allowed)",
+                           json_schema_extra={"unit": "week", "source": "see each role"})
 
 
 def _role(serves: str, cost: float, minutes: float, supervision: float = 0.5) -> ArrsRole:
@@ -303,6 +311,13 @@ class ArrsRoles(Frozen):
     social_prescribing_link_worker: ArrsRole = _role("social", 42_437, 45)
     health_wellbeing_coach: ArrsRole = _role("social", 42_437, 45)
     care_coordinator: ArrsRole = _role("social", 35_000, 30)
+    # newly qualified GPs from 1 October 2024 (week 26 of a horizon starting April 2024), reimbursed up to
+    # £92,462 with on-costs (NHS England, Aug 2024; Pulse); general practice nurses from April 2025 (week 52)
+    # (Network Contract DES 2025/26); the nurse cost (Band 6 with on-costs) and supervision are assumed
+    arrs_gp: ArrsRole = ArrsRole(serves="gp_complex", annual_cost=92_462, appointment_minutes=12,
+                                 supervision_hours_per_week=1.0, joins="gp", from_week=26)
+    general_practice_nurse: ArrsRole = ArrsRole(serves="nursing", annual_cost=52_000, appointment_minutes=15,
+                                                supervision_hours_per_week=0.5, joins="nurse", from_week=52)
 
     def items(self) -> Iterator[tuple[str, ArrsRole]]:
         return ((r, getattr(self, r)) for r in ARRS_ROLES)
@@ -322,6 +337,10 @@ class ArrsMix(Frozen):
     social_prescribing_link_worker: float = Field(0.13, ge=0, le=1)
     health_wellbeing_coach: float = Field(0.05, ge=0, le=1)
     care_coordinator: float = Field(0.20, ge=0, le=1)
+    # ARRS GPs: 866.6 FTE in April 2025 (NHS England ARRS claims; Nursing in Practice, Jun 2025), about
+    # 2% of ARRS FTE; ARRS practice nurses: no figure yet (assumed 0: set a share to use the role)
+    arrs_gp: float = Field(0.02, ge=0, le=1)
+    general_practice_nurse: float = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _some_role(self) -> "ArrsMix":

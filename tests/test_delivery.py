@@ -118,7 +118,8 @@ def test_arrs_budget_is_spent_in_the_role_mix_to_the_pound():
         posts = arrs_posts(s)
         cost = sum(posts[r] * getattr(s.arrs.roles, r).annual_cost for r in ARRS_ROLES)
         assert cost == pytest.approx(s.arrs_budget, rel=1e-12)
-        mix = np.array([getattr(s.arrs.mix, r) for r in ARRS_ROLES])
+        # the roles the scheme allows at the start (ARRS GPs from week 26, practice nurses from week 52)
+        mix = np.array([getattr(s.arrs.mix, r) * (getattr(s.arrs.roles, r).from_week == 0) for r in ARRS_ROLES])
         wte = np.array([posts[r] for r in ARRS_ROLES])
         assert wte / wte.sum() == pytest.approx(mix / mix.sum())
 
@@ -168,3 +169,16 @@ def test_more_arrs_money_gives_more_appointments_and_fewer_diverted():
     assert hi["appointments_per_year"] > lo["appointments_per_year"]
     assert hi["diverted_per_year"] < lo["diverted_per_year"]
     assert hi["wait_days_mean"] <= lo["wait_days_mean"] + 0.25
+
+
+def test_arrs_gps_join_the_gp_diaries_from_the_week_the_scheme_allows_them():
+    values = {"run.horizon_weeks": 60, "run.warmup_weeks": 30, "arrs.mix.arrs_gp": 0.3}
+    s = scenario(values=values)
+    rep = simulate(s, 0)
+    gps = rep.weekly["arrs_in_post.arrs_gp"]
+    assert gps[:26].max() == 0.0 and gps[40:].mean() > 1.0        # none before October 2024 (week 26)
+    assert arrs_posts(s, 0, 25)["arrs_gp"] == 0.0 and arrs_posts(s, 0, 26)["arrs_gp"] > 3.0
+    without = simulate(scenario(values={**values, "arrs.mix.arrs_gp": 0.0}), 0).metrics
+    # the same money buys fewer, dearer posts, but the ARRS GPs work in the GP diaries
+    assert rep.metrics["gp_appointments_per_year"] > without["gp_appointments_per_year"]
+    assert rep.metrics["utilisation.arrs_gp"] == rep.metrics["utilisation.gp"]

@@ -28,17 +28,20 @@ def arrs_budget(scenario: Scenario, year: int = 0) -> float:
     return rate * scenario.list_size
 
 
-def arrs_posts(scenario: Scenario, year: int = 0) -> dict[str, float]:
+def arrs_posts(scenario: Scenario, year: int = 0, week: int | None = None) -> dict[str, float]:
     """WTE by role the year's ARRS budget buys: the budget spent in the role mix (shares of WTE), to the pound.
 
-    WTE of role r = budget x m_r / sum_k m_k c_k (m the mix normalised, c the annual cost of a WTE),
-    so that sum_r WTE_r c_r = budget exactly. More money buys proportionally more of every role.
+    WTE of role r = budget x m_r / sum_k m_k c_k (m the mix of the roles the scheme allows in
+    `week` (default: the year's first), normalised; c the annual cost of a WTE), so that
+    sum_r WTE_r c_r = budget exactly. More money buys proportionally more of every role.
     """
     budget = arrs_budget(scenario, year)
-    mix = {r: getattr(scenario.arrs.mix, r) for r in ARRS_ROLES}
+    week = year * WEEKS_PER_YEAR if week is None else week
+    roles = scenario.arrs.roles
+    mix = {r: (getattr(scenario.arrs.mix, r) if getattr(roles, r).from_week <= week else 0.0) for r in ARRS_ROLES}
     total = sum(mix.values())
     cost = {r: role.annual_cost for r, role in scenario.arrs.roles.items()}
-    per_unit = sum(mix[r] / total * cost[r] for r in ARRS_ROLES)
+    per_unit = sum(mix[r] / total * cost[r] for r in ARRS_ROLES) if total > 0 else 0.0
     if budget <= 0 or per_unit <= 0:
         return dict.fromkeys(ARRS_ROLES, 0.0)
     return {r: budget * mix[r] / total / per_unit for r in ARRS_ROLES}
@@ -67,6 +70,10 @@ class ArrsWorkforce:
         self.seeking_whole = dict.fromkeys(ARRS_ROLES, 0)     # whole-time posts being recruited
         self.seeking_part = dict.fromkeys(ARRS_ROLES, False)
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
+        # the establishment is set at the start, each April when the budget changes by year, and when
+        # the scheme first allows a role that is in the mix
+        self.replan = sorted({self.roles[r].from_week for r in ARRS_ROLES
+                              if self.roles[r].from_week > 0 and getattr(s.arrs.mix, r) > 0})
         self.establish(0, start=True)
 
     def start(self) -> None:
@@ -75,7 +82,7 @@ class ArrsWorkforce:
     def _update(self, r: str) -> None:
         self.in_post[r] = self.in_whole[r] + (self.part[r] if self.in_part[r] else 0.0)
 
-    def establish(self, year: int, start: bool = False) -> None:
+    def establish(self, year: int, start: bool = False, week: int | None = None) -> None:
         """Set the establishment the year's budget buys; advertise posts that are vacant and not being filled.
 
         At the start, posts begin filled at the steady-state vacancy level (each vacant with
@@ -83,7 +90,7 @@ class ArrsWorkforce:
         left. Later, staff above a smaller establishment stay until they leave (no redundancies).
         """
         s = self.s
-        self.posts = arrs_posts(s, year)
+        self.posts = arrs_posts(s, year, week)
         for r in ARRS_ROLES:
             wte = self.posts[r]
             whole = math.floor(wte + 1e-9)
@@ -120,8 +127,8 @@ class ArrsWorkforce:
         week = 0
         while True:
             yield env.timeout(WEEK_PLAN_AT)
-            if week and week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year:
-                self.establish(week // WEEKS_PER_YEAR)
+            if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
+                self.establish(week // WEEKS_PER_YEAR, week=week)
             multiplier = 1.0 + boost * (1.0 - self.supervision_ratio)
             for r in ARRS_ROLES:
                 if not (self.in_whole[r] or self.in_part[r]):

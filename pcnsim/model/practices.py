@@ -42,11 +42,13 @@ def eligible_roles(scenario) -> dict[str, list[str]]:
     """Per demand type, the roles that may serve it, preferred first (GPs last, for every type).
 
     Practice nurses serve `nursing`; each ARRS role the type it `serves`; the ARRS roles serving
-    one type share one PCN-wide diary (their slots pooled).
+    one type share one PCN-wide diary (their slots pooled). ARRS GPs and practice nurses
+    (`joins`) work in the practices' GP and nurse diaries instead.
     """
     out = {}
     for t in DEMAND_TYPES:
-        roles = [r for r in ARRS_ROLES if getattr(scenario.arrs.roles, r).serves == t]
+        roles = [r for r in ARRS_ROLES if getattr(scenario.arrs.roles, r).serves == t
+                 and not getattr(scenario.arrs.roles, r).joins]
         out[t] = (["nurse"] if t == "nursing" else []) + roles + ["gp"]
     return out
 
@@ -118,10 +120,19 @@ class Practices:
         self.arrs_types = [T[t] for t in DEMAND_TYPES if len(self.eligible[t]) > (2 if t == "nursing" else 1)]
         self.arrs_type_slice = np.array(self.arrs_types, dtype=np.int64)
         K = len(self.arrs_types)
-        serves = [T[getattr(s.arrs.roles, r).serves] for r in ARRS_ROLES]
-        self.role_pool = np.array([self.arrs_types.index(t) for t in serves])          # role -> ARRS pool
-        self.pool_of_roles = np.zeros((K, len(ARRS_ROLES)))
-        self.pool_of_roles[self.role_pool, np.arange(len(ARRS_ROLES))] = 1.0
+        roles = [getattr(s.arrs.roles, r) for r in ARRS_ROLES]
+        # role -> ARRS pool; ARRS GPs and nurses join the practices' diaries (-1, -2), by list share
+        self.role_pool = np.array([-1 if ro.joins == "gp" else -2 if ro.joins == "nurse"
+                                   else self.arrs_types.index(T[ro.serves]) for ro in roles])
+        self.pool_of_roles = np.zeros((2 * P + K, len(ARRS_ROLES)))
+        share = sizes / sizes.sum()
+        for i, k in enumerate(self.role_pool):
+            if k == -1:
+                self.pool_of_roles[:P, i] = share
+            elif k == -2:
+                self.pool_of_roles[P:2 * P, i] = share
+            else:
+                self.pool_of_roles[2 * P + k, i] = 1.0
         # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
         self.gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
         self.nursing = T["nursing"]
@@ -135,6 +146,7 @@ class Practices:
         nurse_wte = s.nurses.wte_per_10k * sizes / 10_000
         self.nurse_slots_day = (nurse_wte * s.nurses.sessions_per_wte * s.nurses.patient_facing_share
                                 * day / s.nurses.appointment_minutes)
+        self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
         self.carry = {"pools": np.zeros(2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
@@ -203,7 +215,7 @@ class Practices:
         share = np.divide(self.used, self.offered, out=np.zeros_like(self.used), where=self.offered > 0)
         out = {"gp": float(share[0]), "nurse": float(share[1])}
         for r, k in zip(ARRS_ROLES, self.role_pool):
-            out[r] = float(share[2 + k])
+            out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[2 + k])
         return out
 
     def days(self):
@@ -236,8 +248,7 @@ class Practices:
         """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
         s, arrs = self.s, self.pcn.arrs
         wte = arrs.working_wte()
-        cap = self.whole("pools", np.concatenate([self.gp_slots_day, self.nurse_slots_day,
-                                                  self.pool_of_roles @ (wte * arrs.slots_per_wte)]))
+        cap = self.whole("pools", self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte))
         held = np.floor(cap * s.demand.on_the_day_share).astype(np.int64)
         self.held[:, k] = held
         self.free[:, k] = cap - held
