@@ -338,8 +338,9 @@ class ArrsMix(Frozen):
     health_wellbeing_coach: float = Field(0.05, ge=0, le=1)
     care_coordinator: float = Field(0.20, ge=0, le=1)
     # ARRS GPs: 866.6 FTE in April 2025 (NHS England ARRS claims; Nursing in Practice, Jun 2025), about
-    # 2% of ARRS FTE; ARRS practice nurses: no figure yet (assumed 0: set a share to use the role)
-    arrs_gp: float = Field(0.02, ge=0, le=1)
+    # 2% of ARRS FTE; ARRS practice nurses: no figure yet. Both 0 by default (the baseline is 2023/24-
+    # 2024/25 and a share above 0 re-plans the mix mid-run, docs/model.md 2.4): set a share to use them
+    arrs_gp: float = Field(0.0, ge=0, le=1)
     general_practice_nurse: float = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
