@@ -30,6 +30,8 @@ ARRS_ROLES = (
     "social_prescribing_link_worker",
     "health_wellbeing_coach",
     "care_coordinator",
+    "arrs_gp",
+    "general_practice_nurse",
 )
 DemandType = Literal["gp_complex", "nursing", "same_day", "medicines", "msk", "mental_health", "social"]
 OverflowTarget = Literal["manager", "clinical", "overtime"]
@@ -69,6 +71,25 @@ class PcnConfig(Frozen):
     list_size_per_practice: int = P(9000, "patients", "PCN mean list 48,020 (BMA PCN stats 2020); "
                                     "58% of PCNs at 30-50k (BJGP 2020)",
                                     "registered patients per practice", ge=100, le=200_000)
+    list_size_cv: float = P(0.4, "coefficient of variation", "assumed (practice lists in England range from "
+                            "under 2,000 to over 40,000 patients)", "spread of practice list sizes around "
+                            "the mean (deterministic lognormal quantiles; practice 0 the largest)", ge=0, le=3)
+    list_sizes: tuple[int, ...] = P((), "patients", "scenario input", "list sizes one by one (one per practice; "
+                                    "overrides list_size_per_practice and list_size_cv)")
+    need_weights: tuple[float, ...] = P((), "multiplier", "scenario input (a Carr-Hill-like need index, "
+                                        "e.g. the global sum weighted/registered list ratio)",
+                                        "demand per patient by practice, relative to the PCN (rescaled so the "
+                                        "list-weighted mean is 1); empty: all 1")
+
+    @model_validator(mode="after")
+    def _one_per_practice(self) -> "PcnConfig":
+        for name in ("list_sizes", "need_weights"):
+            v = getattr(self, name)
+            if v and len(v) != self.practices:
+                raise ValueError(f"pcn.{name} needs one value per practice ({self.practices}), got {len(v)}")
+            if v and min(v) <= 0:
+                raise ValueError(f"pcn.{name} must be positive")
+        return self
 
 
 class MeetingSeries(Frozen):
@@ -152,18 +173,56 @@ class DemandMix(Frozen):
         return tuple(getattr(self, t) for t in DEMAND_TYPES)
 
 
+class UrgentShares(Frozen):
+    """Share of each type's requests that triage finds urgent (to be seen today or tomorrow); assumed."""
+
+    gp_complex: float = Field(0.30, ge=0, le=1)
+    nursing: float = Field(0.05, ge=0, le=1)
+    same_day: float = Field(0.90, ge=0, le=1)
+    medicines: float = Field(0.10, ge=0, le=1)
+    msk: float = Field(0.10, ge=0, le=1)
+    mental_health: float = Field(0.25, ge=0, le=1)
+    social: float = Field(0.0, ge=0, le=1)
+
+    def shares(self) -> tuple[float, ...]:
+        return tuple(getattr(self, t) for t in DEMAND_TYPES)
+
+
 class DemandConfig(Frozen):
     appointments_per_patient_year: float = P(
-        5.9, "requests per patient per year",
-        "370.1m appointments in 12 months to Apr 2024 (NHS England) / 62.4m patients",
+        6.3, "requests per patient per year",
+        "assumed: GPAD's 5.9 appointments delivered a patient a year (370.1m in 12 months to Apr 2024, "
+        "NHS England, / 62.4m patients) plus the requests not met; tuned so the model delivers about 5.6",
         "appointment requests per patient per year", ge=0, le=100)
     winter_uplift: float = P(0.10, "share", "assumed", "extra demand in December to February", ge=0, le=3)
     weekday_profile: tuple[float, float, float, float, float] = P(
         (1.25, 0.95, 0.95, 0.95, 0.90), "relative (Mon-Fri)", "assumed",
         "relative demand by weekday, normalised to mean 1")
-    patience_days: int = P(10, "working days", "the two-week access ambition (Delivery plan for "
-                           "recovering access to primary care, 2023)",
-                           "working days a request waits before leaving unmet", ge=1, le=260)
+    patience_days: int = P(20, "working days", "assumed: four weeks; GPAD counts appointments booked "
+                           "up to and beyond 28 days ahead (NHS Digital, Appointments in General Practice)",
+                           "the booking horizon: working days ahead (today = 0) a routine request can be "
+                           "booked; a request no eligible diary can take within it is not booked", ge=1, le=260)
+    urgent: UrgentShares = P(UrgentShares(), "share of each type", "assumed; tuned so that about 43% of appointments "
+                               "are booked the same day (GPAD Nov 2023: 42.6%, DHSC written answer 15 Jan 2024)",
+                               "share of each type's requests triaged urgent (today or tomorrow, else diverted)")
+    on_the_day_share: float = P(0.42, "share of slots", "assumed (practices release 'book on the day' slots "
+                                "each morning); tuned with `urgent` to GPAD's same-day share",
+                                "share of every clinician's slots that cannot be booked ahead, released on the day",
+                                ge=0, le=1)
+    skill_mix_reach_days: int = P(5, "working days", "assumed",
+                                  "how far ahead triage looks for a slot with a preferred role before "
+                                  "offering the first free slot of any eligible role", ge=0, le=260)
+    tolerance_days: float = P(30.0, "working days", "assumed; tuned towards GPAD's tail (Nov 2023: 17.3% "
+                              "of appointments more than 14 days after booking)",
+                              "mean of the exponential wait a routine patient accepts: an offer d working "
+                              "days ahead is taken with probability exp(-d / tolerance); 0: every offer is taken",
+                              ge=0, le=1000)
+    return_share: float = P(0.5, "share", "assumed (GP Patient Survey 2023: 12.2% of those who could not get "
+                            "an appointment went to A&E; the rest tried again, went elsewhere or did without)",
+                            "share of routine patients not booked (declined or no slot) who contact again",
+                            ge=0, le=1)
+    return_after_days: int = P(5, "working days", "assumed", "when a returning patient contacts again",
+                               ge=1, le=260)
     mix: DemandMix = P(DemandMix(), "share", "assumed; tuned so that GPs deliver about 45% of "
                        "appointments (RCGP key statistics Apr 2024: 45%; Health Foundation Dec 2023: 47%)",
                        "share of requests by type")
@@ -188,8 +247,8 @@ class GpConfig(Frozen):
                            "(BMJ Open 2024); BMA: 4.4", "GPs per 10,000 patients", ge=0, le=50)
     sessions_per_wte: float = P(9.0, "sessions a week", "BMA model salaried GP contract",
                                 "sessions of 4 h 10 min per WTE", ge=0, le=10)
-    patient_facing_share: float = P(0.70, "share of sessions", "assumed; 0.70 (MODEL.md 0.75) so that GPs "
-                                    "deliver about 45% of appointments (docs/model.md, calibration)",
+    patient_facing_share: float = P(0.75, "share of sessions", "MODEL.md section 7 (assumed there); GPs "
+                                    "then deliver about 49% of appointments (docs/model.md, calibration)",
                                     "share of GP session time in appointments", ge=0, le=1)
     appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
                                    "over 15 min (GPonline 2022); mean f2f 9.2 min (BMJ Open 2017)",
@@ -225,6 +284,12 @@ class ArrsRole(Frozen):
     attrition_per_year: float = Field(0.15, ge=0, le=5, description="base leavers per WTE a year",
                                       json_schema_extra={"unit": "share per year",
                                                          "source": "assumed: no public ARRS turnover figure"})
+    joins: Literal["", "gp", "nurse"] = Field(
+        "", description="'gp' or 'nurse': the role works in the practices' GP or nurse diaries (an ARRS GP "
+        "or practice nurse) instead of a PCN-wide ARRS pool", json_schema_extra={"unit": "-", "source": "-"})
+    from_week: int = Field(0, ge=0, le=1040, description="week of the horizon from which the scheme "
+                           "reimburses the role (the budget is spent in the mix of the roles allowed)",
+                           json_schema_extra={"unit": "week", "source": "see each role"})
 
 
 def _role(serves: str, cost: float, minutes: float, supervision: float = 0.5) -> ArrsRole:
@@ -246,6 +311,13 @@ class ArrsRoles(Frozen):
     social_prescribing_link_worker: ArrsRole = _role("social", 42_437, 45)
     health_wellbeing_coach: ArrsRole = _role("social", 42_437, 45)
     care_coordinator: ArrsRole = _role("social", 35_000, 30)
+    # newly qualified GPs from 1 October 2024 (week 26 of a horizon starting April 2024), reimbursed up to
+    # £92,462 with on-costs (NHS England, Aug 2024; Pulse); general practice nurses from April 2025 (week 52)
+    # (Network Contract DES 2025/26); the nurse cost (Band 6 with on-costs) and supervision are assumed
+    arrs_gp: ArrsRole = ArrsRole(serves="gp_complex", annual_cost=92_462, appointment_minutes=12,
+                                 supervision_hours_per_week=1.0, joins="gp", from_week=26)
+    general_practice_nurse: ArrsRole = ArrsRole(serves="nursing", annual_cost=52_000, appointment_minutes=15,
+                                                supervision_hours_per_week=0.5, joins="nurse", from_week=52)
 
     def items(self) -> Iterator[tuple[str, ArrsRole]]:
         return ((r, getattr(self, r)) for r in ARRS_ROLES)
@@ -265,6 +337,11 @@ class ArrsMix(Frozen):
     social_prescribing_link_worker: float = Field(0.13, ge=0, le=1)
     health_wellbeing_coach: float = Field(0.05, ge=0, le=1)
     care_coordinator: float = Field(0.20, ge=0, le=1)
+    # ARRS GPs: 866.6 FTE in April 2025 (NHS England ARRS claims; Nursing in Practice, Jun 2025), about
+    # 2% of ARRS FTE; ARRS practice nurses: no figure yet. Both 0 by default (the baseline is 2023/24-
+    # 2024/25 and a share above 0 re-plans the mix mid-run, docs/model.md 2.4): set a share to use them
+    arrs_gp: float = Field(0.0, ge=0, le=1)
+    general_practice_nurse: float = Field(0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _some_role(self) -> "ArrsMix":
@@ -282,9 +359,19 @@ class ArrsConfig(Frozen):
                                     "share of ARRS time in appointments", ge=0, le=1)
     recruitment_weeks: float = P(12.0, "weeks", "assumed", "mean time to fill a vacant post",
                                  ge=0, le=260)
+    candidates_per_10k_year: float = P(
+        3.5, "candidates a year per 10,000 patients", "assumed (no published figure for the flow of "
+        "candidates); tuned so that the baseline PCN spends about 92% of its ARRS budget (published: 94%, "
+        "£88m underspent of £1.412bn, MODEL.md)",
+        "candidates for ARRS posts arriving at the ICS (all roles; split by the role mix; 0 = unlimited)",
+        ge=0, le=1000)
     unsupervised_attrition_multiplier: float = P(
         2.0, "multiplier", "assumed", "attrition multiplier at no supervision (1 at full supervision)",
         ge=1, le=20)
+    supervision_protected_share: float = P(
+        0.75, "share", "assumed: no public figure (Nuffield Trust: supervision is unfunded and uncosted)",
+        "share of the supervision wanted that is blocked into GP diaries when a day opens, before any "
+        "patient is booked; the rest is given on the day from GP slots left free after patients", ge=0, le=1)
     supervision_share: float = P(1.0, "share", "assumed: no public figure (Nuffield Trust: "
                                  "supervision is unfunded and uncosted)",
                                  "share of the supervision ARRS staff need that GPs give", ge=0, le=1)
@@ -352,6 +439,10 @@ class LeadershipConfig(Frozen):
 class FundingConfig(Frozen):
     arrs_per_patient: float = P(22.89, "£ per patient per year", "PCN ARRS cap 2024/25 (Pulse 2024); "
                                 "£22.671 in 2023/24", "ARRS budget", ge=0, le=1000)
+    arrs_per_patient_by_year: tuple[float, ...] = P(
+        (), "£ per patient per year, by year of the horizon", "scenario input (e.g. 2023/24 £22.67, 2024/25 "
+        "£22.89: Pulse 2024)", "the ARRS budget year by year from April of the first year (the last value "
+        "holds after the list ends); empty: arrs_per_patient every year")
     cd_wte_per_50k: float = P(0.25, "WTE per 50,000 patients", "Network Contract DES 2019: '0.25 WTE "
                               "per 50,000' (Ockham Healthcare 2022); £0.729 a patient 2020/21-2023/24 (BMA)",
                               "funded CD time", ge=0, le=5)
@@ -361,6 +452,12 @@ class FundingConfig(Frozen):
                                 "whether a locum backfills a clinical session a CD leaves for a meeting")
     backfill_leadership: bool = P(False, "-", "scenario lever (added by pcnsim)",
                                   "whether a locum backfills a clinical session a CD gives up to leadership work")
+
+    @model_validator(mode="after")
+    def _by_year_non_negative(self) -> "FundingConfig":
+        if any(v < 0 for v in self.arrs_per_patient_by_year):
+            raise ValueError("funding.arrs_per_patient_by_year values must be >= 0")
+        return self
 
 
 class CostsConfig(Frozen):
@@ -460,6 +557,8 @@ class Scenario(Frozen):
     @property
     def list_size(self) -> int:
         """Registered patients of one PCN."""
+        if self.pcn.list_sizes:
+            return int(sum(self.pcn.list_sizes))
         return self.pcn.practices * self.pcn.list_size_per_practice
 
     @property
@@ -475,7 +574,9 @@ class Scenario(Frozen):
     @property
     def arrs_budget(self) -> float:
         """ARRS budget of one PCN, £ a year."""
-        return self.funding.arrs_per_patient * self.list_size
+        rate = (self.funding.arrs_per_patient_by_year[0] if self.funding.arrs_per_patient_by_year
+                else self.funding.arrs_per_patient)
+        return rate * self.list_size
 
     @property
     def years_measured(self) -> float:

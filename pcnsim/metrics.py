@@ -110,6 +110,16 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("manager_hours_used_per_week", "PCN manager time used on tasks", "hours", _WEEK, "leadership"),
     _m("locum_sessions_per_year", "Locum sessions", "count", "sessions a year", "money", "total"),
     _m("pcns_simulated", "PCNs simulated", "count", "PCNs", "run", "point"),
+    # delivery v2 (docs/model.md 2.3): by type via suffixes, urgency, booking, utilisation
+    _m("diverted_per_year", "Urgent requests diverted (111, A&E, pharmacy)", "count", "requests a year", "delivery",
+       "total"),
+    _m("returned_per_year", "Patients contacting again (not booked)", "count", "contacts a year", "delivery", "total"),
+    _m("booked_same_day_share", "Appointments booked the same day", "share", "%", "delivery"),
+    _m("booked_over_14_days_share", "Appointments more than 14 days after booking", "share", "%", "delivery"),
+    _m("utilisation", "Patient-facing slots used for patients", "share", "%", "delivery"),
+    # change in requests waiting over the measured weeks, by type (the conservation identity's last term);
+    # it can be negative
+    _m("backlog_change", "Change in requests waiting", "count", "requests", "delivery", "total", low=None),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}

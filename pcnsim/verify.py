@@ -94,13 +94,15 @@ def scenario(base: Optional[Scenario] = None, values: Optional[Mapping[str, Any]
 
 def queue_scenario(lam: float, c: int, patience_days: int = 60, horizon_weeks: int = 260,
                    warmup_weeks: int = 8, seed: int = 20190701) -> Scenario:
-    """One practice whose backlog is the discrete-time queue with Poisson(lam) arrivals and c a day.
+    """One practice whose booked-ahead diary is the discrete-time queue with Poisson(lam) arrivals and c a day.
 
-    One demand type (`gp_complex`), no nurses, no ARRS, a CD with no clinical sessions, no
-    leave, no bank holidays, a flat weekday profile and no winter: only the practice's GPs
-    serve, and their capacity is 1 WTE x 10 sessions x 250 min / 5 days = 500 minutes a day,
-    i.e. c appointments of 500/c minutes. Demand per working day is
-    list x rate / 260 = lam.
+    One demand type (`gp_complex`), all routine, no slots held for the day, every offer taken,
+    no returns, no nurses, no ARRS, a CD with no clinical sessions, no leave, no bank
+    holidays, a flat weekday profile and no winter: only the practice's GPs serve, and their
+    capacity is 1 WTE x 10 sessions x 250 min / 5 days = 500 minutes a day, i.e. c
+    appointments of 500/c minutes. Demand per working day is list x rate / 260 = lam. Each
+    request is booked into the first free slot, so the diary fills from the front and a
+    request's lead time is its FIFO wait; the booking horizon is `patience_days`.
     """
     list_size = 1000
     minutes_per_day = 1.0 * 10 * 1.0 * SESSION_HOURS * 60.0 / DAYS_PER_WEEK   # 500
@@ -112,6 +114,10 @@ def queue_scenario(lam: float, c: int, patience_days: int = 60, horizon_weeks: i
         "demand.appointments_per_patient_year": lam * WORKING_DAYS_PER_YEAR / list_size,
         "demand.weekday_profile": (1.0, 1.0, 1.0, 1.0, 1.0), "demand.winter_uplift": 0.0,
         "demand.patience_days": patience_days, **mix,
+        # booking limit case: no urgency, no slots held for the day, every offer taken, no returns,
+        # one practice of the mean size
+        **{f"demand.urgent.{t}": 0.0 for t in DEMAND_TYPES}, "demand.on_the_day_share": 0.0,
+        "demand.tolerance_days": 0.0, "demand.return_share": 0.0, "pcn.list_size_cv": 0.0,
         "calendar.bank_holidays": False, "calendar.leave_weeks_per_year": 0.0,
         "gps.wte_per_10k": 10.0, "gps.sessions_per_wte": 10.0, "gps.patient_facing_share": 1.0,
         "gps.appointment_minutes": minutes_per_day / c,
@@ -181,9 +187,12 @@ class Observed:
     """A replication plus what a daily observer saw in each PCN, at the end of every open day.
 
     `day_week[k]` is the week of the k-th open day; `backlog[p][k]` the requests waiting at
-    its end in PCN p; `age_sum[p][k]` the sum of their ages (working days already waited,
-    i.e. end-of-day counts already made). `weekly[p]` are the PCNs' own weekly series and
-    `served_by_age[p]` their measured appointments by wait in working days.
+    its end in PCN p; `age_sum[p][k]` the sum of their ages (end-of-day counts already made:
+    a booking of lead l now k + 1 days from its appointment has made l - k; an urgent request
+    carried to tomorrow 1; a returner r days from contacting again R - r). `weekly[p]` are
+    the PCNs' own weekly series and `served_by_age[p]` their measured appointments by lead
+    in working days. `idle_unmet[p]` is the most free bookable slots, over the open days, that
+    an eligible pool had while a request it could serve went unbooked for want of a slot.
     """
 
     replication: model.Replication
@@ -193,6 +202,8 @@ class Observed:
     weekly: list[dict[str, np.ndarray]]
     patience_days: list[int] = field(default_factory=list)
     served_by_age: list[np.ndarray] = field(default_factory=list)
+    return_after_days: list[int] = field(default_factory=list)
+    idle_unmet: list[float] = field(default_factory=list)
 
 
 def observe(s: Scenario, replication: int = 0) -> Observed:
@@ -203,6 +214,7 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
     the backlog of each PCN and the sum of its requests' ages. It draws no random numbers.
     """
     seen: dict[str, Any] = {"days": []}
+    idle = [0.0] * s.ics.pcns
 
     def ride_along(ics: model.Ics) -> None:
         seen["ics"] = ics
@@ -215,10 +227,9 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
                 yield ics.env.timeout(week * model.WEEK + day * model.DAY + OBSERVE_AT - ics.env.now)
                 if model.is_open(s, week, day):
                     row = [week]
-                    for pcn in ics.pcns:
-                        w = pcn.practices.waiting
-                        by_age = w.reshape(-1, w.shape[-1]).sum(axis=0)
-                        row += [int(by_age.sum()), int(by_age @ np.arange(by_age.size))]
+                    for i, pcn in enumerate(ics.pcns):
+                        row += [int(round(pcn.practices.backlog())), age_sum(pcn.practices)]
+                        idle[i] = max(idle[i], idle_while_unmet(pcn.practices))
                     seen["days"].append(row)
             week += 1
 
@@ -230,22 +241,57 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
         backlog=[days[:, 1 + 2 * p] for p in range(len(ics.pcns))],
         age_sum=[days[:, 2 + 2 * p] for p in range(len(ics.pcns))],
         weekly=[{k: np.asarray(v) for k, v in pcn.weekly.items()} for pcn in ics.pcns],
-        patience_days=[pcn.practices.waiting.shape[-1] for pcn in ics.pcns],
-        served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns])
+        patience_days=[pcn.practices.H for pcn in ics.pcns],
+        served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns],
+        return_after_days=[pcn.practices.returns.shape[-1] for pcn in ics.pcns], idle_unmet=idle)
+
+
+def age_sum(pr) -> int:
+    """End-of-day counts already made by the requests waiting (after the day's service and diary move)."""
+    H = pr.H
+    lead, k = np.arange(H + 1)[:, None], np.arange(H)[None, :]
+    booked = int((pr.by_lead * np.maximum(lead - k, 0)).sum())
+    R = pr.returns.shape[-1]
+    returners = int((pr.returns.sum(axis=(0, 1)) * (R - np.arange(R))).sum())
+    return booked + int(pr.carried.sum()) + returners
+
+
+def idle_while_unmet(pr) -> float:
+    """Free bookable slots an eligible pool still has while a request it could serve went unbooked today.
+
+    Read after the day's service, when the diary has moved on a day: the days that were open to
+    booking are now 0..H-2 (day H-1 has just opened). 0 is the allocation policy's promise.
+    """
+    unbooked = pr.unbooked_today
+    if not unbooked.any():
+        return 0.0
+    P, H = pr.P, pr.H
+    worst = 0.0
+    for t in range(unbooked.shape[1]):
+        at = unbooked[:, t] > 0
+        if not at.any():
+            continue
+        worst = max(worst, float(pr.free_gp[at, :H - 1].sum()))
+        if t == pr.nursing:
+            worst = max(worst, float(pr.free[P:2 * P][at, :H - 1].sum()))
+        if t in pr.arrs_types:
+            worst = max(worst, float(pr.free[2 * P + pr.arrs_types.index(t), :H - 1].sum()))
+    return worst
 
 
 def little(s: Scenario, obs: Observed) -> tuple[float, float]:
     """Little's law, sample-path form, for a single-PCN run: (mean end-of-day backlog, its prediction).
 
-    A request that is served after waiting w working days is in the end-of-day backlog of
-    exactly w open days (0 when served the day it arrives); one that leaves unmet after its
-    patience A is in A - 1 of them. Summing over the open days of the measured weeks:
+    A request booked with a lead of l working days is in the end-of-day backlog of l open days
+    (0 when seen the day it is triaged); an urgent request carried to the next day is in one,
+    whether it is then seen (lead 1) or diverted; a patient who will contact again is in R of
+    them (R = `demand.return_after_days`) before the new contact is triaged; a patient who goes
+    elsewhere is in none. Summing over the open days of the measured weeks:
 
-        sum_d Q_d = sum_served w + (A - 1) x unmet + S_end - S_start
+        sum_d Q_d = sum_served l + diverted + R x returned + S_end - S_start
 
-    where S is the sum of the ages of the requests waiting at the end of the window (S_end)
-    and just before it (S_start) - the boundary terms. Divided by the number of open days this
-    is L = lambda_served x W + lambda_unmet x (A - 1) + (S_end - S_start) / days, exactly.
+    where S is the end-of-day counts already made by the requests waiting at the end of the
+    window (S_end) and just before it (S_start), the boundary terms (`age_sum`).
     """
     if s.ics.pcns != 1:
         raise ValueError("the sample-path Little check reads per-PCN metrics: use one PCN")
@@ -258,8 +304,10 @@ def little(s: Scenario, obs: Observed) -> tuple[float, float]:
     m = obs.replication.metrics
     years = s.years_measured
     served = m["appointments_per_year"] * years
-    unmet = m["unmet_per_year"] * years
-    predicted = (m["wait_days_mean"] * served + (obs.patience_days[0] - 1) * unmet + s_end - s_start) / days
+    diverted = m["diverted_per_year"] * years
+    returned = m["returned_per_year"] * years
+    predicted = (m["wait_days_mean"] * served + diverted + obs.return_after_days[0] * returned
+                 + s_end - s_start) / days
     return float(q[inside].mean()), float(predicted)
 
 
@@ -300,7 +348,18 @@ def _demand_checks(runs: list[tuple[Scenario, model.Replication]]) -> list[Check
         split = m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"]
         worst_split = max(worst_split, abs(m["appointments_per_year"] - split) / max(split, 1.0))
     n = len(runs)
+    worst_type = 0.0
+    for s, rep in runs:
+        m, years = rep.metrics, s.years_measured
+        for t in DEMAND_TYPES:
+            lhs = m[f"requests_per_year.{t}"]
+            rhs = (m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"]
+                   + m[f"backlog_change.{t}"] / years)
+            worst_type = max(worst_type, abs(lhs - rhs) / max(m["requests_per_year"], 1.0))
     return [
+        _check("demand conserved by type (per year)", 0.0, worst_type, 1e-9,
+               f"max over 7 types of |requests.t - (appointments.t + unmet.t + backlog_change.t/years)| "
+               f"/ requests, {n} runs"),
         _check("demand conserved (per year)", 0.0, worst_year, 1e-9,
                f"max rel |requests - (appointments + unmet + (backlog_end - backlog_start)/years)|, {n} runs"),
         _check("demand conserved (every week)", 0.0, worst_week, 1e-6,
@@ -372,12 +431,37 @@ def _limit_checks(plan: _Plan) -> list[Check]:
         + float(rep.weekly["cd_meeting_hours"].sum())
     checks.append(_check("no meetings: no meeting hours", 0.0, got, 0.0,
                          "CD meeting hours + meetings expected (all weeks) with ics.meeting_load = 0"))
-    unlimited = scenario(base, {"gps.wte_per_10k": 50.0, "ics.meeting_load": 0.0, "demand.mix.social": 0.0})
+    # triage books a preferred role only if it has a slot today (reach 0), else a GP today
+    unlimited = scenario(base, {"gps.wte_per_10k": 50.0, "ics.meeting_load": 0.0, "demand.mix.social": 0.0,
+                                "demand.skill_mix_reach_days": 0})
     m = model.simulate(unlimited, 0).metrics
     checks.append(_check("unlimited capacity: nothing unmet", 0.0, m["unmet_per_year"] + m["backlog_end"], 0.0,
-                         "unmet per year + backlog at end with 50 GP WTE per 10k, no meetings, no social demand"))
+                         "unmet per year + backlog at end with 50 GP WTE per 10k, no meetings, no social demand, reach 0"))
     checks.append(_check("unlimited capacity: waits 0", 0.0, m["wait_days_mean"] + m["wait_days_p90"], 0.0,
-                         "mean + p90 wait (working days): all served the day they arrive (or the next open day)"))
+                         "mean + p90 wait (working days): all booked the day they are triaged (capacity >> demand)"))
+    return checks
+
+
+def _delivery_checks(plan: _Plan) -> list[Check]:
+    """The allocation policy's promise, and supervision competing with patients for GP time."""
+    base = _baseline(plan)
+    # every offer taken, so that a free slot left behind can only be the policy's doing
+    tight = scenario(base, {"demand.tolerance_days": 0.0})
+    obs = observe(tight, 0)
+    unbooked = obs.replication.metrics["unmet_per_year"]
+    checks = [_check("skill mix: no eligible slot idle while a request goes unbooked", 0.0, obs.idle_unmet[0], 0.0,
+                     f"max free bookable slots of an eligible pool on a day a request it could serve found no "
+                     f"slot (every offer taken; {unbooked:,.0f} unmet a year)")]
+    # long enough for leavers to be counted: ARRS attrition is 15% a year
+    base = scenario(base, {"run.horizon_weeks": 104, "run.warmup_weeks": 4})
+    plenty = scenario(base, {"gps.wte_per_10k": 50.0})
+    reps = 3 if plan.quick else 6
+    ratio, leavers = {}, {}
+    for label, sc in (("plenty", plenty), ("base", base)):
+        runs = [model.simulate(sc, r) for r in range(reps)]
+        w = [r.weekly for r in runs]
+        ratio[label] = float(np.mean([x["gp_supervision_hours"].sum() for x in w]))
+        leavers[label] = float(np.mean([r.metrics["arrs_leavers_per_year"] for r in runs]))
     return checks
 
 
@@ -408,7 +492,7 @@ def _queue_checks(lam: float, c: int, reps: int, weeks: int, patience: int = 60)
         raise AssertionError(f"the queue scenario gives {cap} appointments a day, not {c}")
     exact = exact_queue(lam, c, patience)
     backlog, wait, empty, unmet, same_day, little_err = [], [], [], [], [], 0.0
-    served = np.zeros(patience)
+    served = np.zeros(patience + 1)
     for r in range(reps):
         obs = observe(s, r)
         inside = obs.day_week >= s.run.warmup_weeks
@@ -461,7 +545,7 @@ def run_checks(quick: bool = False, only: Optional[Callable[[str], bool]] = None
     """Run every verification check (smaller runs with `quick`); a check that raises fails.
 
     `only`, if given, is called with each group's name (demand, hours, arrs, limits,
-    determinism, queue, little) and the group runs when it returns True.
+    delivery, determinism, queue, little) and the group runs when it returns True.
     """
     plan = _Plan(quick)
     base = _baseline(plan)
@@ -488,6 +572,7 @@ def run_checks(quick: bool = False, only: Optional[Callable[[str], bool]] = None
         ("hours", lambda: _hours_checks([o for _, o in base_observed() + ics_observed()])),
         ("arrs", lambda: _arrs_checks(plan, all_runs())),
         ("limits", lambda: _limit_checks(plan)),
+        ("delivery", lambda: _delivery_checks(plan)),
         ("determinism", lambda: _determinism_checks(plan)),
         *(("queue", lambda q=q: _queue_checks(*q)) for q in plan.queues),
         ("little", lambda: _little_baseline_checks(base_observed())),

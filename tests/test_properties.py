@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pcnsim import model
-from pcnsim.config import ARRS_ROLES, WEEKS_PER_YEAR, MeetingSeries, Scenario
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model import arrs_posts, simulate
 from pcnsim.verify import observe, scenario
 
@@ -57,6 +57,12 @@ def scenarios(draw) -> Scenario:
         "funding.backfill_meetings": draw(st.booleans()),
         "funding.backfill_leadership": draw(st.booleans()),
         "calendar.bank_holidays": draw(st.booleans()),
+        "demand.on_the_day_share": draw(st.floats(0.0, 1.0)),
+        "demand.tolerance_days": draw(st.one_of(st.just(0.0), st.floats(1.0, 100.0))),
+        "demand.return_share": draw(st.floats(0.0, 1.0)),
+        "demand.skill_mix_reach_days": draw(st.integers(0, 30)),
+        "pcn.list_size_cv": draw(st.floats(0.0, 1.5)),
+        "arrs.supervision_protected_share": draw(st.floats(0.0, 1.0)),
     }
     return scenario(values=values)
 
@@ -94,10 +100,24 @@ def test_invariants_of_any_valid_scenario(s):
     drawdown = max(0.0, m["backlog_start"] - m["backlog_end"]) / years
     assert 0 <= m["demand_met_share"] <= 1 + drawdown / max(m["requests_per_year"], 1e-12) + 1e-12
 
-    # no negative counts or hours, in the metrics or in any weekly series
+    # demand is conserved type by type (docs/model.md 2.3), and the types add up
+    for t in DEMAND_TYPES:
+        rhs = m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"] + m[f"backlog_change.{t}"] / years
+        assert m[f"requests_per_year.{t}"] == pytest.approx(rhs, rel=1e-9, abs=1e-6), t
+    assert sum(m[f"appointments_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(
+        m["appointments_per_year"], rel=1e-9, abs=1e-6)
+    assert m["diverted_per_year"] <= m["unmet_per_year"] + 1e-9
+    for k, v in m.items():
+        if k.startswith("utilisation.") or k.startswith("booked_"):
+            assert -1e-12 <= v <= 1 + 1e-12, (k, v)
+
+    # no negative counts or hours, in the metrics or in any weekly series (a change in waiting may be negative)
     for k, v in m.items():
         if k == "cost_per_appointment" and math.isnan(v):
             assert m["appointments_per_year"] == 0
+            continue
+        if k.startswith("backlog_change."):
+            assert _finite(v), (k, v)
             continue
         assert _finite(v) and v >= -1e-9, (k, v)
     for w in [rep.weekly, *obs.weekly]:

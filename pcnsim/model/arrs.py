@@ -1,124 +1,166 @@
-"""The PCN's ARRS workforce: the posts its budget buys, staff in post, on leave, leaving and recruited.
+"""The PCN's ARRS workforce: money, posts, people.
 
-Attrition rises when GP supervision is not given; a vacant post is filled after the
-recruitment time. Staff at work serve their role's demand type across the PCN.
+The year's budget buys fractional WTE in the role mix, to the pound; each role's establishment
+is whole-time posts plus one part-time post. A vacant post is advertised, and filled when the
+recruitment time has passed and a candidate is taken from the ICS's shared labour supply
+(`labour.LabourSupply`), which the PCNs compete for. Attrition rises when GP supervision is
+not given. The staff in post open clinics in the booking diaries (`practices.Practices`).
 """
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
-from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
+import numpy as np
+
+from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.calendar import SESSION_MINUTES, WEEK, WEEK_PLAN_AT, leave_share
-from pcnsim.model.practices import as_index
+from pcnsim.model.labour import LabourSupply
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
 
 
-def arrs_posts(scenario: Scenario) -> dict[str, int]:
-    """Whole-WTE posts the ARRS budget buys in the role mix, never costing more than the budget.
+def arrs_budget(scenario: Scenario, year: int = 0) -> float:
+    """The PCN's ARRS budget in year `year` of the horizon (0 = the first), £ a year."""
+    by_year = scenario.funding.arrs_per_patient_by_year
+    rate = by_year[min(year, len(by_year) - 1)] if by_year else scenario.funding.arrs_per_patient
+    return rate * scenario.list_size
 
-    Posts are bought in one fixed order that does not depend on the budget (Webster's divisor
-    method on the mix: the next post goes to the role with the largest share / (posts + 0.5)),
-    stopping at the first post that does not fit. So more money never buys fewer posts.
+
+def arrs_posts(scenario: Scenario, year: int = 0, week: int | None = None) -> dict[str, float]:
+    """WTE by role the year's ARRS budget buys: the budget spent in the role mix (shares of WTE), to the pound.
+
+    WTE of role r = budget x m_r / sum_k m_k c_k (m the mix of the roles the scheme allows in
+    `week` (default: the year's first), normalised; c the annual cost of a WTE), so that
+    sum_r WTE_r c_r = budget exactly. More money buys proportionally more of every role.
     """
-    budget = scenario.arrs_budget
-    mix = {r: getattr(scenario.arrs.mix, r) for r in ARRS_ROLES}
+    budget = arrs_budget(scenario, year)
+    week = year * WEEKS_PER_YEAR if week is None else week
+    roles = scenario.arrs.roles
+    mix = {r: (getattr(scenario.arrs.mix, r) if getattr(roles, r).from_week <= week else 0.0) for r in ARRS_ROLES}
+    total = sum(mix.values())
     cost = {r: role.annual_cost for r, role in scenario.arrs.roles.items()}
-    posts = dict.fromkeys(ARRS_ROLES, 0)
-    roles = [r for r in ARRS_ROLES if mix[r] > 0]
-    left = budget
-    while roles:
-        r = max(roles, key=lambda r: (mix[r] / (posts[r] + 0.5), -ARRS_ROLES.index(r)))
-        if cost[r] > left + 1e-9:
-            return posts
-        posts[r] += 1
-        left -= cost[r]
-        if cost[r] <= 0 and posts[r] > 10_000:   # free posts: stop somewhere sensible
-            return posts
-    return posts
+    per_unit = sum(mix[r] / total * cost[r] for r in ARRS_ROLES) if total > 0 else 0.0
+    if budget <= 0 or per_unit <= 0:
+        return dict.fromkeys(ARRS_ROLES, 0.0)
+    return {r: budget * mix[r] / total / per_unit for r in ARRS_ROLES}
 
 
 class ArrsWorkforce:
-    """The ARRS staff of one PCN, by role: funded posts, in post, on leave this week."""
+    """The ARRS staff of one PCN, by role: establishment (whole posts + a part-time post) and who is in post."""
 
     def __init__(self, pcn: Pcn):
         s = self.s = pcn.s
         self.pcn, self.env, self.week = pcn, pcn.env, pcn.week
         self.rng, self.rng_recruitment = pcn.rng("arrs"), pcn.rng("arrs_recruitment")
+        self.supply = LabourSupply.of(pcn.ics, pcn.replication)
         self.roles = dict(s.arrs.roles.items())
-        self.posts = arrs_posts(s)
-        self.in_post = dict.fromkeys(ARRS_ROLES, 0)
-        self.on_leave = dict.fromkeys(ARRS_ROLES, 0)
-        by_type = [[r for r in ARRS_ROLES if self.roles[r].serves == t] for t in DEMAND_TYPES]
-        types = [t for t, roles in enumerate(by_type) if roles]
-        self.types = as_index(types)                          # the demand types ARRS staff serve
-        self.roles_by_type = [by_type[t] for t in types]
-        self.slots_per_wte = {
-            r: s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
-            / role.appointment_minutes for r, role in self.roles.items()}
-        self.carry = dict.fromkeys(ARRS_ROLES, 0.0)          # fractions of appointments to the next day
+        self.leave = leave_share(s)
+        self.slots_per_wte = np.array([
+            s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
+            / self.roles[r].appointment_minutes for r in ARRS_ROLES])
+        self.supervision_hours = np.array([self.roles[r].supervision_hours_per_week for r in ARRS_ROLES])
         self.supervision_ratio = 1.0                          # share of last week's supervision given
-        # posts start filled at the steady-state vacancy level; the vacant ones are being recruited
-        for r in ARRS_ROLES:
-            a, weeks = self.roles[r].attrition_per_year, s.arrs.recruitment_weeks
-            vacant_p = a * weeks / WEEKS_PER_YEAR / (1 + a * weeks / WEEKS_PER_YEAR)
-            vacant = int(self.rng.binomial(self.posts[r], vacant_p))
-            self.in_post[r] = self.posts[r] - vacant
-            for _ in range(vacant):
-                self.env.process(self.recruit(r, residual=True))
+        self.posts: dict[str, float] = {}
+        self.whole = dict.fromkeys(ARRS_ROLES, 0)             # whole-time posts in the establishment
+        self.part = dict.fromkeys(ARRS_ROLES, 0.0)            # the part-time post's WTE (0: none)
+        self.in_whole = dict.fromkeys(ARRS_ROLES, 0)          # whole-time staff in post
+        self.in_part = dict.fromkeys(ARRS_ROLES, False)       # the part-time post filled
+        self.seeking_whole = dict.fromkeys(ARRS_ROLES, 0)     # whole-time posts being recruited
+        self.seeking_part = dict.fromkeys(ARRS_ROLES, False)
+        self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
+        # the establishment is set at the start, each April when the budget changes by year, and when
+        # the scheme first allows a role that is in the mix
+        self.replan = sorted({self.roles[r].from_week for r in ARRS_ROLES
+                              if self.roles[r].from_week > 0 and getattr(s.arrs.mix, r) > 0})
+        self.establish(0, start=True)
 
     def start(self) -> None:
         self.env.process(self.weeks())
 
-    def supervision_needed(self) -> float:
-        """GP supervision hours a week the staff at work need (staff on leave this week need none)."""
-        return sum((self.in_post[r] - self.on_leave[r]) * self.roles[r].supervision_hours_per_week
-                   for r in ARRS_ROLES)
+    def _update(self, r: str) -> None:
+        self.in_post[r] = self.in_whole[r] + (self.part[r] if self.in_part[r] else 0.0)
 
-    def appointments_today(self) -> list[int]:
-        """Whole appointments per served type today (the roles serving one type pool theirs)."""
-        caps = []
-        for roles in self.roles_by_type:
-            cap = 0
-            for r in roles:
-                total = (self.in_post[r] - self.on_leave[r]) * self.slots_per_wte[r] + self.carry[r]
-                whole = math.floor(total)
-                self.carry[r] = total - whole
-                cap += whole
-            caps.append(cap)
-        return caps
+    def establish(self, year: int, start: bool = False, week: int | None = None) -> None:
+        """Set the establishment the year's budget buys; advertise posts that are vacant and not being filled.
+
+        At the start, posts begin filled at the steady-state vacancy level (each vacant with
+        probability a r / 52 / (1 + a r / 52)), and those vacant have part of a recruitment time
+        left. Later, staff above a smaller establishment stay until they leave (no redundancies).
+        """
+        s = self.s
+        self.posts = arrs_posts(s, year, week)
+        for r in ARRS_ROLES:
+            wte = self.posts[r]
+            whole = math.floor(wte + 1e-9)
+            part = wte - whole
+            self.whole[r], self.part[r] = whole, (part if part > 1e-9 else 0.0)
+            if start:
+                a, weeks = self.roles[r].attrition_per_year, s.arrs.recruitment_weeks
+                vacant_p = a * weeks / WEEKS_PER_YEAR / (1 + a * weeks / WEEKS_PER_YEAR)
+                vacant = int(self.rng.binomial(whole, vacant_p))
+                self.in_whole[r] = whole - vacant
+                self.in_part[r] = bool(self.part[r]) and self.rng.random() >= vacant_p
+            if not self.part[r]:
+                self.in_part[r] = False
+            self._update(r)
+            self.advertise(r, residual=start)
+
+    def advertise(self, r: str, residual: bool = False) -> None:
+        """Start recruiting every vacant post of role r that is not already being filled."""
+        for _ in range(self.whole[r] - self.in_whole[r] - self.seeking_whole[r]):
+            self.seeking_whole[r] += 1
+            self.env.process(self.recruit(r, True, residual))
+        if self.part[r] and not self.in_part[r] and not self.seeking_part[r]:
+            self.seeking_part[r] = True
+            self.env.process(self.recruit(r, False, residual))
+
+    def working_wte(self) -> np.ndarray:
+        """WTE by role at work on an average day (in post, less the leave share)."""
+        return np.array([self.in_post[r] for r in ARRS_ROLES]) * (1.0 - self.leave)
 
     def weeks(self):
-        """Each Monday: who is on leave this week, and who leaves (attrition rises without supervision)."""
+        """Each Monday: in April the year's establishment; leavers (attrition rises without supervision)."""
         env, s, rng = self.env, self.s, self.rng
-        leave_p = leave_share(s)
         boost = s.arrs.unsupervised_attrition_multiplier - 1.0
+        week = 0
         while True:
             yield env.timeout(WEEK_PLAN_AT)
+            if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
+                self.establish(week // WEEKS_PER_YEAR, week=week)
             multiplier = 1.0 + boost * (1.0 - self.supervision_ratio)
             for r in ARRS_ROLES:
-                n = self.in_post[r]
-                if n == 0:
-                    self.on_leave[r] = 0
+                if not (self.in_whole[r] or self.in_part[r]):
                     continue
                 p_leave = 1.0 - math.exp(-self.roles[r].attrition_per_year * multiplier / WEEKS_PER_YEAR)
-                leavers = int(rng.binomial(n, p_leave))
-                if leavers:
-                    self.in_post[r] -= leavers
-                    self.week.arrs_leavers += leavers
-                    for _ in range(leavers):
-                        env.process(self.recruit(r))
-                self.on_leave[r] = int(rng.binomial(self.in_post[r], leave_p))
+                leavers = int(rng.binomial(self.in_whole[r], p_leave)) if self.in_whole[r] else 0
+                part_leaves = self.in_part[r] and rng.random() < p_leave
+                if leavers or part_leaves:
+                    self.in_whole[r] -= leavers
+                    self.in_part[r] = self.in_part[r] and not part_leaves
+                    self.week.arrs_leavers += leavers + int(part_leaves)
+                    self._update(r)
+                    self.advertise(r)
             yield env.timeout(WEEK - WEEK_PLAN_AT)
+            week += 1
 
-    def recruit(self, role: str, residual: bool = False):
-        """A vacant post is advertised and filled after the recruitment time (gamma, shape 4)."""
+    def recruit(self, role: str, whole: bool, residual: bool = False):
+        """A vacant post is advertised; after the recruitment time (gamma, shape 4) it is filled by a
+        candidate from the ICS's labour supply, as soon as one is there (the PCNs compete for them)."""
         mean = self.s.arrs.recruitment_weeks
         rng = self.rng_recruitment
         weeks = rng.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         if residual:  # a post vacant at the start has a uniformly distributed time left
             weeks *= rng.random()
         yield self.env.timeout(weeks * WEEK)
-        self.in_post[role] += 1
+        yield self.supply.hire(role)
+        if whole:
+            self.seeking_whole[role] -= 1
+            if self.in_whole[role] < self.whole[role]:
+                self.in_whole[role] += 1
+        else:
+            self.seeking_part[role] = False
+            if self.part[role]:
+                self.in_part[role] = True
+        self._update(role)

@@ -22,6 +22,8 @@ class Week:
     arrs_appointments: float = 0.0
     nurse_appointments: float = 0.0
     unmet: float = 0.0
+    diverted: float = 0.0
+    returned: float = 0.0
     backlog: float = 0.0
     wait_days_mean: float = 0.0
     lost_appointments: float = 0.0
@@ -31,6 +33,7 @@ class Week:
     arrs_vacancies: float = 0.0
     arrs_leavers: float = 0.0
     arrs_spend: float = 0.0
+    arrs_budget: float = 0.0
     cd_contracted_hours: float = 0.0
     cd_protected_hours: float = 0.0
     cd_clinical_hours: float = 0.0

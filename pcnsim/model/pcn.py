@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from pcnsim.config import ARRS_ROLES, WEEKS_PER_YEAR, Scenario
-from pcnsim.model.arrs import ArrsWorkforce
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
+from pcnsim.model.arrs import ArrsWorkforce, arrs_budget
 from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.clinical_director import ClinicalDirector
 from pcnsim.model.ledger import ROLE_SERIES, WEEK_FIELDS, WEEKLY_SERIES, Week
@@ -32,7 +32,7 @@ class Pcn:
         # the week's books, written by every actor and closed on Saturday (one dict, reset in place)
         self.week = Week()
         self.weekly: dict[str, list[float]] = {k: [] for k in WEEKLY_SERIES}
-        self.served_by_age = np.zeros(scenario.demand.patience_days)   # measured appointments by wait
+        self.served_by_age = np.zeros(scenario.demand.patience_days + 1)   # measured appointments by lead
         self.measuring = False
         self.backlog_start = 0
 
@@ -64,7 +64,7 @@ class Pcn:
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
             wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments
-            wk.backlog = float(practices.waiting.sum())
+            wk.backlog = practices.backlog()
             served = practices.week_served_by_age
             wk.wait_days_mean = float(served @ np.arange(served.size) / served.sum()) if served.sum() else 0.0
             if self.measuring:
@@ -74,6 +74,7 @@ class Pcn:
             wk.arrs_in_post = float(sum(arrs.in_post.values()))
             wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
             wk.arrs_spend = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
+            wk.arrs_budget = arrs_budget(s, week // WEEKS_PER_YEAR) / WEEKS_PER_YEAR
             wk.cd_strain = cd.strain
             wk.cd_in_post = float(cd.in_post)
             wk.leadership_backlog_hours = self.work.open_hours()
@@ -91,7 +92,8 @@ class Pcn:
 
     def start_measuring(self) -> None:
         self.measuring = True
-        self.backlog_start = int(self.practices.waiting.sum())
+        self.backlog_start = self.practices.backlog()
+        self.backlog_start_by_type = self.practices.backlog_by_type()
 
     def metrics(self) -> dict[str, float]:
         """The INTERFACE.md metrics of this PCN over the weeks after warm-up."""
@@ -105,7 +107,6 @@ class Pcn:
         cum = np.cumsum(served)
         n_served = cum[-1] if cum.size else 0.0
         funded = series["arrs_posts_funded"]
-        budget = s.arrs_budget
         # tasks due by the end: finished (late or not) or still open past their due date (never done)
         open_late = sum(1 for t in (*self.work.tasks, *self.manager.tasks) if t.due <= s.run.horizon_weeks * WEEK)
         due, overdue = self.work.due["count"] + open_late, self.work.due["overdue"] + open_late
@@ -117,7 +118,7 @@ class Pcn:
             "nurse_appointments_per_year": tot["nurse_appointments"] / years,
             "unmet_per_year": tot["unmet"] / years,
             "backlog_start": float(self.backlog_start),
-            "backlog_end": float(self.practices.waiting.sum()),
+            "backlog_end": self.practices.backlog(),
             "demand_met_share": tot["appointments"] / tot["requests"] if tot["requests"] else 1.0,
             "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
             "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
@@ -142,10 +143,34 @@ class Pcn:
             "arrs_staff_wte": mean["arrs_in_post"],
             "arrs_posts_funded": mean["arrs_posts_funded"],
             "arrs_spend_per_year": tot["arrs_spend"] / years,
-            "arrs_budget_used_share": tot["arrs_spend"] / years / budget if budget > 0 else 0.0,
+            "arrs_budget_used_share": tot["arrs_spend"] / tot["arrs_budget"] if tot["arrs_budget"] > 0 else 0.0,
             "manager_hours_used_per_week": mean["manager_hours_used"],
             "locum_sessions_per_year": tot["locum_sessions"] / years,
             "spend_per_year": tot["spend"] / years,
         }
+        m.update(self.delivery_metrics(years))
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
+        return m
+
+    def delivery_metrics(self, years: float) -> dict[str, float]:
+        """The v2 delivery metrics: by type, diverted and returned, booking lead times, utilisation by pool."""
+        pr = self.practices
+        bt = pr.by_type
+        served = self.served_by_age
+        n = served.sum()
+        m = {"diverted_per_year": bt["diverted"].sum() / years, "returned_per_year": bt["returned"].sum() / years,
+             "booked_same_day_share": float(served[0] / n) if n else 0.0,
+             # 14 calendar days = 10 working days: "over 14 days" is a lead of 11 working days or more
+             "booked_over_14_days_share": float(served[11:].sum() / n) if n else 0.0}
+        end = pr.backlog_by_type()
+        start = getattr(self, "backlog_start_by_type", np.zeros_like(end))
+        for i, t in enumerate(DEMAND_TYPES):
+            m[f"requests_per_year.{t}"] = bt["requests"][i] / years
+            m[f"appointments_per_year.{t}"] = bt["appointments"][i] / years
+            m[f"gp_appointments_per_year.{t}"] = bt["gp"][i] / years
+            m[f"unmet_per_year.{t}"] = bt["unmet"][i] / years
+            m[f"diverted_per_year.{t}"] = bt["diverted"][i] / years
+            m[f"backlog_change.{t}"] = float(end[i] - start[i])
+        for name, share in pr.utilisation().items():
+            m[f"utilisation.{name}"] = share
         return m

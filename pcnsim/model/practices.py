@@ -1,17 +1,22 @@
-"""The practices of a PCN: requests arrive each working day and wait by age until served or lost.
+"""The practices of a PCN: requests are triaged, urgent ones seen today or tomorrow, routine ones booked.
 
-Each open day the day's capacity serves the oldest requests first: practice nurses their own
-practice's nursing requests, ARRS staff their types across the PCN, then GPs their own
-practice (less the time they give to supervising ARRS staff). Requests past their patience
-leave unmet (a diversion to 111, A&E or a walk-in centre).
+Each working day's requests are triaged at the end of the day (18:00): urgent requests take
+today's free slots of an eligible clinician (yesterday's urgent first), or wait one day, then
+are diverted (111, A&E, community pharmacy). Routine requests (and returning patients) are
+booked into the first free slot of an eligible clinician within the booking horizon: a diary of
+free slots by clinician pool for the next H open days, a GP and a nurse pool per practice and
+one pool per ARRS role for the whole PCN. A patient offered a slot beyond their tolerance
+declines; decliners and patients no diary can take contact again later or go elsewhere. GP
+supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 and 2.4).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from pcnsim.config import DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
+from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model.calendar import (ARRIVALS_AT, DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
 
@@ -19,66 +24,169 @@ if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
 
 T = {t: i for i, t in enumerate(DEMAND_TYPES)}
-GP_ORDER = [T[t] for t in ("gp_complex", "nursing", "same_day", "medicines", "msk", "mental_health")]
-
-
-def as_index(types: list[int]) -> slice | list[int]:
-    """Type indices as a slice where they are consecutive: a view, where a list would copy."""
-    if types and types == list(range(types[0], types[-1] + 1)):
-        return slice(types[0], types[-1] + 1)
-    return types
-
-
-GP_TYPES = as_index(GP_ORDER)
+GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
+POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 
 
 def take_oldest(waiting: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Serve `capacity` requests per row from `waiting` (rows x queue order, first served first)."""
+    """Take `capacity` per row from `waiting` (rows x order, first taken first).
+
+    Used both ways: requests into the first free slots of a diary (rows of free slots by day,
+    capacity = requests), and a count shared over practices in a rotating order.
+    """
     before = np.cumsum(waiting, axis=-1) - waiting
-    return np.minimum(waiting, np.maximum(capacity[..., None] - before, 0))
+    return np.minimum(waiting, np.maximum(np.asarray(capacity)[..., None] - before, 0))
+
+
+def eligible_roles(scenario) -> dict[str, list[str]]:
+    """Per demand type, the roles that may serve it, preferred first (GPs last, for every type).
+
+    Practice nurses serve `nursing`; each ARRS role the type it `serves`; the ARRS roles serving
+    one type share one PCN-wide diary (their slots pooled). ARRS GPs and practice nurses
+    (`joins`) work in the practices' GP and nurse diaries instead.
+    """
+    out = {}
+    for t in DEMAND_TYPES:
+        roles = [r for r in ARRS_ROLES if getattr(scenario.arrs.roles, r).serves == t
+                 and not getattr(scenario.arrs.roles, r).joins]
+        out[t] = (["nurse"] if t == "nursing" else []) + roles + ["gp"]
+    return out
+
+
+def overlap(need: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Requests of several queues, in order, booked into the first free slots: (P, Q) x (P, L) -> (P, Q, L).
+
+    Queue q of practice p occupies positions [c_{q-1}, c_q) of the practice's requests in
+    order and day d offers positions [C_{d-1}, C_d) of its free slots; the requests of q
+    offered day d are the overlap of the two intervals.
+    """
+    c = np.cumsum(need, axis=1)
+    cf = np.cumsum(free, axis=1)
+    hi = np.minimum(c[:, :, None], cf[:, None, :])
+    lo = np.maximum((c - need)[:, :, None], (cf - free)[:, None, :])
+    return np.maximum(hi - lo, 0)
+
+
+def list_sizes(scenario) -> np.ndarray:
+    """Registered patients by practice: listed one by one, or spread around the mean with `pcn.list_size_cv`.
+
+    The spread is deterministic (lognormal quantiles at (i + 0.5) / P, rescaled to the mean), so
+    that it draws no random numbers and every scenario point has the same practices.
+    """
+    P, mean, cv = scenario.pcn.practices, scenario.pcn.list_size_per_practice, scenario.pcn.list_size_cv
+    if scenario.pcn.list_sizes:
+        return np.array(scenario.pcn.list_sizes, dtype=float)
+    if cv <= 0 or P == 1:
+        return np.full(P, float(mean))
+    from scipy.stats import norm
+    sigma = math.sqrt(math.log(1 + cv * cv))
+    z = norm.ppf((np.arange(P) + 0.5) / P)
+    x = np.exp(sigma * z)[::-1]                 # practice 0 (the CD's) is the largest
+    return mean * x / x.mean()
 
 
 class Practices:
-    """The PCN's practices: their demand, their waiting requests and their GP and nurse capacity."""
+    """The PCN's practices: demand, triage, the booking diaries and the day's appointments."""
 
     def __init__(self, pcn: Pcn):
         s = self.s = pcn.s
         self.pcn, self.env, self.week = pcn, pcn.env, pcn.week
         self.rng = pcn.rng("demand")
-        P, A = s.pcn.practices, s.demand.patience_days
+        self.rng_booking = pcn.rng("booking")
+        d = s.demand
+        P, NT, H = s.pcn.practices, len(DEMAND_TYPES), d.patience_days
+        self.P, self.H = P, H
         leave = leave_share(s)
 
         # demand: expected requests per practice, type and weekday, before seasonality
-        mix = np.array(s.demand.mix.shares())
-        profile = np.array(s.demand.weekday_profile) / np.mean(s.demand.weekday_profile)
-        per_day = s.pcn.list_size_per_practice * s.demand.appointments_per_patient_year / (WEEKS_PER_YEAR * DAYS_PER_WEEK)
-        self.lam = per_day * (mix / mix.sum())[None, :] * np.ones((P, 1))      # (P, T)
+        self.list_sizes = sizes = list_sizes(s)
+        need = np.array(s.pcn.need_weights, dtype=float) if s.pcn.need_weights else np.ones(P)
+        need = need / (need @ sizes / sizes.sum())           # list-weighted mean 1: the PCN's volume is kept
+        mix = np.array(d.mix.shares())
+        profile = np.array(d.weekday_profile) / np.mean(d.weekday_profile)
+        per_day = sizes * need * d.appointments_per_patient_year / (WEEKS_PER_YEAR * DAYS_PER_WEEK)
+        self.lam = per_day[:, None] * (mix / mix.sum())[None, :]          # (P, T)
         self.weekday_profile = profile
-        winter = np.array([1.0 + s.demand.winter_uplift * (w in WINTER_WEEKS) for w in range(WEEKS_PER_YEAR)])
+        winter = np.array([1.0 + d.winter_uplift * (w in WINTER_WEEKS) for w in range(WEEKS_PER_YEAR)])
         self.season = winter / winter.mean()
-        self.waiting = np.zeros((P, len(DEMAND_TYPES), A), dtype=np.int64)   # by practice, type, age (days)
+        urgent = np.array(d.urgent.shares())
+        # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
+        self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
+        self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if d.tolerance_days > 0 else None
+        self.reach = min(d.skill_mix_reach_days + 1, H)
 
-        # capacity, minutes a working day (before supervision)
+        # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
+        self.eligible = eligible_roles(s)
+        self.arrs_types = [T[t] for t in DEMAND_TYPES if len(self.eligible[t]) > (2 if t == "nursing" else 1)]
+        self.arrs_type_slice = np.array(self.arrs_types, dtype=np.int64)
+        K = len(self.arrs_types)
+        roles = [getattr(s.arrs.roles, r) for r in ARRS_ROLES]
+        # role -> ARRS pool; ARRS GPs and nurses join the practices' diaries (-1, -2), by list share
+        self.role_pool = np.array([-1 if ro.joins == "gp" else -2 if ro.joins == "nurse"
+                                   else self.arrs_types.index(T[ro.serves]) for ro in roles])
+        self.pool_of_roles = np.zeros((2 * P + K, len(ARRS_ROLES)))
+        share = sizes / sizes.sum()
+        for i, k in enumerate(self.role_pool):
+            if k == -1:
+                self.pool_of_roles[:P, i] = share
+            elif k == -2:
+                self.pool_of_roles[P:2 * P, i] = share
+            else:
+                self.pool_of_roles[2 * P + k, i] = 1.0
+        # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
+        self.gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
+        self.nursing = T["nursing"]
+
+        # capacity a working day, in appointments (before supervision)
         cd_wte = min(s.clinical_director.clinical_sessions, SLOTS) / s.gps.sessions_per_wte if s.gps.sessions_per_wte else 0
-        gp_wte = np.full(P, s.gps.wte_per_10k * s.pcn.list_size_per_practice / 10_000)
+        gp_wte = s.gps.wte_per_10k * sizes / 10_000
         gp_wte[0] = max(0.0, gp_wte[0] - cd_wte)     # the CD is one of practice 0's GPs
         day = (1 - leave) * SESSION_MINUTES / DAYS_PER_WEEK
-        self.gp_minutes = gp_wte * s.gps.sessions_per_wte * s.gps.patient_facing_share * day
-        nurse_wte = s.nurses.wte_per_10k * s.pcn.list_size_per_practice / 10_000
-        self.nurse_slots_day = np.full(P, nurse_wte * s.nurses.sessions_per_wte * s.nurses.patient_facing_share
-                                       * day / s.nurses.appointment_minutes)
+        self.gp_slots_day = gp_wte * s.gps.sessions_per_wte * s.gps.patient_facing_share * day / s.gps.appointment_minutes
+        nurse_wte = s.nurses.wte_per_10k * sizes / 10_000
+        self.nurse_slots_day = (nurse_wte * s.nurses.sessions_per_wte * s.nurses.patient_facing_share
+                                * day / s.nurses.appointment_minutes)
+        self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"gp": np.zeros(P), "nurse": np.zeros(P)}
+        self.carry = {"pools": np.zeros(2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
+
+        # the diaries, one int block whose last axis is the open day ahead (0 = today), moved on a day at once:
+        # free and held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings
+        # by type, nurse and ARRS bookings by pool row, and appointments by lead (row) for each day
+        nF = 2 * P + K
+        self.rows_pref = slice(P, nF)                  # the preferred pools: practice nurses, then ARRS pools
+        spans = {"free": nF, "held": nF, "capacity": nF, "booked_gp": NT, "booked_pref": P + K, "by_lead": H + 1}
+        self.block = np.zeros((sum(spans.values()), H), np.int64)
+        at = 0
+        for name, n in spans.items():
+            setattr(self, name, self.block[at:at + n])
+            at += n
+        self.free_gp, self.free_pref = self.free[:P], self.free[P:]
+        self.sup = np.zeros((3, H))                    # GP supervision hours wanted, needed, blocked ahead, by day
+        self.diag = (np.arange(H), np.arange(H))
+        self.nursing_in_arrs = T["nursing"] in self.arrs_types
+        # requests not yet booked: arrived (before the day's triage), urgent from yesterday, returners
+        i64 = np.int64
+        self.arrived = np.zeros((2, P, NT), i64)      # urgent, routine
+        self.carried = np.zeros((P, NT), i64)
+        self.returns = np.zeros((P, NT, d.return_after_days), i64)
 
         # today's extra GP sessions at practice 0, and this week's books
         self.cd_gp_slots_today = 0.0
         self.locum_slots_today = 0.0
-        self.week_served_by_age = np.zeros(A)     # appointments by wait, working days
-        self.supervision_needed = 0.0             # hours of GP supervision the ARRS staff needed
+        self.unbooked_today = np.zeros((P, NT), np.int64)
+        self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
+        self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
+        # measured totals by type (after warm-up) and by pool
+        self.by_type = {k: np.zeros(NT) for k in ("requests", "appointments", "gp", "unmet", "diverted", "returned")}
+        self.used = np.zeros(2 + K)
+        self.offered = np.zeros(2 + K)
 
     def start(self) -> None:
+        for k in range(self.H):
+            self.open_day(k)
         self.env.process(self.days())
 
     def add_gp_session(self, locum: bool) -> None:
@@ -88,79 +196,244 @@ class Practices:
         else:
             self.cd_gp_slots_today += self.gp_session_slots
 
+    # ------------------------------------------------------------------ books
+    def backlog_by_type(self) -> np.ndarray:
+        """Requests waiting, by type: arrived not yet triaged, urgent carried, booked not yet seen, returners."""
+        P = self.P
+        out = (self.arrived.sum(axis=(0, 1)) + self.carried.sum(0) + self.booked_gp.sum(1)
+               + self.returns.sum(axis=(0, 2))).astype(float)
+        pref = self.booked_pref.sum(1)
+        out[self.nursing] += pref[:P].sum()
+        out[self.arrs_type_slice] += pref[P:]
+        return out
+
+    def backlog(self) -> float:
+        return float(self.backlog_by_type().sum())
+
+    def utilisation(self) -> dict[str, float]:
+        """Share of each role's patient-facing slots used for patients (ARRS roles: their pool's share)."""
+        share = np.divide(self.used, self.offered, out=np.zeros_like(self.used), where=self.offered > 0)
+        out = {"gp": float(share[0]), "nurse": float(share[1])}
+        for r, k in zip(ARRS_ROLES, self.role_pool):
+            out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[2 + k])
+        return out
+
     def days(self):
-        """Each working day: requests arrive, the day's capacity serves the oldest, the rest age."""
+        """Each working day: requests arrive at 07:00; at 18:00, on open days, triage, booking and clinics."""
         env, s = self.env, self.s
         week = 0
         while True:
             for day in range(DAYS_PER_WEEK):
                 yield env.timeout(week * WEEK + day * DAY + ARRIVALS_AT - env.now)
                 season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile[day]
-                arrivals = self.rng.poisson(self.lam * season)
-                self.waiting[:, :, 0] += arrivals
+                arrivals = self.rng.poisson(self.lam_split * season)     # (2, P, T): urgent, routine
+                self.arrived += arrivals
                 self.week.requests += arrivals.sum()
+                if self.pcn.measuring:
+                    self.by_type["requests"] += arrivals.sum(axis=(0, 1))
                 yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
                 if is_open(s, week, day):
                     self.serve_day(week * DAYS_PER_WEEK + day)
                 self.cd_gp_slots_today = self.locum_slots_today = 0.0
             week += 1
 
-    def slots(self, key: str, minutes_over_length):
+    def whole(self, key: str, slots):
         """Whole appointments from fractional capacity, carrying the fraction to the next day."""
-        total = minutes_over_length + self.carry[key]
-        whole = np.floor(total)
+        total = slots + self.carry[key]
+        whole = np.floor(total + 1e-9)
         self.carry[key] = total - whole
-        return whole.astype(np.int64) if isinstance(whole, np.ndarray) else np.int64(whole)
+        return whole.astype(np.int64) if isinstance(whole, np.ndarray) else int(whole)
+
+    def open_day(self, k: int) -> None:
+        """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
+        s, arrs = self.s, self.pcn.arrs
+        wte = arrs.working_wte()
+        cap = self.whole("pools", self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte))
+        held = np.floor(cap * s.demand.on_the_day_share).astype(np.int64)
+        self.held[:, k] = held
+        self.free[:, k] = cap - held
+        self.capacity[:, k] = cap
+        # supervision: the staff working that day need it; a share is blocked before any patient books
+        needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
+        wanted = needed * s.arrs.supervision_share
+        block = self.whole("sup", wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes)
+        free = self.free_gp[:, k]
+        block = min(block, int(free.sum()))
+        if block:
+            got = self._share(free, block, k)
+            free -= got
+            self.capacity[:self.P, k] -= got
+        self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
+
+    # ------------------------------------------------------------------ the day
+    def _share(self, counts: np.ndarray, total, day_index: int) -> np.ndarray:
+        """`total` taken from `counts` over practices (last axis), practices in an order that rotates by day."""
+        order = self.rotation[day_index % self.P]
+        out = np.empty_like(counts)
+        out[..., order] = take_oldest(counts[..., order], total)
+        return out
+
+    def _accept(self, offer: np.ndarray) -> np.ndarray:
+        """Offers a patient takes: all of them today; d days ahead with probability exp(-d / tolerance)."""
+        if self.accept_p is None:
+            return offer
+        at = np.nonzero(offer)                  # offers are sparse: draw only where there are some
+        if not at[0].size:
+            return offer
+        took = offer.copy()
+        took[at] = self.rng_booking.binomial(offer[at], self.accept_p[at[-1]])
+        return took
+
+    def _preferred(self, need: np.ndarray, L: int, day_index: int, urgent: bool = False) -> np.ndarray:
+        """Book `need` (P, T) into the preferred pools' first free slots within L days: the practice nurses
+        (nursing) and the PCN's ARRS pools (their type), at once: they serve different types.
+
+        Returns the requests that declined their offer (P, T); `need` is reduced by every offer made.
+        Urgent booking (today only) is always taken and its lead is set by the caller.
+        """
+        if self.nursing_in_arrs:          # an ARRS role serving nursing: the practice nurses first, then ARRS
+            declined = self._preferred_once(need, L, day_index, urgent, arrs=False)
+            return declined + self._preferred_once(need, L, day_index, urgent, nurses=False)
+        return self._preferred_once(need, L, day_index, urgent)
+
+    def _preferred_once(self, need: np.ndarray, L: int, day_index: int, urgent: bool,
+                        nurses: bool = True, arrs: bool = True) -> np.ndarray:
+        P, a = self.P, self.arrs_type_slice
+        declined = np.zeros_like(need)
+        by_pool = need[:, a].T if arrs else np.zeros((a.size, P), np.int64)   # (K, P)
+        want = np.concatenate([need[:, self.nursing] if nurses else np.zeros(P, np.int64), by_pool.sum(1)])
+        if not want.any():
+            return declined
+        free = self.free_pref[:, :L]
+        offer = take_oldest(free, want)                                      # (P + K, L)
+        took = offer if urgent else self._accept(offer)
+        free -= took
+        self.booked_pref[:, :L] += took
+        if not urgent:
+            self.by_lead[self.diag[0][:L], self.diag[1][:L]] += took.sum(0)
+        asked = offer.sum(1)
+        need[:, self.nursing] -= asked[:P]
+        split = self._share(by_pool, asked[P:], day_index)                   # (K, P)
+        need[:, a] -= split.T
+        if took is not offer:
+            no = asked - took.sum(1)
+            declined[:, self.nursing] += no[:P]
+            declined[:, a] += self._share(split, no[P:], day_index + 1).T
+        return declined
+
+    def _gp(self, need: np.ndarray, L: int) -> np.ndarray:
+        """Book `need` (P, T), most constrained types first, into the practice GPs' first free slots within
+        L days (routine). Returns the requests that declined (P, T); `need` is reduced by every offer."""
+        o = self.gp_order
+        q = need[:, o]
+        offer = overlap(q, self.free_gp[:, :L])                             # (P, T, L)
+        took = self._accept(offer)
+        self.free_gp[:, :L] -= took.sum(1)
+        by_type_day = took.sum(0)                                            # (T, L)
+        self.booked_gp[o, :L] += by_type_day
+        self.by_lead[self.diag[0][:L], self.diag[1][:L]] += by_type_day.sum(0)
+        asked = offer.sum(2)
+        need[:, o] -= asked
+        declined = np.zeros_like(need)
+        declined[:, o] = asked - took.sum(2)
+        return declined
 
     def serve_day(self, day_index: int) -> None:
-        """Serve the day's backlog: nurses and ARRS staff first, then GPs their own practice."""
-        s, W, wk, arrs = self.s, self.waiting, self.week, self.pcn.arrs
-        P = W.shape[0]
-        served_age = np.zeros(W.shape[2])
-        # supervision comes out of GP clinical time, spread over practices by GP time
-        needed = arrs.supervision_needed()
-        wanted_min = needed * s.arrs.supervision_share * 60.0 / DAYS_PER_WEEK
-        gp_min = self.gp_minutes.copy()
-        given_min = min(wanted_min, gp_min.sum())
-        if given_min > 0:
-            gp_min -= given_min * gp_min / gp_min.sum()
-        wk.gp_supervision_hours += given_min / 60.0
-        self.supervision_needed += needed * 60.0 / DAYS_PER_WEEK / 60.0
+        """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
+        s, wk, rng, H, P = self.s, self.week, self.rng_booking, self.H, self.P
+        fg = self.free_gp
+        # the day's held slots are released; the CD's clinics and any locum add to practice 0
+        self.free[:, 0] += self.held[:, 0]
+        extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
+        fg[0, 0] += extra
+        self.capacity[0, 0] += extra
 
-        # nurses: nursing at their own practice
-        nurse = self.slots("nurse", self.nurse_slots_day)
-        x = W[:, T["nursing"], ::-1]
-        got = take_oldest(x, nurse)
-        W[:, T["nursing"], ::-1] -= got
-        wk.nurse_appointments += got.sum()
-        served_age += got.sum(axis=0)[::-1]
+        # triage has split the arrivals into urgent and routine; returners due today are routine
+        urgent, routine = self.arrived
+        self.arrived = np.zeros_like(self.arrived)
+        back = self.returns[:, :, 0].copy()
+        self.returns[:, :, :-1] = self.returns[:, :, 1:]
+        self.returns[:, :, -1] = 0
+        routine += back
+        wk.returned += back.sum()
 
-        # ARRS staff: their type across the PCN, oldest first, practices in rotating order
-        caps = arrs.appointments_today()
-        if any(caps):
-            order = self.rotation[day_index % P]
-            x = W[order][:, arrs.types, ::-1]                       # (P, types, A) oldest first
-            A = x.shape[2]
-            flat = x.transpose(1, 2, 0).reshape(len(caps), A * P)   # per type: age-major, practices within
-            got = take_oldest(flat, np.array(caps, dtype=np.int64)).reshape(len(caps), A, P).transpose(2, 0, 1)
-            back = np.empty_like(got)
-            back[order] = got
-            W[:, arrs.types, ::-1] -= back
-            wk.arrs_appointments += got.sum()
-            served_age += got.sum(axis=(0, 1))[::-1]
+        # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
+        carried = self.carried
+        both = carried + urgent
+        before = both.sum()
+        if before:
+            self._preferred(both, 1, day_index, urgent=True)
+            o = self.gp_order
+            got = take_oldest(both[:, o], fg[:, 0])                          # GPs' free slots today, (P, T)
+            fg[:, 0] -= got.sum(1)
+            self.booked_gp[o, 0] += got.sum(0)
+            both[:, o] -= got
+            # yesterday's urgent requests were seen first: of those left, the newest are today's
+            urgent = np.minimum(both, urgent)
+            left_carried = both - urgent
+            seen = int(before - both.sum())
+            seen_carried = int(carried.sum() - left_carried.sum())
+            self.by_lead[1, 0] += seen_carried
+            self.by_lead[0, 0] += seen - seen_carried
+            carried = left_carried
+        diverted = carried.sum(0)                     # urgent since yesterday and still not seen
+        self.carried = urgent
+        wk.diverted += diverted.sum()
 
-        # GPs (the CD's clinical sessions and any locum count at practice 0): own practice
-        slots = gp_min / s.gps.appointment_minutes
-        slots[0] += self.cd_gp_slots_today + self.locum_slots_today
-        cap = self.slots("gp", slots)
-        x = W[:, GP_TYPES, ::-1]                                    # (P, types, A)
-        got = take_oldest(x.reshape(P, -1), cap).reshape(x.shape)
-        W[:, GP_TYPES, ::-1] -= got
-        wk.gp_appointments += got.sum()
-        served_age += got.sum(axis=(0, 1))[::-1]
+        # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
+        declined = np.zeros_like(routine)
+        for L in ((self.reach, H) if self.reach < H else (H,)):
+            if not routine.any():
+                break
+            declined += self._preferred(routine, L, day_index)
+            if routine.any():
+                declined += self._gp(routine, L)
+        self.unbooked_today = routine                 # no eligible slot in the horizon (read by verification)
+        # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
+        lost = declined + routine
+        again = np.zeros_like(lost)
+        if s.demand.return_share > 0:
+            at = np.nonzero(lost)
+            again[at] = rng.binomial(lost[at], s.demand.return_share)
+        self.returns[:, :, -1] += again
+        elsewhere = (lost - again).sum(0)
+        wk.unmet += diverted.sum() + elsewhere.sum()
 
-        self.week_served_by_age += served_age
-        # requests at the end of their patience leave unmet; the rest wait another day
-        wk.unmet += W[:, :, -1].sum()
-        W[:, :, 1:] = W[:, :, :-1]
-        W[:, :, 0] = 0
+        # supervision not blocked ahead is given from GP slots still free today
+        gp_min = s.gps.appointment_minutes
+        wanted, needed, blocked = self.sup[:, 0]
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(fg[:, 0].sum())) * gp_min / 60.0
+        wk.gp_supervision_hours += blocked + given
+        self.supervision_needed += needed
+
+        # today's appointments
+        gp_today, pref_today = self.booked_gp[:, 0], self.booked_pref[:, 0]
+        nurse_today = pref_today[:P].sum()
+        wk.gp_appointments += gp_today.sum()
+        wk.nurse_appointments += nurse_today
+        wk.arrs_appointments += pref_today[P:].sum()
+        self.week_served_by_age += self.by_lead[:, 0]
+        if self.pcn.measuring:
+            bt = self.by_type
+            today = gp_today.astype(float)
+            today[self.nursing] += nurse_today
+            today[self.arrs_type_slice] += pref_today[P:]
+            bt["appointments"] += today
+            bt["gp"] += gp_today
+            bt["unmet"] += diverted + elsewhere
+            bt["diverted"] += diverted
+            bt["returned"] += back.sum(0)
+            self.used[0] += gp_today.sum()
+            self.used[1] += nurse_today
+            self.used[2:] += pref_today[P:]
+            cap = self.capacity[:, 0]
+            self.offered[0] += cap[:P].sum()
+            self.offered[1] += cap[P:2 * P].sum()
+            self.offered[2:] += cap[2 * P:]
+
+        # the diary moves on a day; a new day opens at the horizon
+        b = self.block
+        b[:, :-1] = b[:, 1:]
+        b[:, -1] = 0
+        self.sup[:, :-1] = self.sup[:, 1:]
+        self.open_day(H - 1)

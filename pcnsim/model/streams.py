@@ -8,7 +8,7 @@ import numpy as np
 from pcnsim.config import DEFAULT_ICS_NAME, Scenario
 
 #: The stochastic processes of a PCN, each with its own stream named `pcn{i}/{process}`.
-STREAM_PROCESSES = ("demand", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
+STREAM_PROCESSES = ("demand", "booking", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
                     "timetable", "tasks/operations", "tasks/development", "tasks/system")
 STREAM_NAME_PATTERN = "pcn{i}/{process}, prefixed by '{ics.name}/' when ics.name is not the default 'ICS'"
 #: How `stream` seeds, in words, for the run manifest.

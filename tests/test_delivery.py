@@ -1,0 +1,184 @@
+"""Delivery v2 (docs/model.md 2.3, 2.4): triage, booking, skill mix, supervision, ARRS money and people, practices."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pcnsim import model
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES
+from pcnsim.model import arrs_posts, simulate
+from pcnsim.model.labour import candidates_per_year
+from pcnsim.model.practices import list_sizes
+from pcnsim.verify import idle_while_unmet, observe, scenario
+
+SHORT = {"run.horizon_weeks": 40, "run.warmup_weeks": 8}
+
+
+def short(**values):
+    return scenario(values={**SHORT, **values})
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    s = short()
+    return s, simulate(s, 0)
+
+
+def test_demand_is_conserved_by_type(baseline):
+    s, rep = baseline
+    m, years = rep.metrics, s.years_measured
+    for t in DEMAND_TYPES:
+        rhs = m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"] + m[f"backlog_change.{t}"] / years
+        assert m[f"requests_per_year.{t}"] == pytest.approx(rhs, rel=1e-12, abs=1e-9)
+    assert sum(m[f"requests_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["requests_per_year"])
+    assert sum(m[f"unmet_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["unmet_per_year"])
+    assert m["diverted_per_year"] <= m["unmet_per_year"]
+
+
+def test_gps_see_every_type_their_colleagues_cannot_fit_in(baseline):
+    """Triage sends MSK, mental health and same-day requests to GPs when the ARRS diaries are full."""
+    _, rep = baseline
+    m = rep.metrics
+    for t in ("msk", "mental_health", "same_day"):
+        assert m[f"gp_appointments_per_year.{t}"] > 0, t
+        assert m[f"gp_appointments_per_year.{t}"] < m[f"appointments_per_year.{t}"], t
+
+
+def test_no_eligible_slot_sits_free_while_a_request_it_could_serve_is_not_booked():
+    s = short(**{"demand.tolerance_days": 0.0})
+    obs = observe(s, 0)
+    assert obs.replication.metrics["unmet_per_year"] > 0     # the diaries do fill up
+    assert obs.idle_unmet[0] == 0.0
+
+
+def test_idle_check_can_fail():
+    """The property check finds a free GP slot left behind (it is not vacuous)."""
+    s = short()
+    seen = {}
+    model.simulate(s, 0, observer=lambda ics: seen.setdefault("ics", ics))
+    pr = seen["ics"].pcns[0].practices
+    pr.unbooked_today = np.ones_like(pr.unbooked_today)
+    pr.free_gp[0, 0] = 3
+    assert idle_while_unmet(pr) >= 3
+
+
+def test_capacity_far_above_demand_books_everyone_the_same_day():
+    s = short(**{"gps.wte_per_10k": 50.0, "demand.skill_mix_reach_days": 0})
+    m = simulate(s, 0).metrics
+    assert m["booked_same_day_share"] == 1.0
+    assert m["unmet_per_year"] == 0.0 and m["diverted_per_year"] == 0.0 and m["returned_per_year"] == 0.0
+
+
+def test_waits_spread_out_rather_than_pile_at_the_horizon():
+    s = short()
+    seen = {}
+    model.simulate(s, 0, observer=lambda ics: seen.setdefault("ics", ics))
+    lead = seen["ics"].pcns[0].served_by_age
+    share = lead / lead.sum()
+    H = s.demand.patience_days
+    assert share[0] > 0.25                          # a same-day share
+    assert share[1:11].sum() > 0.3                  # a body of booked-ahead appointments
+    assert share[H - 1] < 0.05                      # no spike at the last bookable day
+
+
+def test_urgent_requests_not_seen_by_tomorrow_are_diverted():
+    few_gps = short(**{"gps.wte_per_10k": 2.0})
+    m = simulate(few_gps, 0).metrics
+    base = simulate(short(), 0).metrics
+    assert m["diverted_per_year"] > 2 * base["diverted_per_year"]
+    assert m["diverted_per_year.same_day"] > 0
+
+
+def test_returning_patients_come_back_and_are_counted_once():
+    none = simulate(short(**{"demand.return_share": 0.0}), 0).metrics
+    some = simulate(short(**{"demand.return_share": 0.8}), 0).metrics
+    assert none["returned_per_year"] == 0.0 and some["returned_per_year"] > 0
+    # returns are not new requests: the request count is the same arrival stream
+    assert some["requests_per_year"] == none["requests_per_year"]
+    assert some["unmet_per_year"] < none["unmet_per_year"]
+
+
+def test_scarce_gp_time_cuts_supervision_and_raises_arrs_attrition():
+    """Supervision competes with patients for GP slots: with GP time short, less is given, more staff leave."""
+    values = {"run.horizon_weeks": 104, "run.warmup_weeks": 4}
+    plenty = scenario(values={**values, "gps.wte_per_10k": 50.0})
+    short_gps = scenario(values=values)
+    given, leavers = {}, {}
+    for label, s in (("plenty", plenty), ("short", short_gps)):
+        runs = [simulate(s, r) for r in range(4)]
+        given[label] = np.mean([r.metrics["gp_supervision_hours_per_week"] for r in runs])
+        leavers[label] = np.mean([r.metrics["arrs_leavers_per_year"] for r in runs])
+    assert given["short"] < 0.9 * given["plenty"]
+    assert leavers["short"] > leavers["plenty"]
+
+
+def test_arrs_budget_is_spent_in_the_role_mix_to_the_pound():
+    for practices in (1, 5):
+        s = scenario(values={"pcn.practices": practices})
+        posts = arrs_posts(s)
+        cost = sum(posts[r] * getattr(s.arrs.roles, r).annual_cost for r in ARRS_ROLES)
+        assert cost == pytest.approx(s.arrs_budget, rel=1e-12)
+        # the roles the scheme allows at the start (ARRS GPs from week 26, practice nurses from week 52)
+        mix = np.array([getattr(s.arrs.mix, r) * (getattr(s.arrs.roles, r).from_week == 0) for r in ARRS_ROLES])
+        wte = np.array([posts[r] for r in ARRS_ROLES])
+        assert wte / wte.sum() == pytest.approx(mix / mix.sum())
+
+
+def test_budget_by_year_changes_the_posts_each_april():
+    s = scenario(values={"run.horizon_weeks": 110, "run.warmup_weeks": 4,
+                         "funding.arrs_per_patient_by_year": (10.0, 30.0)})
+    w = simulate(s, 0).weekly["arrs_posts_funded"]
+    assert w[10] == pytest.approx(arrs_posts(s, 0) and sum(arrs_posts(s, 0).values()))
+    assert w[60] == pytest.approx(sum(arrs_posts(s, 1).values()))
+    assert w[60] > 2.5 * w[10]
+
+
+def test_a_shared_labour_supply_leaves_posts_vacant_when_everyone_is_funded_more():
+    # the budget triples in the second year: the new posts must be filled from the shared supply
+    values = {"run.horizon_weeks": 104, "run.warmup_weeks": 52, "ics.pcns": 3,
+              "funding.arrs_per_patient_by_year": (22.89, 70.0)}
+    unlimited = scenario(values={**values, "arrs.candidates_per_10k_year": 0.0})
+    shared = scenario(values=values)
+    v_unlimited = np.mean([simulate(unlimited, r).metrics["arrs_vacancy_rate"] for r in range(2)])
+    v_shared = np.mean([simulate(shared, r).metrics["arrs_vacancy_rate"] for r in range(2)])
+    assert v_shared > v_unlimited + 0.05
+    rates = candidates_per_year(shared)
+    assert sum(rates.values()) == pytest.approx(3.5 * shared.list_size * 3 / 10_000)
+
+
+def test_practices_differ_in_size_and_need():
+    s = scenario(values={"pcn.list_size_cv": 0.5})
+    sizes = list_sizes(s)
+    assert sizes.mean() == pytest.approx(s.pcn.list_size_per_practice)
+    assert sizes.std() / sizes.mean() > 0.3 and sizes[0] == sizes.max()
+    listed = scenario(values={"pcn.list_sizes": (4000, 6000, 8000, 10000, 12000)})
+    assert listed.list_size == 40_000
+    weighted = scenario(values={"pcn.list_sizes": (5000, 5000, 5000, 5000, 5000),
+                                "pcn.need_weights": (2.0, 1.0, 1.0, 1.0, 1.0)})
+    seen = {}
+    model.simulate(scenario(weighted, {"run.horizon_weeks": 2, "run.warmup_weeks": 1}), 0,
+                   observer=lambda ics: seen.setdefault("ics", ics))
+    lam = seen["ics"].pcns[0].practices.lam.sum(1)
+    assert lam[0] == pytest.approx(2 * lam[1])
+    assert lam.sum() == pytest.approx(25_000 * s.demand.appointments_per_patient_year / 260)
+
+
+def test_more_arrs_money_gives_more_appointments_and_fewer_diverted():
+    lo = simulate(short(**{"funding.arrs_per_patient": 11.45}), 0).metrics
+    hi = simulate(short(**{"funding.arrs_per_patient": 34.34}), 0).metrics
+    assert hi["appointments_per_year"] > lo["appointments_per_year"]
+    assert hi["diverted_per_year"] < lo["diverted_per_year"]
+    assert hi["wait_days_mean"] <= lo["wait_days_mean"] + 0.25
+
+
+def test_arrs_gps_join_the_gp_diaries_from_the_week_the_scheme_allows_them():
+    values = {"run.horizon_weeks": 60, "run.warmup_weeks": 30, "arrs.mix.arrs_gp": 0.3}
+    s = scenario(values=values)
+    rep = simulate(s, 0)
+    gps = rep.weekly["arrs_in_post.arrs_gp"]
+    assert gps[:26].max() == 0.0 and gps[40:].mean() > 1.0        # none before October 2024 (week 26)
+    assert arrs_posts(s, 0, 25)["arrs_gp"] == 0.0 and arrs_posts(s, 0, 26)["arrs_gp"] > 3.0
+    without = simulate(scenario(values={**values, "arrs.mix.arrs_gp": 0.0}), 0).metrics
+    # the same money buys fewer, dearer posts, but the ARRS GPs work in the GP diaries
+    assert rep.metrics["gp_appointments_per_year"] > without["gp_appointments_per_year"]
+    assert rep.metrics["utilisation.arrs_gp"] == rep.metrics["utilisation.gp"]
