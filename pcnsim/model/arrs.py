@@ -97,7 +97,8 @@ class ArrsWorkforce:
         boost = s.arrs.unsupervised_attrition_multiplier - 1.0
         while True:
             yield env.timeout(WEEK_PLAN_AT)
-            multiplier = 1.0 + boost * (1.0 - self.supervision_ratio)
+            # unsupervised staff leave more, and so do staff whose line management and induction go undone
+            multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.pcn.arrs_attrition_multiplier
             for r in ARRS_ROLES:
                 n = self.in_post[r]
                 if n == 0:
@@ -115,7 +116,7 @@ class ArrsWorkforce:
 
     def recruit(self, role: str, residual: bool = False):
         """A vacant post is advertised and filled after the recruitment time (gamma, shape 4)."""
-        mean = self.s.arrs.recruitment_weeks
+        mean = self.s.arrs.recruitment_weeks * self.pcn.arrs_recruitment_factor   # development work done: faster
         rng = self.rng_recruitment
         weeks = rng.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         if residual:  # a post vacant at the start has a uniformly distributed time left
