@@ -117,7 +117,7 @@ class ClinicalDirector:
             start = week * WEEK
             yield env.timeout(start + CD_PLAN_AT - env.now)
             self.work.drop_stale()
-            self.work.new_starters()
+            self.work.operations_week()
             self.unbackfilled_hours, self.displaced = 0.0, 0
             leave = rng.random() < leave_p      # drawn every week, so the stream keeps step through vacancies
             self.on_leave = self.in_post and leave
@@ -232,7 +232,7 @@ class ClinicalDirector:
             cd = s.clinical_director
             if ("clinical" in cd.overflow and self.displaced < cd.max_displaced_sessions
                     and self.shortfall(self.env.now + WEEK, SESSION_HOURS / 2) >= SESSION_HOURS / 2
-                    and self.work.open_hours() >= hours):       # and a whole session's work waiting
+                    and self.work.has_hours(hours)):            # and a whole session's work waiting
                 self.displaced += 1
                 self.give_up_clinic(hours, s.funding.backfill_leadership)
                 self.start_desk(hours, 0.0, protected=False)
@@ -260,9 +260,12 @@ class ClinicalDirector:
         env, work, wk = self.env, self.work, self.week
         end = env.now + hours
         worked = 0.0
+        contended = meeting_part > 0             # only a meeting in this slot can want the CD too
         while end - env.now > 1e-9:
-            req = self.desk.request(priority=DESK, preempt=False)
-            if not req.triggered:                # a meeting holds the CD: wait, but not past the session
+            req = self.desk.request(priority=DESK, preempt=False) if contended else None
+            if req is None:
+                pass                             # nobody else wants the CD this session: no request needed
+            elif not req.triggered:              # a meeting holds the CD: wait, but not past the session
                 got = yield req | env.timeout(end - env.now)
                 if req not in got:               # the session ended while the meeting held the CD
                     req.cancel()
@@ -288,7 +291,8 @@ class ClinicalDirector:
                     worked += self.book(task, min(done, task.effort), protected)
             finally:
                 self.holding, self.in_hand = False, None
-                self.desk.release(req)
+                if req is not None:
+                    self.desk.release(req)
         wk.cd_slack_hours += max(0.0, hours - meeting_part - worked)
 
     def book(self, task: Task, hours: float, protected: bool) -> float:

@@ -70,8 +70,19 @@ class LeadershipWork:
         self.arrs_last = None                     # ARRS staff in post last Monday (new starters)
 
     def start(self) -> None:
-        for kind in TASK_KINDS:
+        for kind in ("development", "system"):     # operations arrive in weekly batches (operations_week)
             self.env.process(self.arrivals(kind))
+
+    def operations_week(self) -> None:
+        """Monday: the week's recurrent operations work (rotas, returns, line management) arrives as a
+        batch: a Poisson number of tasks (mean: the week's hours x commitment / task_hours) with
+        exponential efforts, from the operations stream; then induction for new ARRS starters."""
+        mean_effort = self.s.leadership.task_hours
+        rng = self.rng["operations"]
+        n = rng.poisson(self.operations_hours() * self.pcn.cd.commitment / mean_effort)
+        for effort in rng.exponential(mean_effort, n) if n else ():
+            self.add("operations", float(effort))
+        self.new_starters()
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
@@ -80,18 +91,15 @@ class LeadershipWork:
             l.operations_hours_per_arrs_wte * wte
 
     def arrivals(self, kind: str):
-        """Leadership tasks of one kind arrive as a Poisson process with exponential efforts.
+        """Development tasks and system requests arrive as Poisson processes with exponential efforts.
 
-        Operations and development rates scale with the CD's commitment (drawn once per CD):
+        The development rate scales with the CD's commitment (drawn once per CD):
         CDs differ in what they take on. System requests do not: the system asks what it asks.
         """
         env, rng, s = self.env, self.rng[kind], self.s
         while True:
             commitment = self.pcn.cd.commitment if kind != "system" else 1.0
-            if kind == "operations":
-                mean_effort = s.leadership.task_hours
-                rate = self.operations_hours() * commitment / mean_effort
-            elif kind == "development":
+            if kind == "development":
                 mean_effort = s.leadership.task_hours
                 rate = s.leadership.development_hours_per_week * commitment / mean_effort
             else:
@@ -140,6 +148,16 @@ class LeadershipWork:
     def hours_due_before(self, when: float) -> float:
         """Hours of work on the CD's open operations and system tasks due before `when`."""
         return sum(t.effort for t in self.tasks if t.due < when)
+
+    def has_hours(self, hours: float) -> bool:
+        """Whether the CD's open tasks (development included) add up to at least `hours` (stops early)."""
+        total = 0.0
+        for heap in (self.tasks, self.development):
+            for t in heap:
+                total += t.effort
+                if total >= hours:
+                    return True
+        return False
 
     def open_hours(self) -> float:
         return sum(t.effort for t in self.tasks) + sum(t.effort for t in self.development)
