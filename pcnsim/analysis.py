@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit
+from scipy.special import gammaincinv, stdtrit
 
 from pcnsim.metrics import bounds as metric_bounds
 
@@ -142,8 +142,25 @@ def _relative(h: float, mean: float) -> float:
     return h / abs(mean)
 
 
+def poisson_interval(count: float, exposure: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson rate: `count` events over `exposure` (e.g. PCN-years).
+
+    Lower = chi2(a/2; 2k)/2 / exposure (0 when k = 0), upper = chi2(1 - a/2; 2k + 2)/2 / exposure,
+    with chi2(q; 2k)/2 = gammaincinv(k, q). Zero events give [0, -ln(a/2)/exposure], an interval
+    with a positive upper end (3.69 / exposure at 95%), never [0, 0].
+    """
+    if not (exposure > 0) or not math.isfinite(count) or count < 0:
+        return (math.nan, math.nan)
+    k = round(count)
+    a = 1.0 - confidence
+    low = float(gammaincinv(k, a / 2)) if k > 0 else 0.0
+    high = float(gammaincinv(k + 1, 1 - a / 2))
+    return (low / exposure, high / exposure)
+
+
 def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
-              confidence: float = CONFIDENCE) -> pd.DataFrame:
+              confidence: float = CONFIDENCE, exposure: float | Mapping[Any, float] | None = None,
+              rare: Iterable[str] = ()) -> pd.DataFrame:
     """Summarise long-form results into one row per group and metric.
 
     ``results`` has columns ``metric`` and ``value`` (and normally ``point``, the swept
@@ -152,6 +169,13 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
     the order in which they first appear. Columns of the result: ``*by, metric, mean, std,
     ci_low, ci_high, n`` where the interval is the two-sided Student-t interval of the
     mean at ``confidence`` (n = 1 gives NaN std and interval).
+
+    Rare counts: with ``exposure`` (the exposure of one replication, e.g. years measured x PCNs
+    for a per-PCN rate a year; a number, or a mapping from the value of the first ``by``
+    column to a number), the metrics named in ``rare`` (callers pass ``pcnsim.metrics.RARE``)
+    get the exact Poisson interval (`poisson_interval`) of their total count, sum(value x
+    exposure) over replications, over the total exposure, instead of the t-interval. Without
+    ``exposure`` (the default) every metric keeps its t-interval.
     """
     if by is None:
         by = [c for c in results.columns if c not in ("replication", "metric", "value")]
@@ -171,6 +195,18 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
     out["ci_low"] = out["mean"].to_numpy(dtype=float) - h
     out["ci_high"] = out["mean"].to_numpy(dtype=float) + h
     out["n"] = out["n"].astype("int64")
+    rare = set(rare)
+    if exposure is not None and rare:
+        sums = grouped.sum().reset_index(drop=True).to_numpy(dtype=float)
+        metric, n = out["metric"].to_numpy(), out["n"].to_numpy()
+        first = out[by[0]].to_numpy() if by else [None] * len(out)
+        for i in range(len(out)):
+            if metric[i] not in rare:
+                continue
+            e = exposure.get(first[i]) if isinstance(exposure, Mapping) else exposure
+            if e is None or not e > 0:
+                continue
+            out.loc[i, ["ci_low", "ci_high"]] = poisson_interval(sums[i] * e, n[i] * e, confidence)
     return out[columns]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-__all__ = ["Metric", "CATALOGUE", "HEADLINE", "lookup", "label", "kind", "unit", "axis_label",
+__all__ = ["Metric", "CATALOGUE", "HEADLINE", "RARE", "lookup", "label", "kind", "unit", "axis_label",
            "aggregate", "ratio_of", "bounds", "order", "suffix_label", "FAMILIES"]
 
 FAMILIES = ("delivery", "leadership", "retention", "money", "run")
@@ -40,6 +40,7 @@ class Metric:
     high: Optional[float] = None          # shares: 1.0
     headline: bool = False
     headline_rank: int = 0                # a headline metric's place in HEADLINE (reading order)
+    rare: bool = False                    # a count of rare events: exact Poisson interval (analysis.poisson_interval)
 
     @property
     def bounds(self) -> tuple[Optional[float], Optional[float]]:
@@ -89,7 +90,8 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("meetings_attended_share", "System meetings the CD attended", "share", "%", "leadership"),
     _m("representation_share", "System meetings with a PCN CD present", "share", "%", "leadership"),
     # retention
-    _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=7),
+    _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=7,
+       rare=True),
     _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention"),
     _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total"),
     _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=8),
@@ -120,12 +122,23 @@ _ENTRIES: tuple[Metric, ...] = (
     # change in requests waiting over the measured weeks, by type (the conservation identity's last term);
     # it can be negative
     _m("backlog_change", "Change in requests waiting", "count", "requests", "delivery", "total", low=None),
+    # leadership v2 (INTERFACE.md "Metrics added with the v2 models"; docs/model.md 3.4)
+    _m("cd_role_hours_per_week", "CD time on the role (leadership + meetings)", "hours", _WEEK, "leadership"),
+    _m("cd_hours_over_contract_per_week", "CD hours beyond contracted sessions", "hours", _WEEK, "leadership"),
+    _m("cd_protected_hours_displaced_per_week", "CD protected time taken by meetings or requests", "hours", _WEEK,
+       "leadership"),
+    _m("development_hours_per_week", "Development work done (CD and manager)", "hours", _WEEK, "leadership"),
+    _m("practice_lead_pcn_hours_per_week", "Practice leads' GP time on PCN work", "hours", _WEEK, "leadership"),
+    _m("arrs_attrition_multiplier", "ARRS attrition multiplier from leadership work undone", "score", "multiplier",
+       "retention", low=1.0),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
 #: The metrics that headline a run, in the order people read them (CLI, report, sweep figures).
 HEADLINE: tuple[str, ...] = tuple(m.name for m in sorted((m for m in _ENTRIES if m.headline),
                                                          key=lambda m: m.headline_rank))
+#: Counts of rare events, summarised with an exact Poisson interval when the exposure is known.
+RARE: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.rare)
 
 _SUFFIX_LABELS = {
     "gp": "GPs", "nurse": "practice nurses",
@@ -149,7 +162,7 @@ def lookup(name: str) -> Optional[Metric]:
         m = CATALOGUE[base]
         ratio = tuple(f"{part}.{suffix}" for part in m.ratio) if m.ratio else None
         return Metric(name, f"{m.label}: {suffix_label(suffix)}", m.kind, m.unit, m.family, m.aggregate,
-                      ratio, m.low, m.high, headline=False, headline_rank=0)
+                      ratio, m.low, m.high, headline=False, headline_rank=0, rare=m.rare)
     return None
 
 

@@ -123,6 +123,7 @@ def queue_scenario(lam: float, c: int, patience_days: int = 60, horizon_weeks: i
         "gps.appointment_minutes": minutes_per_day / c,
         "nurses.wte_per_10k": 0.0, "funding.arrs_per_patient": 0.0,
         "clinical_director.clinical_sessions": 0, "ics.meeting_load": 0.0,
+        "leadership.practice_lead_pcn_hours_per_week": 0.0,     # no GP time out of the queue's capacity
     })
 
 

@@ -69,6 +69,7 @@ class ArrsWorkforce:
         self.in_part = dict.fromkeys(ARRS_ROLES, False)       # the part-time post filled
         self.seeking_whole = dict.fromkeys(ARRS_ROLES, 0)     # whole-time posts being recruited
         self.seeking_part = dict.fromkeys(ARRS_ROLES, False)
+        self.starters = 0     # people who took up a post since the leadership work last counted them (induction)
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
@@ -129,7 +130,8 @@ class ArrsWorkforce:
             yield env.timeout(WEEK_PLAN_AT)
             if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
                 self.establish(week // WEEKS_PER_YEAR, week=week)
-            multiplier = 1.0 + boost * (1.0 - self.supervision_ratio)
+            # unsupervised staff leave more, and so do staff whose line management and induction go undone
+            multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.pcn.arrs_attrition_multiplier
             for r in ARRS_ROLES:
                 if not (self.in_whole[r] or self.in_part[r]):
                     continue
@@ -147,8 +149,9 @@ class ArrsWorkforce:
 
     def recruit(self, role: str, whole: bool, residual: bool = False):
         """A vacant post is advertised; after the recruitment time (gamma, shape 4) it is filled by a
-        candidate from the ICS's labour supply, as soon as one is there (the PCNs compete for them)."""
-        mean = self.s.arrs.recruitment_weeks
+        candidate from the ICS's labour supply, as soon as one is there (the PCNs compete for them).
+        Development work done shortens the search (`pcn.arrs_recruitment_factor`)."""
+        mean = self.s.arrs.recruitment_weeks * self.pcn.arrs_recruitment_factor
         rng = self.rng_recruitment
         weeks = rng.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         if residual:  # a post vacant at the start has a uniformly distributed time left
@@ -159,8 +162,10 @@ class ArrsWorkforce:
             self.seeking_whole[role] -= 1
             if self.in_whole[role] < self.whole[role]:
                 self.in_whole[role] += 1
+                self.starters += 1
         else:
             self.seeking_part[role] = False
             if self.part[role]:
                 self.in_part[role] = True
+                self.starters += 1
         self._update(role)

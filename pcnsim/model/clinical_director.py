@@ -1,41 +1,69 @@
-"""The PCN's clinical director (CD): a weekly timetable lived session by session.
+"""The PCN's clinical director (CD): a weekly timetable lived session by session, with a contest for the CD.
 
-In each session the CD sees patients, uses protected time on leadership tasks or attends
-a system meeting (which takes the session whatever was planned). Leadership work beyond
-protected time overflows to the manager, displaced clinics or overtime; overtime and
-unbackfilled clinics raise strain, and strain raises the chance of resigning.
+The CD is a `simpy.PreemptiveResource` of capacity one (`ClinicalDirector.desk`). Protected
+sessions (and clinics given up to leadership) are desk sessions: a process that holds the CD
+and works leadership tasks earliest-due first. A system meeting takes the CD with a higher
+priority and preempts the desk session, which keeps the task in hand (its remaining effort)
+and queues for the CD again, resuming when the meeting ends if the session has time left.
+An urgent system request arriving while the CD is at their desk interrupts the task in hand.
+A clinic is given up when work due within the week cannot be done in the protected time
+left before its due dates; what is still short on Friday evening is worked as overtime.
+Strain counts hours beyond a sustainable week, overtime, displaced clinics and displaced
+protected time, and recovers with slack; strain raises the chance of resigning.
 """
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
+import simpy
 
-from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, Scenario
+from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, is_open,
                                    leave_share)
 
 if TYPE_CHECKING:
     from pcnsim.model.ics import Meeting
+    from pcnsim.model.leadership import Task
     from pcnsim.model.pcn import Pcn
 
+#: The fixed weekly pattern: protected sessions take slots in this order, clinics the next ones,
+#: and the slots left at the end are off (baseline: protected Wed PM and Fri PM; clinics Mon, Tue
+#: AM, Wed AM, Thu AM; off Thu PM and Fri AM).
+FIXED_ORDER = (5, 9, 2, 6, 0, 1, 3, 4, 7, 8)
+MEETING, DESK = 0, 1          # priorities on the CD: a meeting preempts a desk session
 
-def timetable(scenario: Scenario, rng: np.random.Generator) -> tuple[list[str], list[float]]:
-    """The CD's fixed weekly timetable: each slot's kind (protected, clinical, off) and hours.
 
-    Protected time is whole slots (rounded, at least one if any is funded) sharing its hours.
+def slot_of(series: MeetingSeries) -> int:
+    return series.weekday * 2 + (series.session == "pm")
+
+
+def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> tuple[list[str], list[float]]:
+    """The CD's weekly timetable under `clinical_director.timetable`: each slot's kind and hours.
+
+    Protected time is n = round(p) whole slots (at least one if any is funded) sharing its hours.
+    `meeting_aware` puts them on the slots of `meeting_series` (the series the CD is expected
+    at), most frequent first, then in FIXED_ORDER; `fixed` uses FIXED_ORDER. Clinics take the
+    next slots of FIXED_ORDER, the rest are off. No random draw.
     """
     prot = scenario.cd_protected_sessions
     n_prot = max(1, round(prot)) if prot > 1e-9 else 0
     n_clin = min(scenario.clinical_director.clinical_sessions, SLOTS - n_prot)
-    order = rng.permutation(SLOTS)
+    order = list(FIXED_ORDER)
+    if scenario.clinical_director.timetable == "meeting_aware":
+        first: list[int] = []
+        for series in sorted(meeting_series, key=lambda m: (m.every_weeks, -m.hours)):
+            if slot_of(series) not in first:
+                first.append(slot_of(series))
+        order = first + [s for s in FIXED_ORDER if s not in first]
+    protected = order[:n_prot]
+    rest = [s for s in FIXED_ORDER if s not in protected]
     kinds = ["off"] * SLOTS
     hours = [SESSION_HOURS] * SLOTS
-    for slot in order[:n_prot]:
+    for slot in protected:
         kinds[slot] = "protected"
         hours[slot] = prot * SESSION_HOURS / n_prot
-    for slot in order[n_prot:n_prot + n_clin]:
+    for slot in rest[:n_clin]:
         kinds[slot] = "clinical"
     return kinds, hours
 
@@ -47,18 +75,32 @@ class ClinicalDirector:
         self.pcn, self.env, self.s, self.week = pcn, pcn.env, pcn.s, pcn.week
         self.work, self.manager, self.practices = pcn.work, pcn.manager, pcn.practices
         self.rng, self.rng_recruitment = pcn.rng("clinical_director"), pcn.rng("cd_recruitment")
-        self.rng_meetings = pcn.rng("meetings")
-        self.slot_kind, self.slot_hours = timetable(self.s, pcn.rng("timetable"))
+        self.rng_meetings, self.rng_commitment = pcn.rng("meetings"), pcn.rng("cd_commitment")
+        ics = pcn.ics
+        self.representative = ics.s.ics.representation == "forum" and pcn.index < ics.s.ics.forum_representatives
+        series = [m for m in ics.series if ics.expects(pcn.index, m)]
+        self.slot_kind, self.slot_hours = timetable(self.s, series)
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
+        self.protected_slots = [(slot, h) for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours))
+                                if k == "protected"]
         self.in_post, self.on_leave = True, False
+        self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
-        self.displace_budget = 0           # clinical sessions the CD may give up this week
-        self.overtime_budget = 0.0         # overtime hours planned this week
+        self.desk = simpy.PreemptiveResource(self.env, capacity=1)
+        self.session_proc: Optional[simpy.Process] = None   # the desk session in progress
+        self.holding = False                                 # whether it holds the CD now
+        self.in_hand: Optional[Task] = None                  # the task it is working on
+        self.displaced = 0                 # clinics given up to leadership this week
         self.unbackfilled_hours = 0.0      # clinical hours given up with no locum this week
 
     def start(self) -> None:
         self.env.process(self.weeks())
+
+    def draw_commitment(self) -> float:
+        """How much leadership work this CD takes on, relative to the mean (gamma, mean 1, drawn once per CD)."""
+        cv = self.s.clinical_director.commitment_cv
+        return float(self.rng_commitment.gamma(1 / cv ** 2, cv ** 2)) if cv > 0 else 1.0
 
     def expected(self, meetings) -> list[Meeting]:
         """The meetings this PCN's CD is expected at under the representation model."""
@@ -75,121 +117,239 @@ class ClinicalDirector:
             start = week * WEEK
             yield env.timeout(start + CD_PLAN_AT - env.now)
             self.work.drop_stale()
-            self.unbackfilled_hours = 0.0
+            self.work.operations_week()
+            self.unbackfilled_hours, self.displaced = 0.0, 0
             leave = rng.random() < leave_p      # drawn every week, so the stream keeps step through vacancies
             self.on_leave = self.in_post and leave
             working = self.in_post and not self.on_leave
             if working:
-                self.plan_overflow(start)
                 wk.cd_contracted_hours += self.contracted_hours
                 wk.cd_protected_hours += self.protected_hours
-            else:   # on leave or vacant: the manager still takes operations work due soon
-                self.displace_budget, self.overtime_budget = 0, 0.0
-                if "manager" in cd.overflow:
-                    self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
+            elif "manager" in cd.overflow:   # on leave or vacant: the manager takes operations work due soon
+                self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
+            planned = self.pcn.ics.meetings_this_week
             for slot in range(SLOTS):
+                kind = self.slot_kind[slot]
+                if kind == "off" and slot not in planned:
+                    continue                 # nothing happens in this slot
+                if kind != "clinical" and not working and slot not in planned:
+                    continue
                 day, half = divmod(slot, 2)
                 yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
                 open_today = is_open(s, week, day)
-                meetings = self.expected(self.pcn.ics.meetings_this_week.get(slot, ())) if open_today else []
+                meetings = self.expected(planned.get(slot, ())) if open_today else []
                 wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
-                    if working and self.slot_kind[slot] != "off":
+                    if working and kind != "off":
                         wk.cd_contracted_hours -= self.slot_hours[slot]
-                        if self.slot_kind[slot] == "protected":
+                        if kind == "protected":
                             wk.cd_protected_hours -= self.slot_hours[slot]
                     continue
                 if working:
                     self.session(slot, meetings)
-                elif self.slot_kind[slot] == "clinical" and not self.in_post:
+                elif kind == "clinical" and not self.in_post:
                     # the post is vacant: the GP who held it still runs their clinics
                     self.practices.add_gp_session(locum=False)
-            # Friday evening: overtime on work due soon, then the week's strain
+            # Friday evening: overtime on work that would otherwise be late, then the week's strain
             yield env.timeout(start + FRIDAY_EVENING - env.now)
             if working:
-                if self.overtime_budget > 0:
-                    used = self.work.work_on(self.overtime_budget, start + 2 * WEEK)
-                    wk.cd_leadership_hours += used
-                    wk.cd_overtime_hours += used
-                x = wk.cd_overtime_hours + cd.displaced_strain_weight * self.unbackfilled_hours
-                self.update_strain(x)
+                if "overtime" in cd.overflow and cd.max_overtime_hours > 0:
+                    self.overtime(env.now + WEEK)
+                self.update_strain(self.strain_input())
             elif self.in_post:
                 self.update_strain(0.0)             # a week of leave: strain recovers
             quit_draw = rng.random()                # drawn every week, like leave: the stream keeps step
             if self.in_post:
-                hazard = cd.base_resignation_per_year * math.exp(cd.strain_sensitivity * self.strain)
-                if quit_draw < 1.0 - math.exp(-hazard / WEEKS_PER_YEAR):
+                if quit_draw < 1.0 - math.exp(-self.hazard() / WEEKS_PER_YEAR):
                     wk.cd_resignations += 1
                     self.in_post = False
                     self.reset_strain()
+                    self.commitment = 1.0           # the post's work while vacant: the mean
                     env.process(self.appoint())
             week += 1
 
-    def plan_overflow(self, week_start: float) -> None:
-        """Monday: if the work due within two weeks exceeds this week's protected time, overflow it."""
-        s = self.s
-        horizon = week_start + 2 * WEEK
-        need = self.work.hours_due_before(horizon)
-        meetings_in_protected = sum(
-            min(self.slot_hours[slot], sum(m.series.hours for m in self.expected(ms)))
-            for slot, ms in self.pcn.ics.meetings_this_week.items() if self.slot_kind[slot] == "protected")
-        week = round(week_start / WEEK)
-        protected = sum(h for slot, (kind, h) in enumerate(zip(self.slot_kind, self.slot_hours))
-                        if kind == "protected" and is_open(s, week, slot // 2))   # none on a bank holiday
-        overflow = need - max(0.0, protected - meetings_in_protected)
-        self.displace_budget, self.overtime_budget = 0, 0.0
-        for target in s.clinical_director.overflow:
-            if overflow <= 0:
-                break
-            if target == "manager":
-                overflow -= self.manager.take(overflow)
-            elif target == "clinical":
-                clinical_slots = self.slot_kind.count("clinical")
-                k = min(s.clinical_director.max_displaced_sessions, clinical_slots,
-                        math.ceil(overflow / SESSION_HOURS - 1e-9))
-                self.displace_budget = k
-                overflow -= k * SESSION_HOURS
-            elif target == "overtime":
-                self.overtime_budget = min(s.clinical_director.max_overtime_hours, overflow)
-                overflow -= self.overtime_budget
+    def overtime(self, horizon: float) -> None:
+        """Friday evening: unpaid hours, up to `max_overtime_hours`, first on operations and system work
+        that protected time cannot get done before it is due (`shortfall`), then on development work
+        falling due before `horizon` (development never takes a clinic, but a CD works evenings on it)."""
+        cd, wk, work = self.s.clinical_director, self.week, self.work
+        budget = cd.max_overtime_hours
+        short = self.shortfall(horizon, budget)
+        used = work.work_on(min(budget, short), horizon) if short > 1e-9 else 0.0
+        dev = work.work_on(budget - used, horizon, queue=work.development) if budget - used > 1e-9 else 0.0
+        wk.cd_leadership_hours += used + dev
+        wk.cd_overtime_hours += used + dev
+        wk.development_hours += dev
 
+    def hazard(self) -> float:
+        """Resignations a year at the current strain."""
+        cd = self.s.clinical_director
+        return cd.base_resignation_per_year * math.exp(cd.strain_sensitivity * self.strain)
+
+    def strain_input(self) -> float:
+        """This week's strain input x (docs/model.md 2.10)."""
+        cd, wk = self.s.clinical_director, self.week
+        worked = wk.cd_contracted_hours + wk.cd_overtime_hours
+        return (wk.cd_overtime_hours + max(0.0, worked - cd.sustainable_hours)
+                + cd.displaced_strain_weight * (self.unbackfilled_hours + wk.cd_protected_displaced_hours)
+                - cd.slack_strain_weight * wk.cd_slack_hours)
+
+    # ------------------------------------------------------------------ a session
     def session(self, slot: int, meetings: list[Meeting]) -> None:
-        """What the CD does in one session: a meeting takes it whatever was planned."""
+        """What the CD does in one session: meetings take the CD first; protected time and a clinic
+        given up are desk sessions; otherwise the clinic runs."""
         s, wk = self.s, self.week
         kind, hours = self.slot_kind[slot], self.slot_hours[slot]
+        go: list[Meeting] = []
         if meetings:
             attend = True
             if kind == "clinical" and not s.funding.backfill_meetings:
                 attend = self.rng_meetings.random() < s.ics.attend_if_clinical
-            if attend:
-                meeting_hours = sum(m.series.hours for m in meetings)
-                for m in meetings:
-                    m.attended += 1
-                wk.meetings_attended += len(meetings)
-                wk.cd_meeting_hours += meeting_hours
-                if kind == "off":
-                    wk.cd_overtime_hours += meeting_hours
-                    return
-                if kind == "clinical":
-                    self.give_up_clinic(hours, s.funding.backfill_meetings)
-                in_session = min(meeting_hours, hours)
-                wk.cd_overtime_hours += meeting_hours - in_session
-                self.leadership(hours - in_session)
+            seats = s.ics.seats_per_meeting
+            go = [m for m in meetings if not seats or m.attended < seats] if attend else []
+        if go:
+            meeting_hours = sum(m.series.hours for m in go)
+            for m in go:
+                m.attended += 1
+                if self.representative and m.series.kind == "system" and s.ics.representative_prep_hours > 0:
+                    self.work.add("system", s.ics.representative_prep_hours, due=self.env.now + WEEK)
+            wk.meetings_attended += len(go)
+            wk.cd_meeting_hours += meeting_hours
+            if kind == "off":                        # in the CD's own time
+                wk.cd_overtime_hours += meeting_hours
                 return
+            if kind == "clinical":
+                self.give_up_clinic(hours, s.funding.backfill_meetings)
+            else:
+                wk.cd_protected_displaced_hours += min(meeting_hours, hours)
+            wk.cd_overtime_hours += max(0.0, meeting_hours - hours)
+            self.env.process(self.attend(meeting_hours))       # first: it takes the CD
+            self.start_desk(hours, min(meeting_hours, hours), protected=kind == "protected")
+            return
         if kind == "protected":
-            self.leadership(hours)
+            self.start_desk(hours, 0.0, protected=True)
         elif kind == "clinical":
-            # give up the clinic only for work due soon, and only if there is a session's worth
-            work = self.work
-            urgent = (self.displace_budget > 0 and work.tasks and work.tasks[0].due < self.env.now + 2 * WEEK
-                      and work.open_hours() >= hours)
-            if urgent:
-                self.displace_budget -= 1
+            cd = s.clinical_director
+            if ("clinical" in cd.overflow and self.displaced < cd.max_displaced_sessions
+                    and self.shortfall(self.env.now + WEEK, SESSION_HOURS / 2) >= SESSION_HOURS / 2
+                    and self.work.has_hours(hours)):            # and a whole session's work waiting
+                self.displaced += 1
                 self.give_up_clinic(hours, s.funding.backfill_leadership)
-                self.leadership(hours)
+                self.start_desk(hours, 0.0, protected=False)
             else:
                 wk.cd_clinical_hours += hours
                 self.practices.add_gp_session(locum=False)
+
+    def attend(self, hours: float):
+        """A system meeting: takes the CD (preempting a desk session) for its hours."""
+        with self.desk.request(priority=MEETING, preempt=True) as req:
+            yield req
+            yield self.env.timeout(hours)
+
+    def start_desk(self, hours: float, meeting_part: float, protected: bool) -> None:
+        self.session_proc = self.env.process(self.desk_session(hours, meeting_part, protected))
+
+    def desk_session(self, hours: float, meeting_part: float, protected: bool):
+        """Leadership tasks, earliest due first, for the session's hours.
+
+        Preempted by a meeting, the session books the work done on the task in hand (which keeps
+        its remaining effort) and queues for the CD again; interrupted by an urgent request, it
+        turns to the request. Time with no task to do is slack; `meeting_part` hours of the
+        session went to meetings.
+        """
+        env, work, wk = self.env, self.work, self.week
+        end = env.now + hours
+        worked = 0.0
+        contended = meeting_part > 0             # only a meeting in this slot can want the CD too
+        while end - env.now > 1e-9:
+            req = self.desk.request(priority=DESK, preempt=False) if contended else None
+            if req is None:
+                pass                             # nobody else wants the CD this session: no request needed
+            elif not req.triggered:              # a meeting holds the CD: wait, but not past the session
+                got = yield req | env.timeout(end - env.now)
+                if req not in got:               # the session ended while the meeting held the CD
+                    req.cancel()
+                    break
+            else:
+                yield req
+            self.holding = True
+            since = env.now
+            try:
+                while end - env.now > 1e-9:
+                    since = env.now
+                    task = self.in_hand = work.next_task()
+                    if task is None:
+                        yield env.timeout(end - env.now)          # nothing to do: slack
+                        break
+                    step = min(task.effort, end - env.now)
+                    yield env.timeout(step)
+                    worked += self.book(task, step, protected)
+            except simpy.Interrupt:
+                # preempted by a meeting (the desk is lost: ask again) or an urgent request (carry on)
+                task, done = self.in_hand, env.now - since
+                if task is not None and done > 0:
+                    worked += self.book(task, min(done, task.effort), protected)
+            finally:
+                self.holding, self.in_hand = False, None
+                if req is not None:
+                    self.desk.release(req)
+        wk.cd_slack_hours += max(0.0, hours - meeting_part - worked)
+
+    def book(self, task: Task, hours: float, protected: bool) -> float:
+        """Book `hours` of the CD's work on `task`; return them."""
+        wk = self.week
+        self.work.progress(task, hours, self.env.now)
+        wk.cd_leadership_hours += hours
+        if task.kind == "development":
+            wk.development_hours += hours
+        elif task.kind == "system" and protected:
+            wk.cd_protected_displaced_hours += hours      # protected time taken by a system request
+        return hours
+
+    def request_arrived(self, task: Task) -> None:
+        """An urgent system request: if the CD is at their desk on later-due work, it interrupts it."""
+        if self.holding and self.session_proc is not None and self.session_proc.is_alive and (
+                self.in_hand is None or self.in_hand.due > task.due):
+            self.session_proc.interrupt("urgent request")
+
+    def shortfall(self, horizon: float, enough: float = math.inf) -> float:
+        """Hours of the CD's operations and system work due before `horizon` that the protected time
+        left before each due date cannot cover, worked earliest due first (0 if all can be done;
+        the count stops once it reaches `enough`)."""
+        due = sorted((t.due, t.effort) for t in self.work.tasks if t.due < horizon)
+        if not due:
+            return 0.0
+        windows = self.protected_windows(horizon)
+        need = cap = worst = 0.0
+        i = 0
+        for when, effort in due:
+            need += effort
+            while i < len(windows) and windows[i][0] <= when:
+                cap += windows[i][1]
+                i += 1
+            if need - cap > worst:
+                worst = need - cap
+                if worst >= enough:
+                    break
+        return worst
+
+    def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
+        """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
+        them this week (later weeks: the whole session)."""
+        env, s = self.env, self.s
+        out = []
+        w = int(env.now // WEEK)
+        while w * WEEK < horizon:
+            for slot, h in self.protected_slots:
+                day, half = divmod(slot, 2)
+                at = w * WEEK + day * DAY + SESSION_START[half]
+                if at < env.now or at + h > horizon or not is_open(s, w, day):
+                    continue
+                if w * WEEK <= env.now:
+                    h -= min(h, sum(m.series.hours for m in self.expected(self.pcn.ics.meetings_this_week.get(slot, ()))))
+                out.append((at + h, h))
+            w += 1
+        return out
 
     def give_up_clinic(self, hours: float, backfilled: bool) -> None:
         """A clinical session given up: a locum takes it if backfill is funded, else its appointments are lost."""
@@ -202,23 +362,18 @@ class ClinicalDirector:
             wk.lost_appointments += self.practices.gp_session_slots
             self.unbackfilled_hours += hours
 
-    def leadership(self, hours: float) -> None:
-        """Protected hours on leadership tasks; what no task needs is slack."""
-        used = self.work.work_on(hours) if hours > 0 else 0.0
-        self.week.cd_leadership_hours += used
-        self.week.cd_slack_hours += hours - used
-
     def update_strain(self, x: float) -> None:
-        """Strain: a weighted mean of the weeks' x with a `strain_weeks` memory, over weeks in post.
+        """Strain: a weighted mean of the weeks' x with a `strain_weeks` memory, over weeks in post, at least 0.
 
         An exponentially weighted mean, bias-corrected (divided by the weights so far) so that a
         CD new in post has the mean of the weeks worked, not a mean diluted by weeks before
         they started: strain needs no long warm-up and a new CD's strain is not artificially low.
+        Slack weeks have a negative x, so strain recovers; it never goes below 0.
         """
         a = 1.0 / self.s.clinical_director.strain_weeks
-        self.strain_sum += a * (x - self.strain_sum)
+        self.strain_sum = max(0.0, self.strain_sum + a * (x - self.strain_sum))
         self.strain_weight += a * (1.0 - self.strain_weight)
-        self.strain = self.strain_sum / self.strain_weight
+        self.strain = max(0.0, self.strain_sum / self.strain_weight)
 
     def reset_strain(self) -> None:
         """No strain history: a new CD starts afresh (and a vacant post carries none)."""
@@ -232,3 +387,4 @@ class ClinicalDirector:
         monday = math.ceil((self.env.now + max(weeks, 1e-9) * WEEK) / WEEK) * WEEK
         yield self.env.timeout(monday - self.env.now)
         self.in_post = True
+        self.commitment = self.draw_commitment()

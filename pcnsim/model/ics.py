@@ -51,7 +51,12 @@ class Ics:
 
     def expected_at(self, pcn_index: int, meeting: Meeting) -> bool:
         """Whether a PCN's CD is expected at a meeting under the representation model."""
-        if meeting.series.kind == "forum" or self.s.ics.representation == "all":
+        return self.expects(pcn_index, meeting.series)
+
+    def expects(self, pcn_index: int, series: MeetingSeries) -> bool:
+        """Whether a PCN's CD is expected at the meetings of a series: every CD at the forum and,
+        with 'all', at every meeting; with 'forum', only the representatives at system meetings."""
+        if series.kind == "forum" or self.s.ics.representation == "all":
             return True
         return pcn_index < self.s.ics.forum_representatives
 

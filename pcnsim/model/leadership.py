@@ -1,18 +1,23 @@
 """The PCN's leadership work and its manager.
 
-Operations, development and ad-hoc system requests arrive as tasks, each with an effort
-and a due date, and are done earliest-due first by the clinical director or, for the
-operations work handed over, by the PCN manager. Tasks long past due are dropped.
+Operations (running the PCN: line management, induction of new ARRS starters, rotas,
+contract reporting), development (integrated neighbourhood teams: deferrable) and ad-hoc
+system requests (short deadlines) arrive as tasks, each with an effort and a due date. The
+PCN manager owns a share of the operations work from its arrival; the rest is the clinical
+director's, done earliest-due first. Development work is done only in protected time (or by
+the manager's spare hours), so it is what gets dropped when time is short. Tasks long past
+due are dropped. The share of operations and development work done feeds back on the PCN's
+ARRS workforce (attrition, recruitment time): `LeadershipWork.consequences`.
 """
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
 
 from pcnsim.config import WTE_HOURS
-from pcnsim.model.calendar import WEEK, leave_share
+from pcnsim.model.calendar import DAY, WEEK, leave_share
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
@@ -20,30 +25,63 @@ if TYPE_CHECKING:
 TASK_KINDS = ("operations", "development", "system")
 
 
-@dataclass(order=True)
+@dataclass(eq=False, slots=True)
 class Task:
-    """A piece of leadership work: done in order of due date."""
+    """A piece of leadership work: done in order of due date (then arrival)."""
 
     due: float
     seq: int
-    kind: str = field(compare=False)          # operations, development, system
-    effort: float = field(compare=False)      # hours still to do
+    kind: str          # operations, development, system
+    effort: float      # hours still to do
+
+    def __lt__(self, other: "Task") -> bool:   # the heaps' order, without building tuples
+        return self.due < other.due or (self.due == other.due and self.seq < other.seq)
+
+
+def working_days_later(t: float, days: float) -> float:
+    """The time `days` working days after `t`, skipping Saturdays and Sundays."""
+    left = days
+    while left > 0:
+        t += DAY
+        if (t % WEEK) // DAY < 5:
+            left -= 1
+    return t
 
 
 class LeadershipWork:
-    """The PCN's open leadership tasks (a heap by due date) and the record of tasks due."""
+    """The PCN's open leadership tasks and the record of tasks due.
+
+    `tasks` is the CD's heap of operations and system tasks (by due date), `development` the
+    heap of development tasks; the manager's own operations tasks are `PcnManager.tasks`.
+    """
 
     def __init__(self, pcn: Pcn):
         self.pcn, self.env, self.s = pcn, pcn.env, pcn.s
         self.rng = {k: pcn.rng(f"tasks/{k}") for k in TASK_KINDS}
         self.tasks: list[Task] = []
+        self.development: list[Task] = []
         self.seq = 0
         self.ops_hours_arrived = 0.0
         self.due = {"count": 0, "overdue": 0}     # measured tasks due by the end: all, and finished late
+        # this week's hours by kind, arrived and done (the consequences' inputs)
+        self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
+        self.done = dict.fromkeys(TASK_KINDS, 0.0)
+        self.done_share = {"operations": 1.0, "development": 1.0}   # smoothed share of work done
 
     def start(self) -> None:
-        for kind in TASK_KINDS:
+        for kind in ("development", "system"):     # operations arrive in weekly batches (operations_week)
             self.env.process(self.arrivals(kind))
+
+    def operations_week(self) -> None:
+        """Monday: the week's recurrent operations work (rotas, returns, line management) arrives as a
+        batch: a Poisson number of tasks (mean: the week's hours x commitment / task_hours) with
+        exponential efforts, from the operations stream; then induction for new ARRS starters."""
+        mean_effort = self.s.leadership.task_hours
+        rng = self.rng["operations"]
+        n = rng.poisson(self.operations_hours() * self.pcn.cd.commitment / mean_effort)
+        for effort in rng.exponential(mean_effort, n) if n else ():
+            self.add("operations", float(effort))
+        self.new_starters()
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
@@ -52,45 +90,105 @@ class LeadershipWork:
             l.operations_hours_per_arrs_wte * wte
 
     def arrivals(self, kind: str):
-        """Leadership tasks of one kind arrive as a Poisson process with exponential efforts."""
+        """Development tasks and system requests arrive as Poisson processes with exponential efforts.
+
+        The development rate scales with the CD's commitment (drawn once per CD):
+        CDs differ in what they take on. System requests do not: the system asks what it asks.
+        """
         env, rng, s = self.env, self.rng[kind], self.s
-        due = s.leadership.task_due_weeks * WEEK
         while True:
-            if kind == "operations":
+            commitment = self.pcn.cd.commitment if kind != "system" else 1.0
+            if kind == "development":
                 mean_effort = s.leadership.task_hours
-                rate = self.operations_hours() / mean_effort
-            elif kind == "development":
-                mean_effort = s.leadership.task_hours
-                rate = s.leadership.development_hours_per_week / mean_effort
+                rate = s.leadership.development_hours_per_week * commitment / mean_effort
             else:
                 mean_effort, rate = s.ics.request_hours, s.ics.requests_per_week
             if rate <= 0:
                 return
             yield env.timeout(rng.exponential(WEEK / rate))
-            effort = rng.exponential(mean_effort)
-            self.seq += 1
-            heapq.heappush(self.tasks, Task(env.now + due, self.seq, kind, effort))
-            if kind == "operations":
-                self.ops_hours_arrived += effort
+            self.add(kind, rng.exponential(mean_effort))
+
+    def add(self, kind: str, effort: float, due: Optional[float] = None) -> Task:
+        """A new task: operations go to the manager while they own less than their share."""
+        env, s = self.env, self.s
+        self.seq += 1
+        if due is None:
+            if kind == "system":
+                due = working_days_later(env.now, s.ics.request_deadline_days)
+            elif kind == "development":
+                due = env.now + s.leadership.development_due_weeks * WEEK
+            else:
+                due = env.now + s.leadership.task_due_weeks * WEEK
+        task = Task(due, self.seq, kind, effort)
+        self.arrived[kind] += effort
+        if kind == "development":
+            heapq.heappush(self.development, task)
+            return task
+        if kind == "operations":
+            self.ops_hours_arrived += effort
+            if self.pcn.manager.owns(effort):
+                heapq.heappush(self.pcn.manager.tasks, task)
+                return task
+        heapq.heappush(self.tasks, task)
+        if kind == "system":
+            self.pcn.cd.request_arrived(task)
+        return task
+
+    def new_starters(self) -> None:
+        """Monday: an induction task for each person who took up an ARRS post since last Monday."""
+        starters, self.pcn.arrs.starters = self.pcn.arrs.starters, 0
+        hours = self.s.leadership.induction_hours_per_starter
+        for _ in range(starters if hours > 0 else 0):
+            self.add("operations", hours)
 
     def hours_due_before(self, when: float) -> float:
-        """Hours of work on open tasks due before `when`."""
+        """Hours of work on the CD's open operations and system tasks due before `when`."""
         return sum(t.effort for t in self.tasks if t.due < when)
 
+    def has_hours(self, hours: float) -> bool:
+        """Whether the CD's open tasks (development included) add up to at least `hours` (stops early)."""
+        total = 0.0
+        for heap in (self.tasks, self.development):
+            for t in heap:
+                total += t.effort
+                if total >= hours:
+                    return True
+        return False
+
     def open_hours(self) -> float:
-        return sum(t.effort for t in self.tasks)
+        return sum(t.effort for t in self.tasks) + sum(t.effort for t in self.development)
 
     def finish(self, task: Task, when: float) -> None:
         if self.pcn.measuring and task.due <= self.s.run.horizon_weeks * WEEK:
             self.due["count"] += 1
             self.due["overdue"] += when > task.due
 
+    def next_task(self, development: bool = True) -> Optional[Task]:
+        """The CD's earliest-due open task (development too, unless `development` is False)."""
+        a = self.tasks[0] if self.tasks else None
+        if development and self.development and (a is None or self.development[0].due < a.due):
+            return self.development[0]
+        return a
+
+    def progress(self, task: Task, hours: float, when: float) -> None:
+        """`hours` of work on `task`; finished at `when` if nothing is left."""
+        task.effort -= hours
+        self.done[task.kind] += hours
+        if task.effort <= 1e-9:
+            heap = self.development if task.kind == "development" else self.tasks
+            if heap and heap[0] is task:
+                heapq.heappop(heap)
+            else:                                  # not at the top (a manager's queue): remove it
+                heap.remove(task)
+                heapq.heapify(heap)
+            self.finish(task, when)
+
     def work_on(self, hours: float, until_due: float = math.inf, queue: list[Task] | None = None,
                 done_by_now: bool = False) -> float:
         """Spend up to `hours` on the earliest-due tasks (due before `until_due`); return hours used.
 
-        `queue` is a heap of tasks, the CD's by default; a task is done `used` hours from now, or
-        now with `done_by_now` (the manager's week, booked on Saturday).
+        `queue` is a heap of tasks, the CD's operations and system tasks by default; a task is
+        done `used` hours from now, or now with `done_by_now` (the manager's week, booked on Saturday).
         """
         queue = self.tasks if queue is None else queue
         used = 0.0
@@ -98,6 +196,7 @@ class LeadershipWork:
             task = queue[0]
             step = min(task.effort, hours - used)
             task.effort -= step
+            self.done[task.kind] += step
             used += step
             if task.effort <= 1e-12:
                 heapq.heappop(queue)
@@ -107,29 +206,50 @@ class LeadershipWork:
     def drop_stale(self) -> None:
         """Tasks long past due are dropped: they count as never done (overdue)."""
         limit = self.env.now - self.s.leadership.task_abandon_weeks * WEEK
-        if self.tasks and self.tasks[0].due < limit:
-            keep = []
-            for task in self.tasks:
-                if task.due < limit:
-                    self.finish(task, math.inf)
-                else:
-                    keep.append(task)
-            heapq.heapify(keep)
-            self.tasks = keep
+        for heap in (self.tasks, self.development):
+            while heap and heap[0].due < limit:       # the stale tasks are the earliest due: the top
+                self.finish(heapq.heappop(heap), math.inf)
+
+    def consequences(self) -> None:
+        """Saturday: the smoothed share of operations and development work done this week sets the
+        PCN's ARRS attrition multiplier and recruitment-time factor (docs/model.md 2.6)."""
+        l = self.s.leadership
+        a = 1.0 / l.consequence_weeks
+        for kind in ("operations", "development"):
+            arrived = self.arrived[kind]
+            if arrived > 0:
+                share = min(1.0, self.done[kind] / arrived)
+                self.done_share[kind] += a * (share - self.done_share[kind])
+        self.pcn.arrs_attrition_multiplier = 1.0 + (l.undone_operations_attrition_multiplier - 1.0) * (
+            1.0 - self.done_share["operations"])
+        self.pcn.arrs_recruitment_factor = 1.0 - l.development_recruitment_speedup * self.done_share["development"]
+        self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
+        self.done = dict.fromkeys(TASK_KINDS, 0.0)
 
 
 class PcnManager:
-    """The PCN manager: works through the operations tasks the clinical director hands over."""
+    """The PCN manager: owns a share of the operations work from its arrival, takes more while the
+    CD is away, and spends spare hours on development work."""
 
     def __init__(self, pcn: Pcn):
         self.pcn, self.s, self.work, self.week = pcn, pcn.s, pcn.work, pcn.week
         self.tasks: list[Task] = []
-        self.hours_taken = 0.0                    # operations hours handed over so far
+        self.hours_taken = 0.0                    # operations hours owned or handed over so far
         #: the manager's hours in an average week (funded WTE less leave)
         self.hours_week = self.s.funding.manager_wte * WTE_HOURS * (1 - leave_share(self.s))
 
+    def owns(self, effort: float) -> bool:
+        """Whether a new operations task is the manager's: while they own less than their share of all
+        operations work arrived (a funded manager only)."""
+        if self.hours_week <= 0 or self.s.manager.operations_share <= 0:
+            return False
+        if self.hours_taken < self.s.manager.operations_share * self.work.ops_hours_arrived:
+            self.hours_taken += effort
+            return True
+        return False
+
     def take(self, hours: float) -> float:
-        """Take up to `hours` of operations tasks from the CD, earliest due first; return hours taken.
+        """Take up to `hours` of the CD's operations tasks, earliest due first; return hours taken.
 
         The manager takes at most `manager.operations_share` of all operations work so far and
         no more than a week of their own hours.
@@ -142,7 +262,7 @@ class PcnManager:
         for task in sorted(work.tasks):
             if task.kind == "operations" and moved + task.effort <= limit + 1e-9:
                 moved += task.effort
-                self.tasks.append(task)
+                heapq.heappush(self.tasks, task)
             else:
                 keep.append(task)
         heapq.heapify(keep)
@@ -151,9 +271,13 @@ class PcnManager:
         return moved
 
     def close_week(self) -> None:
-        """Saturday: the manager works through the operations tasks handed over this week."""
+        """Saturday: the manager works through their operations tasks, then development with spare hours."""
         available = self.hours_week
-        heapq.heapify(self.tasks)
         used = self.work.work_on(available, queue=self.tasks, done_by_now=True)
+        spare = min(available - used, self.s.manager.development_share * available)
+        dev = self.work.work_on(spare, queue=self.work.development, done_by_now=True) if spare > 0 else 0.0
         self.week.manager_hours_available += available
-        self.week.manager_hours_used += used
+        self.week.manager_hours_used += used + dev
+        self.week.manager_development_hours += dev
+        self.week.development_hours += dev
+        self.work.consequences()

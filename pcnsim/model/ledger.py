@@ -52,6 +52,12 @@ class Week:
     meetings_attended: float = 0.0
     locum_sessions: float = 0.0
     spend: float = 0.0
+    # leadership v2 (docs/model.md 2.5-2.11)
+    cd_protected_displaced_hours: float = 0.0
+    development_hours: float = 0.0
+    manager_development_hours: float = 0.0
+    practice_lead_pcn_hours: float = 0.0
+    arrs_attrition_multiplier: float = 0.0
 
     def reset(self) -> None:
         """Zero every series in place: the actors hold this object for the whole run."""

@@ -36,6 +36,9 @@ class Pcn:
         self.measuring = False
         self.backlog_start = 0
 
+        # leadership work's consequences for the ARRS workforce (LeadershipWork.consequences)
+        self.arrs_attrition_multiplier = 1.0
+        self.arrs_recruitment_factor = 1.0
         self.practices = Practices(self)
         self.arrs = ArrsWorkforce(self)
         self.work = LeadershipWork(self)
@@ -76,6 +79,8 @@ class Pcn:
             wk.arrs_spend = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
             wk.arrs_budget = arrs_budget(s, week // WEEKS_PER_YEAR) / WEEKS_PER_YEAR
             wk.cd_strain = cd.strain
+            wk.arrs_attrition_multiplier = self.arrs_attrition_multiplier
+            wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
             wk.cd_in_post = float(cd.in_post)
             wk.leadership_backlog_hours = self.work.open_hours()
             cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
@@ -146,6 +151,13 @@ class Pcn:
             "arrs_budget_used_share": tot["arrs_spend"] / tot["arrs_budget"] if tot["arrs_budget"] > 0 else 0.0,
             "manager_hours_used_per_week": mean["manager_hours_used"],
             "locum_sessions_per_year": tot["locum_sessions"] / years,
+            # leadership v2 (docs/model.md 3.4)
+            "cd_role_hours_per_week": mean["cd_leadership_hours"] + mean["cd_meeting_hours"],
+            "cd_hours_over_contract_per_week": mean["cd_overtime_hours"],
+            "cd_protected_hours_displaced_per_week": mean["cd_protected_displaced_hours"],
+            "development_hours_per_week": mean["development_hours"],
+            "practice_lead_pcn_hours_per_week": mean["practice_lead_pcn_hours"],
+            "arrs_attrition_multiplier": mean["arrs_attrition_multiplier"],
             "spend_per_year": tot["spend"] / years,
         }
         m.update(self.delivery_metrics(years))

@@ -141,6 +141,11 @@ class Practices:
         cd_wte = min(s.clinical_director.clinical_sessions, SLOTS) / s.gps.sessions_per_wte if s.gps.sessions_per_wte else 0
         gp_wte = s.gps.wte_per_10k * sizes / 10_000
         gp_wte[0] = max(0.0, gp_wte[0] - cd_wte)     # the CD is one of practice 0's GPs
+        # each practice's GP lead gives hours to PCN work out of GP time (leadership.practice_lead_pcn_hours_per_week)
+        lead_wte = min(s.leadership.practice_lead_pcn_hours_per_week / (s.gps.sessions_per_wte * SESSION_MINUTES / 60)
+                       if s.gps.sessions_per_wte else 0.0, float(gp_wte.min()))
+        gp_wte -= lead_wte
+        self.lead_pcn_hours_week = P * lead_wte * s.gps.sessions_per_wte * SESSION_MINUTES / 60 * (1 - leave)
         day = (1 - leave) * SESSION_MINUTES / DAYS_PER_WEEK
         self.gp_slots_day = gp_wte * s.gps.sessions_per_wte * s.gps.patient_facing_share * day / s.gps.appointment_minutes
         nurse_wte = s.nurses.wte_per_10k * sizes / 10_000

@@ -69,5 +69,12 @@ def simulate(scenario: Scenario, replication: int = 0,
     rep = ics.representation
     metrics["representation_share"] = rep["represented"] / rep["held"] if rep["held"] else 1.0
     metrics["pcns_simulated"] = float(len(ics.pcns))
+    if scenario.ics.representation == "forum":     # by role: representatives and the other CDs
+        k = scenario.ics.forum_representatives
+        groups = {"representative": per_pcn[:k], "other": per_pcn[k:]}
+        for name in ("cd_meeting_hours_per_week", "cd_strain_mean", "cd_role_hours_per_week"):
+            for group, ms in groups.items():
+                if ms:                                   # no '.other' when every CD represents
+                    metrics[f"{name}.{group}"] = float(np.mean([m[name] for m in ms]))
     weekly = {k: np.mean([pcn.weekly[k] for pcn in ics.pcns], axis=0) for k in WEEKLY_SERIES}
     return Replication(metrics=metrics, weekly=weekly, events=env.events_processed, pcns=len(ics.pcns))

@@ -1,0 +1,212 @@
+"""Leadership model v2: the contest for the CD (preemption, interrupts), the timetable policy,
+consequences of leadership work, strain and turnover, representation and the exact Poisson
+interval for rare counts (docs/model.md 2.5-2.11)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import simpy
+
+from pcnsim import metrics
+from pcnsim.analysis import poisson_interval, summarise
+from pcnsim.config import SESSION_HOURS, Scenario
+from pcnsim.model import Ics, simulate
+from pcnsim.model.calendar import DAY, SESSION_START, WEEK
+from pcnsim.model.clinical_director import timetable
+from pcnsim.model.streams import STREAM_PROCESSES
+
+
+def quiet_scenario(**over) -> Scenario:
+    """No arrivals of any kind (so a test controls every task) and no meetings."""
+    data = {"ics": {"meeting_load": 0.0, "requests_per_week": 0.0},
+            "leadership": {"operations_hours_per_week": 0.0, "operations_hours_per_practice": 0.0,
+                           "operations_hours_per_arrs_wte": 0.0, "development_hours_per_week": 0.0,
+                           "induction_hours_per_starter": 0.0}}
+    for k, v in over.items():
+        data.setdefault(k, {}).update(v)
+    return Scenario.model_validate(data)
+
+
+def one_cd(s: Scenario):
+    env = simpy.Environment()
+    ics = Ics(env, s, 0)          # processes created, nothing run yet
+    return env, ics.pcns[0]
+
+
+def test_a_meeting_preempts_protected_work_which_keeps_its_remaining_effort_and_resumes():
+    env, pcn = one_cd(quiet_scenario(funding={"manager_wte": 0.0}))
+    cd, work = pcn.cd, pcn.work
+    task = work.add("operations", 3.0, due=10 * DAY)
+    assert task in work.tasks                     # no manager: the CD's
+    seen = {}
+
+    def scenario_events():
+        cd.start_desk(4.0, 1.5, protected=True)   # a 4-hour protected session from t = 0
+        yield env.timeout(1.0)
+        seen["held_before"] = cd.holding
+        env.process(cd.attend(1.5))               # a meeting called into it at t = 1
+        yield env.timeout(0.5)
+        seen["effort_during_meeting"] = task.effort
+        seen["held_during_meeting"] = cd.holding
+    env.process(scenario_events())
+    env.run(until=5.0)
+    assert seen["held_before"] is True
+    assert seen["held_during_meeting"] is False                   # the meeting has the CD
+    assert seen["effort_during_meeting"] == pytest.approx(2.0)    # 1 h done before the meeting, booked
+    # resumed at t = 2.5 for the 1.5 h left of the session: 0.5 h of the task remains for later
+    assert task.effort == pytest.approx(0.5)
+    assert pcn.week.cd_leadership_hours == pytest.approx(2.5)
+    assert pcn.week.cd_slack_hours == pytest.approx(0.0)
+    assert task in work.tasks
+
+
+def test_an_urgent_request_interrupts_the_task_in_hand_and_is_done_first():
+    env, pcn = one_cd(quiet_scenario())
+    cd, work = pcn.cd, pcn.work
+    dev = work.add("development", 5.0)
+
+    def events():
+        cd.start_desk(4.0, 0.0, protected=True)
+        yield env.timeout(1.0)
+        env_request = work.add("system", 1.0)       # due in two working days: earlier than development
+        events.request = env_request
+    env.process(events())
+    env.run(until=4.5)
+    assert events.request not in work.tasks and events.request.effort == pytest.approx(0.0)
+    assert dev.effort == pytest.approx(5.0 - 3.0)   # 1 h before the request, 2 h after it
+    # a request done in protected time counts as protected time displaced
+    assert pcn.week.cd_protected_displaced_hours == pytest.approx(1.0)
+    assert pcn.week.development_hours == pytest.approx(3.0)
+
+
+def test_a_request_protected_time_cannot_meet_before_its_deadline_is_a_shortfall():
+    """The decision rule for giving up a clinic: fixed timetable (protected Wed PM and Fri PM)."""
+    s = quiet_scenario(clinical_director={"timetable": "fixed"})
+    env, pcn = one_cd(s)
+    cd, work = pcn.cd, pcn.work
+    assert [k for k in cd.slot_kind].count("protected") == 2 and cd.slot_kind[5] == cd.slot_kind[9] == "protected"
+    env.run(until=SESSION_START[0])                      # Monday 08:00
+    work.add("system", 3.0, due=1 * DAY + 17.0)          # due Tuesday evening: no protected time before it
+    assert cd.shortfall(env.now + WEEK) == pytest.approx(3.0)
+    work.tasks.clear()
+    work.add("system", 3.0, due=3 * DAY + 17.0)          # due Thursday: Wednesday PM covers it
+    assert cd.shortfall(env.now + WEEK) == pytest.approx(0.0)
+
+
+def test_the_timetable_is_a_policy_not_a_draw():
+    assert "timetable" not in STREAM_PROCESSES
+    s = Scenario()
+    series = [m for m in s.ics.meetings if m.kind == "system"]
+    aware, _ = timetable(s, series)
+    fixed, _ = timetable(Scenario.model_validate({"clinical_director": {"timetable": "fixed"}}), series)
+    # meeting_aware: protected on the fortnightly sub-committee (Thu PM) and the place board (Tue PM)
+    assert [i for i, k in enumerate(aware) if k == "protected"] == [3, 7]
+    assert [i for i, k in enumerate(fixed) if k == "protected"] == [5, 9]
+    for kinds in (aware, fixed):
+        assert kinds.count("clinical") == 6 and kinds.count("off") == 2
+    # the same timetable in every replication and every PCN expected at the same meetings
+    kinds = [Ics(simpy.Environment(), s, r).pcns[0].cd.slot_kind for r in range(3)]
+    assert kinds[0] == kinds[1] == kinds[2] == aware
+
+
+def test_meeting_aware_puts_meetings_in_protected_time_and_fixed_in_clinics():
+    base = {"run": {"horizon_weeks": 40, "warmup_weeks": 4}}
+    aware = simulate(Scenario.model_validate(base), 0).metrics
+    fixed = simulate(Scenario.model_validate({**base, "clinical_director": {"timetable": "fixed"}}), 0).metrics
+    assert aware["cd_protected_hours_displaced_per_week"] > fixed["cd_protected_hours_displaced_per_week"]
+    assert aware["meetings_attended_share"] > fixed["meetings_attended_share"]
+
+
+def test_more_protected_time_gets_more_leadership_done_with_less_displacement():
+    def run(extra):
+        s = Scenario.model_validate({"run": {"horizon_weeks": 60, "warmup_weeks": 8},
+                                     "clinical_director": {"extra_protected_sessions": extra}})
+        ms = [simulate(s, r).metrics for r in range(3)]
+        return {k: np.mean([m[k] for m in ms]) for k in ms[0]}
+    b, m, most = run(0.0), run(2.0), run(4.0)
+    assert m["cd_displaced_clinical_hours_per_week"] < b["cd_displaced_clinical_hours_per_week"]
+    assert m["leadership_tasks_overdue_share"] < b["leadership_tasks_overdue_share"]
+    assert m["development_hours_per_week"] > b["development_hours_per_week"]
+    # the first two extra sessions take the off slots; beyond them each takes a clinic
+    assert most["cd_clinical_hours_per_week"] < m["cd_clinical_hours_per_week"]
+    assert most["lost_appointments_per_year"] < b["lost_appointments_per_year"]
+
+
+def test_strain_counts_hours_beyond_a_sustainable_week_and_recovers_with_slack():
+    env, pcn = one_cd(quiet_scenario())
+    cd, wk = pcn.cd, pcn.week
+    wk.cd_contracted_hours, wk.cd_overtime_hours = 40.0, 2.0
+    assert cd.strain_input() == pytest.approx(2.0 + (42.0 - 37.5))
+    wk.reset()
+    wk.cd_contracted_hours, wk.cd_slack_hours = 30.0, 4.0
+    assert cd.strain_input() < 0                       # a slack week pulls strain down
+    cd.update_strain(6.0)
+    cd.update_strain(-20.0)
+    assert cd.strain == 0.0                            # never below zero
+
+
+def test_the_resignation_hazard_responds_to_workload():
+    heavy = {"run": {"horizon_weeks": 60, "warmup_weeks": 8}}
+    light = {**heavy, "leadership": {"operations_hours_per_week": 0.0, "operations_hours_per_practice": 0.0,
+                                     "operations_hours_per_arrs_wte": 0.0, "development_hours_per_week": 2.0}}
+    m_light = simulate(Scenario.model_validate(light), 0).metrics
+    m_heavy = simulate(Scenario.model_validate(heavy), 0).metrics
+    assert m_heavy["cd_strain_mean"] > m_light["cd_strain_mean"] + 2
+    # the hazard: base x exp(sensitivity x strain), a ratio exp(sensitivity) per hour a week of strain
+    env, pcn = one_cd(Scenario())
+    cd = pcn.cd
+    h0 = cd.hazard()
+    cd.update_strain(1.0)
+    assert cd.hazard() / h0 == pytest.approx(math.exp(Scenario().clinical_director.strain_sensitivity))
+
+
+def test_leadership_work_undone_raises_arrs_attrition_and_the_link_can_be_switched_off():
+    base = {"run": {"horizon_weeks": 104, "warmup_weeks": 13}, "funding": {"manager_wte": 0.0},
+            "leadership": {"operations_hours_per_week": 40.0}}
+    on = Scenario.model_validate({**base, "leadership": {**base["leadership"],
+                                                         "undone_operations_attrition_multiplier": 3.0}})
+    off = Scenario.model_validate({**base, "leadership": {**base["leadership"],
+                                                          "undone_operations_attrition_multiplier": 1.0}})
+    m_on = [simulate(on, r).metrics for r in range(3)]
+    m_off = [simulate(off, r).metrics for r in range(3)]
+    assert all(m["arrs_attrition_multiplier"] == pytest.approx(1.0) for m in m_off)
+    assert np.mean([m["arrs_attrition_multiplier"] for m in m_on]) > 1.3
+    assert np.mean([m["arrs_leavers_per_year"] for m in m_on]) > np.mean([m["arrs_leavers_per_year"] for m in m_off])
+
+
+def test_practice_leads_pcn_time_comes_out_of_gp_appointments():
+    base = {"run": {"horizon_weeks": 30, "warmup_weeks": 4}}
+    none = simulate(Scenario.model_validate({**base, "leadership": {"practice_lead_pcn_hours_per_week": 0.0}}), 0)
+    some = simulate(Scenario.model_validate({**base, "leadership": {"practice_lead_pcn_hours_per_week": 8.0}}), 0)
+    assert none.metrics["practice_lead_pcn_hours_per_week"] == 0.0
+    assert some.metrics["practice_lead_pcn_hours_per_week"] == pytest.approx(5 * 8.0 * 46 / 52)
+    assert some.metrics["gp_appointments_per_year"] < none.metrics["gp_appointments_per_year"]
+
+
+def test_a_forum_splits_meeting_hours_by_role_and_limits_seats():
+    base = {"run": {"horizon_weeks": 40, "warmup_weeks": 4}, "ics": {"pcns": 5, "forum_representatives": 2}}
+    forum = simulate(Scenario.model_validate({**base, "ics": {**base["ics"], "representation": "forum"}}), 0).metrics
+    assert forum["cd_meeting_hours_per_week.representative"] > 2 * forum["cd_meeting_hours_per_week.other"]
+    assert "cd_strain_mean.representative" in forum and "cd_strain_mean.other" in forum
+    everyone = simulate(Scenario.model_validate(base), 0).metrics
+    assert "cd_meeting_hours_per_week.other" not in everyone
+    one_seat = simulate(Scenario.model_validate({**base, "ics": {**base["ics"], "seats_per_meeting": 1}}), 0).metrics
+    assert one_seat["cd_meeting_hours_per_week"] < everyone["cd_meeting_hours_per_week"]
+
+
+def test_exact_poisson_interval_for_rare_counts():
+    low, high = poisson_interval(0, 10.0)
+    assert low == 0.0 and high == pytest.approx(-math.log(0.025) / 10.0)
+    low, high = poisson_interval(5, 10.0)
+    assert low == pytest.approx(0.16235, abs=1e-4) and high == pytest.approx(1.16683, abs=1e-4)
+    assert "cd_resignations_per_year" in metrics.RARE
+    df = pd.DataFrame({"point": ["p"] * 4, "replication": range(4), "metric": "cd_resignations_per_year",
+                       "value": 0.0})
+    t = summarise(df, by=["point"])
+    assert t["ci_high"].iloc[0] == 0.0                   # the t-interval collapses at zero events
+    exact = summarise(df, by=["point"], exposure=2.75, rare=metrics.RARE)
+    assert exact["ci_low"].iloc[0] == 0.0 and exact["ci_high"].iloc[0] == pytest.approx(
+        -math.log(0.025) / (4 * 2.75))
