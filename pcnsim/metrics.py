@@ -67,7 +67,7 @@ _ENTRIES: tuple[Metric, ...] = (
        "total"),
     _m("arrs_appointments_per_year", "Appointments delivered by ARRS staff", "count", "appointments a year",
        "delivery", "total"),
-    _m("unmet_per_year", "Unmet requests (diverted)", "count", "requests a year", "delivery", "total",
+    _m("unmet_per_year", "Unmet requests (diverted or not booked)", "count", "requests a year", "delivery", "total",
        headline=4),
     _m("backlog_start", "Backlog at the end of warm-up", "count", "requests waiting", "delivery", "total"),
     _m("backlog_end", "Backlog at the end", "count", "requests waiting", "delivery", "total"),

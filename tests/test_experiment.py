@@ -361,3 +361,19 @@ def test_resume_refuses_a_run_started_by_other_model_code(reference, tmp_path):
     with pytest.raises(RunFolderError, match="different version of pcnsim's model"):
         experiment.run(grid_scenario(), jobs=1, out=folder, resume=True, quiet=True, simulate=fake_simulate)
     assert sorted(p.name for p in folder.rglob("*")) == before
+
+
+@pytest.mark.integration
+def test_summary_gives_rare_counts_an_exact_poisson_interval(tmp_path, small_scenario):
+    """CD resignations are rare: summary.csv carries the exact Poisson interval of the total count
+    over the PCN-years measured, which has a positive upper end even when no CD resigned."""
+    from pcnsim.analysis import poisson_interval
+
+    run = experiment.run(small_scenario, jobs=1, quiet=True, out=tmp_path / "run")
+    row = run.summary.set_index("metric").loc["cd_resignations_per_year"]
+    values = run.results[run.results["metric"] == "cd_resignations_per_year"]["value"]
+    years = (small_scenario.run.horizon_weeks - small_scenario.run.warmup_weeks) / 52
+    count = float(values.sum() * years)
+    low, high = poisson_interval(count, years * len(values))
+    assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
+    assert row["ci_high"] > 0 and row["ci_low"] >= 0

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from pcnsim.config import Scenario
+from pcnsim import metrics
+from pcnsim.config import WEEKS_PER_YEAR, Scenario
 from pcnsim.experiment.cells import METRIC_WEEK, cell_name, read_cell, schemas
 from pcnsim.experiment.folder import RunData, atomic, write_frame_atomic, write_text_atomic
 
@@ -81,7 +82,8 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
             writer.write_table(pa.concat_tables(pending), row_group_size=_WEEKLY_ROWS_PER_GROUP)
 
     results = _results_frame(metric_cols, points, keys)
-    summary = analysis.summarise(results, by=["point", *keys])
+    summary = analysis.summarise(results, by=["point", *keys], exposure=_exposure(results, points, scenario),
+                                 rare=metrics.RARE)
     sensitivity = None
     if scenario.sweep is not None and scenario.sweep.kind == "sobol":
         problem = analysis.sobol_problem(scenario.sweep.sobol.ranges)
@@ -176,3 +178,15 @@ def _results_frame(cols: dict[str, list[np.ndarray]], points: list[dict[str, Any
     for i, key in enumerate(keys):
         results.insert(1 + i, key, pd.Series([points[p][key] for p in range(len(points))]).iloc[index].to_numpy())
     return results[columns]
+
+
+def _exposure(results: pd.DataFrame, points: list[dict[str, Any]], scenario: Scenario) -> dict[int, float]:
+    """PCN-years measured in one replication of each point: the exposure of a rare count's exact interval."""
+    pcns = results[results["metric"] == "pcns_simulated"].groupby("point")["value"].first()
+    out = {}
+    for point, n in pcns.items():
+        values = points[point] if point < len(points) else {}
+        horizon = values.get("run.horizon_weeks", scenario.run.horizon_weeks)
+        warmup = values.get("run.warmup_weeks", scenario.run.warmup_weeks)
+        out[point] = float(n) * (horizon - warmup) / WEEKS_PER_YEAR
+    return out
