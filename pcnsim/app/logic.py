@@ -29,7 +29,6 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from pcnsim import metrics as catalogue
 from pcnsim.config import Scenario
-from pcnsim.errors import ScenarioError
 from pcnsim.experiment import Progress, RunData, load_run, model_fingerprint, plan_points, run
 from pcnsim.report import format_estimate, key_sentences, write_report
 from pcnsim.report.compare import compare_runs, describe_comparison, format_difference

@@ -20,7 +20,6 @@ FIGURES = (("cd_hours.png", "The clinical director's week"), ("delivery.png", "D
            ("retention.png", "Retention"))
 PRECISION_LABELS = {"quick": "Quick (for the room)", "precise": "More precise (slower)"}
 
-st.set_page_config(page_title="pcnsim workshop", layout="wide")
 
 
 @st.cache_resource
@@ -107,110 +106,119 @@ def _change_text(diff: dict) -> str:
     return "; ".join(f"{labels.get(k, k)}: {old} → {new}" for k, (old, new) in diff.items())
 
 
-starts = _starts()
-if "_ready" not in st.session_state:
-    _first_visit(starts)
+def main() -> None:
+    """The page, top to bottom (Streamlit reruns it on every input)."""
+    st.set_page_config(page_title="pcnsim workshop", layout="wide")
+    starts = _starts()
+    if "_ready" not in st.session_state:
+        _first_visit(starts)
 
-# ---- the controls ---------------------------------------------------------------------------------
-with st.sidebar:
-    st.header("Inputs")
-    st.selectbox("Starting scenario", list(starts), key="start", on_change=_reset_levers,
-                 help="A bundled scenario or workshop step (a sweep: one of its points).")
-    start = starts[st.session_state["start"]]
-    start_values = logic.lever_values(start.scenario)
-    for lever in logic.LEVERS:
-        _lever_widget(lever, start_values[lever.key])
-    st.button("Reset to the starting scenario", on_click=_reset_levers)
-    st.radio("Precision", list(PRECISION_LABELS), key="precision", format_func=PRECISION_LABELS.get)
+    # ---- the controls ---------------------------------------------------------------------------------
+    with st.sidebar:
+        st.header("Inputs")
+        st.selectbox("Starting scenario", list(starts), key="start", on_change=_reset_levers,
+                     help="A bundled scenario or workshop step (a sweep: one of its points).")
+        start = starts[st.session_state["start"]]
+        start_values = logic.lever_values(start.scenario)
+        for lever in logic.LEVERS:
+            _lever_widget(lever, start_values[lever.key])
+        st.button("Reset to the starting scenario", on_click=_reset_levers)
+        st.radio("Precision", list(PRECISION_LABELS), key="precision", format_func=PRECISION_LABELS.get)
 
-precision = logic.precisions()[st.session_state["precision"]]
-values = {lever.key: st.session_state[_widget_key(lever)] for lever in logic.LEVERS}
+    precision = logic.precisions()[st.session_state["precision"]]
+    values = {lever.key: st.session_state[_widget_key(lever)] for lever in logic.LEVERS}
 
-st.title("pcnsim: what if?")
-st.markdown(f"**Starting scenario:** `{start.label}`. {start.description}")
+    st.title("pcnsim: what if?")
+    st.markdown(f"**Starting scenario:** `{start.label}`. {start.description}")
 
-error = None
-try:
-    what = logic.what_if(start.scenario, values)
-    diff = logic.changes(start.scenario, values)
-    reps = min(precision.replications_for(start.scenario), precision.replications_for(what))
-    base_run_scenario = logic.sized(start.scenario, precision, reps)
-    what_run_scenario = logic.sized(what, precision, reps) if diff else None
-except ScenarioError as err:
-    error = f"Error: {err}"
-    diff = {}
+    error = None
+    try:
+        what = logic.what_if(start.scenario, values)
+        diff = logic.changes(start.scenario, values)
+        reps = min(precision.replications_for(start.scenario), precision.replications_for(what))
+        base_run_scenario = logic.sized(start.scenario, precision, reps)
+        what_run_scenario = logic.sized(what, precision, reps) if diff else None
+    except ScenarioError as err:
+        error = f"Error: {err}"
+        diff = {}
 
-if error:
-    st.error(error + " Nothing was run: change the controls.")
-else:
-    st.markdown(f"**Changes:** {_change_text(diff)}")
-    st.caption(f"Each run: {precision.describe(what)}; both runs share their seed, so they are compared "
-               "replication by replication. Results of inputs already run come from the outputs folder.")
+    if error:
+        st.error(error + " Nothing was run: change the controls.")
+    else:
+        st.markdown(f"**Changes:** {_change_text(diff)}")
+        st.caption(f"Each run: {precision.describe(what)}; both runs share their seed, so they are compared "
+                   "replication by replication. Results of inputs already run come from the outputs folder.")
 
-inputs = (st.session_state["start"], st.session_state["precision"], tuple(sorted(values.items(), key=str)))
-pressed = st.button("Run", type="primary", disabled=bool(error))
+    inputs = (st.session_state["start"], st.session_state["precision"], tuple(sorted(values.items(), key=str)))
+    pressed = st.button("Run", type="primary", disabled=bool(error))
 
-if not error:
-    cached_base = logic.find_run(base_run_scenario, OUTPUTS)
-    cached_what = logic.find_run(what_run_scenario, OUTPUTS) if what_run_scenario is not None else None
-    all_cached = cached_base is not None and (what_run_scenario is None or cached_what is not None)
-    if pressed or all_cached:
-        bar = st.progress(0.0, text="Starting…") if not all_cached else None
-        try:
-            runs = []
-            jobs = [("starting scenario", base_run_scenario)]
-            if what_run_scenario is not None:
-                jobs.append(("what-if", what_run_scenario))
-            for who, scenario in jobs:
-                def progress(done: int, total: int, who=who) -> None:
-                    bar.progress(min(1.0, done / max(total, 1)), text=f"Running the {who}: {done} of {total} "
-                                                                         "replications")
-                run_data, _ = logic.run_scenario(scenario, OUTPUTS, precision, progress if bar else None)
-                runs.append(str(run_data.folder))
-            st.session_state["shown"] = {"inputs": inputs, "base": runs[0],
-                                         "what": runs[1] if len(runs) > 1 else None,
-                                         "start": start.label, "diff": diff,
-                                         "precision": precision.describe(what)}
-            st.query_params.from_dict({"start": st.session_state["start"],
-                                       "precision": st.session_state["precision"],
-                                       **{k: str(new) for k, (_, new) in diff.items()}})
-        except logic.Cancelled as err:
-            st.info(f"Stopped: {err}.")
-        except PcnsimError as err:
-            st.error(f"Error: {err}")
-        if bar is not None:
-            bar.empty()
-
-# ---- the answer -----------------------------------------------------------------------------------
-shown = st.session_state.get("shown")
-if shown is None:
     if not error:
-        st.info("Move the controls, then press **Run**.")
-else:
-    if shown["inputs"] != inputs:
-        st.warning("The controls have changed since these results were run: they belong to the inputs "
-                   "listed just below. Press **Run** for the new inputs.")
-    st.caption(f"These results: `{shown['start']}`; {_change_text(shown['diff'])}; {shown['precision']}.")
-    base_run = load_run(shown["base"])
-    what_run = load_run(shown["what"]) if shown["what"] else None
-    st.subheader("The answer")
-    answer_box = st.container(key="answer")
-    with answer_box:
-        st.markdown("\n".join(f"- {s.strip()[2:]}" if s.startswith("  -") else f"\n{s}\n" for s in
-                               logic.answer(base_run, what_run, "the starting scenario")))
-    st.subheader("Focus metrics")
-    st.table(logic.focus_rows(base_run, what_run, logic.focus_metrics(start.scenario)))
-    shown_folder = Path(shown["what"] or shown["base"])
-    who = "what-if" if shown["what"] else "starting scenario"
-    st.subheader(f"Figures ({who})")
-    _show_run_figures(shown_folder, who)
-    if what_run is not None:
-        with st.expander("The what-if in the report's words"):
-            st.markdown("\n\n".join(logic.answer(what_run, None, "")))
-        with st.expander("The starting scenario: its words and figures"):
-            st.markdown("\n\n".join(logic.answer(base_run, None, "")))
-            _show_run_figures(Path(shown["base"]), "starting scenario")
-    st.subheader("Downloads")
-    _downloads(shown_folder, who)
-    if shown["what"]:
-        _downloads(Path(shown["base"]), "starting scenario")
+        cached_base = logic.find_run(base_run_scenario, OUTPUTS)
+        cached_what = logic.find_run(what_run_scenario, OUTPUTS) if what_run_scenario is not None else None
+        all_cached = cached_base is not None and (what_run_scenario is None or cached_what is not None)
+        if pressed or all_cached:
+            bar = st.progress(0.0, text="Starting…") if not all_cached else None
+            try:
+                runs = []
+                jobs = [("starting scenario", base_run_scenario)]
+                if what_run_scenario is not None:
+                    jobs.append(("what-if", what_run_scenario))
+                for who, scenario in jobs:
+                    def progress(done: int, total: int, who=who) -> None:
+                        bar.progress(min(1.0, done / max(total, 1)), text=f"Running the {who}: {done} of {total} "
+                                                                             "replications")
+                    run_data, _ = logic.run_scenario(scenario, OUTPUTS, precision, progress if bar else None)
+                    runs.append(str(run_data.folder))
+                st.session_state["shown"] = {"inputs": inputs, "base": runs[0],
+                                             "what": runs[1] if len(runs) > 1 else None,
+                                             "start": start.label, "diff": diff,
+                                             "precision": precision.describe(what)}
+                st.query_params.from_dict({"start": st.session_state["start"],
+                                           "precision": st.session_state["precision"],
+                                           **{k: str(new) for k, (_, new) in diff.items()}})
+            except logic.Cancelled as err:
+                st.info(f"Stopped: {err}.")
+            except PcnsimError as err:
+                st.error(f"Error: {err}")
+            if bar is not None:
+                bar.empty()
+
+    # ---- the answer -----------------------------------------------------------------------------------
+    shown = st.session_state.get("shown")
+    if shown is None:
+        if not error:
+            st.info("Move the controls, then press **Run**.")
+    else:
+        if shown["inputs"] != inputs:
+            st.warning("The controls have changed since these results were run: they belong to the inputs "
+                       "listed just below. Press **Run** for the new inputs.")
+        st.caption(f"These results: `{shown['start']}`; {_change_text(shown['diff'])}; {shown['precision']}.")
+        base_run = load_run(shown["base"])
+        what_run = load_run(shown["what"]) if shown["what"] else None
+        st.subheader("The answer")
+        answer_box = st.container(key="answer")
+        with answer_box:
+            st.markdown("\n".join(f"- {s.strip()[2:]}" if s.startswith("  -") else f"\n{s}\n" for s in
+                                   logic.answer(base_run, what_run, "the starting scenario")))
+        st.subheader("Focus metrics")
+        st.table(logic.focus_rows(base_run, what_run, logic.focus_metrics(start.scenario)))
+        shown_folder = Path(shown["what"] or shown["base"])
+        who = "what-if" if shown["what"] else "starting scenario"
+        st.subheader(f"Figures ({who})")
+        _show_run_figures(shown_folder, who)
+        if what_run is not None:
+            with st.expander("The what-if in the report's words"):
+                st.markdown("\n\n".join(logic.answer(what_run, None, "")))
+            with st.expander("The starting scenario: its words and figures"):
+                st.markdown("\n\n".join(logic.answer(base_run, None, "")))
+                _show_run_figures(Path(shown["base"]), "starting scenario")
+        st.subheader("Downloads")
+        _downloads(shown_folder, who)
+        if shown["what"]:
+            _downloads(Path(shown["base"]), "starting scenario")
+
+
+# Streamlit runs this file as __main__. Worker processes of a "more precise" run start by
+# importing it as __mp_main__ (multiprocessing's spawn): there the page must not be drawn.
+if __name__ == "__main__":
+    main()
