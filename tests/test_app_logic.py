@@ -95,3 +95,18 @@ def test_a_cancelled_run_is_kept_resumed_then_served_from_the_cache(tmp_path, sm
     with zipfile.ZipFile(io.BytesIO(logic.zip_folder(folder))) as archive:
         assert f"{folder.name}/manifest.json" in archive.namelist()
         assert f"{folder.name}/report.html" in archive.namelist()
+
+
+@pytest.mark.unit
+def test_pcnsim_app_refuses_a_port_in_use_and_a_bad_quick_run():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["app", "--port", str(port)])
+    assert result.exit_code == 2 and f"cannot listen on port {port}" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["app", "--horizon-weeks", "10", "--warmup-weeks", "10"])
+    assert result.exit_code == 2 and "--warmup-weeks 10 must be less than" in result.output
