@@ -4,6 +4,7 @@ Playwright drives the system Chromium (`executable_path`); no browser is ever do
 screenshot is saved as a test artefact in outputs/test-artefacts/app.png (git-ignored)."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -22,9 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):")
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+def _start(tmp_path: Path, outputs: Path) -> tuple[subprocess.Popen, str]:
     log = tmp_path / "server.log"
-    proc = subprocess.Popen([sys.executable, "-m", "pcnsim", "app", "--outputs", str(tmp_path / "outputs"),
+    proc = subprocess.Popen([sys.executable, "-m", "pcnsim", "app", "--outputs", str(outputs),
                              "--horizon-weeks", "20", "--warmup-weeks", "2", "--replications", "2"],
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -44,8 +45,31 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, str]:
     pytest.fail(f"pcnsim app did not start:\n{log.read_text()}")
 
 
-def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium):
-    proc, address = _start(tmp_path)
+def _drive(page) -> None:
+    """Run, move a control, run again: the answer and a figure change; save the screenshot."""
+    run = page.get_by_role("button", name="Run", exact=True)
+    run.click(timeout=60_000)
+    answer = page.locator(".st-key-answer")
+    expect(answer).to_contain_text("appointments a year", timeout=90_000)
+    first = answer.inner_text()
+    figure = page.locator("[data-testid='stImage'] img").first
+    src = figure.get_attribute("src")
+
+    page.get_by_role("slider", name="Extra protected CD sessions a week").focus()
+    for _ in range(3):        # three steps of half a session: 1.5 more protected sessions
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
+    run.click()
+    expect(answer).to_contain_text("distinguishable from noise", timeout=90_000)
+    assert answer.inner_text() != first
+    expect(figure).not_to_have_attribute("src", src, timeout=30_000)
+    expect(page.get_by_text("Extra protected CD sessions a week: 0.0 → 1.5").first).to_be_visible()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "app.png"))
+
+
+def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium, app_outputs):
+    proc, address = _start(tmp_path, app_outputs)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -53,29 +77,17 @@ def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium):
             outside: list[str] = []
             page.on("request", lambda r: None if LOCAL.match(r.url) else outside.append(r.url))
             page.goto(address)
-            run = page.get_by_role("button", name="Run")
-            run.click(timeout=60_000)
-            answer = page.locator(".st-key-answer")
-            expect(answer).to_contain_text("appointments a year", timeout=90_000)
-            first = answer.inner_text()
-            figure = page.locator("[data-testid='stImage'] img").first
-            src = figure.get_attribute("src")
-
-            page.get_by_role("slider", name="Extra protected CD sessions a week").focus()
-            for _ in range(4):        # four steps of half a session: two more protected sessions
-                page.keyboard.press("ArrowRight")
-            expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
-            run.click()
-            expect(answer).to_contain_text("distinguishable from noise", timeout=90_000)
-            assert answer.inner_text() != first
-            expect(figure).not_to_have_attribute("src", src, timeout=30_000)
-            expect(page.get_by_text("Extra protected CD sessions a week: 0.0 → 2.0").first).to_be_visible()
-            ARTEFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTEFACTS / "app.png"))
+            try:
+                _drive(page)
+            except Exception:
+                ARTEFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTEFACTS / "app-failure.png"))
+                raise
             browser.close()
         assert outside == [], f"the page fetched from outside this machine: {outside}"
-        runs = [d for d in (tmp_path / "outputs").iterdir() if (d / "report.html").exists()]
-        assert len(runs) == 2
+        manifests = [json.loads(m.read_text()) for m in app_outputs.glob("*/manifest.json")]
+        assert any(m["status"] == "complete" and m["command"] == "pcnsim app"
+                   and m["scenario"]["clinical_director"]["extra_protected_sessions"] == 1.5 for m in manifests)
     finally:
         proc.terminate()
         try:
