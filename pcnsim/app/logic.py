@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from pcnsim import metrics as catalogue
 from pcnsim.config import Scenario
+from pcnsim.errors import PcnsimError
 from pcnsim.experiment import Progress, RunData, load_run, model_fingerprint, plan_points, run
 from pcnsim.report import format_estimate, key_sentences, write_report
 from pcnsim.report.compare import compare_runs, describe_comparison, format_difference
@@ -273,9 +274,18 @@ def run_scenario(scenario: Scenario, outputs_dir: str | Path, precision: Precisi
             raise KeyboardInterrupt from None
 
     unfinished = find_run(scenario, outputs_dir, status="interrupted")
+
+    def start(out: Optional[Path]) -> RunData:
+        return run(scenario, jobs=precision.jobs, quiet=False, progress=on_progress, command_line=COMMAND,
+                   outputs_dir=outputs_dir, out=out, resume=out is not None)
+
     try:
-        result = run(scenario, jobs=precision.jobs, quiet=False, progress=on_progress, command_line=COMMAND,
-                     outputs_dir=outputs_dir, out=unfinished, resume=unfinished is not None)
+        try:
+            result = start(unfinished)
+        except PcnsimError:
+            if unfinished is None:
+                raise
+            result = start(None)   # the stopped run cannot be resumed (damaged, moved): a new folder
     except KeyboardInterrupt:
         if stopped and not isinstance(stopped[0], Exception):
             raise stopped[0] from None   # e.g. Streamlit's rerun request: let it through
