@@ -110,3 +110,14 @@ def test_pcnsim_app_refuses_a_port_in_use_and_a_bad_quick_run():
     assert "Traceback" not in result.output
     result = CliRunner().invoke(main, ["app", "--horizon-weeks", "10", "--warmup-weeks", "10"])
     assert result.exit_code == 2 and "--warmup-weeks 10 must be less than" in result.output
+
+
+@pytest.mark.unit
+def test_focus_metrics_are_the_scenarios_own_else_the_headline():
+    from types import SimpleNamespace
+
+    from pcnsim import metrics
+
+    assert logic.focus_metrics(load_scenario("baseline")) == list(metrics.HEADLINE)
+    declared = SimpleNamespace(report=SimpleNamespace(focus=("cd_overtime_hours_per_week", "no_such_metric")))
+    assert logic.focus_metrics(declared) == ["cd_overtime_hours_per_week"]

@@ -130,6 +130,9 @@ def main() -> None:
 
     st.title("pcnsim: what if?")
     st.markdown(f"**Starting scenario:** `{start.label}`. {start.description}")
+    question = getattr(getattr(start.scenario, "report", None), "question", "")   # a scenario's `report:` key
+    if question:
+        st.markdown(f"**Question:** {question}")
 
     error = None
     try:
@@ -172,6 +175,7 @@ def main() -> None:
                 st.session_state["shown"] = {"inputs": inputs, "base": runs[0],
                                              "what": runs[1] if len(runs) > 1 else None,
                                              "start": start.label, "diff": diff,
+                                             "focus": logic.focus_metrics(start.scenario),
                                              "precision": precision.describe(what)}
                 st.query_params.from_dict({"start": st.session_state["start"],
                                            "precision": st.session_state["precision"],
@@ -201,7 +205,7 @@ def main() -> None:
             st.markdown("\n".join(f"- {s.strip()[2:]}" if s.startswith("  -") else f"\n{s}\n" for s in
                                    logic.answer(base_run, what_run, "the starting scenario")))
         st.subheader("Focus metrics")
-        st.table(logic.focus_rows(base_run, what_run, logic.focus_metrics(start.scenario)))
+        st.table(logic.focus_rows(base_run, what_run, shown["focus"]))
         shown_folder = Path(shown["what"] or shown["base"])
         who = "what-if" if shown["what"] else "starting scenario"
         st.subheader(f"Figures ({who})")
