@@ -48,3 +48,10 @@ def chromium() -> str:
     if os.environ.get("PCNSIM_REQUIRE_BROWSER") == "1":
         pytest.fail("PCNSIM_REQUIRE_BROWSER=1 but no chromium is installed (apt-get install chromium)")
     pytest.skip("no headless chromium installed: apt-get install chromium")
+
+
+@pytest.fixture(scope="session")
+def app_outputs(tmp_path_factory) -> Path:
+    """The outputs folder the workshop-page tests share (tests/test_app_*.py): a run one test made
+    is the next one's cache, as on a trainer's laptop."""
+    return tmp_path_factory.mktemp("app-outputs")

@@ -7,6 +7,7 @@
     experiment               sweeps, replications, executors, the run folder
     verify                   checks of the model against known answers
     report, compare, national   figures, the HTML page, comparisons, national totals
+    app                      the live workshop page (`pcnsim app`)
     cli, __main__            the command line
 
 Every import of every module is read (with `ast`, function-local imports included) and
@@ -31,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("experiment",),
     ("verify",),
     ("report", "compare", "national"),
+    ("app",),
     ("cli", "__main__"),
 )
 LAYER = {name: rank for rank, names in enumerate(LAYERS) for name in names}

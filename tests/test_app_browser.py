@@ -1,0 +1,97 @@
+"""End to end: `pcnsim app` on a free loopback port, driven in headless Chromium with Playwright.
+
+Playwright drives the system Chromium (`executable_path`); no browser is ever downloaded. The
+screenshot is saved as a test artefact in outputs/test-artefacts/app.png (git-ignored)."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.integration
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "outputs" / "test-artefacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):")
+
+
+def _start(tmp_path: Path, outputs: Path) -> tuple[subprocess.Popen, str]:
+    log = tmp_path / "server.log"
+    proc = subprocess.Popen([sys.executable, "-m", "pcnsim", "app", "--outputs", str(outputs),
+                             "--horizon-weeks", "20", "--warmup-weeks", "2", "--replications", "2"],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        found = re.search(r"open (http://127\.0\.0\.1:\d+/)", log.read_text())
+        if found:
+            try:
+                with urllib.request.urlopen(found.group(1), timeout=2) as response:
+                    if response.status == 200:
+                        return proc, found.group(1)
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"pcnsim app did not start:\n{log.read_text()}")
+
+
+def _drive(page) -> None:
+    """Run, move a control, run again: the answer and a figure change; save the screenshot."""
+    run = page.get_by_role("button", name="Run", exact=True)
+    run.click(timeout=60_000)
+    answer = page.locator(".st-key-answer")
+    expect(answer).to_contain_text("appointments a year", timeout=90_000)
+    first = answer.inner_text()
+    figure = page.locator("[data-testid='stImage'] img").first
+    src = figure.get_attribute("src")
+
+    page.get_by_role("slider", name="Extra protected CD sessions a week").focus()
+    for _ in range(3):        # three steps of half a session: 1.5 more protected sessions
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
+    run.click()
+    expect(answer).to_contain_text("distinguishable from noise", timeout=90_000)
+    assert answer.inner_text() != first
+    expect(figure).not_to_have_attribute("src", src, timeout=30_000)
+    expect(page.get_by_text("Extra protected CD sessions a week: 0.0 → 1.5").first).to_be_visible()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "app.png"))
+
+
+def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium, app_outputs):
+    proc, address = _start(tmp_path, app_outputs)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            outside: list[str] = []
+            page.on("request", lambda r: None if LOCAL.match(r.url) else outside.append(r.url))
+            page.goto(address)
+            try:
+                _drive(page)
+            except Exception:
+                ARTEFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTEFACTS / "app-failure.png"))
+                raise
+            browser.close()
+        assert outside == [], f"the page fetched from outside this machine: {outside}"
+        manifests = [json.loads(m.read_text()) for m in app_outputs.glob("*/manifest.json")]
+        assert any(m["status"] == "complete" and m["command"] == "pcnsim app"
+                   and m["scenario"]["clinical_director"]["extra_protected_sessions"] == 1.5 for m in manifests)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
