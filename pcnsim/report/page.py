@@ -19,6 +19,7 @@ from pcnsim.report.figures import draw
 from pcnsim.report.formatting import format_estimate, format_number, format_param, format_value, \
     point_text
 from pcnsim.report.national import National, national_of, save_national
+from pcnsim.report.sentences import result_sentences
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
 from pcnsim.report.tables import esc, ics_table, metrics_table, national_section, sweep_table
@@ -55,53 +56,7 @@ def key_sentences(run: RunData, point: Optional[int] = None) -> list[str]:
     if has("gp_appointments_per_year", "arrs_appointments_per_year"):
         out.append(f"GPs delivered {val('gp_appointments_per_year')} of them and ARRS staff "
                    f"{val('arrs_appointments_per_year')}.")
-    if has("unmet_per_year"):
-        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
-                   "or a walk-in centre).")
-    if has("wait_days_mean"):
-        p90 = (f"; one patient in ten waited more than {val('wait_days_p90')} working days"
-               if has("wait_days_p90") else "")
-        out.append(f"Patients waited {est('wait_days_mean')} working days on average for an "
-                   f"appointment{p90}.")
-    if has("backlog_end"):
-        out.append(f"At the end of the run {est('backlog_end')} requests were waiting.")
-    if has("lost_appointments_per_year"):
-        out.append(f"Clinical sessions the CD gave up cost {est('lost_appointments_per_year')} "
-                   "appointments a year.")
-    if has("cd_clinical_hours_per_week", "cd_leadership_hours_per_week"):
-        meet = (f" and {val('cd_meeting_hours_per_week')} in system meetings"
-                if has("cd_meeting_hours_per_week") else "")
-        out.append(f"The clinical director spent {val('cd_clinical_hours_per_week')} hours a week "
-                   f"in clinical sessions, {val('cd_leadership_hours_per_week')} on leadership "
-                   f"tasks{meet}.")
-    if has("cd_overtime_hours_per_week"):
-        out.append(f"The clinical director worked {est('cd_overtime_hours_per_week')} hours a week "
-                   "of unpaid overtime.")
-    if has("leadership_tasks_overdue_share"):
-        out.append(f"{est('leadership_tasks_overdue_share')} of leadership tasks were finished late "
-                   "or never.")
-    if has("meetings_attended_share"):
-        rep = (f"; primary care had a CD present at {val('representation_share')} of system meetings"
-               if has("representation_share") else "")
-        out.append(f"The CD attended {est('meetings_attended_share')} of the system meetings they "
-                   f"were expected at{rep}.")
-    if has("cd_resignations_per_year"):
-        vac = (f"; the post was vacant {val('cd_vacancy_share')} of weeks"
-               if has("cd_vacancy_share") else "")
-        out.append(f"CDs resigned {est('cd_resignations_per_year')} times a year{vac}.")
-    if has("arrs_staff_wte"):
-        out.append(f"{est('arrs_staff_wte')} WTE of ARRS staff were in post on average.")
-    if has("arrs_leavers_per_year"):
-        vac = (f", and {val('arrs_vacancy_rate')} of funded ARRS posts were vacant"
-               if has("arrs_vacancy_rate") else "")
-        out.append(f"{est('arrs_leavers_per_year')} ARRS staff left a year{vac}.")
-    if has("arrs_budget_used_share"):
-        out.append(f"{est('arrs_budget_used_share')} of the ARRS budget was used.")
-    if has("spend_per_year"):
-        cpa = (f", {val('cost_per_appointment')} per appointment delivered"
-               if has("cost_per_appointment") else "")
-        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
-    return [o[0].upper() + o[1:] if o else o for o in out]
+    return out + result_sentences(has, est, val, "pcn")
 
 
 def assumption_rows(run: RunData) -> tuple[list[dict], bool]:
