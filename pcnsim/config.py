@@ -414,6 +414,32 @@ class Sweep(Frozen):
         return tuple((self.lhs or self.sobol).ranges)  # type: ignore[union-attr]
 
 
+# --------------------------------------------------------------------------- the story
+class ReportConfig(Frozen):
+    """What the report and `pcnsim compare` lead with: the scenario's question and the metrics
+    that answer it. Not a model parameter: it changes no number."""
+
+    question: str = Field("", max_length=300, description="the question the scenario answers, in "
+                          "plain words (the first line of its report and comparisons)")
+    focus: tuple[str, ...] = Field((), max_length=8, description="metrics that answer the question "
+                                   "(names from `pcnsim.metrics`, suffixes such as "
+                                   "`cd_meeting_hours_per_week.representative` allowed)")
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> "ReportConfig":
+        from pcnsim import metrics
+
+        for name in self.focus:
+            if metrics.lookup(name) is None:
+                import difflib
+
+                guess = difflib.get_close_matches(name, list(metrics.CATALOGUE), n=1, cutoff=0.6)
+                hint = f"; did you mean '{guess[0]}'?" if guess else (
+                    "; the metric names are listed in docs/report.md")
+                raise ValueError(f"'{name}' in focus is not a pcnsim metric{hint}")
+        return self
+
+
 # --------------------------------------------------------------------------- the scenario
 class Scenario(Frozen):
     """A whole scenario: one PCN (or an ICS of PCNs) and how to run it."""
@@ -434,6 +460,7 @@ class Scenario(Frozen):
     funding: FundingConfig = FundingConfig()
     costs: CostsConfig = CostsConfig()
     sweep: Optional[Sweep] = None
+    report: ReportConfig = ReportConfig()
 
     # -- derived quantities the model and the docs share
     @property
@@ -466,7 +493,7 @@ def parameter_rows(model: BaseModel | type[BaseModel] = Scenario, prefix: str = 
     instance = model if isinstance(model, BaseModel) else model()
     rows: list[dict[str, Any]] = []
     for name, field in type(instance).model_fields.items():
-        if name in ("sweep",):
+        if name in ("sweep", "report"):
             continue
         value = getattr(instance, name)
         key = f"{prefix}{name}"

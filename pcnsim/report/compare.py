@@ -23,6 +23,7 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError
+from pcnsim.report.answers import format_difference
 from pcnsim.report.formatting import format_value
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.style import new_figure, palette, save, theme
@@ -223,29 +224,6 @@ def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str =
     if not df.empty:
         _plot(df, out / "compare.png", name_a, name_b)
     return out
-
-
-def format_difference(diff: float, lo: float, hi: float, kind: str = "count") -> str:
-    """A difference and its CI to the precision the CI supports (two significant figures of the
-    half-width; three of the difference if the CI is degenerate); shares in percentage points."""
-    scale, unit, prefix = (100.0, " points", "") if kind == "share" else (1.0, "", "")
-    if kind == "money":
-        prefix = "£"
-    vals = [v * scale if finite(v) else math.nan for v in (diff, lo, hi)]
-    half = (vals[2] - vals[1]) / 2 if finite(vals[1]) and finite(vals[2]) else math.nan
-    ref, sig = (half, 2) if finite(half) and half > 0 else (abs(vals[0]), 3)
-    decimals = 0 if not finite(ref) or ref == 0 else max(0, min(6, sig - 1 - math.floor(math.log10(ref))))
-
-    def f(v: float) -> str:
-        if not finite(v):
-            return "n/a"
-        text = f"{abs(v):,.{decimals}f}"
-        sign = "-" if v < 0 and float(text.replace(",", "")) != 0 else ("+" if v > 0 else "")
-        return f"{sign}{prefix}{text}"
-
-    if not finite(half):
-        return f"{f(vals[0])}{unit}"
-    return f"{f(vals[0])}{unit} (95% CI {f(vals[1])} to {f(vals[2])}{unit})"
 
 
 def _fmt_diff(row: pd.Series) -> str:

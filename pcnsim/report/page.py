@@ -20,6 +20,8 @@ from pcnsim.report.formatting import format_estimate, format_number, format_para
     point_text
 from pcnsim.report.national import National, national_of, save_national
 from pcnsim.report.sentences import result_sentences
+from pcnsim.report.answers import answer_sentences, story
+from pcnsim.report.figures.focus import MAX_FOCUS_POINTS, point_names
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
 from pcnsim.report.tables import esc, ics_table, metrics_table, national_section, sweep_table
@@ -131,7 +133,8 @@ h1{font-size:2.2rem;margin:.2rem 0}h2{font-size:1.5rem;border-bottom:2px solid v
 padding-bottom:.2rem;margin-top:2.5rem}
 .lede{font-size:1.15rem}.meta,.note{color:var(--muted)}
 nav a{margin-right:1rem;color:var(--accent)}
-ul.key li{margin:.4rem 0}
+ul.key li,ul.answer li{margin:.4rem 0}
+.question{font-size:1.45rem;font-weight:bold;margin:.6rem 0}
 figure{margin:1.5rem 0;page-break-inside:avoid}figure img{width:100%;height:auto;border:1px solid var(--rule)}
 figcaption{color:var(--muted);font-size:.95rem}figcaption b{color:var(--ink)}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
@@ -151,6 +154,23 @@ def _figure_html(path: Path, title: str, caption: str) -> str:
     return (f"<figure><img alt=\"{esc(title)}\" src=\"data:image/png;base64,{data}\">"
             f"<figcaption><b>{esc(title)}{'' if title.endswith(('.', '?', '!')) else '.'}</b> "
             f"{esc(caption)}</figcaption></figure>")
+
+
+def _question_html(run: RunData, focus_figures: list[Figure]) -> str:
+    """The page's first section: the scenario's question, the answer in sentences, its figure."""
+    question, focus = story(run.scenario)
+    names = point_names(run, short=False)
+    sentences = answer_sentences(run.summary, focus, names)
+    head = (f"<p class=question>{esc(question)}</p>" if question else
+            "<p class=note>The scenario states no question (add <code>report: {question: ..., "
+            "focus: [...]}</code> to its file); these are the headline metrics.</p>")
+    body = "".join(f"<li>{esc(s)}</li>" for s in sentences)
+    figs = "".join(_figure_html(f.path, f.title, f.caption) for f in focus_figures)
+    if not focus_figures and len(run.points) > MAX_FOCUS_POINTS:
+        figs = ("<p class=note>This sweep has too many points to show side by side: the figures "
+                "below show each metric across the sweep.</p>")
+    return (f"<section id=\"question\"><h2>The question</h2>\n{head}\n"
+            f"<ul class=answer>{body}</ul>\n{figs}\n</section>")
 
 
 def render_report(run: RunData, figures: list[Figure], notes: list[str],
@@ -193,9 +213,11 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
     sentences = key_sentences(run, point)
     key_html = ("<ul class=key>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>"
                 if sentences else "<p class=note>None of the headline metrics is in this run.</p>")
-    # every PNG in figures/: ours with their captions, any others after them
+    question_html = _question_html(run, [f for f in figures if f.path.name == "focus.png"])
+    # every PNG in figures/: ours with their captions (the focus figure is in the question's
+    # section), any others after them
     drawn = {f.path.resolve(): f for f in figures}
-    figs_html = [_figure_html(f.path, f.title, f.caption) for f in figures]
+    figs_html = [_figure_html(f.path, f.title, f.caption) for f in figures if f.path.name != "focus.png"]
     figdir = run.folder / "figures"
     for extra in sorted(figdir.glob("*.png")) if figdir.is_dir() else []:
         if extra.resolve() not in drawn:
@@ -220,9 +242,10 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
 <h1>{esc(run.name)}</h1>
 <p class=lede>{esc(desc)}</p>
 <p class=meta>{esc(' · '.join(meta))}</p>
-<nav>{national_nav}<a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
+<nav><a href="#question">The question</a>{national_nav}<a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
 </header>
 <main>
+{question_html}
 {sweep_html}
 {national_html}
 <section id="key"><h2>Key results</h2>

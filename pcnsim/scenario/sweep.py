@@ -139,9 +139,10 @@ def validate_sweep(scenario: Scenario, where: str = "the scenario") -> None:
 
 
 def _check_swept_key(base: dict[str, Any], key: str, label: str) -> None:
-    if key in UNSWEEPABLE or key.startswith("sweep"):
-        raise ScenarioError(f"{label}: '{key}' cannot be swept ({', '.join(UNSWEEPABLE)} and the "
-                            "sweep itself are fixed for a whole experiment); set it outside the sweep.")
+    if key in UNSWEEPABLE or key.split(".")[0].split("[")[0] in ("sweep", "report"):
+        raise ScenarioError(f"{label}: '{key}' cannot be swept ({', '.join(UNSWEEPABLE)}, the report's "
+                            "question and focus, and the sweep itself are fixed for a whole experiment); "
+                            "set it outside the sweep.")
     segments = _resolve(base, key, f"{label}, swept key '{key}'")
     value = _get(base, segments)
     if isinstance(value, dict):

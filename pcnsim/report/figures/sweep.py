@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from pcnsim import metrics as catalogue
-from pcnsim.analysis import finite
+from pcnsim.analysis import bounded_interval, finite
 from pcnsim.report.formatting import format_number, format_param, format_value, lower_first
 from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National
 from pcnsim.experiment.folder import RunData
 from pcnsim.report.style import (FIG_SIZE, Figure, new_figure, palette, plot_scale, save, subtitle, theme,
-                                 thousands)
+                                 readable_ticks, thousands)
 
 __all__ = ["fig_sweep_metric", "fig_sensitivity", "fig_ics"]
 
@@ -77,9 +77,9 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                     thousands(ax.xaxis)
                 else:
                     x = np.arange(len(d))
-                    ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=12, capsize=10,
-                                color=col, lw=2.5)
-                    ax.set_xticks(x, names)
+                    ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale, metric), fmt="o", ms=12,
+                                capsize=10, color=col, lw=2.5)
+                    readable_ticks(ax, x, names, fontsize="medium")
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
             if not horizontal:
                 ax.set_xlabel(key)
@@ -95,8 +95,9 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
             ax = body.subplots(1, 1)
             sns.heatmap(piv, annot=ann.to_numpy(), fmt="", cmap="viridis", ax=ax, linewidths=1,
                         cbar_kws={"label": catalogue.axis_label(metric)}, annot_kws={"fontsize": "small"})
-            ax.set_xticklabels([format_param(v) for v in piv.columns])
-            ax.set_yticklabels([format_param(v) for v in piv.index], rotation=0)
+            readable_ticks(ax, np.arange(len(piv.columns)) + 0.5, [format_param(v) for v in piv.columns])
+            readable_ticks(ax, np.arange(len(piv.index)) + 0.5, [format_param(v) for v in piv.index],
+                           axis="y")
             ax.set_xlabel(k2)
             ax.set_ylabel(k1)
             how = ("Each cell is the mean over replications at that combination (95% confidence "
@@ -113,7 +114,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                     cats = sorted(s[key].astype(str).unique())
                     xs = s[key].astype(str).map({c: i for i, c in enumerate(cats)})
                     _scatter(ax, xs, s, scale, col)
-                    ax.set_xticks(range(len(cats)), cats)
+                    readable_ticks(ax, range(len(cats)), cats)
                 ax.set_xlabel(key, fontsize="small")
             for ax in axes[n:]:
                 ax.set_visible(False)
@@ -139,9 +140,15 @@ def _is_label_key(key: str) -> bool:
     return last in ("name", "description")
 
 
-def _yerr(d: pd.DataFrame, scale: float):
-    lo = (d["mean"] - d["ci_low"]).clip(lower=0) * scale
-    hi = (d["ci_high"] - d["mean"]).clip(lower=0) * scale
+def _yerr(d: pd.DataFrame, scale: float, metric: Optional[str] = None):
+    """Whiskers of the 95% CIs, cut at the metric's bounds (`pcnsim.analysis.bounded_interval`)."""
+    metric = metric if metric is not None else (str(d["metric"].iloc[0]) if "metric" in d and len(d) else None)
+    cut = [bounded_interval(float(m), float(l), float(h), metric=metric) if finite(m) and finite(l) and finite(h)
+           else (l, h) for m, l, h in zip(d["mean"], d["ci_low"], d["ci_high"])]
+    low = pd.Series([c[0] for c in cut], index=d.index, dtype=float)
+    high = pd.Series([c[1] for c in cut], index=d.index, dtype=float)
+    lo = (d["mean"] - low).clip(lower=0) * scale
+    hi = (high - d["mean"]).clip(lower=0) * scale
     return np.vstack([lo.fillna(0).to_numpy(), hi.fillna(0).to_numpy()])
 
 

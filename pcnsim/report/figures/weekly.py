@@ -11,7 +11,7 @@ from typing import Optional
 import pandas as pd
 
 from pcnsim import metrics as catalogue
-from pcnsim.analysis import finite, summarise
+from pcnsim.analysis import bounded_interval, finite, summarise
 from pcnsim.config import ARRS_ROLES
 from pcnsim.report.formatting import format_hours, format_number
 from pcnsim.experiment.folder import RunData, scenario_object
@@ -239,11 +239,17 @@ def fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
             mean, lo, hi = float(r["mean"]), r["ci_low"], r["ci_high"]
             err = None
             if finite(lo) and finite(hi):
-                err = [[max(mean - float(lo), 0)], [max(float(hi) - mean, 0)]]
+                lo, hi = bounded_interval(mean, float(lo), float(hi), metric=m)
+                err = [[max(mean - lo, 0)], [max(hi - mean, 0)]]
             ax.bar([0], [mean], yerr=err, capsize=12, color=cols[i + 1], width=0.6,
                    error_kw={"lw": 2.5})
-            ax.text(0.05, mean, f" {format_number(mean)}", ha="left", va="bottom",
-                    fontsize="medium", fontweight="bold")
+            if mean == 0 and not (finite(hi) and float(hi) > 0):   # a sentence, not an empty panel
+                ax.text(0.5, 0.5, f"No {lab.split()[-1].lower()}\nin any replication\nafter the warm-up",
+                        ha="center", va="center", transform=ax.transAxes, fontsize="medium")
+                ax.set_yticks([])
+            else:
+                ax.text(0.05, mean, f" {format_number(mean)}", ha="left", va="bottom",
+                        fontsize="medium", fontweight="bold")
             ax.set_xticks([0], [lab])
             ax.set_xlim(-0.7, 0.7)
             ax.set_ylabel("per year (95% CI)")
