@@ -91,16 +91,16 @@ def format_difference(diff: float, lo: float, hi: float, kind: str = "count") ->
 def _difference_sentence(r: Mapping[str, Any], name_a: str, name_b: str) -> str:
     m = r["metric"]
     kind = catalogue.kind(m)
-    label = catalogue.label(m)
+    unit = _unit_words(m).strip()
+    label = catalogue.label(m) + (f" ({unit})" if unit else "")
     a, b = format_value(r["mean_a"], kind), format_value(r["mean_b"], kind)
     diff = format_difference(r["difference"], r["ci_low"], r["ci_high"], kind)
-    unit = _unit_words(m)
     if not (finite(r.get("ci_low")) and finite(r.get("ci_high"))):
-        return f"{label}: {a} in {name_a}, {b} in {name_b}{unit} (one replication: no interval)."
+        return f"{label}: {b} in {name_b} against {a} in {name_a} (one replication: no interval)."
     if r.get("distinguishable"):
         word = "higher" if r["difference"] > 0 else "lower"
-        return f"{label}: {b} in {name_b} against {a} in {name_a}{unit}, {word} by {diff.lstrip('+-')}."
-    return f"{label}: {b} in {name_b} against {a} in {name_a}{unit}; the difference, {diff}, is within the noise."
+        return f"{label}: {b} in {name_b} against {a} in {name_a}, {word} by {diff.lstrip('+-')}."
+    return f"{label}: {b} in {name_b} against {a} in {name_a}; the difference, {diff}, is within the noise."
 
 
 def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str = "",

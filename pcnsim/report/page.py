@@ -173,6 +173,15 @@ def _question_html(run: RunData, focus_figures: list[Figure]) -> str:
             f"<ul class=answer>{body}</ul>\n{figs}\n</section>")
 
 
+#: The page's style sheet, shared by compare.html.
+PAGE_CSS = _CSS
+
+
+def figure_html(path: Path, title: str, caption: str) -> str:
+    """A figure embedded as a data URI, with its title and caption."""
+    return _figure_html(path, title, caption)
+
+
 def render_report(run: RunData, figures: list[Figure], notes: list[str],
                   national: Optional[National] = None) -> str:
     """The report page as a string (self-contained HTML). ``national``: the run's national
