@@ -182,7 +182,8 @@ def _print_key_metrics(result) -> None:
     import math
 
     from pcnsim import metrics
-    from pcnsim.report import format_estimate, format_value
+    from pcnsim.report import format_estimate
+    from pcnsim.report.formatting import estimate_cells, format_param
 
     summary = result.summary
     if summary.empty:
@@ -196,7 +197,7 @@ def _print_key_metrics(result) -> None:
         width = max(len(metrics.axis_label(m)) for m in present)
         for metric in present:
             r = rows.loc[metric]
-            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric))
+            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
             if r["n"] > 1 and math.isfinite(r["ci_low"]):
                 text += f", n = {int(r['n'])}"
             else:
@@ -206,7 +207,7 @@ def _print_key_metrics(result) -> None:
     if len(points) > 40:
         click.echo(f"{len(points)} sweep points: every point's metrics and 95% CIs are in summary.csv.")
         return
-    click.echo("Mean (+/- 95% CI half-width) at each sweep point; every metric is in summary.csv.")
+    click.echo("Mean (95% CI) at each sweep point; every metric is in summary.csv.")
     for metric in present:
         click.echo(f"  {metric}: {metrics.axis_label(metric)}")
     table = summary[summary["metric"].isin(present)]
@@ -215,17 +216,33 @@ def _print_key_metrics(result) -> None:
     for point in points:
         rows = table[table["point"] == point].set_index("metric")
         first = rows.iloc[0]
-        cells = [str(point), *(f"{first[k]:g}" if isinstance(first[k], float) else str(first[k]) for k in result.swept)]
+        cells = [str(point), *(format_param(first[k]) for k in result.swept)]
         for metric in present:
             r = rows.loc[metric]
-            h = (r["ci_high"] - r["ci_low"]) / 2
-            kind = metrics.kind(metric)
-            cells.append(format_value(r["mean"], kind) + (f" +/- {format_value(h, kind)}" if math.isfinite(h) else ""))
+            value, ci = estimate_cells(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
+            cells.append(f"{value} ({ci})" if ci else value)
         lines.append(cells)
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
     click.echo("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for cells in lines:
         click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+def _print_levers(result) -> None:
+    """After a Sobol sweep: the top levers of each headline metric (indices within [0, 1])."""
+    sens = getattr(result, "sensitivity", None)
+    if sens is None or sens.empty:
+        return
+    from pcnsim import metrics
+    from pcnsim.report.answers import sobol_sentences
+
+    present = set(sens["metric"])
+    lines = sobol_sentences(sens, [m for m in metrics.HEADLINE if m in present])
+    if lines:
+        click.echo("What drives each key metric (total Sobol index ST, 0 to 1, with its 95% interval; "
+                   "every index is in sensitivity.csv):")
+        for line in lines:
+            click.echo("  " + line)
 
 
 class _Terminal(logging.Handler):
@@ -382,6 +399,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
                              f"kept; once the cause is fixed, finish the run with: {resume}") from None
 
     _print_key_metrics(result)
+    _print_levers(result)
     if suggest_warmup:
         w = result.warmup
         if w is None:

@@ -25,7 +25,7 @@ from pcnsim.analysis import finite
 from pcnsim.report.formatting import format_estimate, format_value, lower_first
 
 __all__ = ["story", "answer_sentences", "compare_headline", "headline_metrics", "is_fixed",
-           "format_difference"]
+           "format_difference", "parameter_label", "sobol_sentences"]
 
 #: How many metrics a headline names at most (the focus first, then the headline metrics).
 HEADLINE_SIZE = 6
@@ -199,3 +199,42 @@ def _overlap_words(rows: pd.DataFrame) -> str:
     if float(lo["ci_high"]) < float(hi["ci_low"]):
         return " The highest and the lowest differ by more than the noise."
     return " The points do not differ by more than the noise (their 95% intervals overlap)."
+
+
+_PARAMETER_LABELS: dict[str, str] = {}
+
+
+def parameter_label(key: str) -> str:
+    """A parameter in words, from its description in `pcnsim.config` ("funding.arrs_per_patient"
+    -> "ARRS budget"); the dotted key itself when it has no description."""
+    if not _PARAMETER_LABELS:
+        from pcnsim.config import parameter_rows
+
+        for row in parameter_rows():
+            text = str(row.get("description") or "").strip()
+            if text:
+                _PARAMETER_LABELS[row["key"]] = text[0].upper() + text[1:]
+    return _PARAMETER_LABELS.get(key, key)
+
+
+def sobol_sentences(sensitivity: pd.DataFrame, metrics: Sequence[str], k: int = 3) -> list[str]:
+    """What drives each metric, from sensitivity.csv: its top `k` levers by total Sobol index
+    (shown within [0, 1], with the 95% interval), and how much of the variation is replication
+    noise. One sentence per metric present. Pure: no I/O."""
+    from pcnsim.analysis import top_levers
+
+    out = []
+    for m in metrics:
+        rows = top_levers(sensitivity, m, k)
+        if rows.empty:
+            continue
+        parts = [f"{parameter_label(r['parameter'])} {r['ST']:.2f} ({r['ST_low']:.2f} to {r['ST_high']:.2f})"
+                 for _, r in rows.iterrows()]
+        noise = sensitivity.loc[sensitivity["metric"] == m, "noise_share"]
+        noise_text = ""
+        if len(noise) and finite(noise.iloc[0]):
+            share = float(noise.iloc[0])
+            noise_text = (f"; replication noise is {share:.0%} of the variation"
+                          + (" (too much to trust the indices: add replications)" if share > 0.3 else ""))
+        out.append(f"{catalogue.label(m)}: " + "; ".join(parts) + noise_text + ".")
+    return out

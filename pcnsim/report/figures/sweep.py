@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pcnsim import metrics as catalogue
-from pcnsim.analysis import bounded_interval, finite
+from pcnsim.analysis import bounded_interval, finite, sobol_display
 from pcnsim.report.formatting import format_number, format_param, format_value, lower_first
 from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National
 from pcnsim.experiment.folder import RunData
@@ -161,36 +162,46 @@ def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
 
 
 def fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
-    """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter."""
+    """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter,
+    shown within [0, 1] (`pcnsim.analysis.sobol_display`), parameters named in words."""
+    from pcnsim.report.answers import parameter_label
+
     sens = run.sensitivity
-    d = sens[sens["metric"] == metric].copy()
-    if d.empty:
+    d = sobol_display(sens[sens["metric"] == metric])
+    if d.empty or d["ST"].isna().all():
         return None
     d = d.sort_values("ST", ascending=True)
     cols = palette(2)
     y = np.arange(len(d))
     h = 0.38
-    title = f"What drives {catalogue.label(metric).lower()}?"
+    title = f"What drives {lower_first(catalogue.label(metric))}?"
+    noise = d["noise_share"].iloc[0] if "noise_share" in d else math.nan
+    sub = subtitle(run) + (f" · replication noise {noise:.0%} of the variation" if finite(noise) else "")
     with theme():
-        fig, body = new_figure(title, subtitle(run))
+        fig, body = new_figure(title, sub)
         ax = body.subplots(1, 1)
-        for off, (col, lab, c) in zip((-h / 2, h / 2), (("S1", "first order (S1)", cols[0]),
-                                                        ("ST", "total (ST)", cols[1]))):
-            err = d.get(f"{col}_conf")
-            ax.barh(y + off, d[col], height=h, color=c, label=lab,
-                    xerr=None if err is None else err.fillna(0).abs(), capsize=6,
+        for off, (col, lab, c) in zip((-h / 2, h / 2), (("S1", "on its own (S1)", cols[0]),
+                                                        ("ST", "with interactions (ST)", cols[1]))):
+            err = np.vstack([(d[col] - d[f"{col}_low"]).fillna(0).to_numpy(),
+                             (d[f"{col}_high"] - d[col]).fillna(0).to_numpy()])
+            ax.barh(y + off, d[col].fillna(0), height=h, color=c, label=lab, xerr=err, capsize=6,
                     error_kw={"lw": 2})
-        ax.set_yticks(y, d["parameter"])
-        ax.axvline(0, color="0.3", lw=1)
-        ax.set_xlabel("Sobol index (share of output variance)")
-        ax.legend(loc="lower right", fontsize="small")
+        labels = ["\n".join(textwrap.wrap(parameter_label(p), 30)) for p in d["parameter"]]
+        ax.set_yticks(y, labels, fontsize="small")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of the metric's variance (Sobol index, 0 to 1)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
         path = save(fig, figdir / f"sensitivity_{index:02d}_{metric}.png")
-    return Figure(path, title,
-                  f"Sobol sensitivity indices of {catalogue.label(metric).lower()}: the first-order "
-                  "index S1 is the share of the metric's variance explained by a parameter on its "
-                  "own; the total index ST adds its interactions with the others. Whiskers are 95% "
-                  "confidence intervals. Parameters whose ST is near zero can be fixed at any "
-                  "value in their range without changing this metric.")
+    caption = (f"Sobol sensitivity indices of {lower_first(catalogue.label(metric))}: the first-order "
+               "index S1 is the share of the metric's variance explained by a parameter on its own; "
+               "the total index ST adds its interactions with the others. Whiskers are 95% "
+               "confidence intervals; indices and intervals are shown within 0 to 1 (sensitivity.csv "
+               "keeps SALib's raw estimates). Parameters whose ST is near zero can be fixed at any "
+               "value in their range without changing this metric.")
+    if finite(noise) and noise > 0.3:
+        caption += (f" Replication noise is {noise:.0%} of the variation between points: too much to "
+                    "read the indices closely; rerun with more replications.")
+    return Figure(path, title, caption)
 
 
 def _short_ics_name(name: str) -> str:
