@@ -89,5 +89,6 @@ def result_sentences(has: Has, est: Text, val: Text, voice: str = "pcn") -> list
     if has("spend_per_year"):
         cpa = (f", {val('cost_per_appointment')} per appointment delivered"
                if has("cost_per_appointment") else "")
-        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
+        out.append(f"PCN-funded spend (ARRS staff, CD sessions, the manager and locums; GP and nurse "
+                   f"pay not counted) was {est('spend_per_year')} a year{cpa}.")
     return capitalised(out)
