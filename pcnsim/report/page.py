@@ -141,7 +141,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{border-bottom:1px solid var(--rule);padding:.3rem .5rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2;position:sticky;top:0}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto}table.points{font-size:.8rem}table.points th{font-size:.78rem}
 .flag{background:#fde9dc;color:var(--warn);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 .changed{background:#dceefa;color:var(--accent);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 code{font-size:.85em}table.prov th{width:12rem}

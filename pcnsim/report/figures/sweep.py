@@ -17,6 +17,7 @@ import pandas as pd
 
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import bounded_interval, finite, sobol_display
+from pcnsim.report.answers import parameter_label
 from pcnsim.report.formatting import format_number, format_param, format_value, lower_first
 from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National
 from pcnsim.experiment.folder import RunData
@@ -73,7 +74,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                                 color=col, lw=1.8)
                     ax.set_yticks(y, names, fontsize="x-small" if len(names) > 15 else "small")
                     ax.set_ylim(-0.7, len(d) - 0.3)
-                    ax.set_ylabel(key)
+                    ax.set_ylabel(parameter_label(key))
                     ax.set_xlabel(catalogue.axis_label(metric))
                     thousands(ax.xaxis)
                 else:
@@ -83,7 +84,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                     readable_ticks(ax, x, names, fontsize="medium")
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
             if not horizontal:
-                ax.set_xlabel(key)
+                ax.set_xlabel(parameter_label(key))
                 ax.set_ylabel(catalogue.axis_label(metric))
                 thousands(ax.yaxis)
         elif len(keys) == 2 and kind == "grid":
@@ -99,8 +100,8 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
             readable_ticks(ax, np.arange(len(piv.columns)) + 0.5, [format_param(v) for v in piv.columns])
             readable_ticks(ax, np.arange(len(piv.index)) + 0.5, [format_param(v) for v in piv.index],
                            axis="y")
-            ax.set_xlabel(k2)
-            ax.set_ylabel(k1)
+            ax.set_xlabel(parameter_label(k2))
+            ax.set_ylabel(parameter_label(k1))
             how = ("Each cell is the mean over replications at that combination (95% confidence "
                    "intervals in summary.csv and the table below).")
         else:
@@ -116,7 +117,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                     xs = s[key].astype(str).map({c: i for i, c in enumerate(cats)})
                     _scatter(ax, xs, s, scale, col)
                     readable_ticks(ax, range(len(cats)), cats)
-                ax.set_xlabel(key, fontsize="small")
+                ax.set_xlabel("\n".join(textwrap.wrap(parameter_label(key), 28)), fontsize="small")
             for ax in axes[n:]:
                 ax.set_visible(False)
             for ax in axes[::ncols]:
@@ -164,8 +165,6 @@ def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
 def fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
     """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter,
     shown within [0, 1] (`pcnsim.analysis.sobol_display`), parameters named in words."""
-    from pcnsim.report.answers import parameter_label
-
     sens = run.sensitivity
     d = sobol_display(sens[sens["metric"] == metric])
     if d.empty or d["ST"].isna().all():
