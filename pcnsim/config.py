@@ -69,6 +69,22 @@ class PcnConfig(Frozen):
     list_size_per_practice: int = P(9000, "patients", "PCN mean list 48,020 (BMA PCN stats 2020); "
                                     "58% of PCNs at 30-50k (BJGP 2020)",
                                     "registered patients per practice", ge=100, le=200_000)
+    list_size: Optional[int] = P(None, "patients", "a planner's figure: the PCN's registered list (the "
+                                 "Network Contract DES lists them)",
+                                 "the PCN's whole registered list; when set, it is split evenly between "
+                                 "the practices (list_size_per_practice = list_size / practices, "
+                                 "rounded) and wins over list_size_per_practice", ge=100, le=2_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_total_list(cls, data: Any) -> Any:
+        """A total list (`list_size`) sets each practice's share of it."""
+        if isinstance(data, dict) and isinstance(data.get("list_size"), int) \
+                and not isinstance(data.get("list_size"), bool):
+            practices = data.get("practices", 5)
+            if isinstance(practices, int) and not isinstance(practices, bool) and practices >= 1:
+                data = {**data, "list_size_per_practice": max(1, round(data["list_size"] / practices))}
+        return data
 
 
 class MeetingSeries(Frozen):

@@ -141,3 +141,27 @@ def test_a_workshop_run_opens_with_its_question(tmp_path):
     assert (folder / "figures" / "focus.png").exists()
     run = load_run(folder)
     assert "report" in run.scenario
+
+
+def test_planners_conveniences(tmp_path):
+    from pcnsim.errors import ScenarioError
+    from pcnsim.scenario import load_scenario
+
+    base = load_scenario("baseline")
+    cut = load_scenario("baseline", ["funding.arrs_per_patient=*0.9", "pcn.practices=*2"])
+    assert cut.funding.arrs_per_patient == pytest.approx(base.funding.arrs_per_patient * 0.9)
+    assert cut.pcn.practices == 2 * base.pcn.practices and isinstance(cut.pcn.practices, int)
+    with pytest.raises(ScenarioError, match="not a number"):
+        load_scenario("baseline", ["name=*2"])
+    with pytest.raises(ScenarioError, match="expected a whole number"):
+        load_scenario("baseline", ["pcn.practices=*1.1"])
+    total = load_scenario("baseline", ["pcn.list_size=52000"])
+    assert total.pcn.list_size_per_practice == 10_400 and total.list_size == 52_000
+    folder = make_run_folder(tmp_path / "run", replications=3, weekly=False)
+    write_report(folder)
+    sheets = pd.read_excel(folder / "summary.xlsx", sheet_name=None)
+    summary = sheets["Summary"].set_index("metric name")
+    assert {"Summary", "About"} <= set(sheets)
+    share = summary.loc["demand_met_share"] if "demand_met_share" in summary.index else None
+    assert share is not None and share["unit"] == "%"
+    assert (summary["95% CI low"] >= 0).all()

@@ -24,6 +24,7 @@ from pcnsim.report.answers import answer_sentences, story
 from pcnsim.report.figures.focus import MAX_FOCUS_POINTS, point_names
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
+from pcnsim.report.workbook import write_workbook
 from pcnsim.report.tables import esc, ics_table, metrics_table, national_section, sweep_table
 
 __all__ = ["key_sentences", "assumption_rows", "render_report", "write_report"]
@@ -284,7 +285,8 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
 
 
 def write_report(folder: str | os.PathLike) -> Path:
-    """Draw the figures and write `<folder>/report.html`; return the page's path.
+    """Draw the figures and write `<folder>/report.html` and `<folder>/summary.xlsx`; return the
+    page's path.
 
     For a run whose sweep points are ICSs (`national_of`), also write `<folder>/national.csv`.
 
@@ -294,6 +296,7 @@ def write_report(folder: str | os.PathLike) -> Path:
     figures, notes = draw(run, nat)
     page = render_report(run, figures, notes, national=nat)
     save_national(run, nat)
+    write_workbook(run)
     path = run.folder / "report.html"
     write_text_atomic(path, page)
     return path

@@ -154,6 +154,26 @@ def _resolve(data: Any, key: str, where: str) -> list[Any]:
     return segments
 
 
+class Relative:
+    """A change relative to the value a key has (`--set funding.arrs_per_patient=*0.9`)."""
+
+    def __init__(self, factor: float, text: str) -> None:
+        self.factor, self.text = factor, text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def applied(self, current: Any, key: str, where: str) -> Any:
+        """The new value: current x factor (a whole number stays whole when the result is)."""
+        if isinstance(current, bool) or not isinstance(current, (int, float)):
+            raise ScenarioError(f"{where}: '{key}' is {_show(current)}, not a number, so '{self.text}' (a "
+                                "relative change) cannot apply; give the new value itself.")
+        value = current * self.factor
+        if isinstance(current, int) and abs(value - round(value)) < 1e-9:
+            return int(round(value))
+        return float(f"{value:.12g}")   # 22.89 x 0.9 = 20.601, not 20.601000000000003
+
+
 def _set(data: dict[str, Any], segments: list[Any], value: Any) -> None:
     parent = _get(data, segments[:-1]) if len(segments) > 1 else data
     last = segments[-1]

@@ -12,13 +12,14 @@ import yaml
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
 from pcnsim.scenario.files import _layers, _stem_name, resolve_scenario_path
-from pcnsim.scenario.keys import _default_data, _merge, _resolve, _set, _split_key
+from pcnsim.scenario.keys import Relative, _default_data, _get, _merge, _resolve, _set, _split_key
 from pcnsim.scenario.messages import _Origins, _file_origin, _validate
 from pcnsim.scenario.sweep import validate_sweep
 from pcnsim.scenario.yamlio import _parse_yaml, _plain, _show
 
 def parse_set(items: Sequence[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings (as given to `--set`) as {dotted key: value}, VALUE read as YAML."""
+    """`KEY=VALUE` strings (as given to `--set`) as {dotted key: value}, VALUE read as YAML;
+    `KEY=*F` is a change relative to the value the key has (x F), applied when loading."""
     if isinstance(items, str):
         items = [items]
     out: dict[str, Any] = {}
@@ -33,6 +34,16 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         except ValueError:
             raise ScenarioError(f"--set {_show(item)}: '{key}' is not a dotted key such as "
                                 "'pcn.practices'.") from None
+        if text.strip().startswith("*"):           # relative: KEY=*0.9 multiplies what is there
+            try:
+                factor = float(text.strip()[1:])
+                if factor != factor or factor in (float("inf"), float("-inf")):
+                    raise ValueError
+            except ValueError:
+                raise ScenarioError(f"--set {_show(item)}: a relative change is '*' and a number, such as "
+                                    f"--set {key}=*0.9 (90% of the value it has).") from None
+            out[key] = Relative(factor, text.strip())
+            continue
         try:
             out[key] = _parse_yaml(text) if text.strip() else None
         except yaml.YAMLError as exc:
@@ -69,6 +80,8 @@ def load_scenario_with_source(path_or_name: str | Path,
         data["name"] = _stem_name(path)  # a name labels its own file: it is not inherited
     for key, value, origin in _overrides(overrides):
         segments = _resolve(data, key, origin)
+        if isinstance(value, Relative):
+            value = value.applied(_get(data, segments), key, origin)
         _set(data, segments, value)
         origins.record(value if isinstance(value, Mapping) else None, origin, tuple(segments))
     scenario = _validate(data, origins.of)
@@ -96,6 +109,9 @@ def apply_values(scenario: Scenario, values: Mapping[str, Any], where: str) -> S
 def _apply_data(data: dict[str, Any], values: Mapping[str, Any], where: str) -> Scenario:
     data = copy.deepcopy(data)
     for key, value in values.items():
-        _set(data, _resolve(data, key, where), value)
+        segments = _resolve(data, key, where)
+        if isinstance(value, Relative):
+            value = value.applied(_get(data, segments), key, where)
+        _set(data, segments, value)
     return _validate(data, lambda loc: where)
 
