@@ -346,6 +346,9 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
             max_replications, suggest_warmup, no_report) -> None:
     """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
 
+    FILE may be a folder of scenarios (`scenarios/workshop/`, or the bundled `workshop`): each
+    runs in turn into one pack folder, with an index.html linking each report under its question.
+
     Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
     printed at the end. Exit status: 0 done, 1 a cell failed, 2 bad input or a run folder that
     cannot be written (a full disk, a read-only folder: finished cells are kept for --resume).
@@ -360,6 +363,15 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
 
     targets = _parse_targets(target_halfwidth)
     source = None
+    if file is not None and not resume:
+        from pcnsim.scenario import scenario_pack
+
+        pack = scenario_pack(file)
+        if pack is not None:
+            _run_pack(file, pack, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                      out=out, set_=set_, quiet=quiet, no_report=no_report, targets=targets,
+                      max_replications=max_replications)
+            return
     if file is None:
         if not resume or out is None:
             raise ScenarioError("pcnsim run needs a scenario FILE (a path or a bundled name such as "
@@ -427,6 +439,74 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, set_, quiet,
                    f"Retry them with: pcnsim run --out {result.folder} --resume", err=True)
     click.echo(f"Run folder: {result.folder}")
     if result.failed:
+        sys.exit(1)
+
+
+def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
+              max_replications) -> None:
+    """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
+    pack folder, then index.html linking each report under its question."""
+    import shlex
+    from pathlib import Path
+
+    from pcnsim.experiment import run as run_experiment
+    from pcnsim.experiment.folder import check_out, make_dir, new_folder
+    from pcnsim.scenario import load_scenario_with_source
+
+    loaded = [load_scenario_with_source(path, list(set_)) for path in files]   # all checked first
+    names = [s.name for s, _ in loaded]
+    if len(set(names)) != len(names):
+        from pcnsim.errors import ScenarioError
+
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ScenarioError(f"the scenarios of '{file}' must have different names (each gets its own run "
+                            f"folder): {', '.join(twice)} appear more than once.")
+    title = Path(str(file).rstrip("/")).name or "scenarios"
+    if out:
+        check_out(Path(out), False)
+        make_dir(Path(out), parents=True)
+        pack = Path(out)
+    else:
+        pack = new_folder(title, Path("outputs"))
+    click.echo(f"Running the {len(files)} scenarios of '{file}' into {pack}")
+    command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    entries, failed = [], 0
+    try:
+        from pcnsim.report.answers import story
+        from pcnsim.report.index import PackEntry, write_index
+        from pcnsim.report import write_report
+    except ImportError:
+        story = write_report = None
+    for (scenario, source), path in zip(loaded, files):
+        click.echo(f"\n== {scenario.name} ({path.name})")
+        try:
+            with _Terminal().attached(quiet) as terminal:
+                result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                        scheduler=scheduler, out=pack / scenario.name, quiet=quiet,
+                                        command_line=command, source_path=source,
+                                        target_halfwidth=targets or None, max_replications=max_replications,
+                                        progress=terminal.progress)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        _print_key_metrics(result)
+        note = ""
+        if result.failed:
+            failed += 1
+            note = f"{len(result.failed)} cell(s) failed; see its manifest.json."
+        if write_report is not None and not no_report:
+            try:
+                write_report(result.folder)
+            except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
+                note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
+        if story is not None:
+            question, _ = story(scenario.model_dump(mode="json"))
+            entries.append(PackEntry(path.name, scenario.name, question, scenario.description.strip(),
+                                     result.folder, note.strip()))
+    if story is not None and not no_report:
+        index = write_index(pack, title, entries)
+        click.echo(f"\nIndex of the reports: {index}")
+    click.echo(f"Pack folder: {pack}")
+    if failed:
         sys.exit(1)
 
 

@@ -165,3 +165,31 @@ def test_planners_conveniences(tmp_path):
     share = summary.loc["demand_met_share"] if "demand_met_share" in summary.index else None
     assert share is not None and share["unit"] == "%"
     assert (summary["95% CI low"] >= 0).all()
+
+
+def test_run_a_folder_of_scenarios_writes_an_index(tmp_path):
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    short = "run: {horizon_weeks: 12, warmup_weeks: 2, replications: 2}\n"
+    (pack / "1-base.yaml").write_text("extends: baseline\nname: base\n" + short
+                                      + "report: {question: 'How busy is the PCN?'}\n")
+    (pack / "2-cut.yaml").write_text("extends: baseline\nname: cut\n" + short
+                                     + "funding: {arrs_per_patient: 11}\nreport: {question: 'What if ARRS were cut?'}\n")
+    (pack / "notes.txt").write_text("not a scenario")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(pack), "--out", str(out), "--quiet", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert index.index("How busy is the PCN?") < index.index("What if ARRS were cut?")
+    assert 'href="base/report.html"' in index and (out / "cut" / "report.html").exists()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.yaml").write_text("extends: baseline\nname: a\n")
+    (bad / "b.yaml").write_text("extends: baseline\nname: a\npcn: {practices: 0}\n")
+    refused = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "o2")])
+    assert refused.exit_code == 2 and "pcn.practices" in refused.output
+    assert not (tmp_path / "o2").exists()                                     # checked before running

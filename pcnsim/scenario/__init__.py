@@ -35,6 +35,7 @@ from pcnsim.scenario.files import (  # noqa: F401 (the constants: read them here
     BundledScenario,
     bundled_scenarios,
     resolve_scenario_path,
+    scenario_pack,
 )
 from pcnsim.scenario.loading import (
     apply_values,
@@ -54,5 +55,6 @@ __all__ = [
     "load_scenario_with_source",
     "parse_set",
     "resolve_scenario_path",
+    "scenario_pack",
     "validate_sweep",
 ]

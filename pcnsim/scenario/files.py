@@ -75,6 +75,24 @@ def _bundled_path(name: str) -> Optional[Path]:
     return None
 
 
+def scenario_pack(path_or_name: str | Path) -> Optional[list[Path]]:
+    """The scenario files of a folder (a path, or a bundled folder such as `workshop`), sorted
+    by name; None when `path_or_name` is not a folder. Raises `ScenarioError` for a folder
+    holding no .yaml file."""
+    text = str(path_or_name).strip()
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        root = _bundled_root()
+        folder = root / text if root is not None and text and _NAME_RE.match(text.rstrip("/")) else folder
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise ScenarioError(f"scenario folder '{_display_path(folder)}' holds no .yaml scenario file; give a "
+                            "folder of scenario files (such as scenarios/workshop) or one file.")
+    return files
+
+
 def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = None,
                           referrer: Optional[str] = None) -> Path:
     """The file a path or a bundled name designates (relative paths from base_dir)."""
