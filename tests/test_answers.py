@@ -193,3 +193,18 @@ def test_run_a_folder_of_scenarios_writes_an_index(tmp_path):
     refused = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "o2")])
     assert refused.exit_code == 2 and "pcn.practices" in refused.output
     assert not (tmp_path / "o2").exists()                                     # checked before running
+
+
+def test_validate_lists_every_problem(tmp_path):
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("extends: baseline\npcn: {practices: 0}\nrun: {seed: -1}\nfunding: {arrs_per_patent: 3}\n")
+    result = CliRunner().invoke(main, ["validate", str(bad), "--set", "ics.pcns=0"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "4 problems:" in result.output
+    for text in ("pcn.practices = 0", "run.seed = -1", "did you mean 'funding.arrs_per_patient'",
+                 "ics.pcns = 0: expected a number at least 1. (in --set ics.pcns=0)"):
+        assert text in result.output, text

@@ -134,15 +134,23 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[tuple, s
 
 def _validation_message(exc: ValidationError, data: Mapping[str, Any],
                         origin_of: Any) -> str:
+    """Every problem pydantic found, each naming its file (or option), key, value and what was
+    expected: one sentence for one problem, a list for several (`pcnsim validate` shows all)."""
     errors = exc.errors(include_url=False)
-    described = [_describe(e, data) for e in errors]
+    described: list[tuple[tuple, str]] = []
+    for e in errors:
+        loc, sentence = _describe(e, data)
+        if all(sentence != s for _, s in described):
+            described.append((loc, sentence))
     loc, sentence = described[0]
-    text = f"{origin_of(loc)}: {_sentence(sentence)}"
-    more = len({d[1] for d in described}) - 1
-    if more > 0:
-        text += f" ({more} more problem{'s' if more > 1 else ''} after this one.)"
-    return text
-
+    if len(described) == 1:
+        return f"{origin_of(loc)}: {_sentence(sentence)}"
+    first = origin_of(loc)
+    lines = [f"{first}: {len(described)} problems:"]
+    for loc, sentence in described:
+        where = origin_of(loc)
+        lines.append(f"  - {_sentence(sentence)}" + (f" (in {where})" if where != first else ""))
+    return "\n".join(lines)
 
 
 def _validate(data: Mapping[str, Any], origin_of: Any) -> Scenario:
