@@ -208,3 +208,58 @@ def test_validate_lists_every_problem(tmp_path):
     for text in ("pcn.practices = 0", "run.seed = -1", "did you mean 'funding.arrs_per_patient'",
                  "ics.pcns = 0: expected a number at least 1. (in --set ics.pcns=0)"):
         assert text in result.output, text
+
+
+# --------------------------------------------------------------------------- a real browser
+ARTEFACTS = Path(__file__).resolve().parent.parent / "outputs" / "test-artefacts"
+_MEASURE = """<script>
+var wide = Array.from(document.querySelectorAll('.wide')).filter(function (e) {
+  return e.scrollWidth > e.clientWidth + 1; }).length;
+document.body.setAttribute('data-measured', document.documentElement.scrollWidth + ' ' + wide + ' ' +
+  document.images.length + ' ' + Array.from(document.images).filter(function (i) {
+    return i.complete && i.naturalWidth > 0; }).length);
+</script></body>"""
+
+
+def _render(chromium: str, page: Path, tmp_path: Path, name: str) -> tuple[int, int, int, int]:
+    """Open `page` at 1280 px in headless Chromium: keep a screenshot (tmp_path and
+    outputs/test-artefacts/) and return (page width, overflowing tables, images, images drawn)."""
+    import shutil
+    import subprocess
+
+    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1800"]
+    shot = tmp_path / f"{name}.png"
+    subprocess.run(common + [f"--screenshot={shot}", page.resolve().as_uri()], check=True,
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, ARTEFACTS / shot.name)
+    probe = page.with_name(f"probe-{page.name}")              # a copy with a measuring script
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _MEASURE), encoding="utf-8")
+    dom = subprocess.run(common + ["--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri()],
+                         check=True, capture_output=True, timeout=120, text=True).stdout
+    probe.unlink()
+    import re
+
+    found = re.search(r'data-measured="(\d+) (\d+) (\d+) (\d+)"', dom)
+    assert found, dom[:500]
+    return tuple(int(x) for x in found.groups())
+
+
+def test_report_and_compare_pages_fit_1280px_in_chromium(tmp_path, chromium):
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+
+    grid = grid_run(tmp_path / "grid", second=12)
+    report = write_report(grid)
+    width, overflowing, images, drawn = _render(chromium, report, tmp_path, "report-grid")
+    assert width <= 1280 and overflowing == 0 and images >= 3 and drawn == images
+    a = make_run_folder(tmp_path / "a", replications=3, weekly=False)
+    b = make_run_folder(tmp_path / "b", replications=3, weekly=False, shift=0.02, noise_seed=11)
+    out = tmp_path / "cmp"
+    assert CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)]).exit_code == 0
+    width, overflowing, images, drawn = _render(chromium, out / "compare.html", tmp_path, "compare")
+    assert width <= 1280 and overflowing == 0 and images == 1 and drawn == 1

@@ -327,8 +327,8 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
                       "difference. Orange: the interval excludes zero (distinguishable from noise); "
                       "grey: within the noise. Differences fixed by the scenarios (no noise at all) "
                       "are left out.") if figure is not None and figure.exists() else ""
-    method = "".join(f"<p>{esc(s)}</p>" for s in describe_comparison(df, "A", "B")
-                     if not s.startswith("  - "))
+    method = "".join(f"<p>{esc(s.removesuffix(':') + ('; they are flagged in the table.' if s.endswith(':') else ''))}</p>"
+                     for s in describe_comparison(df, "A", "B") if not s.startswith("  - "))
     body_rows = []
     for _, r in df.iterrows():
         kind = catalogue.kind(r["metric"])

@@ -99,7 +99,7 @@ def _assumptions_html(run: RunData) -> str:
         flag = "<span class=flag>assumed</span>" + (" <span class=changed>changed</span>"
                                                      if r.get("changed") else "")
         body.append(f"<tr><td><code>{esc(r['key'])}</code><br><small>{esc(r.get('description', ''))}"
-                    f"</small></td><td class=num>{esc(value_text)}</td><td>{esc(r.get('unit', ''))}</td>"
+                    f"</small></td><td class=val>{esc(value_text)}</td><td>{esc(r.get('unit', ''))}</td>"
                     f"<td>{flag}<br><small>{esc(r.get('source', ''))}</small></td></tr>")
     return (intro + "<div class=wide><table><thead><tr><th>parameter</th><th>value</th>"
             "<th>unit</th><th>source</th></tr></thead><tbody>" + "".join(body)
@@ -142,7 +142,8 @@ table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{border-bottom:1px solid var(--rule);padding:.3rem .5rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2;position:sticky;top:0}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-.wide{overflow-x:auto}table.points{font-size:.8rem}table.points th{font-size:.78rem}
+.wide{overflow-x:auto}td.val{text-align:right;overflow-wrap:anywhere;min-width:6rem}
+td code,th code{overflow-wrap:anywhere}table.points{font-size:.8rem}table.points th{font-size:.78rem}
 .flag{background:#fde9dc;color:var(--warn);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 .changed{background:#dceefa;color:var(--accent);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 code{font-size:.85em}table.prov th{width:12rem}
