@@ -124,8 +124,8 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[tuple, s
         word = "at most" if kind == "too_long" else "at least"
         return loc, f"{_key(loc)} = {_show(value)}: expected {word} {limit} values"
     if kind == "string_pattern_mismatch":
-        return loc, (f"{_key(loc)} = {_show(value)}: expected letters, digits, '_', '.' or '-' "
-                     "only (no spaces)")
+        return loc, (f"{_key(loc)} = {_show(value)}: expected plain letters (A-Z, a-z), digits, "
+                     "'_', '.' or '-' only (no spaces or accents)")
     expected = _EXPECT.get(kind, err.get("msg", "invalid value").lower())
     if kind in ("model_type", "model_attributes_type") and _siblings(loc + ("?",)):
         expected += " with keys such as " + ", ".join(_siblings(loc + ("?",))[:4])

@@ -38,7 +38,11 @@ def _construct_exponent(loader: _Loader, node: yaml.Node) -> int | float:
     """`1e4` (YAML 1.1 reads it as text): a number, an integer when it is a whole one without a dot."""
     text = loader.construct_scalar(node).replace("_", "")
     value = float(text)
-    return int(value) if "." not in text and value.is_integer() and abs(value) < 1e15 else value
+    if "." not in text and value.is_integer():   # exact, however large (1e18: then "out of range")
+        import decimal
+
+        return int(decimal.Decimal(text))
+    return value
 
 
 _Loader.add_implicit_resolver(
