@@ -78,7 +78,10 @@ class PcnConfig(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _split_total_list(cls, data: Any) -> Any:
-        """A total list (`list_size`) sets each practice's share of it."""
+        """A total list (`list_size`) sets each practice's share of it (the mean practice list;
+        lists given one by one, where the schema has them, win over both)."""
+        if isinstance(data, dict) and data.get("list_sizes"):
+            return data
         if isinstance(data, dict) and isinstance(data.get("list_size"), int) \
                 and not isinstance(data.get("list_size"), bool):
             practices = data.get("practices", 5)
