@@ -362,3 +362,28 @@ def sensitivity(results: pd.DataFrame, problem: Mapping[str, Any], points: int, 
     if not frames:
         return pd.DataFrame(columns=list(SENSITIVITY_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(SENSITIVITY_COLUMNS)]
+
+
+def sobol_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Sobol indices as people should read them: each index and its 95% interval within [0, 1].
+
+    Estimated indices leave [0, 1] (S1 = 1.05, ST = -0.02) from sampling error alone; an
+    index is a share of variance, so it is shown clipped, with the interval
+    ``[index - conf, index + conf]`` cut to [0, 1] as well (columns ``S1_low, S1_high,
+    ST_low, ST_high``). The estimates in sensitivity.csv stay as SALib computed them.
+    Rows keep their order; a row with NaN indices stays NaN."""
+    out = table.copy()
+    for col in ("S1", "ST"):
+        est = pd.to_numeric(out[col], errors="coerce")
+        conf = pd.to_numeric(out.get(f"{col}_conf", pd.Series(np.nan, index=out.index)),
+                             errors="coerce").abs()
+        out[f"{col}_low"] = (est - conf.fillna(0)).clip(0, 1)
+        out[f"{col}_high"] = (est + conf.fillna(0)).clip(0, 1)
+        out[col] = est.clip(0, 1)
+    return out
+
+
+def top_levers(table: pd.DataFrame, metric: str, k: int = 3) -> pd.DataFrame:
+    """The k parameters with the largest total index ST for one metric (`sobol_display`ed)."""
+    rows = sobol_display(table[table["metric"] == metric])
+    return rows.dropna(subset=["ST"]).sort_values("ST", ascending=False).head(k)

@@ -182,7 +182,8 @@ def _print_key_metrics(result) -> None:
     import math
 
     from pcnsim import metrics
-    from pcnsim.report import format_estimate, format_value
+    from pcnsim.report import format_estimate
+    from pcnsim.report.formatting import estimate_cells, format_param
 
     summary = result.summary
     if summary.empty:
@@ -196,7 +197,7 @@ def _print_key_metrics(result) -> None:
         width = max(len(metrics.axis_label(m)) for m in present)
         for metric in present:
             r = rows.loc[metric]
-            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric))
+            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
             if r["n"] > 1 and math.isfinite(r["ci_low"]):
                 text += f", n = {int(r['n'])}"
             else:
@@ -206,7 +207,7 @@ def _print_key_metrics(result) -> None:
     if len(points) > 40:
         click.echo(f"{len(points)} sweep points: every point's metrics and 95% CIs are in summary.csv.")
         return
-    click.echo("Mean (+/- 95% CI half-width) at each sweep point; every metric is in summary.csv.")
+    click.echo("Mean (95% CI) at each sweep point; every metric is in summary.csv.")
     for metric in present:
         click.echo(f"  {metric}: {metrics.axis_label(metric)}")
     table = summary[summary["metric"].isin(present)]
@@ -215,17 +216,33 @@ def _print_key_metrics(result) -> None:
     for point in points:
         rows = table[table["point"] == point].set_index("metric")
         first = rows.iloc[0]
-        cells = [str(point), *(f"{first[k]:g}" if isinstance(first[k], float) else str(first[k]) for k in result.swept)]
+        cells = [str(point), *(format_param(first[k]) for k in result.swept)]
         for metric in present:
             r = rows.loc[metric]
-            h = (r["ci_high"] - r["ci_low"]) / 2
-            kind = metrics.kind(metric)
-            cells.append(format_value(r["mean"], kind) + (f" +/- {format_value(h, kind)}" if math.isfinite(h) else ""))
+            value, ci = estimate_cells(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
+            cells.append(f"{value} ({ci})" if ci else value)
         lines.append(cells)
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
     click.echo("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for cells in lines:
         click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+def _print_levers(result) -> None:
+    """After a Sobol sweep: the top levers of each headline metric (indices within [0, 1])."""
+    sens = getattr(result, "sensitivity", None)
+    if sens is None or sens.empty:
+        return
+    from pcnsim import metrics
+    from pcnsim.report.answers import sobol_sentences
+
+    present = set(sens["metric"])
+    lines = sobol_sentences(sens, [m for m in metrics.HEADLINE if m in present])
+    if lines:
+        click.echo("What drives each key metric (total Sobol index ST, 0 to 1, with its 95% interval; "
+                   "every index is in sensitivity.csv):")
+        for line in lines:
+            click.echo("  " + line)
 
 
 class _Terminal(logging.Handler):
@@ -360,6 +377,9 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
             set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report) -> None:
     """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
 
+    FILE may be a folder of scenarios (`scenarios/workshop/`, or the bundled `workshop`): each
+    runs in turn into one pack folder, with an index.html linking each report under its question.
+
     Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
     printed at the end. Exit status: 0 done, 1 a cell failed or the cluster (or a worker
     process) was lost, 2 bad input or a run folder that cannot be written (a full disk, a
@@ -375,6 +395,15 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
 
     targets = _parse_targets(target_halfwidth)
     source = None
+    if file is not None and not resume:
+        from pcnsim.scenario import scenario_pack
+
+        pack = scenario_pack(file)
+        if pack is not None:
+            _run_pack(file, pack, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                      out=out, set_=set_, quiet=quiet, no_report=no_report, targets=targets,
+                      max_replications=max_replications)
+            return
     if file is None:
         if not resume or out is None:
             raise ScenarioError("pcnsim run needs a scenario FILE (a path or a bundled name such as "
@@ -416,6 +445,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
                              f"kept; once the cause is fixed, finish the run with: {resume}") from None
 
     _print_key_metrics(result)
+    _print_levers(result)
     if suggest_warmup:
         w = result.warmup
         if w is None:
@@ -446,6 +476,74 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
         sys.exit(1)
 
 
+def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
+              max_replications) -> None:
+    """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
+    pack folder, then index.html linking each report under its question."""
+    import shlex
+    from pathlib import Path
+
+    from pcnsim.experiment import run as run_experiment
+    from pcnsim.experiment.folder import check_out, make_dir, new_folder
+    from pcnsim.scenario import load_scenario_with_source
+
+    loaded = [load_scenario_with_source(path, list(set_)) for path in files]   # all checked first
+    names = [s.name for s, _ in loaded]
+    if len(set(names)) != len(names):
+        from pcnsim.errors import ScenarioError
+
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ScenarioError(f"the scenarios of '{file}' must have different names (each gets its own run "
+                            f"folder): {', '.join(twice)} appear more than once.")
+    title = Path(str(file).rstrip("/")).name or "scenarios"
+    if out:
+        check_out(Path(out), False)
+        make_dir(Path(out), parents=True)
+        pack = Path(out)
+    else:
+        pack = new_folder(title, Path("outputs"))
+    click.echo(f"Running the {len(files)} scenarios of '{file}' into {pack}")
+    command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    entries, failed = [], 0
+    try:
+        from pcnsim.report.answers import story
+        from pcnsim.report.index import PackEntry, write_index
+        from pcnsim.report import write_report
+    except ImportError:
+        story = write_report = None
+    for (scenario, source), path in zip(loaded, files):
+        click.echo(f"\n== {scenario.name} ({path.name})")
+        try:
+            with _Terminal().attached(quiet) as terminal:
+                result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                        scheduler=scheduler, out=pack / scenario.name, quiet=quiet,
+                                        command_line=command, source_path=source,
+                                        target_halfwidth=targets or None, max_replications=max_replications,
+                                        progress=terminal.progress)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        _print_key_metrics(result)
+        note = ""
+        if result.failed:
+            failed += 1
+            note = f"{len(result.failed)} cell(s) failed; see its manifest.json."
+        if write_report is not None and not no_report:
+            try:
+                write_report(result.folder)
+            except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
+                note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
+        if story is not None:
+            question, _ = story(scenario.model_dump(mode="json"))
+            entries.append(PackEntry(path.name, scenario.name, question, scenario.description.strip(),
+                                     result.folder, note.strip()))
+    if story is not None and not no_report:
+        index = write_index(pack, title, entries)
+        click.echo(f"\nIndex of the reports: {index}")
+    click.echo(f"Pack folder: {pack}")
+    if failed:
+        sys.exit(1)
+
+
 # ---- report and compare: figures, report.html, differences between runs ---------------------
 @main.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
@@ -463,36 +561,80 @@ def report_cmd(run_dir: str) -> None:
     click.echo(f"Figures: {path.parent / 'figures'}")
 
 
-@main.command("compare")
-@click.argument("run_a", type=click.Path(file_okay=False))
-@click.argument("run_b", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False),
-              help="Folder for compare.csv and compare.png [default: outputs/compare-<A>-vs-<B>-<time>/]; "
-                   "refused if it exists and is not empty.")
-@friendly_errors
-def compare_cmd(run_a: str, run_b: str, out: str | None) -> None:
-    """Metric by metric, run RUN_B minus run RUN_A, with 95% confidence intervals.
+def _run_and_point(text: str, option: str | None, which: str):
+    """RUN[:POINT] (or RUN with --point-a/--point-b) as (RunData, point or None)."""
+    from pathlib import Path
 
-    Runs with the same seed and replications are compared replication by replication
-    (common random numbers: a paired t-interval); otherwise as independent samples
-    (Welch). Writes compare.csv and a dot-and-whisker figure, compare.png.
-    """
-    from pcnsim.report.compare import (comparison_table, compare_runs, default_out_dir,
-                                       describe_comparison, write_comparison)
+    from pcnsim.errors import ScenarioError
     from pcnsim.report import load_run
 
-    a, b = load_run(run_a), load_run(run_b)
-    df = compare_runs(a, b)
+    folder, point = text, None
+    if not Path(text).is_dir() and ":" in text:
+        head, _, tail = text.rpartition(":")
+        if Path(head).is_dir() and tail:
+            folder, point = head, tail
+    if option is not None:
+        if point is not None and point != option:
+            raise ScenarioError(f"run {which}: the point is named twice ('{text}' and {option!r}); "
+                                "name it once, as RUN:POINT or with the option.")
+        point = option
+    return load_run(folder), point
+
+
+@main.command("compare")
+@click.argument("run_a", metavar="RUN_A[:POINT]")
+@click.argument("run_b", metavar="RUN_B[:POINT]")
+@click.option("--point-a", metavar="POINT", help="The point of RUN_A to compare (its number or a swept value).")
+@click.option("--point-b", metavar="POINT", help="The point of RUN_B to compare (its number or a swept value).")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for compare.csv, compare.png and compare.html "
+                   "[default: outputs/compare-<A>-vs-<B>-<time>/]; refused if it exists and is not empty.")
+@friendly_errors
+def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None, out: str | None) -> None:
+    """What changes from run A to run B: the answer first, then every metric with its 95% CI.
+
+    Name a point of a sweep as RUN:POINT (`outputs/ics-forum-...:forum` or `...:1`) or with
+    --point-a/--point-b; two sweeps of the same keys are compared point by point. Runs with
+    the same seed and replications are compared replication by replication (common random
+    numbers: a paired t-interval); otherwise as independent samples (Welch). Writes
+    compare.csv, compare.png (each difference in its own unit) and compare.html, a page
+    that opens offline.
+    """
+    from pcnsim.report.answers import compare_headline, story
+    from pcnsim.report.compare import (comparison_table, compare_runs, default_out_dir,
+                                       describe_comparison, write_comparison)
+    from pcnsim.report.formatting import point_text
+
+    a, pa = _run_and_point(run_a, point_a, "A")
+    b, pb = _run_and_point(run_b, point_b, "B")
+    df = compare_runs(a, b, pa, pb)
+    question, focus = story(b.scenario)
+    if not question:
+        question, focus = story(a.scenario)
     name_a, name_b = a.folder.resolve().name, b.folder.resolve().name
-    folder = write_comparison(df, out or default_out_dir(a, b), name_a, name_b)
-    click.echo(f"A: {a.folder}  ({a.name})")
-    click.echo(f"B: {b.folder}  ({b.name})")
+
+    def label(run, point_col: str) -> str:
+        text = f"{run.folder}  ({run.name}"
+        if run.swept_keys and not df.empty and df[point_col].nunique() == 1:
+            p = int(df[point_col].iloc[0])
+            text += f", point {p}: {point_text(run.point_values(p))}"
+        return text + ")"
+
+    label_a, label_b = label(a, "point_a"), label(b, "point_b")
+    folder = write_comparison(df, out or default_out_dir(a, b), name_a, name_b, question=question,
+                              focus=focus, label_a=label_a, label_b=label_b)
+    for line in compare_headline(df, focus, question, "A", "B"):
+        click.echo(line)
+    click.echo("")
+    click.echo(f"A: {label_a}")
+    click.echo(f"B: {label_b}")
     click.echo("")
     click.echo(comparison_table(df))
     click.echo("")
     for line in describe_comparison(df, "A", "B"):
         click.echo(line)
     click.echo("")
+    click.echo(f"Comparison page: {folder / 'compare.html'}")
     click.echo(f"Comparison folder: {folder}")
 
 

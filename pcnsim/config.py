@@ -92,6 +92,26 @@ class PcnConfig(Frozen):
                 raise ValueError(f"pcn.{name} must be positive")
         return self
 
+    list_size: Optional[int] = P(None, "patients", "a planner's figure: the PCN's registered list (the "
+                                 "Network Contract DES lists them)",
+                                 "the PCN's whole registered list; when set, it is split evenly between "
+                                 "the practices (list_size_per_practice = list_size / practices, "
+                                 "rounded) and wins over list_size_per_practice", ge=100, le=2_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_total_list(cls, data: Any) -> Any:
+        """A total list (`list_size`) sets each practice's share of it (the mean practice list;
+        lists given one by one, where the schema has them, win over both)."""
+        if isinstance(data, dict) and data.get("list_sizes"):
+            return data
+        if isinstance(data, dict) and isinstance(data.get("list_size"), int) \
+                and not isinstance(data.get("list_size"), bool):
+            practices = data.get("practices", 5)
+            if isinstance(practices, int) and not isinstance(practices, bool) and practices >= 1:
+                data = {**data, "list_size_per_practice": max(1, round(data["list_size"] / practices))}
+        return data
+
 
 class MeetingSeries(Frozen):
     """A recurring system meeting at a fixed weekday and session."""
@@ -592,6 +612,32 @@ class Sweep(Frozen):
         return tuple((self.lhs or self.sobol).ranges)  # type: ignore[union-attr]
 
 
+# --------------------------------------------------------------------------- the story
+class ReportConfig(Frozen):
+    """What the report and `pcnsim compare` lead with: the scenario's question and the metrics
+    that answer it. Not a model parameter: it changes no number."""
+
+    question: str = Field("", max_length=300, description="the question the scenario answers, in "
+                          "plain words (the first line of its report and comparisons)")
+    focus: tuple[str, ...] = Field((), max_length=8, description="metrics that answer the question "
+                                   "(names from `pcnsim.metrics`, suffixes such as "
+                                   "`cd_meeting_hours_per_week.representative` allowed)")
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> "ReportConfig":
+        from pcnsim import metrics
+
+        for name in self.focus:
+            if metrics.lookup(name) is None:
+                import difflib
+
+                guess = difflib.get_close_matches(name, list(metrics.CATALOGUE), n=1, cutoff=0.6)
+                hint = f"; did you mean '{guess[0]}'?" if guess else (
+                    "; the metric names are listed in docs/report.md")
+                raise ValueError(f"'{name}' in focus is not a pcnsim metric{hint}")
+        return self
+
+
 # --------------------------------------------------------------------------- the scenario
 class Scenario(Frozen):
     """A whole scenario: one PCN (or an ICS of PCNs) and how to run it."""
@@ -612,6 +658,7 @@ class Scenario(Frozen):
     funding: FundingConfig = FundingConfig()
     costs: CostsConfig = CostsConfig()
     sweep: Optional[Sweep] = None
+    report: ReportConfig = ReportConfig()
 
     # -- derived quantities the model and the docs share
     @property
@@ -648,7 +695,7 @@ def parameter_rows(model: BaseModel | type[BaseModel] = Scenario, prefix: str = 
     instance = model if isinstance(model, BaseModel) else model()
     rows: list[dict[str, Any]] = []
     for name, field in type(instance).model_fields.items():
-        if name in ("sweep",):
+        if name in ("sweep", "report"):
             continue
         value = getattr(instance, name)
         key = f"{prefix}{name}"

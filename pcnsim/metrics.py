@@ -98,8 +98,11 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("arrs_staff_wte", "ARRS staff in post", "wte", "WTE", "retention", "total"),
     _m("arrs_budget_used_share", "ARRS budget used", "share", "%", "money"),
     # money
-    _m("spend_per_year", "Modelled spend", "money", "£ a year", "money", "total"),
-    _m("cost_per_appointment", "Cost per appointment delivered", "money", "£ per appointment", "money", "ratio",
+    # what the PCN's own funding pays for: ARRS pay, protected CD sessions, the manager and locums;
+    # GP and nurse pay (from the practices' core contract) is not counted, and the labels say so
+    _m("spend_per_year", "PCN-funded spend (ARRS, CD, manager, locums)", "money", "£ a year", "money", "total"),
+    _m("cost_per_appointment", "PCN-funded spend per appointment (no GP or nurse pay)", "money",
+       "£ per appointment", "money", "ratio",
        ratio=("spend_per_year", "appointments_per_year")),
     # further metrics the model writes
     _m("nurse_appointments_per_year", "Appointments delivered by practice nurses", "count", "appointments a year",

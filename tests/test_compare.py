@@ -123,3 +123,59 @@ def test_cli_compare_bad_input(tmp_path):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["compare", str(tmp_path / "empty"), str(a)])
     assert result.exit_code == 2 and "not a pcnsim run folder" in result.output
+
+
+# --------------------------------------------------------------------------- a planner's compare
+def test_a_sweep_needs_its_point_named(tmp_path):
+    single = make_run_folder(tmp_path / "base", replications=3, weekly=False)
+    forum = make_run_folder(tmp_path / "forum", sweep="categorical", replications=3, weekly=False)
+    result = CliRunner().invoke(main, ["compare", str(single), str(forum), "--out", str(tmp_path / "c0")])
+    assert result.exit_code == 2, result.output
+    assert "sweep of 2 points" in result.output and "RUN:POINT" in result.output
+    assert "1 (ics.representation = forum)" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "c0").exists()          # nothing half-written
+    by_value = compare_runs(single, forum, point_b="forum")
+    by_colon = CliRunner().invoke(main, ["compare", str(single), f"{forum}:forum", "--out", str(tmp_path / "c1")])
+    assert by_colon.exit_code == 0, by_colon.output
+    assert set(by_value["point_b"]) == {1} and set(pd.read_csv(tmp_path / "c1" / "compare.csv")["point_b"]) == {1}
+    by_option = CliRunner().invoke(main, ["compare", str(single), str(forum), "--point-b", "0",
+                                          "--out", str(tmp_path / "c2")])
+    assert by_option.exit_code == 0 and set(pd.read_csv(tmp_path / "c2" / "compare.csv")["point_b"]) == {0}
+    wrong = CliRunner().invoke(main, ["compare", str(single), f"{forum}:nowhere"])
+    assert wrong.exit_code == 2 and "names no point" in wrong.output
+
+
+def test_compare_opens_with_the_answer_and_writes_a_page(tmp_path):
+    a = tiny_run(tmp_path / "a", 7, A)
+    b = tiny_run(tmp_path / "b", 7, B)
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[:3]
+    assert first[0].startswith("In short: from A to B, appointments delivered rose")
+    assert first[1].startswith("Appointments delivered (appointments a year): 118 in B against 115 in A, "
+                               "higher by 2.5 (95% CI")
+    assert "within the noise" in first[2]                    # the wait did not change
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page and "http" not in page.replace("http-equiv", "")
+    assert page.index("In short") < page.index("All metrics")
+
+
+def test_compare_headline_is_pure_and_says_noise_plainly():
+    from pcnsim.report.answers import compare_headline
+
+    df = pd.DataFrame([
+        {"metric": "appointments_per_year", "point_a": 0, "point_b": 0, "mean_a": 1000.0, "mean_b": 919.0,
+         "difference": -81.0, "ci_low": -603.0, "ci_high": 440.0, "distinguishable": False},
+        {"metric": "arrs_posts_funded", "point_a": 0, "point_b": 0, "mean_a": 20.0, "mean_b": 17.0,
+         "difference": -3.0, "ci_low": -3.0, "ci_high": -3.0, "distinguishable": True},
+        {"metric": "representation_share", "point_a": 0, "point_b": 0, "mean_a": 1.0, "mean_b": 0.8,
+         "difference": -0.2, "ci_low": -0.25, "ci_high": -0.15, "distinguishable": True},
+    ])
+    lines = compare_headline(df, ["representation_share"], "Forum or not", "all", "forum")
+    assert lines[0] == "Forum or not?"
+    assert lines[1].startswith("In short: from all to forum, system meetings with a PCN CD present fell; "
+                               "appointments delivered did not change by more than the noise")
+    assert lines[2].startswith("System meetings with a PCN CD present: 80.0% in forum against 100.0% in all")
+    assert "within the noise" in lines[3] and "-81 (95% CI -603 to +440)" in lines[3]
+    assert not any("ARRS posts funded" in line for line in lines)   # fixed by the scenarios: not news

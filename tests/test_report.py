@@ -103,7 +103,7 @@ def test_missing_weekly_and_unknown_scenario_keys(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (folder / "scenario.yaml").unlink()
     paths = draw_figures(folder)
-    assert [p.name for p in paths] == ["retention.png"]
+    assert [p.name for p in paths] == ["focus.png", "retention.png"]  # both from summary.csv
     page = _page(write_report(folder).parent)
     assert "No weekly series" in page
     assert "the <strong>defaults</strong> are listed" in page

@@ -58,7 +58,7 @@ def test_baseline_is_the_schema_defaults():
     loaded, path = load_scenario_with_source("baseline")
     assert path.name == "baseline.yaml"
     assert loaded.name == "baseline" and loaded.description.strip()
-    assert loaded.model_dump(exclude={"description"}) == Scenario().model_dump(exclude={"description"})
+    assert loaded.model_dump(exclude={"description", "report"}) == Scenario().model_dump(exclude={"description", "report"})
 
 
 def test_baseline_writes_out_every_interface_key():
@@ -79,7 +79,7 @@ def test_bundled_names_in_subfolders(tmp_path, monkeypatch):
     write(bundle, "baseline.yaml", "name: baseline\ndescription: Base. More.\n")
     write(bundle, "workshop/forum.yaml",
           "extends: baseline\ndescription: Forum model.\nics: {pcns: 5, representation: forum}\n")
-    monkeypatch.setattr(sc, "BUNDLED_SEARCH_PATH", [tmp_path / "missing", bundle])
+    monkeypatch.setattr(sc.files, "BUNDLED_SEARCH_PATH", [tmp_path / "missing", bundle])
     monkeypatch.chdir(tmp_path)
     loaded = load_scenario("workshop/forum")
     assert loaded.ics.representation == "forum" and loaded.name == "forum"

@@ -106,7 +106,14 @@ def model_fingerprint() -> str:
     else:
         digest.update((_PACKAGE_ROOT / "model.py").read_bytes())
     for module in ("config.py", "scenario.py"):
-        digest.update((_PACKAGE_ROOT / module).read_bytes())
+        path = _PACKAGE_ROOT / module
+        if path.is_file():
+            digest.update(path.read_bytes())
+        elif path.with_suffix("").is_dir():  # a package (pcnsim/scenario/): every module, sorted
+            folder = path.with_suffix("")
+            for part in sorted(folder.rglob("*.py"), key=lambda p: p.relative_to(folder).as_posix()):
+                digest.update(part.relative_to(folder).as_posix().encode() + b"\0")
+                digest.update(part.read_bytes())
     return digest.hexdigest()
 
 

@@ -22,13 +22,14 @@ import pandas as pd
 
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
-from pcnsim.errors import RunFolderError
-from pcnsim.report.formatting import format_value
+from pcnsim.errors import RunFolderError, ScenarioError
+from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.style import new_figure, palette, save, theme
 
 __all__ = ["COLUMNS", "compare_runs", "default_out_dir", "write_comparison", "describe_comparison",
-           "comparison_table", "format_difference"]
+           "comparison_table", "format_difference", "render_comparison", "resolve_point", "compare_headline"]
 
 COLUMNS = ["metric", "point_a", "point_b", "mean_a", "mean_b", "difference", "ci_low", "ci_high",
            "relative_difference", "n_a", "n_b", "n", "paired", "method", "distinguishable"]
@@ -86,12 +87,54 @@ def _values(run: RunData, point: int) -> Optional[pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- comparison
-def compare_runs(run_a: Any, run_b: Any) -> pd.DataFrame:
+def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
+    """A point of `run` named by its number (`2`) or by a swept value (`forum`, `2.0`).
+
+    Raises `ScenarioError` (exit 2) naming the run's points when it matches none or several."""
+    text = str(point).strip()
+    if text.lstrip("-").isdigit() and int(text) in run.points:
+        return int(text)
+    matches = [p for p in run.points
+               if any(text in (str(v), format_param(v)) or text == f"{k}={format_param(v)}"
+                      for k, v in run.point_values(p).items())]
+    if len(matches) == 1:
+        return matches[0]
+    listing = "; ".join(f"{p} ({point_text(run.point_values(p))})" for p in run.points[:12])
+    more = f" and {len(run.points) - 12} more" if len(run.points) > 12 else ""
+    what = "several points" if matches else "no point"
+    raise ScenarioError(f"{which} '{run.folder}': '{text}' names {what} of its sweep; name one point by "
+                        f"its number or a swept value it alone has. Its points: {listing}{more}.")
+
+
+def _check_points(a: RunData, b: RunData, point_a: Any, point_b: Any) -> Optional[list[tuple[int, int]]]:
+    """The pair of points to compare when the user named them (None: match them by value).
+
+    A sweep with more than one point needs its point named, unless neither point is named and
+    both runs sweep the same keys (then each point of A is compared with B's point of the
+    same values)."""
+    if point_a is None and point_b is None and a.swept_keys and set(a.swept_keys) == set(b.swept_keys):
+        return None
+    for run, point, which, flag in ((a, point_a, "A", "--point-a"), (b, point_b, "B", "--point-b")):
+        if point is None and len(run.points) > 1:
+            listing = "; ".join(f"{p} ({point_text(run.point_values(p))})" for p in run.points[:8])
+            raise ScenarioError(
+                f"run {which} '{run.folder}' is a sweep of {len(run.points)} points and the two runs do not "
+                f"sweep the same keys, so it is not clear which point to compare. Name it as RUN:POINT "
+                f"(e.g. '{run.folder}:{run.points[-1]}') or with {flag} POINT, by its number or a swept "
+                f"value. Its points: {listing}{' ...' if len(run.points) > 8 else ''}.")
+    pa = a.first_point if point_a is None else resolve_point(a, point_a, "run A")
+    pb = b.first_point if point_b is None else resolve_point(b, point_b, "run B")
+    return [(pa, pb)]
+
+
+def compare_runs(run_a: Any, run_b: Any, point_a: Any = None, point_b: Any = None) -> pd.DataFrame:
     """Every metric of run B minus run A, with its 95% CI.
 
     `run_a`, `run_b`: run folders (paths) or `RunData`. Points are matched by their swept
     values when both runs sweep the same keys, otherwise the first point (point 0) of each is
-    compared. One row per (matched point, metric) present in both runs; columns: `metric`,
+    compared; `point_a`, `point_b` name one point of each (a number or a swept value; a sweep
+    whose point is not named and cannot be matched is refused with `ScenarioError`). One row
+    per (matched point, metric) present in both runs; columns: `metric`,
     `point_a`, `point_b`, any swept keys, `mean_a`, `mean_b`, `difference` (B - A), `ci_low`,
     `ci_high`, `relative_difference` (difference / |mean A|), `n_a`, `n_b`, `n` (pairs when
     paired, otherwise the smaller of n_a and n_b), `paired`, `method`, `distinguishable`
@@ -101,7 +144,8 @@ def compare_runs(run_a: Any, run_b: Any) -> pd.DataFrame:
     runs share their root seed (and per-replication seeds if recorded) and the replication
     indices match; otherwise Welch's t-interval."""
     a, b = _as_run(run_a), _as_run(run_b)
-    pairs, keys = _matched_points(a, b)
+    named = _check_points(a, b, point_a, point_b)
+    pairs, keys = _matched_points(a, b) if named is None else (named, [])
     same_seed = _seeds_match(a, b)
     rows = []
     for pa, pb in pairs:
@@ -163,54 +207,90 @@ def default_out_dir(run_a: Any, run_b: Any, root: str | os.PathLike = "outputs")
 
 
 def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Path]:
+    """compare.png: each metric's difference B - A in its own unit, a small panel each, the
+    panels in columns by family (delivery, leadership, retention, money)."""
+    import textwrap
+
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
-    d = first[first["relative_difference"].notna()].iloc[::-1]
-    if d.empty:
+    rows = [r for r in first.to_dict("records")
+            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+    if not rows:
         return None
-    scale = 100 / d["mean_a"].abs()
-    x = d["relative_difference"] * 100
-    lo = (d["ci_low"] * scale).fillna(x)
-    hi = (d["ci_high"] * scale).fillna(x)
+    families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
+    by_family = {f: [r for r in rows if _family(r["metric"]) == f] for f in families}
+    nrows = max(len(v) for v in by_family.values())
     pal = palette(8)
-    colours = [pal[3] if flag else "0.55" for flag in d["distinguishable"]]
-    method = "paired by replication" if d["paired"].all() else (
-        "Welch (unpaired)" if not d["paired"].any() else "paired where possible")
-    height = max(7.5, 0.42 * len(d) + 2.5)
+    method = "paired by replication" if first["paired"].all() else (
+        "Welch (unpaired)" if not first["paired"].any() else "paired where possible")
+    height = max(7.5, 1.05 * nrows + 2.2)
     with theme():
         fig, body = new_figure(f"{name_b} compared with {name_a}",
-                               f"difference B − A as % of A's mean, 95% CIs, {method}",
+                               f"B − A in each metric's own unit, 95% CIs ({method}); "
+                               "orange: beyond the noise",
                                figsize=(13.33, height))
-        ax = body.subplots(1, 1)
-        y = np.arange(len(d))
-        ax.hlines(y, lo, hi, colors=colours, lw=3)
-        ax.scatter(x, y, c=colours, s=90, zorder=3)
-        ax.axvline(0, color="black", lw=1.5)
-        ax.set_yticks(y, [catalogue.label(m) for m in d["metric"]], fontsize="small")
-        ax.set_xlabel("difference B − A (% of A's mean)")
-        ax.set_ylim(-0.7, len(d) - 0.3)
-        bounds = np.abs(np.r_[lo.to_numpy(), hi.to_numpy(), x.to_numpy()])
-        lim = max(5.0, 1.3 * float(np.nanquantile(bounds, 0.75)), 1.1 * float(np.abs(x).max()))
-        if np.nanmax(bounds) > lim:  # a few very noisy metrics would squash the rest: cut them
-            ax.set_xlim(-lim, lim)
-            for yi, l, h, c in zip(y, lo, hi, colours):
-                if h > lim:
-                    ax.plot(lim, yi, marker=">", color=c, ms=12, clip_on=False)
-                if l < -lim:
-                    ax.plot(-lim, yi, marker="<", color=c, ms=12, clip_on=False)
-            ax.set_xlabel("difference B − A (% of A's mean; arrows: interval runs off the axis)")
-        from matplotlib.lines import Line2D
-
-        ax.legend([Line2D([], [], color=pal[3], marker="o", lw=3),
-                   Line2D([], [], color="0.55", marker="o", lw=3)],
-                  ["distinguishable from noise", "within the noise"], loc="lower right",
-                  fontsize="x-small")
+        cols = body.subfigures(1, len(families), wspace=0.02)
+        cols = np.atleast_1d(cols)
+        for sub, fam in zip(cols, families):
+            sub.suptitle(fam.capitalize(), fontsize="medium", fontweight="bold")
+            axes = np.atleast_1d(sub.subplots(nrows, 1, squeeze=False)).ravel()
+            for ax, r in zip(axes, by_family[fam]):
+                kind = catalogue.kind(r["metric"])
+                scale = 100.0 if kind == "share" else 1.0
+                x, lo, hi = (r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale)
+                c = pal[3] if r["distinguishable"] else "0.55"
+                if finite(lo) and finite(hi):
+                    ax.hlines(0, lo, hi, colors=[c], lw=3)
+                ax.plot([x], [0], "o", color=c, ms=9)
+                ax.axvline(0, color="black", lw=1.2)
+                span = max(abs(v) for v in (x, lo, hi, 1e-9) if finite(v))
+                ax.set_xlim(-1.15 * span, 1.15 * span)
+                ax.set_yticks([])
+                ax.set_ylim(-1, 1)
+                unit = "points" if kind == "share" else catalogue.unit(r["metric"])
+                ax.set_title("\n".join(textwrap.wrap(f"{catalogue.label(r['metric'])} ({unit})", 27)[:3]),
+                             fontsize="x-small", loc="left")
+                ax.tick_params(axis="x", labelsize="x-small")
+                ax.xaxis.set_major_locator(_ticks())
+                ax.xaxis.set_major_formatter(_compact())
+                ax.grid(False, axis="y")
+            for ax in axes[len(by_family[fam]):]:
+                ax.set_visible(False)
         return save(fig, path)
 
 
+def _ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=3, symmetric=True)
+
+
+def _compact():
+    """Tick labels short enough for a small panel: 20,000 -> 20k, 1,500,000 -> 1.5m."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v: float, _pos=None) -> str:
+        a = abs(v)
+        if a >= 1e6:
+            return f"{v / 1e6:g}m"
+        if a >= 1e4:
+            return f"{v / 1e3:g}k"
+        return f"{v:,.10g}" if a >= 1 or v == 0 else f"{v:.2g}"
+    return FuncFormatter(fmt)
+
+
+def _family(metric: str) -> str:
+    m = catalogue.lookup(metric)
+    return m.family if m is not None else "delivery"
+
+
 def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str = "A",
-                     name_b: str = "B") -> Path:
-    """Write `compare.csv` and `compare.png` into `out_dir` (created; refused if it exists and
-    is not empty, so nothing is overwritten). Returns the folder."""
+                     name_b: str = "B", *, question: str = "", focus: tuple[str, ...] | list[str] = (),
+                     label_a: str = "", label_b: str = "") -> Path:
+    """Write `compare.csv`, `compare.png` and `compare.html` (a self-contained page: the
+    headline paragraph, the figure, how the difference was estimated, the full table) into
+    `out_dir` (created; refused if it exists and is not empty, so nothing is overwritten).
+    `question` and `focus` (the scenario's `report:`) lead the page; `label_a`, `label_b`
+    describe the runs (folder and point). Returns the folder."""
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunFolderError(f"{out} exists and is not empty; choose another --out (a comparison "
@@ -220,32 +300,84 @@ def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str =
     except OSError as err:
         raise RunFolderError(f"cannot create {out}: {err}") from err
     write_text_atomic(out / "compare.csv", df.to_csv(index=False))
-    if not df.empty:
-        _plot(df, out / "compare.png", name_a, name_b)
+    figure = _plot(df, out / "compare.png", name_a, name_b) if not df.empty else None
+    write_text_atomic(out / "compare.html", render_comparison(
+        df, name_a, name_b, question=question, focus=focus, figure=figure,
+        label_a=label_a or name_a, label_b=label_b or name_b))
     return out
 
 
-def format_difference(diff: float, lo: float, hi: float, kind: str = "count") -> str:
-    """A difference and its CI to the precision the CI supports (two significant figures of the
-    half-width; three of the difference if the CI is degenerate); shares in percentage points."""
-    scale, unit, prefix = (100.0, " points", "") if kind == "share" else (1.0, "", "")
-    if kind == "money":
-        prefix = "£"
-    vals = [v * scale if finite(v) else math.nan for v in (diff, lo, hi)]
-    half = (vals[2] - vals[1]) / 2 if finite(vals[1]) and finite(vals[2]) else math.nan
-    ref, sig = (half, 2) if finite(half) and half > 0 else (abs(vals[0]), 3)
-    decimals = 0 if not finite(ref) or ref == 0 else max(0, min(6, sig - 1 - math.floor(math.log10(ref))))
+def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *, question: str = "",
+                      focus: tuple[str, ...] | list[str] = (), figure: Optional[Path] = None,
+                      label_a: str = "", label_b: str = "") -> str:
+    """compare.html as a string: one self-contained page (figure embedded, no scripts, no web
+    addresses) that opens with the question and the answer."""
+    from pcnsim.report.page import PAGE_CSS, figure_html
+    from pcnsim.report.tables import esc
 
-    def f(v: float) -> str:
-        if not finite(v):
-            return "n/a"
-        text = f"{abs(v):,.{decimals}f}"
-        sign = "-" if v < 0 and float(text.replace(",", "")) != 0 else ("+" if v > 0 else "")
-        return f"{sign}{prefix}{text}"
-
-    if not finite(half):
-        return f"{f(vals[0])}{unit}"
-    return f"{f(vals[0])}{unit} (95% CI {f(vals[1])} to {f(vals[2])}{unit})"
+    head = compare_headline(df, focus, question, "A", "B")
+    lead = ""
+    if question and head and head[0].rstrip("?") == question.rstrip("?"):
+        lead, head = f"<p class=question>{esc(head[0])}</p>", head[1:]
+    short = f"<p class=lede><strong>{esc(head[0])}</strong></p>" if head else ""
+    items = "".join(f"<li>{esc(s)}</li>" for s in head[1:])
+    fig = figure_html(figure, f"{name_b} compared with {name_a}",
+                      "Each panel is one metric's difference B − A in its own unit (shares in "
+                      "percentage points), with its 95% confidence interval; the vertical line is no "
+                      "difference. Orange: the interval excludes zero (distinguishable from noise); "
+                      "grey: within the noise. Differences fixed by the scenarios (no noise at all) "
+                      "are left out.") if figure is not None and figure.exists() else ""
+    method = "".join(f"<p>{esc(s.removesuffix(':') + ('; they are flagged in the table.' if s.endswith(':') else ''))}</p>"
+                     for s in describe_comparison(df, "A", "B") if not s.startswith("  - "))
+    body_rows = []
+    for _, r in df.iterrows():
+        kind = catalogue.kind(r["metric"])
+        where = f" [point {r['point_a']}]" if df["point_a"].nunique() > 1 else ""
+        flag = ("<span class=flag>differs</span>" if r["distinguishable"] and not is_fixed(r)
+                else "set by the scenarios" if is_fixed(r) else "")
+        body_rows.append(
+            f"<tr><td>{esc(catalogue.label(r['metric']) + where)}<br><small><code>{esc(r['metric'])}</code>"
+            f"</small></td><td>{esc(catalogue.unit(r['metric']))}</td>"
+            f"<td class=num>{esc(format_value(r['mean_a'], kind))}</td>"
+            f"<td class=num>{esc(format_value(r['mean_b'], kind))}</td>"
+            f"<td class=num>{esc(_fmt_diff(r))}</td><td>{flag}</td></tr>")
+    table = ("<div class=wide><table><thead><tr><th>metric</th><th>unit</th><th>A</th><th>B</th>"
+             "<th>B − A (95% CI)</th><th></th></tr></thead><tbody>" + "".join(body_rows)
+             + "</tbody></table></div>")
+    return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(name_b)} compared with {esc(name_a)}: pcnsim</title>
+<style>{PAGE_CSS}</style>
+</head>
+<body>
+<header>
+<p class=meta>pcnsim comparison</p>
+<h1>{esc(name_b)} compared with {esc(name_a)}</h1>
+<p class=meta>A: {esc(label_a or name_a)}<br>B: {esc(label_b or name_b)}</p>
+</header>
+<main>
+<section id="answer">
+{lead}
+{short}
+<ul class=answer>{items}</ul>
+</section>
+<section id="figure"><h2>Every difference, in its own unit</h2>
+{fig or '<p class=note>No difference could be drawn (no metric with an interval in both runs).</p>'}
+</section>
+<section id="method"><h2>How the difference was estimated</h2>
+{method}
+</section>
+<section id="table"><h2>All metrics</h2>
+{table}
+</section>
+</main>
+<footer><p class=meta>Written by pcnsim on {esc(datetime.now().strftime('%Y-%m-%d %H:%M'))}. Open this file in any browser; it needs no network.</p></footer>
+</body>
+</html>
+"""
 
 
 def _fmt_diff(row: pd.Series) -> str:
@@ -287,6 +419,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
                    "rerun both with the same --seed for a sharper comparison.")
     else:
         out.append("Some metrics are paired by replication and some compared as independent samples.")
+    fixed = df[[is_fixed(r) for r in df.to_dict("records")]] if len(df) else df
+    df = df.drop(index=fixed.index)
     dist = df[df["distinguishable"]]
     if dist.empty:
         out.append("No difference is distinguishable from noise: every 95% confidence interval "
@@ -303,4 +437,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
         rest = len(df) - len(dist)
         if rest:
             out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
+    if len(fixed):
+        out.append("Set by the scenarios, not estimated (no noise at all): "
+                   + "; ".join(f"{catalogue.label(r['metric'])} {_fmt_diff(r)}" for _, r in fixed.iterrows())
+                   + ".")
     return out

@@ -37,6 +37,7 @@ from pcnsim import metrics as catalogue
 from pcnsim.analysis import CONFIDENCE, finite, t_interval
 from pcnsim.report.formatting import estimate_cells, format_number, format_value
 from pcnsim.experiment.folder import RunData, load_run, write_text_atomic
+from pcnsim.report.sentences import capitalised, result_sentences
 
 __all__ = ["COLUMNS", "AGGREGATE_TEXT", "ICS_METRICS", "National", "aggregate_of", "national_totals",
            "national_of", "write_national", "save_national", "national_sentences", "national_cells",
@@ -351,35 +352,4 @@ def national_sentences(run: RunData, nat: National) -> list[str]:
         req = (f"{share} the {val('requests_per_year')} requested" if has("requests_per_year") else "")
         out.append(f"Nationally, PCNs delivered {est('appointments_per_year')} appointments a "
                    f"year{req}.")
-    if has("unmet_per_year"):
-        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
-                   "or a walk-in centre).")
-    if has("wait_days_mean"):
-        out.append(f"Patients waited {est('wait_days_mean')} working days on average for an "
-                   "appointment (mean over PCNs).")
-    if has("lost_appointments_per_year"):
-        out.append(f"Clinical sessions given up by clinical directors cost "
-                   f"{est('lost_appointments_per_year')} appointments a year.")
-    if has("cd_protected_hours_per_week"):
-        lead = (f" and spent {val('cd_leadership_hours_per_week')} on leadership tasks"
-                if has("cd_leadership_hours_per_week") else "")
-        out.append(f"The average clinical director had {est('cd_protected_hours_per_week')} hours "
-                   f"a week of protected time{lead}.")
-    if has("cd_overtime_hours_per_week"):
-        out.append(f"The average clinical director worked {est('cd_overtime_hours_per_week')} hours "
-                   "a week of unpaid overtime.")
-    if has("meetings_attended_share"):
-        out.append(f"Clinical directors attended {est('meetings_attended_share')} of the system "
-                   "meetings they were expected at.")
-    if has("cd_resignations_per_year"):
-        out.append(f"{est('cd_resignations_per_year')} clinical directors resigned a year across "
-                   "these PCNs.")
-    if has("arrs_staff_wte"):
-        leavers = (f"; {est('arrs_leavers_per_year')} left a year" if has("arrs_leavers_per_year")
-                   else "")
-        out.append(f"{est('arrs_staff_wte')} WTE of ARRS staff were in post{leavers}.")
-    if has("spend_per_year"):
-        cpa = (f", {val('cost_per_appointment')} per appointment delivered"
-               if has("cost_per_appointment") else "")
-        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
-    return [o[0].upper() + o[1:] for o in out]
+    return capitalised(out) + result_sentences(has, est, val, "national")

@@ -19,8 +19,12 @@ from pcnsim.report.figures import draw
 from pcnsim.report.formatting import format_estimate, format_number, format_param, format_value, \
     point_text
 from pcnsim.report.national import National, national_of, save_national
+from pcnsim.report.sentences import result_sentences
+from pcnsim.report.answers import answer_sentences, story
+from pcnsim.report.figures.focus import MAX_FOCUS_POINTS, point_names
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
+from pcnsim.report.workbook import write_workbook
 from pcnsim.report.tables import esc, ics_table, metrics_table, national_section, sweep_table
 
 __all__ = ["key_sentences", "assumption_rows", "render_report", "write_report"]
@@ -55,53 +59,7 @@ def key_sentences(run: RunData, point: Optional[int] = None) -> list[str]:
     if has("gp_appointments_per_year", "arrs_appointments_per_year"):
         out.append(f"GPs delivered {val('gp_appointments_per_year')} of them and ARRS staff "
                    f"{val('arrs_appointments_per_year')}.")
-    if has("unmet_per_year"):
-        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
-                   "or a walk-in centre).")
-    if has("wait_days_mean"):
-        p90 = (f"; one patient in ten waited more than {val('wait_days_p90')} working days"
-               if has("wait_days_p90") else "")
-        out.append(f"Patients waited {est('wait_days_mean')} working days on average for an "
-                   f"appointment{p90}.")
-    if has("backlog_end"):
-        out.append(f"At the end of the run {est('backlog_end')} requests were waiting.")
-    if has("lost_appointments_per_year"):
-        out.append(f"Clinical sessions the CD gave up cost {est('lost_appointments_per_year')} "
-                   "appointments a year.")
-    if has("cd_clinical_hours_per_week", "cd_leadership_hours_per_week"):
-        meet = (f" and {val('cd_meeting_hours_per_week')} in system meetings"
-                if has("cd_meeting_hours_per_week") else "")
-        out.append(f"The clinical director spent {val('cd_clinical_hours_per_week')} hours a week "
-                   f"in clinical sessions, {val('cd_leadership_hours_per_week')} on leadership "
-                   f"tasks{meet}.")
-    if has("cd_overtime_hours_per_week"):
-        out.append(f"The clinical director worked {est('cd_overtime_hours_per_week')} hours a week "
-                   "of unpaid overtime.")
-    if has("leadership_tasks_overdue_share"):
-        out.append(f"{est('leadership_tasks_overdue_share')} of leadership tasks were finished late "
-                   "or never.")
-    if has("meetings_attended_share"):
-        rep = (f"; primary care had a CD present at {val('representation_share')} of system meetings"
-               if has("representation_share") else "")
-        out.append(f"The CD attended {est('meetings_attended_share')} of the system meetings they "
-                   f"were expected at{rep}.")
-    if has("cd_resignations_per_year"):
-        vac = (f"; the post was vacant {val('cd_vacancy_share')} of weeks"
-               if has("cd_vacancy_share") else "")
-        out.append(f"CDs resigned {est('cd_resignations_per_year')} times a year{vac}.")
-    if has("arrs_staff_wte"):
-        out.append(f"{est('arrs_staff_wte')} WTE of ARRS staff were in post on average.")
-    if has("arrs_leavers_per_year"):
-        vac = (f", and {val('arrs_vacancy_rate')} of funded ARRS posts were vacant"
-               if has("arrs_vacancy_rate") else "")
-        out.append(f"{est('arrs_leavers_per_year')} ARRS staff left a year{vac}.")
-    if has("arrs_budget_used_share"):
-        out.append(f"{est('arrs_budget_used_share')} of the ARRS budget was used.")
-    if has("spend_per_year"):
-        cpa = (f", {val('cost_per_appointment')} per appointment delivered"
-               if has("cost_per_appointment") else "")
-        out.append(f"Modelled spend was {est('spend_per_year')} a year{cpa}.")
-    return [o[0].upper() + o[1:] if o else o for o in out]
+    return out + result_sentences(has, est, val, "pcn")
 
 
 def assumption_rows(run: RunData) -> tuple[list[dict], bool]:
@@ -141,7 +99,7 @@ def _assumptions_html(run: RunData) -> str:
         flag = "<span class=flag>assumed</span>" + (" <span class=changed>changed</span>"
                                                      if r.get("changed") else "")
         body.append(f"<tr><td><code>{esc(r['key'])}</code><br><small>{esc(r.get('description', ''))}"
-                    f"</small></td><td class=num>{esc(value_text)}</td><td>{esc(r.get('unit', ''))}</td>"
+                    f"</small></td><td class=val>{esc(value_text)}</td><td>{esc(r.get('unit', ''))}</td>"
                     f"<td>{flag}<br><small>{esc(r.get('source', ''))}</small></td></tr>")
     return (intro + "<div class=wide><table><thead><tr><th>parameter</th><th>value</th>"
             "<th>unit</th><th>source</th></tr></thead><tbody>" + "".join(body)
@@ -176,14 +134,16 @@ h1{font-size:2.2rem;margin:.2rem 0}h2{font-size:1.5rem;border-bottom:2px solid v
 padding-bottom:.2rem;margin-top:2.5rem}
 .lede{font-size:1.15rem}.meta,.note{color:var(--muted)}
 nav a{margin-right:1rem;color:var(--accent)}
-ul.key li{margin:.4rem 0}
+ul.key li,ul.answer li{margin:.4rem 0}
+.question{font-size:1.45rem;font-weight:bold;margin:.6rem 0}
 figure{margin:1.5rem 0;page-break-inside:avoid}figure img{width:100%;height:auto;border:1px solid var(--rule)}
 figcaption{color:var(--muted);font-size:.95rem}figcaption b{color:var(--ink)}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{border-bottom:1px solid var(--rule);padding:.3rem .5rem;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2;position:sticky;top:0}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto}td.val{text-align:right;overflow-wrap:anywhere;min-width:6rem}
+td code,th code{overflow-wrap:anywhere}table.points{font-size:.8rem}table.points th{font-size:.78rem}
 .flag{background:#fde9dc;color:var(--warn);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 .changed{background:#dceefa;color:var(--accent);border-radius:4px;padding:0 .3rem;font-size:.8rem;font-weight:bold}
 code{font-size:.85em}table.prov th{width:12rem}
@@ -196,6 +156,32 @@ def _figure_html(path: Path, title: str, caption: str) -> str:
     return (f"<figure><img alt=\"{esc(title)}\" src=\"data:image/png;base64,{data}\">"
             f"<figcaption><b>{esc(title)}{'' if title.endswith(('.', '?', '!')) else '.'}</b> "
             f"{esc(caption)}</figcaption></figure>")
+
+
+def _question_html(run: RunData, focus_figures: list[Figure]) -> str:
+    """The page's first section: the scenario's question, the answer in sentences, its figure."""
+    question, focus = story(run.scenario)
+    names = point_names(run, short=False)
+    sentences = answer_sentences(run.summary, focus, names)
+    head = (f"<p class=question>{esc(question)}</p>" if question else
+            "<p class=note>The scenario states no question (add <code>report: {question: ..., "
+            "focus: [...]}</code> to its file); these are the headline metrics.</p>")
+    body = "".join(f"<li>{esc(s)}</li>" for s in sentences)
+    figs = "".join(_figure_html(f.path, f.title, f.caption) for f in focus_figures)
+    if not focus_figures and len(run.points) > MAX_FOCUS_POINTS:
+        figs = ("<p class=note>This sweep has too many points to show side by side: the figures "
+                "below show each metric across the sweep.</p>")
+    return (f"<section id=\"question\"><h2>The question</h2>\n{head}\n"
+            f"<ul class=answer>{body}</ul>\n{figs}\n</section>")
+
+
+#: The page's style sheet, shared by compare.html.
+PAGE_CSS = _CSS
+
+
+def figure_html(path: Path, title: str, caption: str) -> str:
+    """A figure embedded as a data URI, with its title and caption."""
+    return _figure_html(path, title, caption)
 
 
 def render_report(run: RunData, figures: list[Figure], notes: list[str],
@@ -238,9 +224,11 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
     sentences = key_sentences(run, point)
     key_html = ("<ul class=key>" + "".join(f"<li>{esc(s)}</li>" for s in sentences) + "</ul>"
                 if sentences else "<p class=note>None of the headline metrics is in this run.</p>")
-    # every PNG in figures/: ours with their captions, any others after them
+    question_html = _question_html(run, [f for f in figures if f.path.name == "focus.png"])
+    # every PNG in figures/: ours with their captions (the focus figure is in the question's
+    # section), any others after them
     drawn = {f.path.resolve(): f for f in figures}
-    figs_html = [_figure_html(f.path, f.title, f.caption) for f in figures]
+    figs_html = [_figure_html(f.path, f.title, f.caption) for f in figures if f.path.name != "focus.png"]
     figdir = run.folder / "figures"
     for extra in sorted(figdir.glob("*.png")) if figdir.is_dir() else []:
         if extra.resolve() not in drawn:
@@ -265,9 +253,10 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
 <h1>{esc(run.name)}</h1>
 <p class=lede>{esc(desc)}</p>
 <p class=meta>{esc(' · '.join(meta))}</p>
-<nav>{national_nav}<a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
+<nav><a href="#question">The question</a>{national_nav}<a href="#key">Key results</a><a href="#figures">Figures</a><a href="#metrics">All metrics</a><a href="#assumptions">Assumptions</a><a href="#provenance">Provenance</a></nav>
 </header>
 <main>
+{question_html}
 {sweep_html}
 {national_html}
 <section id="key"><h2>Key results</h2>
@@ -297,7 +286,8 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
 
 
 def write_report(folder: str | os.PathLike) -> Path:
-    """Draw the figures and write `<folder>/report.html`; return the page's path.
+    """Draw the figures and write `<folder>/report.html` and `<folder>/summary.xlsx`; return the
+    page's path.
 
     For a run whose sweep points are ICSs (`national_of`), also write `<folder>/national.csv`.
 
@@ -307,6 +297,7 @@ def write_report(folder: str | os.PathLike) -> Path:
     figures, notes = draw(run, nat)
     page = render_report(run, figures, notes, national=nat)
     save_national(run, nat)
+    write_workbook(run)
     path = run.folder / "report.html"
     write_text_atomic(path, page)
     return path

@@ -19,6 +19,8 @@ __all__ = ["Figure", "FIG_SIZE", "FIG_DPI", "theme", "palette", "new_figure", "s
 
 FIG_SIZE = (13.33, 7.5)   # 16:9, a slide
 FIG_DPI = 110
+#: A figure title longer than this is wrapped onto two lines in a smaller size.
+TITLE_CHARS = 60
 
 
 @dataclass
@@ -59,7 +61,14 @@ def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
 
     fig = MplFigure(figsize=figsize, layout="constrained")
     head, body = fig.subfigures(2, 1, height_ratios=[1.1, figsize[1] - 1.1])
-    head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
+    if len(title) > TITLE_CHARS:   # a long title (a scenario's question): two lines, a size down
+        import textwrap
+
+        title = "\n".join(textwrap.wrap(title, TITLE_CHARS + 12)[:2])
+        head.text(0.5, 0.99, title, ha="center", va="top", fontsize="large", fontweight="bold",
+                  linespacing=1.1)
+    else:
+        head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
     head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
     return fig, body
 
@@ -98,3 +107,25 @@ def subtitle(run, point: Optional[int] = None) -> str:
     if pcns > 1:
         parts.append(f"per PCN, mean of {pcns} PCNs")
     return " · ".join(parts)
+
+
+#: At most this many category labels on an axis; more are thinned (every k-th shown).
+MAX_TICK_LABELS = 12
+
+
+def readable_ticks(ax, positions, labels, axis: str = "x", max_labels: int = MAX_TICK_LABELS,
+                   fontsize: str = "small") -> None:
+    """Category ticks that stay readable however many categories there are: every k-th label
+    when there are more than `max_labels`, and x labels turned 30 degrees when they are long.
+    Positions and labels always have the same length (no matplotlib mismatch)."""
+    positions, labels = list(positions), [str(v) for v in labels]
+    step = max(1, -(-len(labels) // max_labels))
+    keep = list(range(0, len(labels), step))
+    pos = [positions[i] for i in keep]
+    text = [labels[i] for i in keep]
+    if axis == "x":
+        long = sum(len(t) for t in text) > 60 or any(len(t) > 12 for t in text)
+        ax.set_xticks(pos, text, fontsize=fontsize, rotation=30 if long else 0,
+                      ha="right" if long else "center", rotation_mode="anchor" if long else "default")
+    else:
+        ax.set_yticks(pos, text, fontsize=fontsize)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite
-from pcnsim.report.formatting import (ci_decimals, estimate_cells, format_estimate, format_number,
+from pcnsim.report.formatting import (ci_decimals, estimate_cells, format_number,
                                       format_param, format_value, round_to_ci)
 from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National, national_cells, national_kind, \
     national_sentences
@@ -52,7 +52,9 @@ def sweep_table(run: RunData) -> str:
     s = run.summary[run.summary["metric"].isin(metrics)]
     points = run.points
     shown = points[:MAX_TABLE_POINTS]
-    head = "".join(f"<th>{esc(k)}</th>" for k in keys) + "".join(
+    from pcnsim.report.answers import parameter_label
+
+    head = "".join(f"<th>{esc(parameter_label(k))}</th>" for k in keys) + "".join(
         f"<th>{esc(catalogue.label(m))}<br><small>{esc(catalogue.unit(m))}</small></th>" for m in metrics)
     body = []
     for p in shown:
@@ -62,14 +64,16 @@ def sweep_table(run: RunData) -> str:
         for m in metrics:
             if m in rows.index:
                 r = rows.loc[m]
-                text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], catalogue.kind(m), m)
-                cells += f"<td class=num>{esc(text)}</td>"
+                value, ci = estimate_cells(r["mean"], r["ci_low"], r["ci_high"], catalogue.kind(m), m)
+                below = f"<br><small>{esc(ci)}</small>" if ci else ""
+                cells += f"<td class=num>{esc(value)}{below}</td>"
             else:
                 cells += "<td></td>"
         body.append(f"<tr><td class=num>{p}</td>{cells}</tr>")
     more = (f"<p class=note>The first {len(shown)} of {len(points)} points are shown; summary.csv "
             "holds them all.</p>" if len(points) > len(shown) else "")
-    return ("<div class=wide><table><thead><tr><th>point</th>" + head + "</tr></thead><tbody>"
+    return ("<p class=note>Each cell: the mean and, below it, its 95% confidence interval.</p>"
+            "<div class=wide><table class=points><thead><tr><th>point</th>" + head + "</tr></thead><tbody>"
             + "".join(body) + "</tbody></table></div>" + more)
 
 

@@ -1,5 +1,6 @@
 """The report's figures: `draw` draws every figure a run's data allow into `<folder>/figures/`.
 
+- `focus`: the scenario's focus metrics (`report.focus`), the figure that answers its question;
 - `weekly`: week-by-week figures of one point (delivery, CD hours, ARRS staff, retention);
 - `sweep`: figures across the points of a sweep (a headline metric, Sobol sensitivity, each ICS).
 The look they share (theme, palette, title band, saving) is `pcnsim.report.style`.
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 from pcnsim import metrics as catalogue
+from pcnsim.report.answers import story
+from pcnsim.report.figures.focus import fig_focus
 from pcnsim.report.figures.sweep import fig_ics, fig_sensitivity, fig_sweep_metric
 from pcnsim.report.figures.weekly import fig_arrs, fig_cd_hours, fig_delivery, fig_retention
 from pcnsim.report.national import National, national_of
@@ -28,6 +31,10 @@ def draw(run: RunData, nat: Optional[National] = None) -> tuple[list[Figure], li
     figures: list[Figure] = []
     notes: list[str] = []
     point = run.first_point
+    question, focus = story(run.scenario)
+    fig = fig_focus(run, focus, figdir, question)
+    if fig is not None:
+        figures.append(fig)
     weekly = run.weekly(point)
     if weekly is None or weekly.empty:
         notes.append("No weekly series (weekly.parquet missing or empty): the week-by-week "

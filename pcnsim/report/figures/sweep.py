@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -15,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from pcnsim import metrics as catalogue
-from pcnsim.analysis import finite
+from pcnsim.analysis import bounded_interval, finite, sobol_display
+from pcnsim.report.answers import parameter_label
 from pcnsim.report.formatting import format_number, format_param, format_value, lower_first
 from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National
 from pcnsim.experiment.folder import RunData
 from pcnsim.report.style import (FIG_SIZE, Figure, new_figure, palette, plot_scale, save, subtitle, theme,
-                                 thousands)
+                                 readable_ticks, thousands)
 
 __all__ = ["fig_sweep_metric", "fig_sensitivity", "fig_ics"]
 
@@ -72,17 +74,17 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                                 color=col, lw=1.8)
                     ax.set_yticks(y, names, fontsize="x-small" if len(names) > 15 else "small")
                     ax.set_ylim(-0.7, len(d) - 0.3)
-                    ax.set_ylabel(key)
+                    ax.set_ylabel(parameter_label(key))
                     ax.set_xlabel(catalogue.axis_label(metric))
                     thousands(ax.xaxis)
                 else:
                     x = np.arange(len(d))
-                    ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale), fmt="o", ms=12, capsize=10,
-                                color=col, lw=2.5)
-                    ax.set_xticks(x, names)
+                    ax.errorbar(x, d["mean"] * scale, yerr=_yerr(d, scale, metric), fmt="o", ms=12,
+                                capsize=10, color=col, lw=2.5)
+                    readable_ticks(ax, x, names, fontsize="medium")
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
             if not horizontal:
-                ax.set_xlabel(key)
+                ax.set_xlabel(parameter_label(key))
                 ax.set_ylabel(catalogue.axis_label(metric))
                 thousands(ax.yaxis)
         elif len(keys) == 2 and kind == "grid":
@@ -95,10 +97,11 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
             ax = body.subplots(1, 1)
             sns.heatmap(piv, annot=ann.to_numpy(), fmt="", cmap="viridis", ax=ax, linewidths=1,
                         cbar_kws={"label": catalogue.axis_label(metric)}, annot_kws={"fontsize": "small"})
-            ax.set_xticklabels([format_param(v) for v in piv.columns])
-            ax.set_yticklabels([format_param(v) for v in piv.index], rotation=0)
-            ax.set_xlabel(k2)
-            ax.set_ylabel(k1)
+            readable_ticks(ax, np.arange(len(piv.columns)) + 0.5, [format_param(v) for v in piv.columns])
+            readable_ticks(ax, np.arange(len(piv.index)) + 0.5, [format_param(v) for v in piv.index],
+                           axis="y")
+            ax.set_xlabel(parameter_label(k2))
+            ax.set_ylabel(parameter_label(k1))
             how = ("Each cell is the mean over replications at that combination (95% confidence "
                    "intervals in summary.csv and the table below).")
         else:
@@ -113,8 +116,8 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                     cats = sorted(s[key].astype(str).unique())
                     xs = s[key].astype(str).map({c: i for i, c in enumerate(cats)})
                     _scatter(ax, xs, s, scale, col)
-                    ax.set_xticks(range(len(cats)), cats)
-                ax.set_xlabel(key, fontsize="small")
+                    readable_ticks(ax, range(len(cats)), cats)
+                ax.set_xlabel("\n".join(textwrap.wrap(parameter_label(key), 28)), fontsize="small")
             for ax in axes[n:]:
                 ax.set_visible(False)
             for ax in axes[::ncols]:
@@ -139,9 +142,15 @@ def _is_label_key(key: str) -> bool:
     return last in ("name", "description")
 
 
-def _yerr(d: pd.DataFrame, scale: float):
-    lo = (d["mean"] - d["ci_low"]).clip(lower=0) * scale
-    hi = (d["ci_high"] - d["mean"]).clip(lower=0) * scale
+def _yerr(d: pd.DataFrame, scale: float, metric: Optional[str] = None):
+    """Whiskers of the 95% CIs, cut at the metric's bounds (`pcnsim.analysis.bounded_interval`)."""
+    metric = metric if metric is not None else (str(d["metric"].iloc[0]) if "metric" in d and len(d) else None)
+    cut = [bounded_interval(float(m), float(l), float(h), metric=metric) if finite(m) and finite(l) and finite(h)
+           else (l, h) for m, l, h in zip(d["mean"], d["ci_low"], d["ci_high"])]
+    low = pd.Series([c[0] for c in cut], index=d.index, dtype=float)
+    high = pd.Series([c[1] for c in cut], index=d.index, dtype=float)
+    lo = (d["mean"] - low).clip(lower=0) * scale
+    hi = (high - d["mean"]).clip(lower=0) * scale
     return np.vstack([lo.fillna(0).to_numpy(), hi.fillna(0).to_numpy()])
 
 
@@ -154,36 +163,44 @@ def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
 
 
 def fig_sensitivity(run: RunData, metric: str, figdir: Path, index: int) -> Optional[Figure]:
-    """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter."""
+    """sensitivity_NN_<metric>.png: first-order and total Sobol indices of a metric, by parameter,
+    shown within [0, 1] (`pcnsim.analysis.sobol_display`), parameters named in words."""
     sens = run.sensitivity
-    d = sens[sens["metric"] == metric].copy()
-    if d.empty:
+    d = sobol_display(sens[sens["metric"] == metric])
+    if d.empty or d["ST"].isna().all():
         return None
     d = d.sort_values("ST", ascending=True)
     cols = palette(2)
     y = np.arange(len(d))
     h = 0.38
-    title = f"What drives {catalogue.label(metric).lower()}?"
+    title = f"What drives {lower_first(catalogue.label(metric))}?"
+    noise = d["noise_share"].iloc[0] if "noise_share" in d else math.nan
+    sub = subtitle(run) + (f" · replication noise {noise:.0%} of the variation" if finite(noise) else "")
     with theme():
-        fig, body = new_figure(title, subtitle(run))
+        fig, body = new_figure(title, sub)
         ax = body.subplots(1, 1)
-        for off, (col, lab, c) in zip((-h / 2, h / 2), (("S1", "first order (S1)", cols[0]),
-                                                        ("ST", "total (ST)", cols[1]))):
-            err = d.get(f"{col}_conf")
-            ax.barh(y + off, d[col], height=h, color=c, label=lab,
-                    xerr=None if err is None else err.fillna(0).abs(), capsize=6,
+        for off, (col, lab, c) in zip((-h / 2, h / 2), (("S1", "on its own (S1)", cols[0]),
+                                                        ("ST", "with interactions (ST)", cols[1]))):
+            err = np.vstack([(d[col] - d[f"{col}_low"]).fillna(0).to_numpy(),
+                             (d[f"{col}_high"] - d[col]).fillna(0).to_numpy()])
+            ax.barh(y + off, d[col].fillna(0), height=h, color=c, label=lab, xerr=err, capsize=6,
                     error_kw={"lw": 2})
-        ax.set_yticks(y, d["parameter"])
-        ax.axvline(0, color="0.3", lw=1)
-        ax.set_xlabel("Sobol index (share of output variance)")
-        ax.legend(loc="lower right", fontsize="small")
+        labels = ["\n".join(textwrap.wrap(parameter_label(p), 30)) for p in d["parameter"]]
+        ax.set_yticks(y, labels, fontsize="small")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of the metric's variance (Sobol index, 0 to 1)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
         path = save(fig, figdir / f"sensitivity_{index:02d}_{metric}.png")
-    return Figure(path, title,
-                  f"Sobol sensitivity indices of {catalogue.label(metric).lower()}: the first-order "
-                  "index S1 is the share of the metric's variance explained by a parameter on its "
-                  "own; the total index ST adds its interactions with the others. Whiskers are 95% "
-                  "confidence intervals. Parameters whose ST is near zero can be fixed at any "
-                  "value in their range without changing this metric.")
+    caption = (f"Sobol sensitivity indices of {lower_first(catalogue.label(metric))}: the first-order "
+               "index S1 is the share of the metric's variance explained by a parameter on its own; "
+               "the total index ST adds its interactions with the others. Whiskers are 95% "
+               "confidence intervals; indices and intervals are shown within 0 to 1 (sensitivity.csv "
+               "keeps SALib's raw estimates). Parameters whose ST is near zero can be fixed at any "
+               "value in their range without changing this metric.")
+    if finite(noise) and noise > 0.3:
+        caption += (f" Replication noise is {noise:.0%} of the variation between points: too much to "
+                    "read the indices closely; rerun with more replications.")
+    return Figure(path, title, caption)
 
 
 def _short_ics_name(name: str) -> str:

@@ -10,8 +10,7 @@ from typing import Optional
 
 import pandas as pd
 
-from pcnsim import metrics as catalogue
-from pcnsim.analysis import finite, summarise
+from pcnsim.analysis import bounded_interval, finite, summarise
 from pcnsim.config import ARRS_ROLES
 from pcnsim.report.formatting import format_hours, format_number
 from pcnsim.experiment.folder import RunData, scenario_object
@@ -79,7 +78,7 @@ def fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
             ax.set_ylabel("per week")
             ax.set_ylim(bottom=0)
             thousands(ax.yaxis)
-            ax.legend(loc="center right", fontsize="small")
+            ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")  # beside, not over, the data
         if "backlog" in have:
             ax = axes[-1]
             _shade_warmup(ax, run, label=not top)
@@ -87,7 +86,7 @@ def fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
             ax.set_ylabel("requests waiting")
             ax.set_ylim(bottom=0)
             thousands(ax.yaxis)
-            ax.legend(loc="upper left", fontsize="small")
+            ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
         axes[-1].set_xlabel("week")
         path = save(fig, figdir / "delivery.png")
     return Figure(path, "Demand and delivery, week by week",
@@ -172,6 +171,28 @@ def fig_cd_hours(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
                   "right is the average week after the warm-up (grey).")
 
 
+#: The ARRS roles grouped by the demand they serve (`ArrsRole.serves`): at most 6 colours a figure.
+_SERVES_LABEL = {"medicines": "pharmacy (medicines)", "msk": "first contact physio (MSK)",
+                 "same_day": "same-day care (paramedics, PAs, APs)", "mental_health": "mental health",
+                 "social": "social (link workers, coaches, coordinators)"}
+
+
+def _role_groups(roles: list[str]) -> dict[str, list[str]]:
+    """{group label: roles}, in the order of the demand types; unknown roles in "other roles"."""
+    from pcnsim.config import ArrsRoles
+
+    defaults = ArrsRoles()
+    groups: dict[str, list[str]] = {}
+    for serves, text in _SERVES_LABEL.items():
+        members = [r for r in roles if getattr(getattr(defaults, r, None), "serves", None) == serves]
+        if members:
+            groups[text] = members
+    other = [r for r in roles if not any(r in m for m in groups.values())]
+    if other:
+        groups["other roles"] = other
+    return groups
+
+
 def fig_arrs(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Optional[Figure]:
     """arrs_staff.png: ARRS staff in post by role against the funded posts; vacancies below."""
     have = set(weekly["metric"].unique())
@@ -180,15 +201,16 @@ def fig_arrs(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Op
                     if m.startswith("arrs_in_post.") and m.split(".", 1)[1] not in roles)
     if not roles and "arrs_in_post" not in have:
         return None
-    cols = palette(max(len(roles), 1))
+    groups = _role_groups(roles)
+    cols = palette(max(len(groups), 1))
     with theme():
-        fig, body = new_figure("ARRS staff in post, by role", subtitle(run, point))
+        fig, body = new_figure("ARRS staff in post, by kind of work", subtitle(run, point))
         ax, vx = body.subplots(2, 1, sharex=True, height_ratios=[3, 1.3])
         if roles:
             frame = pd.DataFrame({r: _weekly_band(weekly, f"arrs_in_post.{r}")["mean"]
                                   for r in roles}).fillna(0)
-            ax.stackplot(frame.index, *[frame[r] for r in roles], labels=[catalogue.suffix_label(r) for r in roles],
-                         colors=cols, alpha=0.9)
+            grouped = {g: frame[members].sum(axis=1) for g, members in groups.items()}
+            ax.stackplot(frame.index, *grouped.values(), labels=list(grouped), colors=cols, alpha=0.9)
         else:
             _line_band(ax, _weekly_band(weekly, "arrs_in_post"), "in post", cols[0], lw=2)
         if "arrs_posts_funded" in have:
@@ -209,8 +231,9 @@ def fig_arrs(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -> Op
         vx.set_xlabel("week")
         vx.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="x-small")
         path = save(fig, figdir / "arrs_staff.png")
-    return Figure(path, "ARRS staff in post, by role",
-                  "Additional Roles (ARRS) staff in post each week, stacked by role (mean over "
+    return Figure(path, "ARRS staff in post, by kind of work",
+                  "Additional Roles (ARRS) staff in post each week, stacked by the kind of work their "
+                  "roles do (the ten roles in five groups; arrs_in_post.<role> in weekly.parquet has each; mean over "
                   "replications), against the posts the ARRS budget funds (dashed). Below: funded "
                   f"posts vacant while a leaver is replaced. {_band_note(run)}.")
 
@@ -239,11 +262,17 @@ def fig_retention(run: RunData, weekly: Optional[pd.DataFrame], figdir: Path,
             mean, lo, hi = float(r["mean"]), r["ci_low"], r["ci_high"]
             err = None
             if finite(lo) and finite(hi):
-                err = [[max(mean - float(lo), 0)], [max(float(hi) - mean, 0)]]
+                lo, hi = bounded_interval(mean, float(lo), float(hi), metric=m)
+                err = [[max(mean - lo, 0)], [max(hi - mean, 0)]]
             ax.bar([0], [mean], yerr=err, capsize=12, color=cols[i + 1], width=0.6,
                    error_kw={"lw": 2.5})
-            ax.text(0.05, mean, f" {format_number(mean)}", ha="left", va="bottom",
-                    fontsize="medium", fontweight="bold")
+            if mean == 0 and not (finite(hi) and float(hi) > 0):   # a sentence, not an empty panel
+                ax.text(0.5, 0.5, f"No {lab.split()[-1].lower()}\nin any replication\nafter the warm-up",
+                        ha="center", va="center", transform=ax.transAxes, fontsize="medium")
+                ax.set_yticks([])
+            else:
+                ax.text(0.05, mean, f" {format_number(mean)}", ha="left", va="bottom",
+                        fontsize="medium", fontweight="bold")
             ax.set_xticks([0], [lab])
             ax.set_xlim(-0.7, 0.7)
             ax.set_ylabel("per year (95% CI)")

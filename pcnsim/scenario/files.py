@@ -1,0 +1,214 @@
+"""Finding scenario files (a path or a bundled name), reading one safely, and its `extends`
+chain."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+import yaml
+
+import pcnsim
+from pcnsim.errors import ScenarioError
+from pcnsim.scenario.keys import _closest, _key, _sentence
+from pcnsim.scenario.messages import _display_path, _file_origin
+from pcnsim.scenario.yamlio import _parse_yaml, _show
+
+#: Where bundled scenarios live: inside an installed wheel first, then the repository.
+BUNDLED_SEARCH_PATH: list[Path] = [
+    Path(pcnsim.__file__).resolve().parent / "_scenarios",
+    Path(pcnsim.__file__).resolve().parent.parent / "scenarios",
+]
+MAX_FILE_BYTES = 5_000_000
+MAX_EXTENDS_DEPTH = 64
+_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*$")
+
+
+class BundledScenario(NamedTuple):
+    name: str
+    description: str
+    path: Path
+
+
+# --------------------------------------------------------------------------- finding files
+def _bundled_root() -> Optional[Path]:
+    for root in BUNDLED_SEARCH_PATH:
+        if root.is_dir() and any(root.rglob("*.yaml")):
+            return root
+    return None
+
+
+def bundled_scenarios() -> list[BundledScenario]:
+    """The bundled scenarios as (name, description, path), sorted by name."""
+    root = _bundled_root()
+    if root is None:
+        return []
+    from pcnsim.scenario.loading import load_scenario  # a base's description: load it
+
+    found = []
+    for path in sorted(root.rglob("*.y*ml")):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        name = path.relative_to(root).with_suffix("").as_posix()
+        try:
+            raw = _parse_yaml(path.read_text(encoding="utf-8-sig"))
+            description = raw.get("description", "") if isinstance(raw, Mapping) else ""
+            if not description and isinstance(raw, Mapping) and raw.get("extends"):
+                description = load_scenario(path).description
+        except (yaml.YAMLError, OSError, UnicodeDecodeError, ScenarioError):
+            description = "(this file does not load: run `pcnsim validate` on it)"
+        found.append(BundledScenario(name, " ".join(str(description or "").split()), path))
+    return found
+
+
+def _bundled_path(name: str) -> Optional[Path]:
+    if not _NAME_RE.match(name):
+        return None
+    root = _bundled_root()
+    if root is None:
+        return None
+    for suffix in (".yaml", ".yml"):
+        candidate = root / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def scenario_pack(path_or_name: str | Path) -> Optional[list[Path]]:
+    """The scenario files of a folder (a path, or a bundled folder such as `workshop`), sorted
+    by name; None when `path_or_name` is not a folder. Raises `ScenarioError` for a folder
+    holding no .yaml file."""
+    text = str(path_or_name).strip()
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        root = _bundled_root()
+        folder = root / text if root is not None and text and _NAME_RE.match(text.rstrip("/")) else folder
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise ScenarioError(f"scenario folder '{_display_path(folder)}' holds no .yaml scenario file; give a "
+                            "folder of scenario files (such as scenarios/workshop) or one file.")
+    return files
+
+
+def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = None,
+                          referrer: Optional[str] = None) -> Path:
+    """The file a path or a bundled name designates (relative paths from base_dir)."""
+    text = str(path_or_name).strip()
+    if not text:
+        raise ScenarioError(f"{referrer or 'scenario'}: an empty name is not a scenario file.")
+    path = Path(text).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if path.is_file():
+        return path
+    bundled = _bundled_path(text)
+    if bundled is not None:
+        return bundled
+    what = f"{referrer}: base scenario" if referrer else "scenario file"
+    if path.is_dir():
+        raise ScenarioError(f"{what} '{text}' is a folder, not a scenario file; give the path of "
+                            "a .yaml file inside it.")
+    names = [b.name for b in bundled_scenarios()]
+    text_msg = f"{what} '{text}' does not exist"
+    if base_dir is not None and not Path(text).is_absolute():
+        text_msg += f" (looked for '{_display_path(path)}')"
+    text_msg += " and is not the name of a bundled scenario"
+    guess = _closest(text.removesuffix(".yaml").removesuffix(".yml"), names)
+    if guess:
+        text_msg += f"; did you mean '{guess}'?"
+    elif names:
+        text_msg += f" (bundled: {', '.join(names)})"
+    raise ScenarioError(_sentence(text_msg))
+
+
+def _read_layer(path: Path, origin: str) -> dict[str, Any]:
+    """One scenario file's own mapping (not yet merged)."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{origin} is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                                "a scenario file is a short YAML text.")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{origin} cannot be read: {exc.strerror or exc}.") from None
+    if b"\x00" in raw:
+        raise ScenarioError(f"{origin} is a binary file, not YAML text.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{origin} is not UTF-8 text (byte {exc.start} cannot be read); "
+                            "save it as UTF-8.") from None
+    try:
+        data = _parse_yaml(text)
+    except RecursionError:
+        raise ScenarioError(f"{origin} is nested too deeply to be a scenario file.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{origin} is not valid YAML{where}: {problem}. Check the "
+                            "indentation and the ':' after each key.") from None
+    if data is None:
+        raise ScenarioError(f"{origin} is empty; a scenario is a YAML mapping such as "
+                            "'extends: baseline' followed by the keys it changes.")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{origin}: the top level is {type(data).__name__} {_show(data, 40)}, "
+                            "expected a mapping of keys to values (such as 'extends: baseline').")
+    _check_keys(data, (), origin, [0])
+    return data
+
+
+MAX_NODES = 100_000
+
+
+def _check_keys(data: Any, prefix: tuple, origin: str, count: list[int]) -> None:
+    """Every key is text; and the file is not a YAML alias bomb."""
+    count[0] += 1
+    if count[0] > MAX_NODES or len(prefix) > 50:
+        raise ScenarioError(f"{origin} holds more than {MAX_NODES:,} values or is nested too "
+                            "deeply to be a scenario file.")
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            if not isinstance(k, str):
+                raise ScenarioError(
+                    f"{origin}: the key {_show(k)} in '{_key(prefix)}' is not text (YAML reads yes, "
+                    "no, on, off, null and numbers as values); put it in quotes.")
+            _check_keys(v, prefix + (k,), origin, count)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _check_keys(v, prefix + (i,), origin, count)
+
+
+def _layers(path: Path, top: Path, stack: tuple[Path, ...] = ()) -> list[tuple[Path, dict]]:
+    """The file's layers, bases first (depth-first), each without its `extends`."""
+    real = path.resolve()
+    if real in stack:
+        chain = " -> ".join(f"'{_display_path(p)}'" for p in (*stack, real))
+        raise ScenarioError(f"{_file_origin(top)}: 'extends' makes a cycle: {chain}.")
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"{_file_origin(top)}: 'extends' chains more than "
+                            f"{MAX_EXTENDS_DEPTH} files.")
+    origin = _file_origin(path, top)
+    data = _read_layer(path, origin)
+    bases = data.pop("extends", None)
+    if bases is None:
+        bases = []
+    elif isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ScenarioError(f"{origin}: extends = {_show(bases)}: expected the path or bundled name "
+                            "of a base scenario (or a list of them).")
+    out: list[tuple[Path, dict]] = []
+    for base in bases:
+        base_path = resolve_scenario_path(base, base_dir=path.parent, referrer=origin + ", extends")
+        out.extend(_layers(base_path, top, (*stack, real)))
+    out.append((path, data))
+    return out
+
+
+def _stem_name(path: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-.")[:100]
+    return name or "scenario"
+
