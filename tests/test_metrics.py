@@ -35,3 +35,17 @@ def test_headline_is_in_reading_order():
     assert metrics.HEADLINE == ("appointments_per_year", "demand_met_share", "wait_days_mean", "unmet_per_year",
                                 "cd_overtime_hours_per_week", "leadership_tasks_overdue_share",
                                 "cd_resignations_per_year", "arrs_vacancy_rate")
+
+
+def test_every_weekly_series_is_documented():
+    """docs/experiments.md's table of weekly series names exactly the series the model writes."""
+    import re
+    from pathlib import Path
+
+    from pcnsim.model.ledger import WEEK_FIELDS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "experiments.md").read_text(encoding="utf-8")
+    section = text[text.index("## Weekly series"):]
+    section = section[:section.index("\n## ", 1)]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+    assert documented == set(WEEK_FIELDS)
