@@ -118,6 +118,8 @@ def test_focus_metrics_are_the_scenarios_own_else_the_headline():
 
     from pcnsim import metrics
 
-    assert logic.focus_metrics(load_scenario("baseline")) == list(metrics.HEADLINE)
+    baseline = load_scenario("baseline")
+    assert logic.focus_metrics(baseline) == list(baseline.report.focus)
+    assert logic.focus_metrics(SimpleNamespace(report=None)) == list(metrics.HEADLINE)
     declared = SimpleNamespace(report=SimpleNamespace(focus=("cd_overtime_hours_per_week", "no_such_metric")))
     assert logic.focus_metrics(declared) == ["cd_overtime_hours_per_week"]
