@@ -363,6 +363,28 @@ def test_resume_refuses_a_run_started_by_other_model_code(reference, tmp_path):
     assert sorted(p.name for p in folder.rglob("*")) == before
 
 
+
+def test_model_fingerprint_covers_every_module_of_the_model_config_and_scenario_packages(tmp_path, monkeypatch):
+    """An edit to any module of pcnsim/model/, pcnsim/config/ or pcnsim/scenario/ changes the
+    fingerprint (a resume then refuses to mix cells); an edit elsewhere (the CLI) does not."""
+    from pcnsim.experiment import manifest as manifest_module
+
+    root = tmp_path / "pcnsim"
+    shutil.copytree(ROOT / "pcnsim", root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(manifest_module, "_PACKAGE_ROOT", root)
+    before = manifest_module.model_fingerprint()
+    assert before == experiment.model_fingerprint()
+    for module in ("config/leadership.py", "config/base.py", "scenario/keys.py", "model/pcn.py"):
+        path = root / module
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text + "\n# edited\n", encoding="utf-8")
+        assert manifest_module.model_fingerprint() != before, module
+        path.write_text(text, encoding="utf-8")
+    assert manifest_module.model_fingerprint() == before
+    cli = root / "cli" / "__init__.py"
+    cli.write_text(cli.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert manifest_module.model_fingerprint() == before
+
 @pytest.mark.integration
 def test_summary_gives_rare_counts_an_exact_poisson_interval(tmp_path, small_scenario):
     """CD resignations are rare: summary.csv carries the exact Poisson interval of the total count

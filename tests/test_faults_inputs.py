@@ -21,11 +21,10 @@ from click.testing import CliRunner
 from pcnsim import experiment
 from pcnsim.cli import main
 from pcnsim.config import MAX_SWEEP_POINTS
-from pcnsim.errors import ModelMismatchError
 from pcnsim.experiment import cells as cells_module
 from pcnsim.experiment.executors import LocalPool, available_cores, make_executor
-from tests.test_faults import (assert_nothing_half_written, assert_same_results, comparable_manifest,
-                               finished_cells, run_command, write_sweep)
+from tests.test_faults import (assert_nothing_half_written, assert_same_results, finished_cells, run_command,
+                               write_sweep)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import simpy
 
 from pcnsim import metrics
 from pcnsim.analysis import poisson_interval, summarise
-from pcnsim.config import SESSION_HOURS, Scenario
+from pcnsim.config import Scenario
 from pcnsim.model import Ics, simulate
 from pcnsim.model.calendar import DAY, SESSION_START, WEEK
 from pcnsim.model.clinical_director import timetable

@@ -90,30 +90,31 @@ def git_commit() -> dict[str, Any]:
         return none
 
 
-def model_fingerprint() -> str:
-    """sha256 of the sources that decide a cell's numbers: the model, the schema, the loader.
-
-    The model is every .py file of the package `pcnsim/model/` (its relative path, then its
-    bytes, sorted by path), or `pcnsim/model.py` where there is no package. A resume compares
-    the fingerprint with the manifest's, so that one run never mixes cells computed by two
-    versions of the model (after a `git pull`, say)."""
-    digest = hashlib.sha256()
-    package = _PACKAGE_ROOT / "model"
+def _hash_sources(digest, name: str) -> None:
+    """Feed `pcnsim/<name>/` to the digest (every .py file: its relative path, then its bytes, sorted
+    by path), or the module `pcnsim/<name>.py` where there is no package."""
+    package = _PACKAGE_ROOT / name
     if package.is_dir():
         for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
             digest.update(path.relative_to(package).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())
-    else:
-        digest.update((_PACKAGE_ROOT / "model.py").read_bytes())
-    for module in ("config.py", "scenario.py"):
-        path = _PACKAGE_ROOT / module
-        if path.is_file():
-            digest.update(path.read_bytes())
-        elif path.with_suffix("").is_dir():  # a package (pcnsim/scenario/): every module, sorted
-            folder = path.with_suffix("")
-            for part in sorted(folder.rglob("*.py"), key=lambda p: p.relative_to(folder).as_posix()):
-                digest.update(part.relative_to(folder).as_posix().encode() + b"\0")
-                digest.update(part.read_bytes())
+        return
+    module = _PACKAGE_ROOT / f"{name}.py"
+    if module.is_file():
+        digest.update(module.read_bytes())
+
+
+def model_fingerprint() -> str:
+    """sha256 of the sources that decide a cell's numbers: the model, the schema, the loader.
+
+    These are the packages `pcnsim/model/`, `pcnsim/config/` and `pcnsim/scenario/`, in that
+    order, each as every .py file (its relative path, then its bytes, sorted by path), or the
+    module (`pcnsim/model.py`...) where there is no package. A resume compares the fingerprint
+    with the manifest's, so that one run never mixes cells computed by two versions of the
+    model (after a `git pull`, say)."""
+    digest = hashlib.sha256()
+    for name in ("model", "config", "scenario"):
+        _hash_sources(digest, name)
     return digest.hexdigest()
 
 

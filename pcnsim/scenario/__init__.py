@@ -27,7 +27,7 @@ imports only `pcnsim.config` and `pcnsim.errors`. Its modules, by job:
 """
 from __future__ import annotations
 
-from pcnsim.scenario.files import (  # noqa: F401 (the constants: read them here, set them there)
+from pcnsim.scenario.files import (  # the constants: read them here, set them there
     BUNDLED_SEARCH_PATH,
     MAX_EXTENDS_DEPTH,
     MAX_FILE_BYTES,
@@ -43,10 +43,16 @@ from pcnsim.scenario.loading import (
     load_scenario_with_source,
     parse_set,
 )
-from pcnsim.scenario.sweep import GRID_CHECK_LIMIT, UNSWEEPABLE, validate_sweep  # noqa: F401
+from pcnsim.scenario.sweep import GRID_CHECK_LIMIT, UNSWEEPABLE, validate_sweep
 from pcnsim.scenario.yamlio import dump_yaml
 
 __all__ = [
+    "BUNDLED_SEARCH_PATH",
+    "GRID_CHECK_LIMIT",
+    "MAX_EXTENDS_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "UNSWEEPABLE",
     "BundledScenario",
     "apply_values",
     "bundled_scenarios",

@@ -1,0 +1,100 @@
+"""`pcnsim report` and `pcnsim compare`: a run folder's figures and page (re)drawn, and what
+changes from one run to another."""
+from __future__ import annotations
+
+import click
+
+from pcnsim.cli import friendly_errors, main
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@friendly_errors
+def report_cmd(run_dir: str) -> None:
+    """(Re)draw the figures and report.html of a finished run folder RUN_DIR.
+
+    The page is self-contained (figures embedded, no network needed): open it in any
+    browser, e-mail it, or print it. Prints the page's path.
+    """
+    from pcnsim.report import write_report
+
+    path = write_report(run_dir)
+    click.echo(f"Report: {path}")
+    click.echo(f"Figures: {path.parent / 'figures'}")
+
+
+def _run_and_point(text: str, option: str | None, which: str):
+    """RUN[:POINT] (or RUN with --point-a/--point-b) as (RunData, point or None)."""
+    from pathlib import Path
+
+    from pcnsim.errors import ScenarioError
+    from pcnsim.report import load_run
+
+    folder, point = text, None
+    if not Path(text).is_dir() and ":" in text:
+        head, _, tail = text.rpartition(":")
+        if Path(head).is_dir() and tail:
+            folder, point = head, tail
+    if option is not None:
+        if point is not None and point != option:
+            raise ScenarioError(f"run {which}: the point is named twice ('{text}' and {option!r}); "
+                                "name it once, as RUN:POINT or with the option.")
+        point = option
+    return load_run(folder), point
+
+
+@main.command("compare")
+@click.argument("run_a", metavar="RUN_A[:POINT]")
+@click.argument("run_b", metavar="RUN_B[:POINT]")
+@click.option("--point-a", metavar="POINT", help="The point of RUN_A to compare (its number or a swept value).")
+@click.option("--point-b", metavar="POINT", help="The point of RUN_B to compare (its number or a swept value).")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for compare.csv, compare.png and compare.html "
+                   "[default: outputs/compare-<A>-vs-<B>-<time>/]; refused if it exists and is not empty.")
+@friendly_errors
+def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None, out: str | None) -> None:
+    """What changes from run A to run B: the answer first, then every metric with its 95% CI.
+
+    Name a point of a sweep as RUN:POINT (`outputs/ics-forum-...:forum` or `...:1`) or with
+    --point-a/--point-b; two sweeps of the same keys are compared point by point. Runs with
+    the same seed and replications are compared replication by replication (common random
+    numbers: a paired t-interval); otherwise as independent samples (Welch). Writes
+    compare.csv, compare.png (each difference in its own unit) and compare.html, a page
+    that opens offline.
+    """
+    from pcnsim.report.answers import compare_headline, story
+    from pcnsim.report.compare import (comparison_table, compare_runs, default_out_dir,
+                                       describe_comparison, write_comparison)
+    from pcnsim.report.formatting import point_text
+
+    a, pa = _run_and_point(run_a, point_a, "A")
+    b, pb = _run_and_point(run_b, point_b, "B")
+    df = compare_runs(a, b, pa, pb)
+    question, focus = story(b.scenario)
+    if not question:
+        question, focus = story(a.scenario)
+    name_a, name_b = a.folder.resolve().name, b.folder.resolve().name
+
+    def label(run, point_col: str) -> str:
+        text = f"{run.folder}  ({run.name}"
+        if run.swept_keys and not df.empty and df[point_col].nunique() == 1:
+            p = int(df[point_col].iloc[0])
+            text += f", point {p}: {point_text(run.point_values(p))}"
+        return text + ")"
+
+    label_a, label_b = label(a, "point_a"), label(b, "point_b")
+    folder = write_comparison(df, out or default_out_dir(a, b), name_a, name_b, question=question,
+                              focus=focus, label_a=label_a, label_b=label_b)
+    for line in compare_headline(df, focus, question, "A", "B"):
+        click.echo(line)
+    click.echo("")
+    click.echo(f"A: {label_a}")
+    click.echo(f"B: {label_b}")
+    click.echo("")
+    click.echo(comparison_table(df))
+    click.echo("")
+    for line in describe_comparison(df, "A", "B"):
+        click.echo(line)
+    click.echo("")
+    click.echo(f"Comparison page: {folder / 'compare.html'}")
+    click.echo(f"Comparison folder: {folder}")

@@ -1,0 +1,311 @@
+"""`pcnsim run`: a scenario (or a folder of them) run, its headline metrics, levers and national
+figures printed, its report drawn."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pcnsim.cli import friendly_errors, main
+from pcnsim.cli.terminal import Terminal, Terminated, sigterm_as_interrupt
+
+
+def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
+    from pcnsim.errors import ScenarioError
+
+    out: dict[str, float] = {}
+    for item in items:
+        metric, sep, text = item.partition("=")
+        try:
+            if not sep or not metric.strip():
+                raise ValueError
+            out[metric.strip()] = float(text)
+        except ValueError:
+            raise ScenarioError(f"--target-halfwidth {item!r}: expected METRIC=REL, such as "
+                                "appointments_per_year=0.01 (95% CI within +/-1% of the mean)") from None
+    return out
+
+
+def _print_key_metrics(result) -> None:
+    """The headline metrics (`pcnsim.metrics.HEADLINE`) with their 95% CIs (a table for a sweep)."""
+    import math
+
+    from pcnsim import metrics
+    from pcnsim.report import format_estimate
+    from pcnsim.report.formatting import estimate_cells, format_param
+
+    summary = result.summary
+    if summary.empty:
+        return
+    present = [m for m in metrics.HEADLINE if m in set(summary["metric"])]
+    points = list(dict.fromkeys(summary["point"]))
+    if not present:
+        return
+    if len(points) == 1:
+        rows = summary.set_index("metric")
+        width = max(len(metrics.axis_label(m)) for m in present)
+        for metric in present:
+            r = rows.loc[metric]
+            text = format_estimate(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
+            if r["n"] > 1 and math.isfinite(r["ci_low"]):
+                text += f", n = {int(r['n'])}"
+            else:
+                text += f"  (n = {int(r['n'])}: no confidence interval)"
+            click.echo(f"{metrics.axis_label(metric).ljust(width)}  {text}")
+        return
+    if len(points) > 40:
+        click.echo(f"{len(points)} sweep points: every point's metrics and 95% CIs are in summary.csv.")
+        return
+    click.echo("Mean (95% CI) at each sweep point; every metric is in summary.csv.")
+    for metric in present:
+        click.echo(f"  {metric}: {metrics.axis_label(metric)}")
+    table = summary[summary["metric"].isin(present)]
+    header = ["point", *result.swept, *present]
+    lines = []
+    for point in points:
+        rows = table[table["point"] == point].set_index("metric")
+        first = rows.iloc[0]
+        cells = [str(point), *(format_param(first[k]) for k in result.swept)]
+        for metric in present:
+            r = rows.loc[metric]
+            value, ci = estimate_cells(r["mean"], r["ci_low"], r["ci_high"], metrics.kind(metric), metric)
+            cells.append(f"{value} ({ci})" if ci else value)
+        lines.append(cells)
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
+    click.echo("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for cells in lines:
+        click.echo("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+def _print_levers(result) -> None:
+    """After a Sobol sweep: the top levers of each headline metric (indices within [0, 1])."""
+    sens = getattr(result, "sensitivity", None)
+    if sens is None or sens.empty:
+        return
+    from pcnsim import metrics
+    from pcnsim.report.answers import sobol_sentences
+
+    present = set(sens["metric"])
+    lines = sobol_sentences(sens, [m for m in metrics.HEADLINE if m in present])
+    if lines:
+        click.echo("What drives each key metric (total Sobol index ST, 0 to 1, with its 95% interval; "
+                   "every index is in sensitivity.csv):")
+        for line in lines:
+            click.echo("  " + line)
+
+
+def _national(folder, write_csv: bool) -> None:
+    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures.
+
+    `write_csv` writes national.csv when the report (which writes it too) is skipped."""
+    try:
+        from pcnsim.report import load_run, national_of, national_sentences, write_national
+    except ImportError:   # the presentation layer needs seaborn; the run itself does not
+        return
+    try:
+        run = load_run(folder)
+        nat = national_of(run)
+        if nat is None or nat.table is None:
+            return
+        click.echo(f"National figures ({int(nat.total_pcns):,} PCNs in {len(nat.points)} ICSs; "
+                   "every figure is in national.csv):")
+        for sentence in national_sentences(run, nat):
+            click.echo("  " + sentence)
+        if write_csv:
+            write_national(folder)
+    except Exception as err:  # noqa: BLE001 - the run's data are safe; the figures can be recomputed
+        click.echo(f"Warning: the national figures could not be computed ({err}); the results are "
+                   f"complete. Retry with: pcnsim report {folder}", err=True)
+
+
+@main.command("run")
+@click.argument("file", required=False)
+@click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
+@click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
+@click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
+@click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
+@click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted).")
+@click.option("--allow-unverified-model", is_flag=True,
+              help="With --resume: accept a run folder from an older pcnsim that recorded no model fingerprint.")
+@click.option("--cluster-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), metavar="SECONDS",
+              help="With --scheduler: stop the run after this long without a scheduler connection or without "
+                   "workers [default: 30].")
+@click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a parameter: dotted key = value (read as YAML). Repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--target-halfwidth", multiple=True, metavar="METRIC=REL",
+              help="Add replications until the 95% CI of METRIC is within REL of its mean at every point "
+                   "(e.g. appointments_per_year=0.01). Repeatable.")
+@click.option("--max-replications", type=click.IntRange(min=1), help="Cap for --target-halfwidth [default: 200].")
+@click.option("--suggest-warmup", is_flag=True, help="Print the MSER-5 warm-up suggestion from the weekly series.")
+@click.option("--no-report", is_flag=True, help="Do not draw figures and report.html.")
+@friendly_errors
+def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unverified_model, cluster_timeout,
+            set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report) -> None:
+    """Run a scenario FILE (a path or a bundled name), every point of its sweep, every replication.
+
+    FILE may be a folder of scenarios (`scenarios/workshop/`, or the bundled `workshop`): each
+    runs in turn into one pack folder, with an index.html linking each report under its question.
+
+    Results go to a new run folder (default outputs/<name>-<YYYYmmdd-HHMMSS>/) whose path is
+    printed at the end. Exit status: 0 done, 1 a cell failed or the cluster (or a worker
+    process) was lost, 2 bad input or a run folder that cannot be written (a full disk, a
+    read-only folder: finished cells are kept for --resume), 130 Ctrl-C, 143 SIGTERM.
+    """
+    import json
+    import os
+    import shlex
+    from pathlib import Path
+
+    from pcnsim.errors import RunFolderError, ScenarioError
+    from pcnsim.experiment import run as run_experiment
+
+    targets = _parse_targets(target_halfwidth)
+    source = None
+    if file is not None and not resume:
+        from pcnsim.scenario import scenario_pack
+
+        pack = scenario_pack(file)
+        if pack is not None:
+            _run_pack(file, pack, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                      out=out, set_=set_, quiet=quiet, no_report=no_report, targets=targets,
+                      max_replications=max_replications)
+            return
+    if file is None:
+        if not resume or out is None:
+            raise ScenarioError("pcnsim run needs a scenario FILE (a path or a bundled name such as "
+                                "'baseline'); only `--resume --out DIR` may omit it.")
+        from pcnsim.config import Scenario
+
+        try:
+            manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+            scenario = Scenario.model_validate_json(json.dumps(manifest["scenario"]))
+        except (OSError, ValueError, KeyError) as err:
+            raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder ({err})") from None
+        if set_ or replications is not None or seed is not None:
+            raise ScenarioError("--resume without FILE uses the folder's own scenario: drop --set, "
+                                "--replications and --seed (or give the FILE and options of the first run).")
+        targets = targets or manifest.get("target_halfwidth") or {}
+        max_replications = max_replications or manifest.get("max_replications")
+        source = manifest.get("source_path")
+    else:
+        from pcnsim.scenario import load_scenario_with_source
+
+        scenario, source = load_scenario_with_source(file, list(set_))
+    command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    terminated = Terminated()
+    try:
+        with Terminal().attached(quiet) as terminal, sigterm_as_interrupt(terminated):
+            result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                    scheduler=scheduler, out=out, resume=resume, quiet=quiet,
+                                    command_line=command, source_path=source,
+                                    target_halfwidth=targets or None, max_replications=max_replications,
+                                    progress=terminal.progress, cluster_timeout=cluster_timeout,
+                                    allow_unverified_model=allow_unverified_model)
+    except KeyboardInterrupt:
+        sys.exit(143 if terminated else 130)
+    except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        where = f" ({err.filename})" if err.filename else ""
+        resume = f"pcnsim run --out {out} --resume" if out else "pcnsim run --out RUN_FOLDER --resume"
+        raise RunFolderError(f"the run stopped on a system error: {reason}{where}. Cells that finished are "
+                             f"kept; once the cause is fixed, finish the run with: {resume}") from None
+
+    _print_key_metrics(result)
+    _print_levers(result)
+    if suggest_warmup:
+        w = result.warmup
+        if w is None:
+            click.echo("Warm-up: no weekly series to analyse.")
+        else:
+            click.echo(f"Warm-up (MSER-5 on the replication means of the weekly series): suggest "
+                       f"{w['suggested_weeks']} weeks (now {w['current_warmup_weeks']}); by series: "
+                       + ", ".join(f"{k} {w['by_series'][k]}" for k in w["key_series"]) + ".")
+    _national(result.folder, write_csv=no_report)
+    if not no_report:
+        try:
+            from pcnsim.report import write_report
+        except ImportError:
+            write_report = None
+        if write_report is not None:
+            try:
+                write_report(result.folder)
+            except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
+                click.echo(f"Warning: the report could not be drawn ({err}); the results are complete. "
+                           f"Retry with: pcnsim report {result.folder}", err=True)
+    if result.failed:
+        first = result.failed[0]
+        click.echo(f"{len(result.failed)} cell(s) failed (the first: point {first['point']}, replication "
+                   f"{first['replication']}: {first['type']}: {first['message']}); see manifest.json. "
+                   f"Retry them with: pcnsim run --out {result.folder} --resume", err=True)
+    click.echo(f"Run folder: {result.folder}")
+    if result.failed:
+        sys.exit(1)
+
+
+def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
+              max_replications) -> None:
+    """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
+    pack folder, then index.html linking each report under its question."""
+    import shlex
+    from pathlib import Path
+
+    from pcnsim.experiment import run as run_experiment
+    from pcnsim.experiment.folder import check_out, make_dir, new_folder
+    from pcnsim.scenario import load_scenario_with_source
+
+    loaded = [load_scenario_with_source(path, list(set_)) for path in files]   # all checked first
+    names = [s.name for s, _ in loaded]
+    if len(set(names)) != len(names):
+        from pcnsim.errors import ScenarioError
+
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ScenarioError(f"the scenarios of '{file}' must have different names (each gets its own run "
+                            f"folder): {', '.join(twice)} appear more than once.")
+    title = Path(str(file).rstrip("/")).name or "scenarios"
+    if out:
+        check_out(Path(out), False)
+        make_dir(Path(out), parents=True)
+        pack = Path(out)
+    else:
+        pack = new_folder(title, Path("outputs"))
+    click.echo(f"Running the {len(files)} scenarios of '{file}' into {pack}")
+    command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
+    entries, failed = [], 0
+    try:
+        from pcnsim.report.answers import story
+        from pcnsim.report.index import PackEntry, write_index
+        from pcnsim.report import write_report
+    except ImportError:
+        story = write_report = None
+    for (scenario, source), path in zip(loaded, files):
+        click.echo(f"\n== {scenario.name} ({path.name})")
+        try:
+            with Terminal().attached(quiet) as terminal:
+                result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                        scheduler=scheduler, out=pack / scenario.name, quiet=quiet,
+                                        command_line=command, source_path=source,
+                                        target_halfwidth=targets or None, max_replications=max_replications,
+                                        progress=terminal.progress)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        _print_key_metrics(result)
+        note = ""
+        if result.failed:
+            failed += 1
+            note = f"{len(result.failed)} cell(s) failed; see its manifest.json."
+        if write_report is not None and not no_report:
+            try:
+                write_report(result.folder)
+            except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
+                note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
+        if story is not None:
+            question, _ = story(scenario.model_dump(mode="json"))
+            entries.append(PackEntry(path.name, scenario.name, question, scenario.description.strip(),
+                                     result.folder, note.strip()))
+    if story is not None and not no_report:
+        index = write_index(pack, title, entries)
+        click.echo(f"\nIndex of the reports: {index}")
+    click.echo(f"Pack folder: {pack}")
+    if failed:
+        sys.exit(1)

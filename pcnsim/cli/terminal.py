@@ -1,0 +1,92 @@
+"""A run on the terminal: the progress bar and the library's messages (`Terminal`), and SIGTERM
+stopping a run as Ctrl-C does (`sigterm_as_interrupt`)."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+
+import click
+
+
+class Terminal(logging.Handler):
+    """The run's progress bar (tqdm on stderr) and its messages (`logging`), on the terminal.
+
+    `progress` receives the library's `Progress` events; as a logging handler on the `pcnsim`
+    logger it shows messages above the bar (INFO and up, or WARNING and up with --quiet)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = None
+
+    def progress(self, event) -> None:
+        if event.closed:
+            self.close_bar()
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=event.total, initial=event.done, desc=event.name, unit="cell",
+                            file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+            return
+        if self.bar.total != event.total:
+            self.bar.total = event.total
+            self.bar.refresh()
+        if event.done > self.bar.n:
+            if event.failed:
+                self.bar.set_postfix(failed=event.failed, refresh=False)
+            self.bar.update(event.done - self.bar.n)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            click.echo(text, err=True)
+
+    @contextlib.contextmanager
+    def attached(self, quiet: bool):
+        """Show the `pcnsim` logger's messages while the block runs."""
+        logger = logging.getLogger("pcnsim")
+        self.setLevel(logging.WARNING if quiet else logging.INFO)
+        logger.addHandler(self)
+        level = logger.level
+        logger.setLevel(min(level or logging.INFO, self.level))
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+            self.close_bar()
+
+
+
+class Terminated(list):
+    """Whether SIGTERM arrived (truthy once it has)."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt(terminated: Terminated):
+    """SIGTERM (a scheduler ending a job, `kill PID`) stops the run as Ctrl-C does: running cells
+    finish, the manifest says `interrupted`, the worker processes end (exit status 143)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated
+        return
+
+    def handler(signum, frame):
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,186 @@
+"""Leadership: the clinical director, the PCN manager, the leadership work they share, and the
+ICS whose system meetings and requests call on them."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pcnsim.config.base import SESSION_HOURS, Frozen, OverflowTarget, P, TimetablePolicy
+
+
+# --------------------------------------------------------------------------- leadership
+class ClinicalDirectorConfig(Frozen):
+    clinical_sessions: int = P(6, "sessions a week", "GPs work 6.2 sessions a week on average "
+                               "(BJGP 2024;74:e652)", "the CD's clinical sessions", ge=0, le=10)
+    extra_protected_sessions: float = P(0.0, "sessions a week", "scenario lever (the Fuller stocktake "
+                                        "asks for 'sufficient protected time')",
+                                        "protected sessions beyond funded CD time", ge=0, le=10)
+    overflow: tuple[OverflowTarget, ...] = P(("manager", "clinical", "overtime"), "order", "assumed",
+                                             "where leadership work beyond protected time goes")
+    max_displaced_sessions: int = P(2, "sessions a week", "assumed",
+                                    "clinical sessions a CD gives up to leadership in a week",
+                                    ge=0, le=10)
+    max_overtime_hours: float = P(8.0, "hours a week", "assumed (two long evenings; 20 h gave a runaway "
+                                  "catch-up mode no survey reports)",
+                                  "unpaid hours a CD will work beyond contract in a week", ge=0, le=80)
+    base_resignation_per_year: float = P(0.047, "per year", "calibrated (docs/model.md 7) so that CDs resign "
+                                         "at about 12% a year at baseline: BMA CD survey 2019 (n = 213) 11% plan "
+                                         "to quit within 12 months; Pulse 2024 (n = 65) 13% want to stay under a "
+                                         "year", "resignation hazard with no strain",
+                                         ge=0, le=1)
+    strain_sensitivity: float = P(0.1, "per hour a week", "assumed (MODEL.md: hazard x exp(0.1 x "
+                                  "mean overtime hours a week over the last 13 weeks))",
+                                  "log-hazard increase per hour of strain", ge=0, le=5)
+    strain_weeks: float = P(13.0, "weeks", "assumed", "memory of strain (exponential smoothing)",
+                            ge=1, le=260)
+    displaced_strain_weight: float = P(0.5, "per hour", "assumed",
+                                       "weight of a displaced clinical hour in strain (an overtime hour is 1)",
+                                       ge=0, le=10)
+    recruitment_weeks: float = P(12.0, "weeks", "assumed", "mean time to appoint a new CD", ge=0, le=260)
+    timetable: TimetablePolicy = P(
+        "meeting_aware", "policy", "assumed (docs/model.md 2.5: CDs plan their diary around the standing "
+        "system meetings, which are published a year ahead)",
+        "'meeting_aware': protected sessions on the slots of the system meetings the CD is expected at, "
+        "most frequent first, the rest in the fixed pattern; 'fixed': the set weekly pattern")
+    sustainable_hours: float = P(37.5, "hours a week", "a full-time GP week of nine sessions (BMA model "
+                                 "salaried contract); assumed as the threshold of strain",
+                                 "hours worked in a week beyond which every hour adds to strain", ge=0, le=100)
+    slack_strain_weight: float = P(0.5, "per hour", "assumed",
+                                   "strain relief per hour of protected time with nothing to do (recovery)",
+                                   ge=0, le=10)
+    commitment_cv: float = P(0.6, "coefficient of variation", "assumed; set so that time on the role "
+                             "spreads over CDs as Pulse 2024 reports (16% up to 10 h, 28% 16-20 h, 38% over 20 h)",
+                             "spread over CDs of the leadership work they take on (gamma, mean 1, drawn "
+                             "once per CD)", ge=0, le=3)
+
+    @model_validator(mode="after")
+    def _overflow_unique(self) -> "ClinicalDirectorConfig":
+        if len(set(self.overflow)) != len(self.overflow):
+            raise ValueError("overflow lists a target more than once")
+        return self
+
+
+class ManagerConfig(Frozen):
+    operations_share: float = P(0.7, "share", "assumed",
+                                "share of operations work the PCN manager owns from its arrival "
+                                "(and the most they take over while the CD is away)", ge=0, le=1)
+    development_share: float = P(0.2, "share of the manager's hours", "assumed",
+                                 "most of the manager's week spent on development work (integrated "
+                                 "neighbourhood teams) when their operations work is done", ge=0, le=1)
+
+
+class LeadershipConfig(Frozen):
+    operations_hours_per_week: float = P(10.0, "hours", "assumed; with the rest of leadership work, set so that "
+                                         "time on the role matches Pulse 2024 (docs/model.md 7)",
+                                         "PCN operations work, fixed part",
+                                         ge=0, le=200)
+    operations_hours_per_practice: float = P(1.0, "hours", "assumed", "operations work per practice",
+                                             ge=0, le=50)
+    operations_hours_per_arrs_wte: float = P(0.5, "hours", "assumed (line management, appraisal and "
+                                             "supervision rotas: a CD with 28 staff to manage, Pulse 2024)",
+                                             "operations work per ARRS WTE in post", ge=0, le=50)
+    induction_hours_per_starter: float = P(12.0, "hours", "assumed (recruitment, induction and "
+                                           "onboarding of each new ARRS starter)",
+                                           "operations work on each new ARRS starter, due in their "
+                                           "first two weeks", ge=0, le=200)
+    development_hours_per_week: float = P(8.0, "hours", "assumed (integrated neighbourhood teams: the "
+                                          "Fuller stocktake 2022)",
+                                          "service development, deferrable: done in protected time only",
+                                          ge=0, le=200)
+    development_due_weeks: float = P(8.0, "weeks", "assumed", "time from a development task's arrival "
+                                     "to its due date", gt=0, le=104)
+    practice_lead_pcn_hours_per_week: float = P(
+        4.0, "GP hours a week per practice", "Cogora 2019 (Pulse, Apr 2020; n = 677 GP partners): 18% spent "
+        "no time on PCN work, 27% 1-2 h, 26% 10 h or more a week; practice managers about 6 h (not GP "
+        "time); 4 h assumed from that spread", "GP partner time each practice gives to PCN work, out of "
+        "its GP appointment time", ge=0, le=40)
+    undone_operations_attrition_multiplier: float = P(
+        1.5, "multiplier", "assumed (line management and induction undone: NHS Staff Survey links "
+        "poor management to intention to leave)", "ARRS attrition multiplier when no operations work "
+        "gets done (1 when all of it is; 1 switches the link off)", ge=1, le=10)
+    development_recruitment_speedup: float = P(
+        0.25, "share", "assumed (the Fuller stocktake: purposeful PCN leadership improves recruitment and "
+        "retention)", "cut in ARRS recruitment time when all development work gets done (0 switches "
+        "the link off)", ge=0, le=0.9)
+    consequence_weeks: float = P(13.0, "weeks", "assumed", "memory of work done for the consequences "
+                                 "(exponential smoothing)", ge=1, le=260)
+    task_hours: float = P(4.0, "hours", "assumed (half a day's piece of work; 4 h rather than 2 h halves the "
+                          "model's events)", "mean effort of an operations or development task",
+                          gt=0, le=100)
+    task_due_weeks: float = P(2.0, "weeks", "assumed", "time from a task's arrival to its due date",
+                              gt=0, le=52)
+    task_abandon_weeks: float = P(13.0, "weeks", "assumed",
+                                  "weeks past due after which an undone task is dropped (never done)",
+                                  gt=0, le=520)
+
+
+# --------------------------------------------------------------------------- the ICS
+class MeetingSeries(Frozen):
+    """A recurring system meeting at a fixed weekday and session."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["system", "forum"] = "system"
+    every_weeks: float = Field(gt=0, le=520)
+    hours: float = Field(gt=0, le=SESSION_HOURS)
+    weekday: int = Field(ge=0, le=4, description="0 = Monday")
+    session: Literal["am", "pm"] = "am"
+    offset_weeks: int = Field(0, ge=0)
+
+
+DEFAULT_MEETINGS = (
+    MeetingSeries(name="ICB board", every_weeks=8, hours=3.0, weekday=2, session="am", offset_weeks=1),
+    MeetingSeries(name="Place board", every_weeks=4, hours=2.0, weekday=1, session="pm", offset_weeks=2),
+    MeetingSeries(name="Primary care sub-committee", every_weeks=2, hours=2.0, weekday=3, session="pm"),
+    MeetingSeries(name="PCN CD forum", kind="forum", every_weeks=4, hours=2.0, weekday=0, session="pm"),
+)
+
+
+DEFAULT_ICS_NAME = "ICS"
+
+
+class IcsConfig(Frozen):
+    name: str = P(DEFAULT_ICS_NAME, "label", "-", "a label for the ICS (England's points); a name other than "
+                  "'ICS' also labels its PCNs' random streams, so differently named ICSs draw "
+                  "independent numbers",
+                  min_length=1, max_length=100)
+    pcns: int = P(1, "PCNs", "single-PCN run; an ICS holds 500k-3m people, mean 1.4m, 42 ICBs "
+                  "(King's Fund, NHS England)", "PCNs simulated together in one ICS", ge=1, le=2000)
+    representation: Literal["all", "forum"] = P(
+        "all", "-", "the forum model discussed in the 2019 article (seed 004)",
+        "'all': every CD invited to every system meeting; 'forum': elected representatives")
+    forum_representatives: int = P(2, "CDs", "the forum model discussed in the 2019 article (seed 004)",
+                                   "CDs elected to represent the rest, with 'forum'", ge=1)
+    meeting_load: float = P(1.0, "multiplier", "scenario lever",
+                            "multiplier on the frequency of every system meeting (0 removes them)",
+                            ge=0, le=20)
+    meetings: tuple[MeetingSeries, ...] = P(
+        DEFAULT_MEETINGS, "series", "ICB boards meet about every two months (Lincolnshire ICB 2024); "
+        "the rest assumed", "the system meeting calendar ('forum' kind held only with representation: forum)")
+    requests_per_week: float = P(1.0, "requests", "assumed (data returns, consultations)",
+                                 "ad-hoc system requests arriving per week, each a leadership task",
+                                 ge=0, le=100)
+    request_hours: float = P(3.0, "hours", "assumed", "mean effort of an ad-hoc system request",
+                             gt=0, le=100)
+    attend_if_clinical: float = P(0.5, "probability", "assumed",
+                                  "chance a CD leaves an unbackfilled clinical session for a meeting",
+                                  ge=0, le=1)
+    request_deadline_days: float = P(2.0, "working days", "assumed (data returns and consultations "
+                                     "commonly asked for within days)",
+                                     "deadline of an ad-hoc system request from its arrival; one that "
+                                     "protected time cannot meet takes a clinic", gt=0, le=60)
+    representative_prep_hours: float = P(2.0, "hours per meeting", "assumed (reading papers, gathering "
+                                         "the other CDs' views, feeding back)",
+                                         "preparation and feedback work a forum representative carries "
+                                         "for each system meeting attended", ge=0, le=40)
+    seats_per_meeting: int = P(0, "CDs", "the 2019 article (seed 004): ten or more CDs are 'too many to sit "
+                               "on the ICS board'; assumed", "PCN CD seats at each system meeting (0: "
+                               "no limit); CDs take seats in PCN order", ge=0, le=2000)
+
+    @model_validator(mode="after")
+    def _reps_within_pcns(self) -> "IcsConfig":
+        if self.representation == "forum" and self.forum_representatives > self.pcns:
+            raise ValueError(
+                f"forum_representatives ({self.forum_representatives}) cannot exceed the PCNs in "
+                f"the ICS (ics.pcns = {self.pcns})")
+        return self

@@ -1,0 +1,188 @@
+"""The run and the practices: run length and seed, the PCN's practices and lists, demand,
+the calendar, the practices' GPs and nurses."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import Field, model_validator
+
+from pcnsim.config.base import DEMAND_TYPES, Frozen, P
+
+
+# --------------------------------------------------------------------------- run and structure
+class RunConfig(Frozen):
+    horizon_weeks: int = P(156, "weeks", "assumed", "simulated length", ge=1, le=1040)
+    warmup_weeks: int = P(26, "weeks", "assumed: the v2 leadership backlog and CD strain reach their level after "
+                          "about half a year (docs/model.md 4.1)", "weeks discarded from outputs", ge=0)
+    replications: int = P(10, "runs", "assumed", "independent runs per point", ge=1, le=100_000)
+    seed: int = P(20190701, "integer", "assumed", "root seed of every random stream", ge=0)
+
+    @model_validator(mode="after")
+    def _warmup_before_horizon(self) -> "RunConfig":
+        if self.warmup_weeks >= self.horizon_weeks:
+            raise ValueError(
+                f"warm-up ({self.warmup_weeks} weeks) must be shorter than the horizon "
+                f"({self.horizon_weeks} weeks): nothing would be measured")
+        return self
+
+
+class PcnConfig(Frozen):
+    practices: int = P(5, "practices", "6,758 practices in 1,250 PCNs = 5.4 (BJGP 2020;70:e899); "
+                       "5.1 in 2023 (BMJ Open 2024)", "practices per PCN", ge=1, le=50)
+    list_size_per_practice: int = P(9000, "patients", "PCN mean list 48,020 (BMA PCN stats 2020); "
+                                    "58% of PCNs at 30-50k (BJGP 2020)",
+                                    "registered patients per practice", ge=100, le=200_000)
+    list_size_cv: float = P(0.4, "coefficient of variation", "assumed (practice lists in England range from "
+                            "under 2,000 to over 40,000 patients)", "spread of practice list sizes around "
+                            "the mean (deterministic lognormal quantiles; practice 0 the largest)", ge=0, le=3)
+    list_sizes: tuple[int, ...] = P((), "patients", "scenario input", "list sizes one by one (one per practice; "
+                                    "overrides list_size_per_practice and list_size_cv)")
+    need_weights: tuple[float, ...] = P((), "multiplier", "scenario input (a Carr-Hill-like need index, "
+                                        "e.g. the global sum weighted/registered list ratio)",
+                                        "demand per patient by practice, relative to the PCN (rescaled so the "
+                                        "list-weighted mean is 1); empty: all 1")
+
+    @model_validator(mode="after")
+    def _one_per_practice(self) -> "PcnConfig":
+        for name in ("list_sizes", "need_weights"):
+            v = getattr(self, name)
+            if v and len(v) != self.practices:
+                raise ValueError(f"pcn.{name} needs one value per practice ({self.practices}), got {len(v)}")
+            if v and min(v) <= 0:
+                raise ValueError(f"pcn.{name} must be positive")
+        return self
+
+    list_size: Optional[int] = P(None, "patients", "a planner's figure: the PCN's registered list (the "
+                                 "Network Contract DES lists them)",
+                                 "the PCN's whole registered list; when set, it is split evenly between "
+                                 "the practices (list_size_per_practice = list_size / practices, "
+                                 "rounded) and wins over list_size_per_practice", ge=100, le=2_000_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_total_list(cls, data: Any) -> Any:
+        """A total list (`list_size`) sets each practice's share of it (the mean practice list;
+        lists given one by one, where the schema has them, win over both)."""
+        if isinstance(data, dict) and data.get("list_sizes"):
+            return data
+        if isinstance(data, dict) and isinstance(data.get("list_size"), int) \
+                and not isinstance(data.get("list_size"), bool):
+            practices = data.get("practices", 5)
+            if isinstance(practices, int) and not isinstance(practices, bool) and practices >= 1:
+                data = {**data, "list_size_per_practice": max(1, round(data["list_size"] / practices))}
+        return data
+
+
+# --------------------------------------------------------------------------- demand
+class DemandMix(Frozen):
+    """Share of requests by type; normalised to sum to 1 by the model."""
+
+    gp_complex: float = Field(0.40, ge=0, le=1)
+    nursing: float = Field(0.29, ge=0, le=1)
+    same_day: float = Field(0.12, ge=0, le=1)
+    medicines: float = Field(0.08, ge=0, le=1)
+    msk: float = Field(0.04, ge=0, le=1)
+    mental_health: float = Field(0.03, ge=0, le=1)
+    social: float = Field(0.04, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_demand(self) -> "DemandMix":
+        if sum(self.shares()) <= 0:
+            raise ValueError("at least one demand type needs a positive share")
+        return self
+
+    def shares(self) -> tuple[float, ...]:
+        return tuple(getattr(self, t) for t in DEMAND_TYPES)
+
+
+class UrgentShares(Frozen):
+    """Share of each type's requests that triage finds urgent (to be seen today or tomorrow); assumed."""
+
+    gp_complex: float = Field(0.30, ge=0, le=1)
+    nursing: float = Field(0.05, ge=0, le=1)
+    same_day: float = Field(0.90, ge=0, le=1)
+    medicines: float = Field(0.10, ge=0, le=1)
+    msk: float = Field(0.10, ge=0, le=1)
+    mental_health: float = Field(0.25, ge=0, le=1)
+    social: float = Field(0.0, ge=0, le=1)
+
+    def shares(self) -> tuple[float, ...]:
+        return tuple(getattr(self, t) for t in DEMAND_TYPES)
+
+
+class DemandConfig(Frozen):
+    appointments_per_patient_year: float = P(
+        6.3, "requests per patient per year",
+        "assumed: GPAD's 5.9 appointments delivered a patient a year (370.1m in 12 months to Apr 2024, "
+        "NHS England, / 62.4m patients) plus the requests not met; tuned so the model delivers about 5.6",
+        "appointment requests per patient per year", ge=0, le=100)
+    winter_uplift: float = P(0.10, "share", "assumed", "extra demand in December to February", ge=0, le=3)
+    weekday_profile: tuple[float, float, float, float, float] = P(
+        (1.25, 0.95, 0.95, 0.95, 0.90), "relative (Mon-Fri)", "assumed",
+        "relative demand by weekday, normalised to mean 1")
+    patience_days: int = P(20, "working days", "assumed: four weeks; GPAD counts appointments booked "
+                           "up to and beyond 28 days ahead (NHS Digital, Appointments in General Practice)",
+                           "the booking horizon: working days ahead (today = 0) a routine request can be "
+                           "booked; a request no eligible diary can take within it is not booked", ge=1, le=260)
+    urgent: UrgentShares = P(UrgentShares(), "share of each type", "assumed; tuned so that about 43% of appointments "
+                               "are booked the same day (GPAD Nov 2023: 42.6%, DHSC written answer 15 Jan 2024)",
+                               "share of each type's requests triaged urgent (today or tomorrow, else diverted)")
+    on_the_day_share: float = P(0.42, "share of slots", "assumed (practices release 'book on the day' slots "
+                                "each morning); tuned with `urgent` to GPAD's same-day share",
+                                "share of every clinician's slots that cannot be booked ahead, released on the day",
+                                ge=0, le=1)
+    skill_mix_reach_days: int = P(5, "working days", "assumed",
+                                  "how far ahead triage looks for a slot with a preferred role before "
+                                  "offering the first free slot of any eligible role", ge=0, le=260)
+    tolerance_days: float = P(30.0, "working days", "assumed; tuned towards GPAD's tail (Nov 2023: 17.3% "
+                              "of appointments more than 14 days after booking)",
+                              "mean of the exponential wait a routine patient accepts: an offer d working "
+                              "days ahead is taken with probability exp(-d / tolerance); 0: every offer is taken",
+                              ge=0, le=1000)
+    return_share: float = P(0.5, "share", "assumed (GP Patient Survey 2023: 12.2% of those who could not get "
+                            "an appointment went to A&E; the rest tried again, went elsewhere or did without)",
+                            "share of routine patients not booked (declined or no slot) who contact again",
+                            ge=0, le=1)
+    return_after_days: int = P(5, "working days", "assumed", "when a returning patient contacts again",
+                               ge=1, le=260)
+    mix: DemandMix = P(DemandMix(), "share", "assumed; tuned so that GPs deliver about 45% of "
+                       "appointments (RCGP key statistics Apr 2024: 45%; Health Foundation Dec 2023: 47%)",
+                       "share of requests by type")
+
+    @model_validator(mode="after")
+    def _profile_positive(self) -> "DemandConfig":
+        if any(v < 0 for v in self.weekday_profile) or sum(self.weekday_profile) <= 0:
+            raise ValueError("weekday_profile needs five non-negative values with a positive sum")
+        return self
+
+
+class CalendarConfig(Frozen):
+    leave_weeks_per_year: float = P(6.0, "weeks", "assumed", "annual leave and study leave per person",
+                                    ge=0, le=26)
+    bank_holidays: bool = P(True, "-", "England's 8 bank holidays (gov.uk), at fixed weeks",
+                            "whether bank holidays close the practices")
+
+
+# --------------------------------------------------------------------------- practice staff
+class GpConfig(Frozen):
+    wte_per_10k: float = P(4.5, "WTE per 10,000 patients", "27,321 fully qualified GP FTE, 2023 "
+                           "(BMJ Open 2024); BMA: 4.4", "GPs per 10,000 patients", ge=0, le=50)
+    sessions_per_wte: float = P(9.0, "sessions a week", "BMA model salaried GP contract",
+                                "sessions of 4 h 10 min per WTE", ge=0, le=10)
+    patient_facing_share: float = P(0.75, "share of sessions", "MODEL.md section 7 (assumed there); GPs "
+                                    "then deliver about 49% of appointments (docs/model.md, calibration)",
+                                    "share of GP session time in appointments", ge=0, le=1)
+    appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
+                                   "over 15 min (GPonline 2022); mean f2f 9.2 min (BMJ Open 2017)",
+                                   "GP appointment length", gt=0, le=240)
+
+
+class NurseConfig(Frozen):
+    wte_per_10k: float = P(3.0, "WTE per 10,000 patients", "assumed from NHS Digital General "
+                           "Practice Workforce orders of magnitude (nurses about 2.6 FTE per 10,000 "
+                           "patients plus HCAs); 3.0 (MODEL.md 2.5) in calibration",
+                           "nurses and HCAs", ge=0, le=50)
+    sessions_per_wte: float = P(9.0, "sessions a week", "assumed", "sessions per WTE", ge=0, le=10)
+    patient_facing_share: float = P(0.85, "share of sessions", "assumed",
+                                    "share of nurse time in appointments", ge=0, le=1)
+    appointment_minutes: float = P(15.0, "minutes", "assumed", "nurse appointment length", gt=0, le=240)
