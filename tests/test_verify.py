@@ -29,7 +29,7 @@ def test_a_broken_check_makes_verify_exit_1(monkeypatch):
         out["mean_wait"] += 1.0
         return out
 
-    monkeypatch.setattr(verify, "exact_queue", wrong)
+    monkeypatch.setattr(verify.checks, "exact_queue", wrong)   # the name the checks call
     result = CliRunner().invoke(main, ["verify", "--quick"])
     assert result.exit_code == 1, result.output
     assert "FAIL" in result.output and "mean wait" in result.output
@@ -40,7 +40,7 @@ def test_a_check_that_raises_is_a_failure(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("broken on purpose")
 
-    monkeypatch.setattr(verify, "_limit_checks", boom)
+    monkeypatch.setattr(verify.checks, "_limit_checks", boom)
     checks = verify.run_checks(quick=True, only=lambda group: group == "limits")
     assert len(checks) == 1 and not checks[0].passed and "broken on purpose" in checks[0].note
 

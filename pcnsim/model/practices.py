@@ -12,7 +12,7 @@ supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import numpy as np
 
