@@ -62,7 +62,12 @@ class PcnConfig(Frozen):
     @classmethod
     def _split_total_list(cls, data: Any) -> Any:
         """A total list (`list_size`) sets each practice's share of it (the mean practice list;
-        lists given one by one, where the schema has them, win over both)."""
+        lists given one by one, where the schema has them, win over both).
+
+        A before-validator hands its output on as Python data, where the strict schema wants
+        tuples: JSON arrays (a run folder's manifest, read on `--resume`) are made tuples here."""
+        if isinstance(data, dict):
+            data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         if isinstance(data, dict) and data.get("list_sizes"):
             return data
         if isinstance(data, dict) and isinstance(data.get("list_size"), int) \
