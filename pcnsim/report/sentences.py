@@ -31,8 +31,13 @@ def result_sentences(has: Has, est: Text, val: Text, voice: str = "pcn") -> list
     cd = "the average clinical director" if national else "the clinical director"
     out: list[str] = []
     if has("unmet_per_year"):
-        out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
-                   "or a walk-in centre).")
+        if has("diverted_per_year"):
+            out.append(f"{est('unmet_per_year')} requests a year went unserved: {est('diverted_per_year')} "
+                       "urgent ones not seen by the next day (diverted to 111, A&E or a pharmacy), the "
+                       "rest routine ones not booked (declined or no slot) that did not come back.")
+        else:
+            out.append(f"{est('unmet_per_year')} requests a year went unserved (diverted to 111, A&E "
+                       "or a walk-in centre).")
     if has("wait_days_mean"):
         tail = (" (mean over PCNs)" if national else
                 f"; one patient in ten waited more than {val('wait_days_p90')} working days"

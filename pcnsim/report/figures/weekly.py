@@ -91,7 +91,7 @@ def fig_delivery(run: RunData, weekly: pd.DataFrame, figdir: Path, point: int) -
         path = save(fig, figdir / "delivery.png")
     return Figure(path, "Demand and delivery, week by week",
                   "Appointment requests arriving each week against appointments delivered and "
-                  "requests that left unserved (diverted to 111, A&E or walk-in), with the backlog "
+                  "requests that left unserved (urgent ones diverted to 111, A&E or a pharmacy, routine ones not booked), with the backlog "
                   f"of requests waiting below. {_band_note(run)}; the grey area is the warm-up, "
                   "which the summary figures leave out.")
 
