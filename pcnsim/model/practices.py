@@ -114,6 +114,7 @@ class Practices:
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
         self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if d.tolerance_days > 0 else None
         self.reach = min(d.skill_mix_reach_days + 1, H)
+        self.passes = (self.reach, H) if self.reach < H else (H,)
 
         # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
         self.eligible = eligible_roles(s)
@@ -135,6 +136,7 @@ class Practices:
                 self.pool_of_roles[2 * P + k, i] = 1.0
         # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
         self.gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
+        self.gp_order_py = self.gp_order.tolist()
         self.nursing = T["nursing"]
 
         # capacity a working day, in appointments (before supervision)
@@ -156,6 +158,7 @@ class Practices:
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
         self.carry = {"pools": np.zeros(2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
+        self.rotation_py = [r.tolist() for r in self.rotation]
 
         # the diaries, one int block whose last axis is the open day ahead (0 = today), moved on a day at once:
         # free and held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings
@@ -343,98 +346,282 @@ class Practices:
         declined[:, o] = asked - took.sum(2)
         return declined
 
+    # ---------------------------------------------------------- booking, in plain Python
+    # The booking arrays are a few dozen small integers: plain Python lists are several times
+    # faster than numpy calls on them. Each step is the numpy rule it replaces (take_oldest,
+    # overlap, _share, _accept), element for element, with the same random draws in the same order.
+    def _draw(self, offers: list) -> list:
+        """The offers taken (`_accept`): `offers` is [(row, day, n)] in the C order of the offer array."""
+        if self.accept_p is None or not offers:
+            return None
+        n = np.array([o[-1] for o in offers], np.int64)
+        p = self.accept_p[np.array([o[-2] for o in offers], np.int64)]
+        return self.rng_booking.binomial(n, p).tolist()
+
+    def _split(self, counts: list, total: int, day_index: int) -> list:
+        """`total` taken from `counts` (by practice) in the order that rotates by day (`_share`)."""
+        P = self.P
+        out = [0] * P
+        if total <= 0:
+            return out
+        for p in self.rotation_py[day_index % P]:
+            c = counts[p]
+            if c > 0:
+                n = c if c < total else total
+                out[p] = n
+                total -= n
+                if not total:
+                    break
+        return out
+
+    def _pref_py(self, need: list, L: int, day_index: int, urgent: bool, fl: list, d: dict,
+                 declined: list, nurses: bool = True, arrs: bool = True) -> None:
+        """`_preferred_once` on lists: `need` [P][T] is reduced, `declined` [P][T] increased,
+        `fl` the free slots [2P + K][H] and `d` the deltas of the diary ("free", "pref", "lead")."""
+        P, nur, a = self.P, self.nursing, self.arrs_types
+        PR = range(P)
+        want = [need[p][nur] for p in PR] if nurses else [0] * P
+        if arrs:
+            by_pool = [[need[p][t] for p in PR] for t in a]
+            want += [sum(b) for b in by_pool]
+        else:
+            by_pool = None
+            want += [0] * len(a)
+        if not any(want):
+            return
+        offers = []
+        asked = [0] * len(want)
+        for r, w in enumerate(want):
+            if w > 0:
+                row = fl[P + r]
+                left = w
+                for l in range(L):
+                    f = row[l]
+                    if f > 0:
+                        n = f if f < left else left
+                        offers.append((r, l, n))
+                        left -= n
+                        if not left:
+                            break
+                asked[r] = w - left
+        took = None if urgent else self._draw(offers)
+        dfree, dpref, dlead = d["free"], d["pref"], d["lead"]
+        for i, (r, l, n) in enumerate(offers):
+            k = n if took is None else took[i]
+            if k:
+                fl[P + r][l] -= k
+                key = (P + r, l)
+                dfree[key] = dfree.get(key, 0) + k
+                key = (r, l)
+                dpref[key] = dpref.get(key, 0) + k
+                if not urgent:
+                    dlead[l] += k
+        for p in PR:
+            need[p][nur] -= asked[p]
+        if by_pool is None:
+            return
+        splits = []
+        for k, t in enumerate(a):
+            split = self._split(by_pool[k], asked[P + k], day_index)
+            splits.append(split)
+            for p in PR:
+                need[p][t] -= split[p]
+        if took is not None:
+            no = asked[:]
+            for i, (r, l, n) in enumerate(offers):
+                no[r] -= took[i]
+            for p in PR:
+                declined[p][nur] += no[p]
+            for k, t in enumerate(a):
+                back = self._split(splits[k], no[P + k], day_index + 1)
+                for p in PR:
+                    declined[p][t] += back[p]
+
+    def _pref_all(self, need, L, day_index, urgent, fl, d, declined) -> None:
+        if self.nursing_in_arrs:          # an ARRS role serving nursing: the practice nurses first, then ARRS
+            self._pref_py(need, L, day_index, urgent, fl, d, declined, arrs=False)
+            self._pref_py(need, L, day_index, urgent, fl, d, declined, nurses=False)
+        else:
+            self._pref_py(need, L, day_index, urgent, fl, d, declined)
+
+    def _gp_py(self, need: list, L: int, fl: list, d: dict, declined: list) -> None:
+        """`_gp` on lists (see `_pref_py`): types most constrained first into each practice's GP days."""
+        offers = []
+        for p in range(self.P):
+            row, q = fl[p], need[p]
+            l, rem = 0, row[0]
+            for t in self.gp_order_py:
+                left = q[t]
+                while left > 0:
+                    while rem <= 0:
+                        l += 1
+                        if l == L:
+                            break
+                        rem = row[l]
+                    if l == L:
+                        break
+                    n = rem if rem < left else left
+                    offers.append((p, t, l, n))
+                    left -= n
+                    rem -= n
+                if l == L:
+                    break
+        took = self._draw(offers)
+        dfree, dgp, dlead = d["free"], d["gp"], d["lead"]
+        for i, (p, t, l, n) in enumerate(offers):
+            k = n if took is None else took[i]
+            need[p][t] -= n
+            if k:
+                fl[p][l] -= k
+                key = (p, l)
+                dfree[key] = dfree.get(key, 0) + k
+                key = (t, l)
+                dgp[key] = dgp.get(key, 0) + k
+                dlead[l] += k
+            if k != n:
+                declined[p][t] += n - k
+
     def serve_day(self, day_index: int) -> None:
         """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
-        s, wk, rng, H, P = self.s, self.week, self.rng_booking, self.H, self.P
-        fg = self.free_gp
+        s, wk, H, P = self.s, self.week, self.H, self.P
+        PR = range(P)
         # the day's held slots are released; the CD's clinics and any locum add to practice 0
         self.free[:, 0] += self.held[:, 0]
         extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
-        fg[0, 0] += extra
-        self.capacity[0, 0] += extra
+        if extra:
+            self.free[0, 0] += extra
+            self.capacity[0, 0] += extra
+        fl = self.free.tolist()                       # the free slots, a working copy; deltas written back
+        d = {"free": {}, "pref": {}, "gp": {}, "lead": [0] * H}
 
         # triage has split the arrivals into urgent and routine; returners due today are routine
-        urgent, routine = self.arrived
-        self.arrived = np.zeros_like(self.arrived)
-        back = self.returns[:, :, 0].copy()
-        self.returns[:, :, :-1] = self.returns[:, :, 1:]
-        self.returns[:, :, -1] = 0
-        routine += back
-        wk.returned += back.sum()
+        urgent, routine = self.arrived.tolist()
+        self.arrived.fill(0)
+        ret = self.returns
+        back = ret[:, :, 0].tolist()
+        ret[:, :, :-1] = ret[:, :, 1:]
+        back_by_type = [sum(col) for col in zip(*back)]
+        for p in PR:
+            rp, bp = routine[p], back[p]
+            for t, b in enumerate(bp):
+                if b:
+                    rp[t] += b
+        wk.returned += sum(back_by_type)
 
         # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
-        carried = self.carried
-        both = carried + urgent
-        before = both.sum()
+        carried = self.carried.tolist()
+        both = [[c + u for c, u in zip(cr, ur)] for cr, ur in zip(carried, urgent)]
+        before = sum(map(sum, both))
         if before:
-            self._preferred(both, 1, day_index, urgent=True)
-            o = self.gp_order
-            got = take_oldest(both[:, o], fg[:, 0])                          # GPs' free slots today, (P, T)
-            fg[:, 0] -= got.sum(1)
-            self.booked_gp[o, 0] += got.sum(0)
-            both[:, o] -= got
+            self._pref_all(both, 1, day_index, True, fl, d, None)
+            dfree, dgp = d["free"], d["gp"]
+            for p in PR:
+                cap = fl[p][0]
+                if cap <= 0:
+                    continue
+                bp, tot = both[p], 0
+                for t in self.gp_order_py:
+                    g = bp[t]
+                    if g > 0:
+                        if g > cap:
+                            g = cap
+                        bp[t] -= g
+                        cap -= g
+                        tot += g
+                        dgp[(t, 0)] = dgp.get((t, 0), 0) + g
+                        if not cap:
+                            break
+                if tot:
+                    fl[p][0] -= tot
+                    dfree[(p, 0)] = dfree.get((p, 0), 0) + tot
             # yesterday's urgent requests were seen first: of those left, the newest are today's
-            urgent = np.minimum(both, urgent)
-            left_carried = both - urgent
-            seen = int(before - both.sum())
-            seen_carried = int(carried.sum() - left_carried.sum())
+            urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            seen = before - sum(map(sum, both))
+            seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
             self.by_lead[1, 0] += seen_carried
-            self.by_lead[0, 0] += seen - seen_carried
+            d["lead"][0] += seen - seen_carried
             carried = left_carried
-        diverted = carried.sum(0)                     # urgent since yesterday and still not seen
-        self.carried = urgent
-        wk.diverted += diverted.sum()
+        diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
+        self.carried = np.array(urgent, np.int64)
+        wk.diverted += sum(diverted)
 
         # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
-        declined = np.zeros_like(routine)
-        for L in ((self.reach, H) if self.reach < H else (H,)):
-            if not routine.any():
+        declined = [[0] * len(r) for r in routine]
+        for L in self.passes:
+            if not any(map(any, routine)):
                 break
-            declined += self._preferred(routine, L, day_index)
-            if routine.any():
-                declined += self._gp(routine, L)
-        self.unbooked_today = routine                 # no eligible slot in the horizon (read by verification)
+            self._pref_all(routine, L, day_index, False, fl, d, declined)
+            if any(map(any, routine)):
+                self._gp_py(routine, L, fl, d, declined)
+        # the diary's deltas
+        free, bp, bg, bl = self.free, self.booked_pref, self.booked_gp, self.by_lead
+        for (r, l), v in d["free"].items():
+            free[r, l] -= v
+        for (r, l), v in d["pref"].items():
+            bp[r, l] += v
+        for (t, l), v in d["gp"].items():
+            bg[t, l] += v
+        for l, v in enumerate(d["lead"]):
+            if v:
+                bl[l, l] += v
+        self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
         # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-        lost = declined + routine
-        again = np.zeros_like(lost)
+        lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
+        elsewhere = [sum(col) for col in zip(*lost)]
         if s.demand.return_share > 0:
-            at = np.nonzero(lost)
-            again[at] = rng.binomial(lost[at], s.demand.return_share)
-        self.returns[:, :, -1] += again
-        elsewhere = (lost - again).sum(0)
-        wk.unmet += diverted.sum() + elsewhere.sum()
+            at = [(p, t, n) for p, row in enumerate(lost) for t, n in enumerate(row) if n]
+            if at:
+                again = self.rng_booking.binomial(np.array([n for _, _, n in at], np.int64),
+                                                  s.demand.return_share).tolist()
+                last = ret[:, :, -1]
+                last.fill(0)
+                for (p, t, _), g in zip(at, again):
+                    if g:
+                        last[p, t] = g
+                        elsewhere[t] -= g
+            else:
+                ret[:, :, -1] = 0
+        else:
+            ret[:, :, -1] = 0
+        wk.unmet += sum(diverted) + sum(elsewhere)
 
         # supervision not blocked ahead is given from GP slots still free today
         gp_min = s.gps.appointment_minutes
-        wanted, needed, blocked = self.sup[:, 0]
-        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(fg[:, 0].sum())) * gp_min / 60.0
+        wanted, needed, blocked = self.sup[:, 0].tolist()
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl[p][0] for p in PR))) * gp_min / 60.0
         wk.gp_supervision_hours += blocked + given
         self.supervision_needed += needed
 
         # today's appointments
-        gp_today, pref_today = self.booked_gp[:, 0], self.booked_pref[:, 0]
-        nurse_today = pref_today[:P].sum()
-        wk.gp_appointments += gp_today.sum()
+        gp_today = self.booked_gp[:, 0].tolist()
+        pref_today = self.booked_pref[:, 0].tolist()
+        nurse_today = sum(pref_today[:P])
+        arrs_today = pref_today[P:]
+        gp_sum = sum(gp_today)
+        wk.gp_appointments += gp_sum
         wk.nurse_appointments += nurse_today
-        wk.arrs_appointments += pref_today[P:].sum()
+        wk.arrs_appointments += sum(arrs_today)
         self.week_served_by_age += self.by_lead[:, 0]
         if self.pcn.measuring:
             bt = self.by_type
-            today = gp_today.astype(float)
+            today = [float(g) for g in gp_today]
             today[self.nursing] += nurse_today
-            today[self.arrs_type_slice] += pref_today[P:]
+            for t, n in zip(self.arrs_types, arrs_today):
+                today[t] += n
             bt["appointments"] += today
             bt["gp"] += gp_today
-            bt["unmet"] += diverted + elsewhere
+            bt["unmet"] += [a + b for a, b in zip(diverted, elsewhere)]
             bt["diverted"] += diverted
-            bt["returned"] += back.sum(0)
-            self.used[0] += gp_today.sum()
-            self.used[1] += nurse_today
-            self.used[2:] += pref_today[P:]
-            cap = self.capacity[:, 0]
-            self.offered[0] += cap[:P].sum()
-            self.offered[1] += cap[P:2 * P].sum()
-            self.offered[2:] += cap[2 * P:]
+            bt["returned"] += back_by_type
+            used, offered = self.used, self.offered
+            used[0] += gp_sum
+            used[1] += nurse_today
+            used[2:] += arrs_today
+            cap = self.capacity[:, 0].tolist()
+            offered[0] += sum(cap[:P])
+            offered[1] += sum(cap[P:2 * P])
+            offered[2:] += cap[2 * P:]
 
         # the diary moves on a day; a new day opens at the horizon
         b = self.block
