@@ -156,7 +156,8 @@ class Practices:
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"pools": np.zeros(2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self.carry = {"pools": [0.0] * (2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self._open_key, self._open = None, None
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
         self.rotation_py = [r.tolist() for r in self.rotation]
 
@@ -254,23 +255,38 @@ class Practices:
 
     def open_day(self, k: int) -> None:
         """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
-        s, arrs = self.s, self.pcn.arrs
-        wte = arrs.working_wte()
-        cap = self.whole("pools", self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte))
-        held = np.floor(cap * s.demand.on_the_day_share).astype(np.int64)
-        self.held[:, k] = held
-        self.free[:, k] = cap - held
-        self.capacity[:, k] = cap
+        s, arrs, P = self.s, self.pcn.arrs, self.P
+        # what the staff in post give, worked out again only when they change
+        key = tuple(arrs.in_post.values())
+        if key != self._open_key:
+            wte = arrs.working_wte()
+            slots = (self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)).tolist()
+            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
+            wanted = needed * s.arrs.supervision_share
+            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
+            self._open_key, self._open = key, (slots, needed, wanted, protected)
+        slots, needed, wanted, protected = self._open
+        # `whole` on plain floats (the same IEEE arithmetic as the arrays)
+        carry, share = self.carry["pools"], s.demand.on_the_day_share
+        cap = []
+        for i, x in enumerate(slots):
+            total = x + carry[i]
+            w = math.floor(total + 1e-9)
+            carry[i] = total - w
+            cap.append(w)
+        held = [math.floor(c * share) for c in cap]
+        free = [c - h for c, h in zip(cap, held)]
         # supervision: the staff working that day need it; a share is blocked before any patient books
-        needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
-        wanted = needed * s.arrs.supervision_share
-        block = self.whole("sup", wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes)
-        free = self.free_gp[:, k]
-        block = min(block, int(free.sum()))
+        block = self.whole("sup", protected)
+        block = min(block, sum(free[:P]))
         if block:
-            got = self._share(free, block, k)
-            free -= got
-            self.capacity[:self.P, k] -= got
+            got = self._split(free[:P], block, k)
+            for p in range(P):
+                free[p] -= got[p]
+                cap[p] -= got[p]
+        self.held[:, k] = held
+        self.free[:, k] = free
+        self.capacity[:, k] = cap
         self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
 
     # ------------------------------------------------------------------ the day
@@ -405,17 +421,14 @@ class Practices:
                             break
                 asked[r] = w - left
         took = None if urgent else self._draw(offers)
-        dfree, dpref, dlead = d["free"], d["pref"], d["lead"]
+        bpl, lead = d[1], d[3]
         for i, (r, l, n) in enumerate(offers):
             k = n if took is None else took[i]
             if k:
                 fl[P + r][l] -= k
-                key = (P + r, l)
-                dfree[key] = dfree.get(key, 0) + k
-                key = (r, l)
-                dpref[key] = dpref.get(key, 0) + k
+                bpl[r][l] += k
                 if not urgent:
-                    dlead[l] += k
+                    lead[l] += k
         for p in PR:
             need[p][nur] -= asked[p]
         if by_pool is None:
@@ -467,17 +480,14 @@ class Practices:
                 if l == L:
                     break
         took = self._draw(offers)
-        dfree, dgp, dlead = d["free"], d["gp"], d["lead"]
+        bgl, lead = d[2], d[3]
         for i, (p, t, l, n) in enumerate(offers):
             k = n if took is None else took[i]
             need[p][t] -= n
             if k:
                 fl[p][l] -= k
-                key = (p, l)
-                dfree[key] = dfree.get(key, 0) + k
-                key = (t, l)
-                dgp[key] = dgp.get(key, 0) + k
-                dlead[l] += k
+                bgl[t][l] += k
+                lead[l] += k
             if k != n:
                 declined[p][t] += n - k
 
@@ -491,8 +501,9 @@ class Practices:
         if extra:
             self.free[0, 0] += extra
             self.capacity[0, 0] += extra
-        fl = self.free.tolist()                       # the free slots, a working copy; deltas written back
-        d = {"free": {}, "pref": {}, "gp": {}, "lead": [0] * H}
+        # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
+        fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
+        d = (fl, bpl, bgl, lead)
 
         # triage has split the arrivals into urgent and routine; returners due today are routine
         urgent, routine = self.arrived.tolist()
@@ -514,7 +525,6 @@ class Practices:
         before = sum(map(sum, both))
         if before:
             self._pref_all(both, 1, day_index, True, fl, d, None)
-            dfree, dgp = d["free"], d["gp"]
             for p in PR:
                 cap = fl[p][0]
                 if cap <= 0:
@@ -528,19 +538,17 @@ class Practices:
                         bp[t] -= g
                         cap -= g
                         tot += g
-                        dgp[(t, 0)] = dgp.get((t, 0), 0) + g
+                        bgl[t][0] += g
                         if not cap:
                             break
-                if tot:
-                    fl[p][0] -= tot
-                    dfree[(p, 0)] = dfree.get((p, 0), 0) + tot
+                fl[p][0] -= tot
             # yesterday's urgent requests were seen first: of those left, the newest are today's
             urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
             left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
             seen = before - sum(map(sum, both))
             seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
             self.by_lead[1, 0] += seen_carried
-            d["lead"][0] += seen - seen_carried
+            lead[0] += seen - seen_carried
             carried = left_carried
         diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
         self.carried = np.array(urgent, np.int64)
@@ -554,17 +562,12 @@ class Practices:
             self._pref_all(routine, L, day_index, False, fl, d, declined)
             if any(map(any, routine)):
                 self._gp_py(routine, L, fl, d, declined)
-        # the diary's deltas
-        free, bp, bg, bl = self.free, self.booked_pref, self.booked_gp, self.by_lead
-        for (r, l), v in d["free"].items():
-            free[r, l] -= v
-        for (r, l), v in d["pref"].items():
-            bp[r, l] += v
-        for (t, l), v in d["gp"].items():
-            bg[t, l] += v
-        for l, v in enumerate(d["lead"]):
-            if v:
-                bl[l, l] += v
+        # the working copies written back
+        self.free[...] = fl
+        self.booked_pref[...] = bpl
+        self.booked_gp[...] = bgl
+        if any(lead):
+            self.by_lead[self.diag] += lead
         self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
         # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
         lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
