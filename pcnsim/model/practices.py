@@ -173,6 +173,10 @@ class Practices:
             setattr(self, name, self.block[at:at + n])
             at += n
         self.free_gp, self.free_pref = self.free[:P], self.free[P:]
+        # flat views of the diaries (rows x days) for writing back the cells a day's booking changed
+        self._free_flat, self._pref_flat, self._gp_flat = (a.reshape(-1) for a in (self.free, self.booked_pref,
+                                                                                  self.booked_gp))
+        assert all(np.shares_memory(f, self.block) for f in (self._free_flat, self._pref_flat, self._gp_flat))
         self.sup = np.zeros((3, H))                    # GP supervision hours wanted, needed, blocked ahead, by day
         self.diag = (np.arange(H), np.arange(H))
         self.nursing_in_arrs = T["nursing"] in self.arrs_types
@@ -421,12 +425,14 @@ class Practices:
                             break
                 asked[r] = w - left
         took = None if urgent else self._draw(offers)
-        bpl, lead = d[1], d[3]
+        bpl, lead, tf, tp, H = d[1], d[3], d[4], d[5], self.H
         for i, (r, l, n) in enumerate(offers):
             k = n if took is None else took[i]
             if k:
                 fl[P + r][l] -= k
                 bpl[r][l] += k
+                tf.append((P + r) * H + l)
+                tp.append(r * H + l)
                 if not urgent:
                     lead[l] += k
         for p in PR:
@@ -480,13 +486,15 @@ class Practices:
                 if l == L:
                     break
         took = self._draw(offers)
-        bgl, lead = d[2], d[3]
+        bgl, lead, tf, tg, H = d[2], d[3], d[4], d[6], self.H
         for i, (p, t, l, n) in enumerate(offers):
             k = n if took is None else took[i]
             need[p][t] -= n
             if k:
                 fl[p][l] -= k
                 bgl[t][l] += k
+                tf.append(p * H + l)
+                tg.append(t * H + l)
                 lead[l] += k
             if k != n:
                 declined[p][t] += n - k
@@ -503,7 +511,8 @@ class Practices:
             self.capacity[0, 0] += extra
         # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
         fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
-        d = (fl, bpl, bgl, lead)
+        tf, tp, tg = [], [], []                       # the cells changed, as flat indices
+        d = (fl, bpl, bgl, lead, tf, tp, tg)
 
         # triage has split the arrivals into urgent and routine; returners due today are routine
         urgent, routine = self.arrived.tolist()
@@ -539,9 +548,12 @@ class Practices:
                         cap -= g
                         tot += g
                         bgl[t][0] += g
+                        tg.append(t * H)
                         if not cap:
                             break
-                fl[p][0] -= tot
+                if tot:
+                    fl[p][0] -= tot
+                    tf.append(p * H)
             # yesterday's urgent requests were seen first: of those left, the newest are today's
             urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
             left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
@@ -563,9 +575,10 @@ class Practices:
             if any(map(any, routine)):
                 self._gp_py(routine, L, fl, d, declined)
         # the working copies written back
-        self.free[...] = fl
-        self.booked_pref[...] = bpl
-        self.booked_gp[...] = bgl
+        for flat, rows, cells in ((self._free_flat, fl, tf), (self._pref_flat, bpl, tp), (self._gp_flat, bgl, tg)):
+            if cells:
+                cells = list(set(cells))
+                flat[cells] = [rows[i // H][i % H] for i in cells]
         if any(lead):
             self.by_lead[self.diag] += lead
         self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
