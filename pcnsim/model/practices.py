@@ -113,6 +113,7 @@ class Practices:
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
         self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if d.tolerance_days > 0 else None
+        self.accept_p_py = self.accept_p.tolist() if self.accept_p is not None else None
         self.reach = min(d.skill_mix_reach_days + 1, H)
         self.passes = (self.reach, H) if self.reach < H else (H,)
 
@@ -374,9 +375,9 @@ class Practices:
         """The offers taken (`_accept`): `offers` is [(row, day, n)] in the C order of the offer array."""
         if self.accept_p is None or not offers:
             return None
-        n = np.array([o[-1] for o in offers], np.int64)
-        p = self.accept_p[np.array([o[-2] for o in offers], np.int64)]
-        return self.rng_booking.binomial(n, p).tolist()
+        # lists go in as the int64 and float64 arrays numpy makes of them: the same draws as from arrays
+        ap = self.accept_p_py
+        return self.rng_booking.binomial([o[-1] for o in offers], [ap[o[-2]] for o in offers]).tolist()
 
     def _split(self, counts: list, total: int, day_index: int) -> list:
         """`total` taken from `counts` (by practice) in the order that rotates by day (`_share`)."""
@@ -588,8 +589,7 @@ class Practices:
         if s.demand.return_share > 0:
             at = [(p, t, n) for p, row in enumerate(lost) for t, n in enumerate(row) if n]
             if at:
-                again = self.rng_booking.binomial(np.array([n for _, _, n in at], np.int64),
-                                                  s.demand.return_share).tolist()
+                again = self.rng_booking.binomial([n for _, _, n in at], s.demand.return_share).tolist()
                 last = ret[:, :, -1]
                 last.fill(0)
                 for (p, t, _), g in zip(at, again):
