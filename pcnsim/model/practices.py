@@ -78,9 +78,9 @@ def list_sizes(scenario) -> np.ndarray:
         return np.array(scenario.pcn.list_sizes, dtype=float)
     if cv <= 0 or P == 1:
         return np.full(P, float(mean))
-    from scipy.stats import norm
+    from scipy.special import ndtri       # = scipy.stats.norm.ppf; scipy.stats costs ~2 s of CPU to import
     sigma = math.sqrt(math.log(1 + cv * cv))
-    z = norm.ppf((np.arange(P) + 0.5) / P)
+    z = ndtri((np.arange(P) + 0.5) / P)
     x = np.exp(sigma * z)[::-1]                 # practice 0 (the CD's) is the largest
     return mean * x / x.mean()
 
@@ -113,7 +113,9 @@ class Practices:
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
         self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if d.tolerance_days > 0 else None
+        self.accept_p_py = self.accept_p.tolist() if self.accept_p is not None else None
         self.reach = min(d.skill_mix_reach_days + 1, H)
+        self.passes = (self.reach, H) if self.reach < H else (H,)
 
         # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
         self.eligible = eligible_roles(s)
@@ -135,6 +137,7 @@ class Practices:
                 self.pool_of_roles[2 * P + k, i] = 1.0
         # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
         self.gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
+        self.gp_order_py = self.gp_order.tolist()
         self.nursing = T["nursing"]
 
         # capacity a working day, in appointments (before supervision)
@@ -154,8 +157,10 @@ class Practices:
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"pools": np.zeros(2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self.carry = {"pools": [0.0] * (2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self._open_key, self._open = None, None
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
+        self.rotation_py = [r.tolist() for r in self.rotation]
 
         # the diaries, one int block whose last axis is the open day ahead (0 = today), moved on a day at once:
         # free and held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings
@@ -169,6 +174,10 @@ class Practices:
             setattr(self, name, self.block[at:at + n])
             at += n
         self.free_gp, self.free_pref = self.free[:P], self.free[P:]
+        # flat views of the diaries (rows x days) for writing back the cells a day's booking changed
+        self._free_flat, self._pref_flat, self._gp_flat = (a.reshape(-1) for a in (self.free, self.booked_pref,
+                                                                                  self.booked_gp))
+        assert all(np.shares_memory(f, self.block) for f in (self._free_flat, self._pref_flat, self._gp_flat))
         self.sup = np.zeros((3, H))                    # GP supervision hours wanted, needed, blocked ahead, by day
         self.diag = (np.arange(H), np.arange(H))
         self.nursing_in_arrs = T["nursing"] in self.arrs_types
@@ -251,23 +260,38 @@ class Practices:
 
     def open_day(self, k: int) -> None:
         """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
-        s, arrs = self.s, self.pcn.arrs
-        wte = arrs.working_wte()
-        cap = self.whole("pools", self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte))
-        held = np.floor(cap * s.demand.on_the_day_share).astype(np.int64)
-        self.held[:, k] = held
-        self.free[:, k] = cap - held
-        self.capacity[:, k] = cap
+        s, arrs, P = self.s, self.pcn.arrs, self.P
+        # what the staff in post give, worked out again only when they change
+        key = tuple(arrs.in_post.values())
+        if key != self._open_key:
+            wte = arrs.working_wte()
+            slots = (self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)).tolist()
+            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
+            wanted = needed * s.arrs.supervision_share
+            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
+            self._open_key, self._open = key, (slots, needed, wanted, protected)
+        slots, needed, wanted, protected = self._open
+        # `whole` on plain floats (the same IEEE arithmetic as the arrays)
+        carry, share = self.carry["pools"], s.demand.on_the_day_share
+        cap = []
+        for i, x in enumerate(slots):
+            total = x + carry[i]
+            w = math.floor(total + 1e-9)
+            carry[i] = total - w
+            cap.append(w)
+        held = [math.floor(c * share) for c in cap]
+        free = [c - h for c, h in zip(cap, held)]
         # supervision: the staff working that day need it; a share is blocked before any patient books
-        needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
-        wanted = needed * s.arrs.supervision_share
-        block = self.whole("sup", wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes)
-        free = self.free_gp[:, k]
-        block = min(block, int(free.sum()))
+        block = self.whole("sup", protected)
+        block = min(block, sum(free[:P]))
         if block:
-            got = self._share(free, block, k)
-            free -= got
-            self.capacity[:self.P, k] -= got
+            got = self._split(free[:P], block, k)
+            for p in range(P):
+                free[p] -= got[p]
+                cap[p] -= got[p]
+        self.held[:, k] = held
+        self.free[:, k] = free
+        self.capacity[:, k] = cap
         self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
 
     # ------------------------------------------------------------------ the day
@@ -343,98 +367,277 @@ class Practices:
         declined[:, o] = asked - took.sum(2)
         return declined
 
+    # ---------------------------------------------------------- booking, in plain Python
+    # The booking arrays are a few dozen small integers: plain Python lists are several times
+    # faster than numpy calls on them. Each step is the numpy rule it replaces (take_oldest,
+    # overlap, _share, _accept), element for element, with the same random draws in the same order.
+    def _draw(self, offers: list) -> list:
+        """The offers taken (`_accept`): `offers` is [(row, day, n)] in the C order of the offer array."""
+        if self.accept_p is None or not offers:
+            return None
+        # lists go in as the int64 and float64 arrays numpy makes of them: the same draws as from arrays
+        ap = self.accept_p_py
+        return self.rng_booking.binomial([o[-1] for o in offers], [ap[o[-2]] for o in offers]).tolist()
+
+    def _split(self, counts: list, total: int, day_index: int) -> list:
+        """`total` taken from `counts` (by practice) in the order that rotates by day (`_share`)."""
+        P = self.P
+        out = [0] * P
+        if total <= 0:
+            return out
+        for p in self.rotation_py[day_index % P]:
+            c = counts[p]
+            if c > 0:
+                n = c if c < total else total
+                out[p] = n
+                total -= n
+                if not total:
+                    break
+        return out
+
+    def _pref_py(self, need: list, L: int, day_index: int, urgent: bool, fl: list, d: dict,
+                 declined: list, nurses: bool = True, arrs: bool = True) -> None:
+        """`_preferred_once` on lists: `need` [P][T] is reduced, `declined` [P][T] increased,
+        `fl` the free slots [2P + K][H] and `d` the deltas of the diary ("free", "pref", "lead")."""
+        P, nur, a = self.P, self.nursing, self.arrs_types
+        PR = range(P)
+        want = [need[p][nur] for p in PR] if nurses else [0] * P
+        if arrs:
+            by_pool = [[need[p][t] for p in PR] for t in a]
+            want += [sum(b) for b in by_pool]
+        else:
+            by_pool = None
+            want += [0] * len(a)
+        if not any(want):
+            return
+        offers = []
+        asked = [0] * len(want)
+        for r, w in enumerate(want):
+            if w > 0:
+                row = fl[P + r]
+                left = w
+                for l in range(L):
+                    f = row[l]
+                    if f > 0:
+                        n = f if f < left else left
+                        offers.append((r, l, n))
+                        left -= n
+                        if not left:
+                            break
+                asked[r] = w - left
+        took = None if urgent else self._draw(offers)
+        bpl, lead, tf, tp, H = d[1], d[3], d[4], d[5], self.H
+        for i, (r, l, n) in enumerate(offers):
+            k = n if took is None else took[i]
+            if k:
+                fl[P + r][l] -= k
+                bpl[r][l] += k
+                tf.append((P + r) * H + l)
+                tp.append(r * H + l)
+                if not urgent:
+                    lead[l] += k
+        for p in PR:
+            need[p][nur] -= asked[p]
+        if by_pool is None:
+            return
+        splits = []
+        for k, t in enumerate(a):
+            split = self._split(by_pool[k], asked[P + k], day_index)
+            splits.append(split)
+            for p in PR:
+                need[p][t] -= split[p]
+        if took is not None:
+            no = asked[:]
+            for i, (r, l, n) in enumerate(offers):
+                no[r] -= took[i]
+            for p in PR:
+                declined[p][nur] += no[p]
+            for k, t in enumerate(a):
+                back = self._split(splits[k], no[P + k], day_index + 1)
+                for p in PR:
+                    declined[p][t] += back[p]
+
+    def _pref_all(self, need, L, day_index, urgent, fl, d, declined) -> None:
+        if self.nursing_in_arrs:          # an ARRS role serving nursing: the practice nurses first, then ARRS
+            self._pref_py(need, L, day_index, urgent, fl, d, declined, arrs=False)
+            self._pref_py(need, L, day_index, urgent, fl, d, declined, nurses=False)
+        else:
+            self._pref_py(need, L, day_index, urgent, fl, d, declined)
+
+    def _gp_py(self, need: list, L: int, fl: list, d: dict, declined: list) -> None:
+        """`_gp` on lists (see `_pref_py`): types most constrained first into each practice's GP days."""
+        offers = []
+        for p in range(self.P):
+            row, q = fl[p], need[p]
+            l, rem = 0, row[0]
+            for t in self.gp_order_py:
+                left = q[t]
+                while left > 0:
+                    while rem <= 0:
+                        l += 1
+                        if l == L:
+                            break
+                        rem = row[l]
+                    if l == L:
+                        break
+                    n = rem if rem < left else left
+                    offers.append((p, t, l, n))
+                    left -= n
+                    rem -= n
+                if l == L:
+                    break
+        took = self._draw(offers)
+        bgl, lead, tf, tg, H = d[2], d[3], d[4], d[6], self.H
+        for i, (p, t, l, n) in enumerate(offers):
+            k = n if took is None else took[i]
+            need[p][t] -= n
+            if k:
+                fl[p][l] -= k
+                bgl[t][l] += k
+                tf.append(p * H + l)
+                tg.append(t * H + l)
+                lead[l] += k
+            if k != n:
+                declined[p][t] += n - k
+
     def serve_day(self, day_index: int) -> None:
         """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
-        s, wk, rng, H, P = self.s, self.week, self.rng_booking, self.H, self.P
-        fg = self.free_gp
+        s, wk, H, P = self.s, self.week, self.H, self.P
+        PR = range(P)
         # the day's held slots are released; the CD's clinics and any locum add to practice 0
         self.free[:, 0] += self.held[:, 0]
         extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
-        fg[0, 0] += extra
-        self.capacity[0, 0] += extra
+        if extra:
+            self.free[0, 0] += extra
+            self.capacity[0, 0] += extra
+        # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
+        fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
+        tf, tp, tg = [], [], []                       # the cells changed, as flat indices
+        d = (fl, bpl, bgl, lead, tf, tp, tg)
 
         # triage has split the arrivals into urgent and routine; returners due today are routine
-        urgent, routine = self.arrived
-        self.arrived = np.zeros_like(self.arrived)
-        back = self.returns[:, :, 0].copy()
-        self.returns[:, :, :-1] = self.returns[:, :, 1:]
-        self.returns[:, :, -1] = 0
-        routine += back
-        wk.returned += back.sum()
+        urgent, routine = self.arrived.tolist()
+        self.arrived.fill(0)
+        ret = self.returns
+        back = ret[:, :, 0].tolist()
+        ret[:, :, :-1] = ret[:, :, 1:]
+        back_by_type = [sum(col) for col in zip(*back)]
+        for p in PR:
+            rp, bp = routine[p], back[p]
+            for t, b in enumerate(bp):
+                if b:
+                    rp[t] += b
+        wk.returned += sum(back_by_type)
 
         # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
-        carried = self.carried
-        both = carried + urgent
-        before = both.sum()
+        carried = self.carried.tolist()
+        both = [[c + u for c, u in zip(cr, ur)] for cr, ur in zip(carried, urgent)]
+        before = sum(map(sum, both))
         if before:
-            self._preferred(both, 1, day_index, urgent=True)
-            o = self.gp_order
-            got = take_oldest(both[:, o], fg[:, 0])                          # GPs' free slots today, (P, T)
-            fg[:, 0] -= got.sum(1)
-            self.booked_gp[o, 0] += got.sum(0)
-            both[:, o] -= got
+            self._pref_all(both, 1, day_index, True, fl, d, None)
+            for p in PR:
+                cap = fl[p][0]
+                if cap <= 0:
+                    continue
+                bp, tot = both[p], 0
+                for t in self.gp_order_py:
+                    g = bp[t]
+                    if g > 0:
+                        if g > cap:
+                            g = cap
+                        bp[t] -= g
+                        cap -= g
+                        tot += g
+                        bgl[t][0] += g
+                        tg.append(t * H)
+                        if not cap:
+                            break
+                if tot:
+                    fl[p][0] -= tot
+                    tf.append(p * H)
             # yesterday's urgent requests were seen first: of those left, the newest are today's
-            urgent = np.minimum(both, urgent)
-            left_carried = both - urgent
-            seen = int(before - both.sum())
-            seen_carried = int(carried.sum() - left_carried.sum())
+            urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            seen = before - sum(map(sum, both))
+            seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
             self.by_lead[1, 0] += seen_carried
-            self.by_lead[0, 0] += seen - seen_carried
+            lead[0] += seen - seen_carried
             carried = left_carried
-        diverted = carried.sum(0)                     # urgent since yesterday and still not seen
-        self.carried = urgent
-        wk.diverted += diverted.sum()
+        diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
+        self.carried = np.array(urgent, np.int64)
+        wk.diverted += sum(diverted)
 
         # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
-        declined = np.zeros_like(routine)
-        for L in ((self.reach, H) if self.reach < H else (H,)):
-            if not routine.any():
+        declined = [[0] * len(r) for r in routine]
+        for L in self.passes:
+            if not any(map(any, routine)):
                 break
-            declined += self._preferred(routine, L, day_index)
-            if routine.any():
-                declined += self._gp(routine, L)
-        self.unbooked_today = routine                 # no eligible slot in the horizon (read by verification)
+            self._pref_all(routine, L, day_index, False, fl, d, declined)
+            if any(map(any, routine)):
+                self._gp_py(routine, L, fl, d, declined)
+        # the working copies written back
+        for flat, rows, cells in ((self._free_flat, fl, tf), (self._pref_flat, bpl, tp), (self._gp_flat, bgl, tg)):
+            if cells:
+                cells = list(set(cells))
+                flat[cells] = [rows[i // H][i % H] for i in cells]
+        if any(lead):
+            self.by_lead[self.diag] += lead
+        self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
         # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-        lost = declined + routine
-        again = np.zeros_like(lost)
+        lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
+        elsewhere = [sum(col) for col in zip(*lost)]
         if s.demand.return_share > 0:
-            at = np.nonzero(lost)
-            again[at] = rng.binomial(lost[at], s.demand.return_share)
-        self.returns[:, :, -1] += again
-        elsewhere = (lost - again).sum(0)
-        wk.unmet += diverted.sum() + elsewhere.sum()
+            at = [(p, t, n) for p, row in enumerate(lost) for t, n in enumerate(row) if n]
+            if at:
+                again = self.rng_booking.binomial([n for _, _, n in at], s.demand.return_share).tolist()
+                last = ret[:, :, -1]
+                last.fill(0)
+                for (p, t, _), g in zip(at, again):
+                    if g:
+                        last[p, t] = g
+                        elsewhere[t] -= g
+            else:
+                ret[:, :, -1] = 0
+        else:
+            ret[:, :, -1] = 0
+        wk.unmet += sum(diverted) + sum(elsewhere)
 
         # supervision not blocked ahead is given from GP slots still free today
         gp_min = s.gps.appointment_minutes
-        wanted, needed, blocked = self.sup[:, 0]
-        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(fg[:, 0].sum())) * gp_min / 60.0
+        wanted, needed, blocked = self.sup[:, 0].tolist()
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl[p][0] for p in PR))) * gp_min / 60.0
         wk.gp_supervision_hours += blocked + given
         self.supervision_needed += needed
 
         # today's appointments
-        gp_today, pref_today = self.booked_gp[:, 0], self.booked_pref[:, 0]
-        nurse_today = pref_today[:P].sum()
-        wk.gp_appointments += gp_today.sum()
+        gp_today = self.booked_gp[:, 0].tolist()
+        pref_today = self.booked_pref[:, 0].tolist()
+        nurse_today = sum(pref_today[:P])
+        arrs_today = pref_today[P:]
+        gp_sum = sum(gp_today)
+        wk.gp_appointments += gp_sum
         wk.nurse_appointments += nurse_today
-        wk.arrs_appointments += pref_today[P:].sum()
+        wk.arrs_appointments += sum(arrs_today)
         self.week_served_by_age += self.by_lead[:, 0]
         if self.pcn.measuring:
             bt = self.by_type
-            today = gp_today.astype(float)
+            today = [float(g) for g in gp_today]
             today[self.nursing] += nurse_today
-            today[self.arrs_type_slice] += pref_today[P:]
+            for t, n in zip(self.arrs_types, arrs_today):
+                today[t] += n
             bt["appointments"] += today
             bt["gp"] += gp_today
-            bt["unmet"] += diverted + elsewhere
+            bt["unmet"] += [a + b for a, b in zip(diverted, elsewhere)]
             bt["diverted"] += diverted
-            bt["returned"] += back.sum(0)
-            self.used[0] += gp_today.sum()
-            self.used[1] += nurse_today
-            self.used[2:] += pref_today[P:]
-            cap = self.capacity[:, 0]
-            self.offered[0] += cap[:P].sum()
-            self.offered[1] += cap[P:2 * P].sum()
-            self.offered[2:] += cap[2 * P:]
+            bt["returned"] += back_by_type
+            used, offered = self.used, self.offered
+            used[0] += gp_sum
+            used[1] += nurse_today
+            used[2:] += arrs_today
+            cap = self.capacity[:, 0].tolist()
+            offered[0] += sum(cap[:P])
+            offered[1] += sum(cap[P:2 * P])
+            offered[2:] += cap[2 * P:]
 
         # the diary moves on a day; a new day opens at the horizon
         b = self.block
