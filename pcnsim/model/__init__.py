@@ -27,10 +27,10 @@ from pcnsim.model.ics import Ics, Meeting, occurrences
 from pcnsim.model.leadership import LeadershipWork, PcnManager, Task
 from pcnsim.model.ledger import WEEKLY_SERIES, Week
 from pcnsim.model.pcn import Pcn
-from pcnsim.model.practices import Practices, take_oldest
+from pcnsim.model.practices import Practices
 from pcnsim.model.simulation import Replication, simulate
 from pcnsim.model.streams import STREAM_NAME_PATTERN, STREAM_PROCESSES, STREAM_SCHEME, STREAM_SPAWN_KEY, stream
 
 __all__ = ["simulate", "Replication", "WEEKLY_SERIES", "Week", "arrs_posts", "stream", "STREAM_PROCESSES",
            "STREAM_NAME_PATTERN", "STREAM_SCHEME", "STREAM_SPAWN_KEY", "WEEK", "DAY", "SLOTS", "is_open", "Ics", "Pcn", "Practices", "ArrsWorkforce",
-           "LeadershipWork", "PcnManager", "ClinicalDirector", "Meeting", "Task", "occurrences", "take_oldest"]
+           "LeadershipWork", "PcnManager", "ClinicalDirector", "Meeting", "Task", "occurrences"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
+from pcnsim.model.booking import Booking
 from pcnsim.model.calendar import (ARRIVALS_AT, DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
 
@@ -27,15 +28,6 @@ T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
 POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 
-
-def take_oldest(waiting: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Take `capacity` per row from `waiting` (rows x order, first taken first).
-
-    Used both ways: requests into the first free slots of a diary (rows of free slots by day,
-    capacity = requests), and a count shared over practices in a rotating order.
-    """
-    before = np.cumsum(waiting, axis=-1) - waiting
-    return np.minimum(waiting, np.maximum(np.asarray(capacity)[..., None] - before, 0))
 
 
 def eligible_roles(scenario) -> dict[str, list[str]]:
@@ -52,19 +44,6 @@ def eligible_roles(scenario) -> dict[str, list[str]]:
         out[t] = (["nurse"] if t == "nursing" else []) + roles + ["gp"]
     return out
 
-
-def overlap(need: np.ndarray, free: np.ndarray) -> np.ndarray:
-    """Requests of several queues, in order, booked into the first free slots: (P, Q) x (P, L) -> (P, Q, L).
-
-    Queue q of practice p occupies positions [c_{q-1}, c_q) of the practice's requests in
-    order and day d offers positions [C_{d-1}, C_d) of its free slots; the requests of q
-    offered day d are the overlap of the two intervals.
-    """
-    c = np.cumsum(need, axis=1)
-    cf = np.cumsum(free, axis=1)
-    hi = np.minimum(c[:, :, None], cf[:, None, :])
-    lo = np.maximum((c - need)[:, :, None], (cf - free)[:, None, :])
-    return np.maximum(hi - lo, 0)
 
 
 def list_sizes(scenario) -> np.ndarray:
@@ -85,7 +64,7 @@ def list_sizes(scenario) -> np.ndarray:
     return mean * x / x.mean()
 
 
-class Practices:
+class Practices(Booking):
     """The PCN's practices: demand, triage, the booking diaries and the day's appointments."""
 
     def __init__(self, pcn: Pcn):
@@ -294,211 +273,6 @@ class Practices:
         self.capacity[:, k] = cap
         self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
 
-    # ------------------------------------------------------------------ the day
-    def _share(self, counts: np.ndarray, total, day_index: int) -> np.ndarray:
-        """`total` taken from `counts` over practices (last axis), practices in an order that rotates by day."""
-        order = self.rotation[day_index % self.P]
-        out = np.empty_like(counts)
-        out[..., order] = take_oldest(counts[..., order], total)
-        return out
-
-    def _accept(self, offer: np.ndarray) -> np.ndarray:
-        """Offers a patient takes: all of them today; d days ahead with probability exp(-d / tolerance)."""
-        if self.accept_p is None:
-            return offer
-        at = np.nonzero(offer)                  # offers are sparse: draw only where there are some
-        if not at[0].size:
-            return offer
-        took = offer.copy()
-        took[at] = self.rng_booking.binomial(offer[at], self.accept_p[at[-1]])
-        return took
-
-    def _preferred(self, need: np.ndarray, L: int, day_index: int, urgent: bool = False) -> np.ndarray:
-        """Book `need` (P, T) into the preferred pools' first free slots within L days: the practice nurses
-        (nursing) and the PCN's ARRS pools (their type), at once: they serve different types.
-
-        Returns the requests that declined their offer (P, T); `need` is reduced by every offer made.
-        Urgent booking (today only) is always taken and its lead is set by the caller.
-        """
-        if self.nursing_in_arrs:          # an ARRS role serving nursing: the practice nurses first, then ARRS
-            declined = self._preferred_once(need, L, day_index, urgent, arrs=False)
-            return declined + self._preferred_once(need, L, day_index, urgent, nurses=False)
-        return self._preferred_once(need, L, day_index, urgent)
-
-    def _preferred_once(self, need: np.ndarray, L: int, day_index: int, urgent: bool,
-                        nurses: bool = True, arrs: bool = True) -> np.ndarray:
-        P, a = self.P, self.arrs_type_slice
-        declined = np.zeros_like(need)
-        by_pool = need[:, a].T if arrs else np.zeros((a.size, P), np.int64)   # (K, P)
-        want = np.concatenate([need[:, self.nursing] if nurses else np.zeros(P, np.int64), by_pool.sum(1)])
-        if not want.any():
-            return declined
-        free = self.free_pref[:, :L]
-        offer = take_oldest(free, want)                                      # (P + K, L)
-        took = offer if urgent else self._accept(offer)
-        free -= took
-        self.booked_pref[:, :L] += took
-        if not urgent:
-            self.by_lead[self.diag[0][:L], self.diag[1][:L]] += took.sum(0)
-        asked = offer.sum(1)
-        need[:, self.nursing] -= asked[:P]
-        split = self._share(by_pool, asked[P:], day_index)                   # (K, P)
-        need[:, a] -= split.T
-        if took is not offer:
-            no = asked - took.sum(1)
-            declined[:, self.nursing] += no[:P]
-            declined[:, a] += self._share(split, no[P:], day_index + 1).T
-        return declined
-
-    def _gp(self, need: np.ndarray, L: int) -> np.ndarray:
-        """Book `need` (P, T), most constrained types first, into the practice GPs' first free slots within
-        L days (routine). Returns the requests that declined (P, T); `need` is reduced by every offer."""
-        o = self.gp_order
-        q = need[:, o]
-        offer = overlap(q, self.free_gp[:, :L])                             # (P, T, L)
-        took = self._accept(offer)
-        self.free_gp[:, :L] -= took.sum(1)
-        by_type_day = took.sum(0)                                            # (T, L)
-        self.booked_gp[o, :L] += by_type_day
-        self.by_lead[self.diag[0][:L], self.diag[1][:L]] += by_type_day.sum(0)
-        asked = offer.sum(2)
-        need[:, o] -= asked
-        declined = np.zeros_like(need)
-        declined[:, o] = asked - took.sum(2)
-        return declined
-
-    # ---------------------------------------------------------- booking, in plain Python
-    # The booking arrays are a few dozen small integers: plain Python lists are several times
-    # faster than numpy calls on them. Each step is the numpy rule it replaces (take_oldest,
-    # overlap, _share, _accept), element for element, with the same random draws in the same order.
-    def _draw(self, offers: list) -> list:
-        """The offers taken (`_accept`): `offers` is [(row, day, n)] in the C order of the offer array."""
-        if self.accept_p is None or not offers:
-            return None
-        # lists go in as the int64 and float64 arrays numpy makes of them: the same draws as from arrays
-        ap = self.accept_p_py
-        return self.rng_booking.binomial([o[-1] for o in offers], [ap[o[-2]] for o in offers]).tolist()
-
-    def _split(self, counts: list, total: int, day_index: int) -> list:
-        """`total` taken from `counts` (by practice) in the order that rotates by day (`_share`)."""
-        P = self.P
-        out = [0] * P
-        if total <= 0:
-            return out
-        for p in self.rotation_py[day_index % P]:
-            c = counts[p]
-            if c > 0:
-                n = c if c < total else total
-                out[p] = n
-                total -= n
-                if not total:
-                    break
-        return out
-
-    def _pref_py(self, need: list, L: int, day_index: int, urgent: bool, fl: list, d: dict,
-                 declined: list, nurses: bool = True, arrs: bool = True) -> None:
-        """`_preferred_once` on lists: `need` [P][T] is reduced, `declined` [P][T] increased,
-        `fl` the free slots [2P + K][H] and `d` the deltas of the diary ("free", "pref", "lead")."""
-        P, nur, a = self.P, self.nursing, self.arrs_types
-        PR = range(P)
-        want = [need[p][nur] for p in PR] if nurses else [0] * P
-        if arrs:
-            by_pool = [[need[p][t] for p in PR] for t in a]
-            want += [sum(b) for b in by_pool]
-        else:
-            by_pool = None
-            want += [0] * len(a)
-        if not any(want):
-            return
-        offers = []
-        asked = [0] * len(want)
-        for r, w in enumerate(want):
-            if w > 0:
-                row = fl[P + r]
-                left = w
-                for l in range(L):
-                    f = row[l]
-                    if f > 0:
-                        n = f if f < left else left
-                        offers.append((r, l, n))
-                        left -= n
-                        if not left:
-                            break
-                asked[r] = w - left
-        took = None if urgent else self._draw(offers)
-        bpl, lead, tf, tp, H = d[1], d[3], d[4], d[5], self.H
-        for i, (r, l, n) in enumerate(offers):
-            k = n if took is None else took[i]
-            if k:
-                fl[P + r][l] -= k
-                bpl[r][l] += k
-                tf.append((P + r) * H + l)
-                tp.append(r * H + l)
-                if not urgent:
-                    lead[l] += k
-        for p in PR:
-            need[p][nur] -= asked[p]
-        if by_pool is None:
-            return
-        splits = []
-        for k, t in enumerate(a):
-            split = self._split(by_pool[k], asked[P + k], day_index)
-            splits.append(split)
-            for p in PR:
-                need[p][t] -= split[p]
-        if took is not None:
-            no = asked[:]
-            for i, (r, l, n) in enumerate(offers):
-                no[r] -= took[i]
-            for p in PR:
-                declined[p][nur] += no[p]
-            for k, t in enumerate(a):
-                back = self._split(splits[k], no[P + k], day_index + 1)
-                for p in PR:
-                    declined[p][t] += back[p]
-
-    def _pref_all(self, need, L, day_index, urgent, fl, d, declined) -> None:
-        if self.nursing_in_arrs:          # an ARRS role serving nursing: the practice nurses first, then ARRS
-            self._pref_py(need, L, day_index, urgent, fl, d, declined, arrs=False)
-            self._pref_py(need, L, day_index, urgent, fl, d, declined, nurses=False)
-        else:
-            self._pref_py(need, L, day_index, urgent, fl, d, declined)
-
-    def _gp_py(self, need: list, L: int, fl: list, d: dict, declined: list) -> None:
-        """`_gp` on lists (see `_pref_py`): types most constrained first into each practice's GP days."""
-        offers = []
-        for p in range(self.P):
-            row, q = fl[p], need[p]
-            l, rem = 0, row[0]
-            for t in self.gp_order_py:
-                left = q[t]
-                while left > 0:
-                    while rem <= 0:
-                        l += 1
-                        if l == L:
-                            break
-                        rem = row[l]
-                    if l == L:
-                        break
-                    n = rem if rem < left else left
-                    offers.append((p, t, l, n))
-                    left -= n
-                    rem -= n
-                if l == L:
-                    break
-        took = self._draw(offers)
-        bgl, lead, tf, tg, H = d[2], d[3], d[4], d[6], self.H
-        for i, (p, t, l, n) in enumerate(offers):
-            k = n if took is None else took[i]
-            need[p][t] -= n
-            if k:
-                fl[p][l] -= k
-                bgl[t][l] += k
-                tf.append(p * H + l)
-                tg.append(t * H + l)
-                lead[l] += k
-            if k != n:
-                declined[p][t] += n - k
 
     def serve_day(self, day_index: int) -> None:
         """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
