@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Optional
 import simpy
 
 from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, MeetingSeries, Scenario
+from pcnsim.model.desk import Desk
 from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, is_open,
                                    leave_share)
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 #: and the slots left at the end are off (baseline: protected Wed PM and Fri PM; clinics Mon, Tue
 #: AM, Wed AM, Thu AM; off Thu PM and Fri AM).
 FIXED_ORDER = (5, 9, 2, 6, 0, 1, 3, 4, 7, 8)
-MEETING, DESK = 0, 1          # priorities on the CD: a meeting preempts a desk session
 
 
 def slot_of(series: MeetingSeries) -> int:
@@ -68,7 +68,7 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     return kinds, hours
 
 
-class ClinicalDirector:
+class ClinicalDirector(Desk):
     """The CD post of one PCN: its timetable, the CD in post (or not), on leave, and their strain."""
 
     def __init__(self, pcn: Pcn):
@@ -239,78 +239,6 @@ class ClinicalDirector:
             else:
                 wk.cd_clinical_hours += hours
                 self.practices.add_gp_session(locum=False)
-
-    def attend(self, hours: float):
-        """A system meeting: takes the CD (preempting a desk session) for its hours."""
-        with self.desk.request(priority=MEETING, preempt=True) as req:
-            yield req
-            yield self.env.timeout(hours)
-
-    def start_desk(self, hours: float, meeting_part: float, protected: bool) -> None:
-        self.session_proc = self.env.process(self.desk_session(hours, meeting_part, protected))
-
-    def desk_session(self, hours: float, meeting_part: float, protected: bool):
-        """Leadership tasks, earliest due first, for the session's hours.
-
-        Preempted by a meeting, the session books the work done on the task in hand (which keeps
-        its remaining effort) and queues for the CD again; interrupted by an urgent request, it
-        turns to the request. Time with no task to do is slack; `meeting_part` hours of the
-        session went to meetings.
-        """
-        env, work, wk = self.env, self.work, self.week
-        end = env.now + hours
-        worked = 0.0
-        contended = meeting_part > 0             # only a meeting in this slot can want the CD too
-        while end - env.now > 1e-9:
-            req = self.desk.request(priority=DESK, preempt=False) if contended else None
-            if req is None:
-                pass                             # nobody else wants the CD this session: no request needed
-            elif not req.triggered:              # a meeting holds the CD: wait, but not past the session
-                got = yield req | env.timeout(end - env.now)
-                if req not in got:               # the session ended while the meeting held the CD
-                    req.cancel()
-                    break
-            else:
-                yield req
-            self.holding = True
-            since = env.now
-            try:
-                while end - env.now > 1e-9:
-                    since = env.now
-                    task = self.in_hand = work.next_task()
-                    if task is None:
-                        yield env.timeout(end - env.now)          # nothing to do: slack
-                        break
-                    step = min(task.effort, end - env.now)
-                    yield env.timeout(step)
-                    worked += self.book(task, step, protected)
-            except simpy.Interrupt:
-                # preempted by a meeting (the desk is lost: ask again) or an urgent request (carry on)
-                task, done = self.in_hand, env.now - since
-                if task is not None and done > 0:
-                    worked += self.book(task, min(done, task.effort), protected)
-            finally:
-                self.holding, self.in_hand = False, None
-                if req is not None:
-                    self.desk.release(req)
-        wk.cd_slack_hours += max(0.0, hours - meeting_part - worked)
-
-    def book(self, task: Task, hours: float, protected: bool) -> float:
-        """Book `hours` of the CD's work on `task`; return them."""
-        wk = self.week
-        self.work.progress(task, hours, self.env.now)
-        wk.cd_leadership_hours += hours
-        if task.kind == "development":
-            wk.development_hours += hours
-        elif task.kind == "system" and protected:
-            wk.cd_protected_displaced_hours += hours      # protected time taken by a system request
-        return hours
-
-    def request_arrived(self, task: Task) -> None:
-        """An urgent system request: if the CD is at their desk on later-due work, it interrupts it."""
-        if self.holding and self.session_proc is not None and self.session_proc.is_alive and (
-                self.in_hand is None or self.in_hand.due > task.due):
-            self.session_proc.interrupt("urgent request")
 
     def shortfall(self, horizon: float, enough: float = math.inf) -> float:
         """Hours of the CD's operations and system work due before `horizon` that the protected time

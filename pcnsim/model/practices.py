@@ -230,49 +230,6 @@ class Practices(Booking):
                 self.cd_gp_slots_today = self.locum_slots_today = 0.0
             week += 1
 
-    def whole(self, key: str, slots):
-        """Whole appointments from fractional capacity, carrying the fraction to the next day."""
-        total = slots + self.carry[key]
-        whole = np.floor(total + 1e-9)
-        self.carry[key] = total - whole
-        return whole.astype(np.int64) if isinstance(whole, np.ndarray) else int(whole)
-
-    def open_day(self, k: int) -> None:
-        """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
-        s, arrs, P = self.s, self.pcn.arrs, self.P
-        # what the staff in post give, worked out again only when they change
-        key = tuple(arrs.in_post.values())
-        if key != self._open_key:
-            wte = arrs.working_wte()
-            slots = (self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)).tolist()
-            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
-            wanted = needed * s.arrs.supervision_share
-            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
-            self._open_key, self._open = key, (slots, needed, wanted, protected)
-        slots, needed, wanted, protected = self._open
-        # `whole` on plain floats (the same IEEE arithmetic as the arrays)
-        carry, share = self.carry["pools"], s.demand.on_the_day_share
-        cap = []
-        for i, x in enumerate(slots):
-            total = x + carry[i]
-            w = math.floor(total + 1e-9)
-            carry[i] = total - w
-            cap.append(w)
-        held = [math.floor(c * share) for c in cap]
-        free = [c - h for c, h in zip(cap, held)]
-        # supervision: the staff working that day need it; a share is blocked before any patient books
-        block = self.whole("sup", protected)
-        block = min(block, sum(free[:P]))
-        if block:
-            got = self._split(free[:P], block, k)
-            for p in range(P):
-                free[p] -= got[p]
-                cap[p] -= got[p]
-        self.held[:, k] = held
-        self.free[:, k] = free
-        self.capacity[:, k] = cap
-        self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
-
 
     def serve_day(self, day_index: int) -> None:
         """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
