@@ -12,12 +12,14 @@ supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 
 from __future__ import annotations
 
 import math
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model.booking import Booking
+from pcnsim.model.daybook import BACK, DIVERTED, ELSEWHERE, book_day, end_day
 from pcnsim.model.calendar import (ARRIVALS_AT, DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
 
@@ -136,7 +138,8 @@ class Practices(Booking):
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"pools": [0.0] * (2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self.carry = {"extra": 0.0}
+        self.carry_open = np.zeros(2 * P + len(self.arrs_types) + 1)    # the pools' fractions, then supervision's
         self._open_key, self._open = None, None
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
         self.rotation_py = [r.tolist() for r in self.rotation]
@@ -170,10 +173,20 @@ class Practices(Booking):
         self.cd_gp_slots_today = 0.0
         self.locum_slots_today = 0.0
         self.unbooked_today = np.zeros((P, NT), np.int64)
+        # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
+        self.compiled = os.environ.get("PCNSIM_ENGINE", "compiled") != "python"
+        self._stats = np.zeros((3, NT), np.int64)
+        self._out = np.zeros(5)
+        self._no_uniforms = np.zeros(0)
+        self.accept_p_arr = self.accept_p if self.accept_p is not None else np.ones(H)
+        self.rotation_arr = np.array(self.rotation, np.int64).reshape(P, P)
+        self.passes_arr = np.array(self.passes, np.int64)
         self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
         self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
         # measured totals by type (after warm-up) and by pool
-        self.by_type = {k: np.zeros(NT) for k in ("requests", "appointments", "gp", "unmet", "diverted", "returned")}
+        self.by_type_rows = np.zeros((6, NT))       # rows as `daybook.end_day` writes them
+        self.by_type = {k: row for k, row in zip(("requests", "appointments", "gp", "unmet", "diverted", "returned"),
+                                                 self.by_type_rows)}
         self.used = np.zeros(2 + K)
         self.offered = np.zeros(2 + K)
 
@@ -234,109 +247,51 @@ class Practices(Booking):
     def serve_day(self, day_index: int) -> None:
         """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
         s, wk, H, P = self.s, self.week, self.H, self.P
-        PR = range(P)
         # the day's held slots are released; the CD's clinics and any locum add to practice 0
         self.free[:, 0] += self.held[:, 0]
         extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
         if extra:
             self.free[0, 0] += extra
             self.capacity[0, 0] += extra
-        # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
-        fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
-        tf, tp, tg = [], [], []                       # the cells changed, as flat indices
-        d = (fl, bpl, bgl, lead, tf, tp, tg)
+        # the day's uniforms: one per routine request (arrived or returning) for its offer, then one for its return
+        n_routine = int(self.arrived[1].sum() + self.returns[:, :, 0].sum())
+        u = self.rng_booking.random(2 * n_routine) if n_routine else self._no_uniforms
+        if not self.compiled:
+            diverted, elsewhere, back_by_type = self.book_day_lists(day_index, u.tolist())
+            wk.returned += sum(back_by_type)
+            wk.diverted += sum(diverted)
+            wk.unmet += sum(diverted) + sum(elsewhere)
+            self.end_day_lists(diverted, elsewhere, back_by_type)
+            return
+        st, out = self._stats, self._out
+        book_day(self.free, self.booked_gp, self.booked_pref, self.by_lead, self.carried, self.returns,
+                 self.arrived, self.unbooked_today, day_index, u, self.accept_p_arr, self.accept_p is not None,
+                 s.demand.return_share, self.gp_order, self.rotation_arr, self.arrs_type_slice, self.nursing,
+                 self.nursing_in_arrs, self.passes_arr, st)
+        back, diverted, elsewhere = int(st[BACK].sum()), int(st[DIVERTED].sum()), int(st[ELSEWHERE].sum())
+        wk.returned += back
+        wk.diverted += diverted
+        wk.unmet += diverted + elsewhere
+        slots, _, needed, wanted, protected = self.staffing()
+        end_day(self.block, self.sup, P, len(self.arrs_types), len(DEMAND_TYPES), self.pcn.measuring, self.nursing,
+                self.arrs_type_slice, st, self.by_type_rows, self.used, self.offered, self.week_served_by_age,
+                slots, self.carry_open, s.demand.on_the_day_share, protected, wanted, needed,
+                float(s.gps.appointment_minutes), self.rotation_arr, out)
+        wk.gp_supervision_hours += out[0]
+        self.supervision_needed += out[1]
+        wk.gp_appointments += int(out[2])
+        wk.nurse_appointments += int(out[3])
+        wk.arrs_appointments += int(out[4])
 
-        # triage has split the arrivals into urgent and routine; returners due today are routine
-        urgent, routine = self.arrived.tolist()
-        self.arrived.fill(0)
-        ret = self.returns
-        back = ret[:, :, 0].tolist()
-        ret[:, :, :-1] = ret[:, :, 1:]
-        back_by_type = [sum(col) for col in zip(*back)]
-        for p in PR:
-            rp, bp = routine[p], back[p]
-            for t, b in enumerate(bp):
-                if b:
-                    rp[t] += b
-        wk.returned += sum(back_by_type)
-
-        # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
-        carried = self.carried.tolist()
-        both = [[c + u for c, u in zip(cr, ur)] for cr, ur in zip(carried, urgent)]
-        before = sum(map(sum, both))
-        if before:
-            self._pref_all(both, 1, day_index, True, fl, d, None)
-            for p in PR:
-                cap = fl[p][0]
-                if cap <= 0:
-                    continue
-                bp, tot = both[p], 0
-                for t in self.gp_order_py:
-                    g = bp[t]
-                    if g > 0:
-                        if g > cap:
-                            g = cap
-                        bp[t] -= g
-                        cap -= g
-                        tot += g
-                        bgl[t][0] += g
-                        tg.append(t * H)
-                        if not cap:
-                            break
-                if tot:
-                    fl[p][0] -= tot
-                    tf.append(p * H)
-            # yesterday's urgent requests were seen first: of those left, the newest are today's
-            urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
-            left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
-            seen = before - sum(map(sum, both))
-            seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
-            self.by_lead[1, 0] += seen_carried
-            lead[0] += seen - seen_carried
-            carried = left_carried
-        diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
-        self.carried = np.array(urgent, np.int64)
-        wk.diverted += sum(diverted)
-
-        # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
-        declined = [[0] * len(r) for r in routine]
-        for L in self.passes:
-            if not any(map(any, routine)):
-                break
-            self._pref_all(routine, L, day_index, False, fl, d, declined)
-            if any(map(any, routine)):
-                self._gp_py(routine, L, fl, d, declined)
-        # the working copies written back
-        for flat, rows, cells in ((self._free_flat, fl, tf), (self._pref_flat, bpl, tp), (self._gp_flat, bgl, tg)):
-            if cells:
-                cells = list(set(cells))
-                flat[cells] = [rows[i // H][i % H] for i in cells]
-        if any(lead):
-            self.by_lead[self.diag] += lead
-        self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
-        # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-        lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
-        elsewhere = [sum(col) for col in zip(*lost)]
-        if s.demand.return_share > 0:
-            at = [(p, t, n) for p, row in enumerate(lost) for t, n in enumerate(row) if n]
-            if at:
-                again = self.rng_booking.binomial([n for _, _, n in at], s.demand.return_share).tolist()
-                last = ret[:, :, -1]
-                last.fill(0)
-                for (p, t, _), g in zip(at, again):
-                    if g:
-                        last[p, t] = g
-                        elsewhere[t] -= g
-            else:
-                ret[:, :, -1] = 0
-        else:
-            ret[:, :, -1] = 0
-        wk.unmet += sum(diverted) + sum(elsewhere)
-
+    def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list) -> None:
+        """Supervision given, today's appointments counted, the diary moved a day: the reference of
+        `daybook.end_day`."""
+        s, wk, H, P = self.s, self.week, self.H, self.P
+        fl0 = self.free[:P, 0].tolist()
         # supervision not blocked ahead is given from GP slots still free today
         gp_min = s.gps.appointment_minutes
         wanted, needed, blocked = self.sup[:, 0].tolist()
-        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl[p][0] for p in PR))) * gp_min / 60.0
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl0))) * gp_min / 60.0
         wk.gp_supervision_hours += blocked + given
         self.supervision_needed += needed
 
