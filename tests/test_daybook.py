@@ -65,8 +65,7 @@ def test_the_engines_agree_on_the_baseline_and_differ_from_a_broken_kernel(monke
     assert ref.metrics["appointments_per_year"] > 0
     # the comparison can fail: a day's booking that diverts nothing it should is caught
     from pcnsim.model import daybook
-    real = daybook.ELSEWHERE
-    monkeypatch.setattr("pcnsim.model.practices.ELSEWHERE", daybook.DIVERTED)
+    monkeypatch.setattr(daybook, "OUT_ELSEWHERE", daybook.OUT_DIVERTED)
     broken = simulate(small_scenario, 0)
-    monkeypatch.setattr("pcnsim.model.practices.ELSEWHERE", real)
+    monkeypatch.undo()
     assert broken.metrics["unmet_per_year"] != ref.metrics["unmet_per_year"]

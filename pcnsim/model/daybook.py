@@ -426,3 +426,54 @@ def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, us
         for l in range(H - 1):
             sup[r, l] = sup[r, l + 1]
     open_day(block, sup, P, H - 1, slots, carry, share, protected, wanted, needed, gp_min, H - 1, rotation)
+
+
+#: what `serve` reports in `out`: supervision hours (given with blocked), hours needed, GP, nurse and ARRS
+#: appointments, requests arrived, returned, diverted, gone elsewhere, and returners due on the next open day
+OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE, OUT_DUE = \
+    range(10)
+
+
+@njit(f"void(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"
+      f" int64, {F1}, {F1}, boolean, float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2}, boolean, float64[:, ::1],"
+      f" {F1}, {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {F1})", **_jit)
+def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carried, P, extra, day_index, u,
+          accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, unbooked,
+          measuring, by_type, used, offered, served_by_age, slots, carry, share, protected, wanted, needed, gp_min,
+          out):
+    """One open day of `Practices.serve_day` in one call: the day's arrivals, held slots released and the
+    CD's or a locum's extra GP slots, `book_day`, then `end_day`. `out` gets the counts named above."""
+    NT = carried.shape[1]
+    K = atypes.shape[0]
+    nF = 2 * P + K
+    H = block.shape[1]
+    total = 0
+    for p in range(P):
+        for t in range(NT):
+            a, b = arrivals_urgent[p, t], arrivals_routine[p, t]
+            arrived[0, p, t] += a
+            arrived[1, p, t] += b
+            total += a + b
+            if measuring:
+                by_type[0, t] += a + b
+    for i in range(nF):
+        block[i, 0] += block[nF + i, 0]              # the day's held slots are released
+    if extra:
+        block[0, 0] += extra
+        block[2 * nF, 0] += extra
+    stats = np.zeros((3, NT), np.int64)
+    g0 = 3 * nF
+    book_day(block[:nF], block[g0:g0 + NT], block[g0 + NT:g0 + NT + P + K], block[g0 + NT + P + K:], carried,
+             returns, arrived, unbooked, day_index, u, accept_p, draw, return_share, gp_order, rotation, atypes,
+             nur, nursing_in_arrs, passes, stats)
+    end_day(block, sup, P, K, NT, measuring, nur, atypes, stats, by_type, used, offered, served_by_age,
+            slots, carry, share, protected, wanted, needed, gp_min, rotation, out)
+    out[OUT_REQUESTS] = total
+    out[OUT_RETURNED] = stats[BACK].sum()
+    out[OUT_DIVERTED] = stats[DIVERTED].sum()
+    out[OUT_ELSEWHERE] = stats[ELSEWHERE].sum()
+    due = 0
+    for p in range(P):
+        for t in range(NT):
+            due += returns[p, t, 0]
+    out[OUT_DUE] = due

@@ -19,8 +19,8 @@ import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model.booking import Booking
-from pcnsim.model.daybook import BACK, DIVERTED, ELSEWHERE, book_day, end_day
-from pcnsim.model.calendar import (ARRIVALS_AT, DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
+from pcnsim.model import daybook
+from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
 
 if TYPE_CHECKING:
@@ -175,8 +175,10 @@ class Practices(Booking):
         self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
         self.compiled = os.environ.get("PCNSIM_ENGINE", "compiled") != "python"
-        self._stats = np.zeros((3, NT), np.int64)
-        self._out = np.zeros(5)
+        self._out = np.zeros(10)
+        self.routine_pending = 0                       # routine requests that arrived on closed days
+        self.returns_due = 0                           # returners due on the next open day
+        self.gp_minutes = float(s.gps.appointment_minutes)
         self._no_uniforms = np.zeros(0)
         self.accept_p_arr = self.accept_p if self.accept_p is not None else np.ones(H)
         self.rotation_arr = np.array(self.rotation, np.int64).reshape(P, P)
@@ -225,63 +227,73 @@ class Practices(Booking):
         return out
 
     def days(self):
-        """Each working day: requests arrive at 07:00; at 18:00, on open days, triage, booking and clinics."""
+        """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics."""
         env, s = self.env, self.s
         week = 0
         while True:
             for day in range(DAYS_PER_WEEK):
-                yield env.timeout(week * WEEK + day * DAY + ARRIVALS_AT - env.now)
+                yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
                 season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile[day]
                 arrivals = self.rng.poisson(self.lam_split * season)     # (2, P, T): urgent, routine
-                self.arrived += arrivals
-                self.week.requests += arrivals.sum()
-                if self.pcn.measuring:
-                    self.by_type["requests"] += arrivals.sum(axis=(0, 1))
-                yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
                 if is_open(s, week, day):
-                    self.serve_day(week * DAYS_PER_WEEK + day)
+                    self.serve_day(week * DAYS_PER_WEEK + day, arrivals)
+                else:
+                    self.arrive(arrivals)
                 self.cd_gp_slots_today = self.locum_slots_today = 0.0
             week += 1
 
+    def arrive(self, arrivals: np.ndarray) -> None:
+        """The day's requests join those waiting for triage (counted in the week and by type)."""
+        self.arrived += arrivals
+        self.week.requests += arrivals.sum()
+        self.routine_pending += int(arrivals[1].sum())
+        if self.pcn.measuring:
+            self.by_type["requests"] += arrivals.sum(axis=(0, 1))
 
-    def serve_day(self, day_index: int) -> None:
-        """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
-        s, wk, H, P = self.s, self.week, self.H, self.P
-        # the day's held slots are released; the CD's clinics and any locum add to practice 0
-        self.free[:, 0] += self.held[:, 0]
+    def serve_day(self, day_index: int, arrivals: np.ndarray) -> None:
+        """The day's requests; triage, urgent care, booking, supervision, today's appointments; then the
+        diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python selects the reference."""
+        s, wk, P = self.s, self.week, self.P
         extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
-        if extra:
-            self.free[0, 0] += extra
-            self.capacity[0, 0] += extra
         # the day's uniforms: one per routine request (arrived or returning) for its offer, then one for its return
-        n_routine = int(self.arrived[1].sum() + self.returns[:, :, 0].sum())
+        n_routine = self.routine_pending + int(arrivals[1].sum()) + self.returns_due
+        self.routine_pending = 0
         u = self.rng_booking.random(2 * n_routine) if n_routine else self._no_uniforms
         if not self.compiled:
+            self.arrive(arrivals)
+            self.routine_pending = 0
+            # the day's held slots are released; the CD's clinics and any locum add to practice 0
+            self.free[:, 0] += self.held[:, 0]
+            if extra:
+                self.free[0, 0] += extra
+                self.capacity[0, 0] += extra
             diverted, elsewhere, back_by_type = self.book_day_lists(day_index, u.tolist())
             wk.returned += sum(back_by_type)
             wk.diverted += sum(diverted)
             wk.unmet += sum(diverted) + sum(elsewhere)
             self.end_day_lists(diverted, elsewhere, back_by_type)
+            self.returns_due = int(self.returns[:, :, 0].sum())
             return
-        st, out = self._stats, self._out
-        book_day(self.free, self.booked_gp, self.booked_pref, self.by_lead, self.carried, self.returns,
-                 self.arrived, self.unbooked_today, day_index, u, self.accept_p_arr, self.accept_p is not None,
-                 s.demand.return_share, self.gp_order, self.rotation_arr, self.arrs_type_slice, self.nursing,
-                 self.nursing_in_arrs, self.passes_arr, st)
-        back, diverted, elsewhere = int(st[BACK].sum()), int(st[DIVERTED].sum()), int(st[ELSEWHERE].sum())
-        wk.returned += back
-        wk.diverted += diverted
-        wk.unmet += diverted + elsewhere
+        out = self._out
         slots, _, needed, wanted, protected = self.staffing()
-        end_day(self.block, self.sup, P, len(self.arrs_types), len(DEMAND_TYPES), self.pcn.measuring, self.nursing,
-                self.arrs_type_slice, st, self.by_type_rows, self.used, self.offered, self.week_served_by_age,
-                slots, self.carry_open, s.demand.on_the_day_share, protected, wanted, needed,
-                float(s.gps.appointment_minutes), self.rotation_arr, out)
-        wk.gp_supervision_hours += out[0]
-        self.supervision_needed += out[1]
-        wk.gp_appointments += int(out[2])
-        wk.nurse_appointments += int(out[3])
-        wk.arrs_appointments += int(out[4])
+        daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+              day_index, u, self.accept_p_arr, self.accept_p is not None, s.demand.return_share, self.gp_order,
+              self.rotation_arr, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes_arr,
+              self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
+              self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
+              needed, self.gp_minutes, out)
+        o = out.tolist()
+        wk.requests += int(o[daybook.OUT_REQUESTS])
+        wk.returned += int(o[daybook.OUT_RETURNED])
+        diverted = int(o[daybook.OUT_DIVERTED])
+        wk.diverted += diverted
+        wk.unmet += diverted + int(o[daybook.OUT_ELSEWHERE])
+        wk.gp_supervision_hours += o[daybook.OUT_SUP]
+        self.supervision_needed += o[daybook.OUT_NEEDED]
+        wk.gp_appointments += int(o[daybook.OUT_GP])
+        wk.nurse_appointments += int(o[daybook.OUT_NURSE])
+        wk.arrs_appointments += int(o[daybook.OUT_ARRS])
+        self.returns_due = int(o[daybook.OUT_DUE])
 
     def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list) -> None:
         """Supervision given, today's appointments counted, the diary moved a day: the reference of
