@@ -23,18 +23,11 @@ class Booking:
     """The diary steps of `Practices` (a mixin: they read and write the practices' diaries):
     opening a day's slots, and booking requests into them."""
 
-    def whole(self, key: str, slots):
-        """Whole appointments from fractional capacity, carrying the fraction to the next day."""
-        total = slots + self.carry[key]
-        whole = np.floor(total + 1e-9)
-        self.carry[key] = total - whole
-        return whole.astype(np.int64) if isinstance(whole, np.ndarray) else int(whole)
-
     def staffing(self) -> tuple:
         """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
         what the staff in post give, worked out again only when they change."""
         s, arrs = self.s, self.pcn.arrs
-        key = tuple(arrs.in_post.values())
+        key = arrs.changes
         if key != self._open_key:
             wte = arrs.working_wte()
             slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)

@@ -210,9 +210,9 @@ def _any(a):
     return False
 
 
-@njit(f"void({I2}, {I2}, {I2}, {I2}, {I2}, int64[:, :, ::1], int64[:, :, ::1], {I2}, int64, {F1}, {F1}, boolean,"
+@njit(f"void({I2}, {I2}, {I2}, {I2}, {I2}, int64[:, :, ::1], int64[:, :, ::1], {I2}, int64, {F1}, int64, {F1}, boolean,"
       f" float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2})", **_jit)
-def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, unbooked, day_index, u,
+def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, unbooked, day_index, u, u0,
              accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, stats):
     """Urgent care, routine booking and return decisions of one open day, in place (`serve_day`).
 
@@ -292,7 +292,7 @@ def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, u
                 carried[p, t] = urgent[p, t]
 
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
-    ucur = 0
+    ucur = u0
     for L in passes:
         if not _any(routine):
             break
@@ -306,7 +306,7 @@ def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, u
         for t in range(NT):
             unbooked[p, t] = routine[p, t]
     # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-    at = n_routine
+    at = u0 + n_routine
     for p in range(P):
         for t in range(NT):
             n = declined[p, t] + routine[p, t]
@@ -435,9 +435,10 @@ OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OU
 
 
 @njit(f"void(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"
-      f" int64, {F1}, {F1}, boolean, float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2}, boolean, float64[:, ::1],"
+      f" int64, {F1}, int64, {F1}, boolean, float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2}, boolean,"
+      f" float64[:, ::1],"
       f" {F1}, {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {F1})", **_jit)
-def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carried, P, extra, day_index, u,
+def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carried, P, extra, day_index, u, u0,
           accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, unbooked,
           measuring, by_type, used, offered, served_by_age, slots, carry, share, protected, wanted, needed, gp_min,
           out):
@@ -464,7 +465,7 @@ def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carri
     stats = np.zeros((3, NT), np.int64)
     g0 = 3 * nF
     book_day(block[:nF], block[g0:g0 + NT], block[g0 + NT:g0 + NT + P + K], block[g0 + NT + P + K:], carried,
-             returns, arrived, unbooked, day_index, u, accept_p, draw, return_share, gp_order, rotation, atypes,
+             returns, arrived, unbooked, day_index, u, u0, accept_p, draw, return_share, gp_order, rotation, atypes,
              nur, nursing_in_arrs, passes, stats)
     end_day(block, sup, P, K, NT, measuring, nur, atypes, stats, by_type, used, offered, served_by_age,
             slots, carry, share, protected, wanted, needed, gp_min, rotation, out)

@@ -179,7 +179,7 @@ class Practices(Booking):
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         self.gp_minutes = float(s.gps.appointment_minutes)
-        self._no_uniforms = np.zeros(0)
+        self._u_pool, self._u_next = np.zeros(0), 0
         self.accept_p_arr = self.accept_p if self.accept_p is not None else np.ones(H)
         self.rotation_arr = np.array(self.rotation, np.int64).reshape(P, P)
         self.passes_arr = np.array(self.passes, np.int64)
@@ -216,7 +216,9 @@ class Practices(Booking):
         return out
 
     def backlog(self) -> float:
-        return float(self.backlog_by_type().sum())
+        """Requests waiting (`backlog_by_type`, summed)."""
+        return float(self.arrived.sum() + self.carried.sum() + self.booked_gp.sum() + self.booked_pref.sum()
+                     + self.returns.sum())
 
     def utilisation(self) -> dict[str, float]:
         """Share of each role's patient-facing slots used for patients (ARRS roles: their pool's share)."""
@@ -230,37 +232,50 @@ class Practices(Booking):
         """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics."""
         env, s = self.env, self.s
         week = 0
+        lam = self.lam_split[None]
         while True:
+            # the week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day
+            season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
+            week_arrivals = self.rng.poisson(lam * season[:, None, None, None])
+            self.routine_by_day = week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
             for day in range(DAYS_PER_WEEK):
                 yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
-                season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile[day]
-                arrivals = self.rng.poisson(self.lam_split * season)     # (2, P, T): urgent, routine
+                arrivals = week_arrivals[day]
                 if is_open(s, week, day):
-                    self.serve_day(week * DAYS_PER_WEEK + day, arrivals)
+                    self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
                 else:
-                    self.arrive(arrivals)
+                    self.arrive(arrivals, self.routine_by_day[day])
                 self.cd_gp_slots_today = self.locum_slots_today = 0.0
             week += 1
 
-    def arrive(self, arrivals: np.ndarray) -> None:
-        """The day's requests join those waiting for triage (counted in the week and by type)."""
+    def arrive(self, arrivals: np.ndarray, routine: int) -> None:
+        """The day's requests (`routine` of them routine) join those waiting for triage."""
         self.arrived += arrivals
         self.week.requests += arrivals.sum()
-        self.routine_pending += int(arrivals[1].sum())
+        self.routine_pending += routine
         if self.pcn.measuring:
             self.by_type["requests"] += arrivals.sum(axis=(0, 1))
 
-    def serve_day(self, day_index: int, arrivals: np.ndarray) -> None:
-        """The day's requests; triage, urgent care, booking, supervision, today's appointments; then the
-        diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python selects the reference."""
+    def serve_day(self, day_index: int, arrivals: np.ndarray, routine: int) -> None:
+        """The day's requests (`routine` of them routine); triage, urgent care, booking, supervision, today's
+        appointments; then the diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python."""
         s, wk, P = self.s, self.week, self.P
-        extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
-        # the day's uniforms: one per routine request (arrived or returning) for its offer, then one for its return
-        n_routine = self.routine_pending + int(arrivals[1].sum()) + self.returns_due
+        # the CD's clinics and any locum add whole slots at practice 0, the fraction carried (`whole`)
+        total = self.cd_gp_slots_today + self.locum_slots_today + self.carry["extra"]
+        extra = math.floor(total + 1e-9)
+        self.carry["extra"] = total - extra
+        # the day's uniforms, consecutive numbers of the booking stream: one per routine request (arrived
+        # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
+        need = 2 * (self.routine_pending + routine + self.returns_due)
         self.routine_pending = 0
-        u = self.rng_booking.random(2 * n_routine) if n_routine else self._no_uniforms
+        at = self._u_next
+        if at + need > self._u_pool.size:
+            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 4096))])
+            at = 0
+        self._u_next = at + need
         if not self.compiled:
-            self.arrive(arrivals)
+            u = self._u_pool[at:at + need]
+            self.arrive(arrivals, routine)
             self.routine_pending = 0
             # the day's held slots are released; the CD's clinics and any locum add to practice 0
             self.free[:, 0] += self.held[:, 0]
@@ -277,7 +292,7 @@ class Practices(Booking):
         out = self._out
         slots, _, needed, wanted, protected = self.staffing()
         daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
-              day_index, u, self.accept_p_arr, self.accept_p is not None, s.demand.return_share, self.gp_order,
+              day_index, self._u_pool, at, self.accept_p_arr, self.accept_p is not None, s.demand.return_share, self.gp_order,
               self.rotation_arr, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes_arr,
               self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
               self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
