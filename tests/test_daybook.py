@@ -1,6 +1,6 @@
 """The compiled day (pcnsim.model.daybook) against the list reference (booking.py): the same numbers.
 
-`PCNSIM_ENGINE=python` selects the reference; every metric and weekly series of random valid
+`PCNSIM_ENGINE=python` selects the reference (`per-pcn` the compiled day in one process a PCN); every metric and weekly series of random valid
 scenarios (the strategy of tests/test_properties.py, widened to ARRS roles that serve nursing,
 ARRS GPs and nurses in the practices' diaries, and short return delays) must agree exactly.
 """
@@ -21,8 +21,12 @@ pytestmark = pytest.mark.integration
 
 
 def _both(s, monkeypatch):
+    """The list reference, one process a PCN; the compiled day one process a PCN; and the default,
+    one pass an ICS-day. The last two must equal the first."""
     monkeypatch.setenv("PCNSIM_ENGINE", "python")
     ref = simulate(s, 0)
+    monkeypatch.setenv("PCNSIM_ENGINE", "per-pcn")
+    _assert_same(ref, simulate(s, 0))
     monkeypatch.setenv("PCNSIM_ENGINE", "compiled")
     fast = simulate(s, 0)
     return ref, fast
@@ -69,3 +73,9 @@ def test_the_engines_agree_on_the_baseline_and_differ_from_a_broken_kernel(monke
     broken = simulate(small_scenario, 0)
     monkeypatch.undo()
     assert broken.metrics["unmet_per_year"] != ref.metrics["unmet_per_year"]
+
+
+def test_an_unknown_engine_is_refused(monkeypatch, small_scenario):
+    monkeypatch.setenv("PCNSIM_ENGINE", "turbo")
+    with pytest.raises(ValueError, match="PCNSIM_ENGINE='turbo'"):
+        simulate(small_scenario, 0)

@@ -34,6 +34,7 @@ class Pcn:
         self.week = Week()
         self.week_rows: list[tuple] = []          # one row of WEEKLY_SERIES a week (`weekly` reads them by series)
         self._week_values = operator.attrgetter(*WEEK_FIELDS)
+        self._weekly = None
         self.served_by_age = np.zeros(scenario.demand.patience_days + 1)   # measured appointments by lead
         self.measuring = False
         self.backlog_start = 0
@@ -97,8 +98,11 @@ class Pcn:
     @property
     def weekly(self) -> dict[str, np.ndarray]:
         """The weekly series so far, by name (WEEKLY_SERIES), as float arrays."""
-        cols = np.array(self.week_rows, dtype=float).reshape(len(self.week_rows), len(WEEKLY_SERIES))
-        return {k: cols[:, i] for i, k in enumerate(WEEKLY_SERIES)}
+        n = len(self.week_rows)
+        if self._weekly is None or self._weekly[0] != n:      # built once a week at most, when read
+            cols = np.array(self.week_rows, dtype=float).reshape(n, len(WEEKLY_SERIES))
+            self._weekly = (n, {k: cols[:, i] for i, k in enumerate(WEEKLY_SERIES)})
+        return self._weekly[1]
 
     def start_measuring(self) -> None:
         self.measuring = True

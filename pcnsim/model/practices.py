@@ -30,6 +30,19 @@ T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
 POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 
+#: How the practices' days run (docs/performance.md): "compiled", the default, one pass an ICS-day over its
+#: PCNs, each PCN's day one compiled call (`daybook.serve`); "per-pcn", the same calls from one process
+#: per PCN; "python", one process per PCN on the list reference (`booking.py`). All give the same numbers.
+ENGINES = ("compiled", "per-pcn", "python")
+
+
+def engine() -> str:
+    """The engine PCNSIM_ENGINE names (read when a simulation is built, so tests can switch it)."""
+    name = os.environ.get("PCNSIM_ENGINE", "compiled")
+    if name not in ENGINES:
+        raise ValueError(f"PCNSIM_ENGINE={name!r}: expected one of {', '.join(ENGINES)} (docs/performance.md)")
+    return name
+
 
 
 def eligible_roles(scenario) -> dict[str, list[str]]:
@@ -174,7 +187,8 @@ class Practices(Booking):
         self.locum_slots_today = 0.0
         self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
-        self.compiled = os.environ.get("PCNSIM_ENGINE", "compiled") != "python"
+        self.engine = engine()
+        self.compiled = self.engine != "python"
         self._out = np.zeros(10)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
@@ -193,9 +207,11 @@ class Practices(Booking):
         self.offered = np.zeros(2 + K)
 
     def start(self) -> None:
+        """Open the diary's first days; serve the days in a process of its own unless the ICS serves them."""
         for k in range(self.H):
             self.open_day(k)
-        self.env.process(self.days())
+        if self.engine != "compiled":
+            self.env.process(self.days())
 
     def add_gp_session(self, locum: bool) -> None:
         """One more GP session at practice 0 today: the CD's clinic, or a locum's."""
@@ -229,24 +245,31 @@ class Practices(Booking):
         return out
 
     def days(self):
-        """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics."""
-        env, s = self.env, self.s
+        """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics
+        (the per-PCN process; the ICS serves its PCNs' days in one pass instead, `Ics.days`)."""
+        env = self.env
         week = 0
-        lam = self.lam_split[None]
         while True:
-            # the week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day
-            season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
-            week_arrivals = self.rng.poisson(lam * season[:, None, None, None])
-            self.routine_by_day = week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
+            self.week_ahead(week)
             for day in range(DAYS_PER_WEEK):
                 yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
-                arrivals = week_arrivals[day]
-                if is_open(s, week, day):
-                    self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
-                else:
-                    self.arrive(arrivals, self.routine_by_day[day])
-                self.cd_gp_slots_today = self.locum_slots_today = 0.0
+                self.day(week, day)
             week += 1
+
+    def week_ahead(self, week: int) -> None:
+        """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
+        season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
+        self.week_arrivals = self.rng.poisson(self.lam_split[None] * season[:, None, None, None])
+        self.routine_by_day = self.week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
+
+    def day(self, week: int, day: int) -> None:
+        """18:00 of a weekday: the day's requests arrive; on open days they are served."""
+        arrivals = self.week_arrivals[day]
+        if is_open(self.s, week, day):
+            self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
+        else:
+            self.arrive(arrivals, self.routine_by_day[day])
+        self.cd_gp_slots_today = self.locum_slots_today = 0.0
 
     def arrive(self, arrivals: np.ndarray, routine: int) -> None:
         """The day's requests (`routine` of them routine) join those waiting for triage."""
