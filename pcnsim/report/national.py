@@ -41,7 +41,8 @@ from pcnsim.report.sentences import capitalised, result_sentences
 
 __all__ = ["COLUMNS", "AGGREGATE_TEXT", "ICS_METRICS", "National", "aggregate_of", "national_totals",
            "national_of", "write_national", "save_national", "national_sentences", "national_cells",
-           "national_kind"]
+           "national_kind", "COMPARISON_COLUMNS", "published_figures", "national_comparison", "comparison_cells",
+           "comparison_lines"]
 
 COLUMNS = ["metric", "aggregate", "value", "ci_low", "ci_high", "n", "pcns"]
 
@@ -327,6 +328,60 @@ def national_cells(value: Any, lo: Any, hi: Any, kind: str, metric: Optional[str
         value = round(float(value) / step) * step
         return format_value(value, kind, 0), ""
     return estimate_cells(value, lo, hi, kind, metric)
+
+
+# --------------------------------------------------------------------------- published figures
+COMPARISON_COLUMNS = ["metric", "label", "model", "published", "gap", "source", "note"]
+
+
+def published_figures(run: RunData) -> list[dict]:
+    """The published figures the run's scenario sets its national totals beside (`report.published`)."""
+    report = run.scenario.get("report") if isinstance(run.scenario, dict) else None
+    figures = report.get("published") if isinstance(report, dict) else None
+    return [dict(f) for f in figures if isinstance(f, Mapping)] if isinstance(figures, list) else []
+
+
+def national_comparison(nat: National, published: Any) -> pd.DataFrame:
+    """The national figures beside published ones, one row per published figure.
+
+    ``published``: mappings with ``metric``, ``value``, ``source`` and optionally ``note``
+    (a scenario's `report.published`). ``model`` is the run's national figure (NaN if the run
+    has no such metric), ``gap`` is model / published - 1."""
+    rows = []
+    for fig in published:
+        metric = str(fig["metric"])
+        row = nat.row(metric)
+        model = float(row["value"]) if row is not None and finite(row["value"]) else math.nan
+        value = float(fig["value"])
+        gap = model / value - 1 if value and finite(model) else math.nan
+        rows.append({"metric": metric, "label": catalogue.label(metric), "model": model, "published": value,
+                     "gap": gap, "source": str(fig.get("source", "")), "note": str(fig.get("note", "") or "")})
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def comparison_cells(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A comparison row's model figure, published figure and gap, as the national table shows them."""
+    metric = str(row["metric"])
+    kind = national_kind(metric, aggregate_of(metric))
+    model = national_cells(row["model"], math.nan, math.nan, kind, metric)[0] if finite(row["model"]) else "-"
+    published = national_cells(row["published"], math.nan, math.nan, kind, metric)[0]
+    gap = f"{float(row['gap']):+.1%}" if finite(row["gap"]) else "-"
+    return model, published, gap
+
+
+def comparison_lines(table: pd.DataFrame) -> list[str]:
+    """The comparison as aligned plain-text lines (for the terminal): metric, model, published, gap,
+    then the source and the reason for the gap, indented."""
+    if table.empty:
+        return []
+    cells = [(str(r["label"]), *comparison_cells(r)) for _, r in table.iterrows()]
+    header = ("", "model", "published", "gap")
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join([header[0].ljust(widths[0])] + [h.rjust(w) for h, w in zip(header[1:], widths[1:])])]
+    for (_, r), c in zip(table.iterrows(), cells):
+        lines.append("  ".join([c[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(c[1:], widths[1:])]))
+        lines.append(" " * 4 + f"source: {r['source']}" + (f"; {r['note']}" if r["note"] else ""))
+    return lines
 
 
 def national_sentences(run: RunData, nat: National) -> list[str]:
