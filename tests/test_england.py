@@ -144,7 +144,17 @@ def test_comparison_sets_the_model_beside_each_published_figure():
     text = "\n".join(lines)
     assert "351,000,000" in text and "370,100,000" in text and "-5.2%" in text
     assert "48.0%" in text and "44.6%" in text and "+7.6%" in text
+    assert "26,877" in text                                    # a published figure as published
     assert "source: GPAD; why" in text
+
+
+@pytest.mark.unit
+def test_comparison_shows_the_models_interval_when_there_is_one():
+    nat = fake_national({"appointments_per_year": 351_000_000})
+    nat.table.loc[0, ["ci_low", "ci_high"]] = [350_000_000, 352_000_000]
+    text = "\n".join(comparison_lines(national_comparison(
+        nat, [{"metric": "appointments_per_year", "value": 351_000_000, "source": "GPAD"}])))
+    assert "351,000,000 (350,000,000 to 352,000,000)" in text and " 0.0%" in text
 
 
 @pytest.mark.unit
@@ -211,5 +221,5 @@ def test_cli_prints_national_figures_beside_published_ones(tmp_path):
     assert res.exit_code == 0, res.output
     after = res.output.split("Beside published figures", 1)
     assert len(after) == 2 and "National figures (4 PCNs in 2 ICSs" in after[0]
-    assert "Registered patients" in after[1] and "200,000" in after[1] and "+0.0%" in after[1]
+    assert "Registered patients" in after[1] and "200,000" in after[1] and " 0.0%" in after[1]
     assert "source: GPAD somewhere; a reason" in after[1]

@@ -331,7 +331,7 @@ def national_cells(value: Any, lo: Any, hi: Any, kind: str, metric: Optional[str
 
 
 # --------------------------------------------------------------------------- published figures
-COMPARISON_COLUMNS = ["metric", "label", "model", "published", "gap", "source", "note"]
+COMPARISON_COLUMNS = ["metric", "label", "model", "model_low", "model_high", "published", "gap", "source", "note"]
 
 
 def published_figures(run: RunData) -> list[dict]:
@@ -346,26 +346,33 @@ def national_comparison(nat: National, published: Any) -> pd.DataFrame:
 
     ``published``: mappings with ``metric``, ``value``, ``source`` and optionally ``note``
     (a scenario's `report.published`). ``model`` is the run's national figure (NaN if the run
-    has no such metric), ``gap`` is model / published - 1."""
+    has no such metric) and ``model_low``, ``model_high`` its 95% CI (NaN with one
+    replication); ``gap`` is model / published - 1."""
     rows = []
     for fig in published:
         metric = str(fig["metric"])
         row = nat.row(metric)
-        model = float(row["value"]) if row is not None and finite(row["value"]) else math.nan
+        model, low, high = ((float(row["value"]), float(row["ci_low"]), float(row["ci_high"]))
+                            if row is not None and finite(row["value"]) else (math.nan,) * 3)
         value = float(fig["value"])
         gap = model / value - 1 if value and finite(model) else math.nan
-        rows.append({"metric": metric, "label": catalogue.label(metric), "model": model, "published": value,
-                     "gap": gap, "source": str(fig.get("source", "")), "note": str(fig.get("note", "") or "")})
+        rows.append({"metric": metric, "label": catalogue.label(metric), "model": model, "model_low": low,
+                     "model_high": high, "published": value, "gap": gap, "source": str(fig.get("source", "")),
+                     "note": str(fig.get("note", "") or "")})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def comparison_cells(row: Mapping[str, Any]) -> tuple[str, str, str]:
-    """A comparison row's model figure, published figure and gap, as the national table shows them."""
+    """A comparison row's model figure (with its 95% CI when there is one), the published figure
+    (as published) and the gap, as the national table shows them."""
     metric = str(row["metric"])
     kind = national_kind(metric, aggregate_of(metric))
-    model = national_cells(row["model"], math.nan, math.nan, kind, metric)[0] if finite(row["model"]) else "-"
-    published = national_cells(row["published"], math.nan, math.nan, kind, metric)[0]
-    gap = f"{float(row['gap']):+.1%}" if finite(row["gap"]) else "-"
+    model = "-"
+    if finite(row["model"]):
+        value, ci = national_cells(row["model"], row.get("model_low"), row.get("model_high"), kind, metric)
+        model = f"{value} ({ci})" if ci else value
+    published = format_value(row["published"], kind)
+    gap = "-" if not finite(row["gap"]) else "0.0%" if abs(float(row["gap"])) < 0.0005 else f"{float(row['gap']):+.1%}"
     return model, published, gap
 
 
@@ -400,7 +407,8 @@ def national_sentences(run: RunData, nat: National) -> list[str]:
         r = t.loc[m]
         return national_cells(r["value"], r["ci_low"], r["ci_high"], national_kind(m, r["aggregate"]), m)[0]
 
-    out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs in "
+    patients = (f" and {val('registered_patients')} registered patients" if has("registered_patients") else "")
+    out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs{patients} in "
            "all; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
     if has("appointments_per_year"):
         share = f", {val('demand_met_share')} of" if has("demand_met_share") else ""
