@@ -407,9 +407,9 @@ def national_sentences(run: RunData, nat: National) -> list[str]:
         r = t.loc[m]
         return national_cells(r["value"], r["ci_low"], r["ci_high"], national_kind(m, r["aggregate"]), m)[0]
 
-    patients = (f" and {val('registered_patients')} registered patients" if has("registered_patients") else "")
-    out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs{patients} in "
-           "all; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
+    patients = (f" ({val('registered_patients')} registered patients)" if has("registered_patients") else "")
+    out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs in "
+           f"all{patients}; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
     if has("appointments_per_year"):
         share = f", {val('demand_met_share')} of" if has("demand_met_share") else ""
         req = (f"{share} the {val('requests_per_year')} requested" if has("requests_per_year") else "")
