@@ -95,11 +95,13 @@ def _print_levers(result) -> None:
 
 
 def _national(folder, write_csv: bool) -> None:
-    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures.
+    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures, and
+    beside them the published figures the scenario names (`report.published`).
 
     `write_csv` writes national.csv when the report (which writes it too) is skipped."""
     try:
         from pcnsim.report import load_run, national_of, national_sentences, write_national
+        from pcnsim.report.national import comparison_lines, national_comparison, published_figures
     except ImportError:   # the presentation layer needs seaborn; the run itself does not
         return
     try:
@@ -111,6 +113,11 @@ def _national(folder, write_csv: bool) -> None:
                    "every figure is in national.csv):")
         for sentence in national_sentences(run, nat):
             click.echo("  " + sentence)
+        published = published_figures(run)
+        if published:
+            click.echo("Beside published figures (the scenario's report.published; gap = model / published - 1):")
+            for line in comparison_lines(national_comparison(nat, published)):
+                click.echo("  " + line)
         if write_csv:
             write_national(folder)
     except Exception as err:  # noqa: BLE001 - the run's data are safe; the figures can be recomputed

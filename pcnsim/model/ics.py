@@ -48,7 +48,8 @@ class Ics:
         self.measuring = False
         forum = scenario.ics.representation == "forum"
         self.series = [m for m in scenario.ics.meetings if m.kind == "system" or forum]
-        self.pcns = [Pcn(env, scenario, replication, i, self) for i in range(scenario.ics.pcns)]
+        # each PCN its own scenario when the PCNs differ in size (Scenario.pcn_scenarios), else this one
+        self.pcns = [Pcn(env, s, replication, i, self) for i, s in enumerate(scenario.pcn_scenarios())]
         env.process(self.system_meetings())
         if practices_engine() == "compiled":
             env.process(self.days())

@@ -150,6 +150,7 @@ class Pcn:
                                         if tot["meetings_expected"] else 1.0),
             "cd_resignations_per_year": tot["cd_resignations"] / years,
             "cd_vacancy_share": 1.0 - mean["cd_in_post"],
+            "cd_posts_filled": mean["cd_in_post"],
             "cd_strain_mean": (float(series["cd_strain"] @ series["cd_in_post"] / series["cd_in_post"].sum())
                                if series["cd_in_post"].sum() else 0.0),    # over weeks with a CD in post
             "arrs_leavers_per_year": tot["arrs_leavers"] / years,
@@ -157,6 +158,7 @@ class Pcn:
             "arrs_staff_wte": mean["arrs_in_post"],
             "arrs_posts_funded": mean["arrs_posts_funded"],
             "arrs_spend_per_year": tot["arrs_spend"] / years,
+            "arrs_budget_per_year": tot["arrs_budget"] / years,
             "arrs_budget_used_share": tot["arrs_spend"] / tot["arrs_budget"] if tot["arrs_budget"] > 0 else 0.0,
             "manager_hours_used_per_week": mean["manager_hours_used"],
             "locum_sessions_per_year": tot["locum_sessions"] / years,
@@ -168,9 +170,12 @@ class Pcn:
             "practice_lead_pcn_hours_per_week": mean["practice_lead_pcn_hours"],
             "arrs_attrition_multiplier": mean["arrs_attrition_multiplier"],
             "spend_per_year": tot["spend"] / years,
+            "registered_patients": float(s.list_size),
         }
         m.update(self.delivery_metrics(years))
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
+        m["gp_appointment_share"] = (m["gp_appointments_per_year"] / m["appointments_per_year"]
+                                     if m["appointments_per_year"] else 0.0)
         return m
 
     def delivery_metrics(self, years: float) -> dict[str, float]:
