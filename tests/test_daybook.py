@@ -2,7 +2,8 @@
 
 `PCNSIM_ENGINE=python` selects the reference (`per-pcn` the compiled day in one process a PCN); every metric and weekly series of random valid
 scenarios (the strategy of tests/test_properties.py, widened to ARRS roles that serve nursing,
-ARRS GPs and nurses in the practices' diaries, and short return delays) must agree exactly.
+ARRS GPs and nurses in the practices' diaries, short return delays and PCNs of different sizes
+in one ICS) must agree exactly.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def wider(draw):
         extra["arrs.mix.arrs_gp"] = draw(st.floats(0.0, 0.3))
         extra["arrs.mix.general_practice_nurse"] = draw(st.floats(0.0, 0.3))
     extra["demand.return_after_days"] = draw(st.integers(1, 10))
+    if base.ics.pcns > 1 and draw(st.booleans()):      # PCNs of different sizes (and practices) in one ICS
+        extra["ics.pcn_list_size_cv"] = draw(st.floats(0.0, 0.6))
     return base, extra
 
 
