@@ -12,8 +12,9 @@ from pcnsim.config.base import DEMAND_TYPES, Frozen, P
 # --------------------------------------------------------------------------- run and structure
 class RunConfig(Frozen):
     horizon_weeks: int = P(156, "weeks", "assumed", "simulated length", ge=1, le=1040)
-    warmup_weeks: int = P(26, "weeks", "assumed: the v2 leadership backlog and CD strain reach their level after "
-                          "about half a year (docs/model.md 4.1)", "weeks discarded from outputs", ge=0)
+    warmup_weeks: int = P(52, "weeks", "assumed: one year, so that the weeks measured are whole years (winter weighs "
+                          "as in a year) and the booked queue, the leadership backlog and CD strain have reached "
+                          "their seasonal cycle (docs/model.md 4.1)", "weeks discarded from outputs", ge=0)
     replications: int = P(10, "runs", "assumed", "independent runs per point", ge=1, le=100_000)
     seed: int = P(20190701, "integer", "assumed", "root seed of every random stream", ge=0)
 
