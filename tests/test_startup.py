@@ -103,3 +103,45 @@ def test_run_reaches_its_first_cell_before_loading_pandas_or_the_report(tmp_path
     assert got["exit"] == 0, got["output"]
     assert got["at_first_cell"] == [], f"loaded before the first cell: {got['at_first_cell']}"
     assert "pandas" in got["at_end"]   # the probe saw the run go on to combine its cells
+
+
+@pytest.mark.unit
+def test_the_model_package_loads_a_name_when_it_is_first_used():
+    got = _fresh("""
+        import json, sys
+        import pcnsim.model as model
+        bare = sorted(m for m in ("simpy", "numba", "pcnsim.model.simulation") if m in sys.modules)
+        scheme = model.STREAM_SCHEME                      # the manifest's constants: streams.py alone
+        after_constants = sorted(m for m in ("simpy", "numba", "pcnsim.model.simulation") if m in sys.modules)
+        names = {n: getattr(model, n) is getattr(sys.modules[f"pcnsim.model.{model._WHERE[n]}"], n)
+                 for n in model.__all__}
+        try:
+            model.no_such_name
+            missing = "no error"
+        except AttributeError as err:
+            missing = str(err)
+        print(json.dumps({"bare": bare, "after_constants": after_constants, "names": names,
+                          "missing": missing, "dir": set(model.__all__) <= set(dir(model))}))
+    """)
+    assert got["bare"] == [] and got["after_constants"] == []
+    assert all(got["names"].values()) and got["dir"]
+    assert "no_such_name" in got["missing"]
+
+
+@pytest.mark.integration
+def test_a_run_with_worker_processes_never_loads_the_model_in_its_main_process(tmp_path):
+    """The workers simulate; the main process plans, writes the manifest and combines."""
+    got = _fresh("""
+        import json, sys
+        from click.testing import CliRunner
+        from pcnsim.cli import main
+        result = CliRunner().invoke(main, ["run", "baseline", "--replications", "2", "--jobs", "2", "--quiet",
+                                           "--no-report", "--set", "run.horizon_weeks=3",
+                                           "--set", "run.warmup_weeks=1", "--out", sys.argv[1]])
+        print(json.dumps({"exit": result.exit_code, "output": result.output[-2000:],
+                          "loaded": sorted(m for m in ("pcnsim.model.simulation", "simpy", "numba")
+                                           if m in sys.modules)}))
+    """, str(tmp_path / "run"))
+    assert got["exit"] == 0, got["output"]
+    assert got["loaded"] == []
+    assert len(list((tmp_path / "run" / "cells").glob("*.parquet"))) == 2
