@@ -283,44 +283,46 @@ def bench_jobs(quick: bool, tmp: Path, repeats: int) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- (e) start-up
 #: A sitecustomize put first on PYTHONPATH by `first_cell`: in every process of the run (worker
-#: processes inherit the environment) it wraps `run_cell` and notes when the first call starts
+#: processes inherit the environment) it wraps `run_cell` (a cell starts) and the model's
+#: `simulate` (the model, imported, starts simulating) and notes when each is first entered
 #: and which heavy modules are loaded by then. It shadows any other sitecustomize, for the
 #: benchmark's runs only.
 _PROBE = textwrap.dedent("""
     import importlib.abc, importlib.machinery, os, sys, time
 
     HEAVY = ("pandas", "pyarrow", "scipy", "scipy.stats", "matplotlib", "seaborn", "openpyxl", "simpy", "numba")
+    WRAP = {"pcnsim.experiment.cells": "run_cell", "pcnsim.model.simulation": "simulate"}
 
 
     def _wrap(fn):
-        def run_cell(*args, **kwargs):
+        def wrapper(*args, **kwargs):
             loaded = " ".join(m for m in HEAVY if m in sys.modules) or "-"
             with open(os.environ["PCNSIM_BENCH_PROBE"], "a") as f:
-                f.write(f"{time.time():.6f} {os.getpid()} {loaded}\\n")
+                f.write(f"{fn.__name__} {time.time():.6f} {os.getpid()} {loaded}\\n")
             return fn(*args, **kwargs)
-        run_cell.__module__, run_cell.__qualname__ = fn.__module__, fn.__qualname__   # still pickles by name
-        return run_cell
+        wrapper.__module__, wrapper.__qualname__, wrapper.__name__ = fn.__module__, fn.__qualname__, fn.__name__
+        return wrapper   # still pickles by name
 
 
     class _Loader(importlib.abc.Loader):
-        def __init__(self, inner):
-            self.inner = inner
+        def __init__(self, inner, attr):
+            self.inner, self.attr = inner, attr
 
         def create_module(self, spec):
             return self.inner.create_module(spec)
 
         def exec_module(self, module):
             self.inner.exec_module(module)
-            module.run_cell = _wrap(module.run_cell)
+            setattr(module, self.attr, _wrap(getattr(module, self.attr)))
 
 
     class _Finder(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
-            if name != "pcnsim.experiment.cells":
+            if name not in WRAP:
                 return None
             spec = importlib.machinery.PathFinder.find_spec(name, path)
             if spec is not None:
-                spec.loader = _Loader(spec.loader)
+                spec.loader = _Loader(spec.loader, WRAP[name])
             return spec
 
 
@@ -350,8 +352,9 @@ def _median_times(cmd: list[str], repeats: int) -> dict[str, Any]:
 
 def first_cell(tmp: Path, jobs: int, replications: int, tag: str) -> dict[str, Any]:
     """One `pcnsim run baseline` (a 13-week horizon, --no-report): seconds from starting the
-    command to the first cell starting (`run_cell` entered, in this process or a worker),
-    the heavy modules that process had loaded by then, and the run's whole wall time."""
+    command to the first cell starting (`run_cell` entered, in this process or a worker) and
+    to the model starting to simulate (`simulate` entered: the model imported), the heavy
+    modules loaded by then, and the run's whole wall time."""
     probe_dir = tmp / "probe"
     probe_dir.mkdir(exist_ok=True)
     (probe_dir / "sitecustomize.py").write_text(_PROBE)
@@ -364,11 +367,15 @@ def first_cell(tmp: Path, jobs: int, replications: int, tag: str) -> dict[str, A
            "--no-report", "--out", str(tmp / f"first-cell-{tag}")]
     start = time.time()
     wall, cpu = _timed(cmd, env)
-    lines = [line.split(" ", 2) for line in marks.read_text().splitlines()]
-    first = min(lines, key=lambda parts: float(parts[0]))
-    return {"to_first_cell_s": float(first[0]) - start, "loaded_at_first_cell": first[2].replace("-", "").split(),
-            "wall_s": wall, "cpu_s": cpu,
-            "folder": str(tmp / f"first-cell-{tag}")}
+    lines = [line.split(" ", 3) for line in marks.read_text().splitlines()]
+
+    def first(what: str) -> list[str]:
+        return min((parts for parts in lines if parts[0] == what), key=lambda parts: float(parts[1]))
+
+    cell, sim = first("run_cell"), first("simulate")
+    return {"to_first_cell_s": float(cell[1]) - start, "to_first_simulate_s": float(sim[1]) - start,
+            "loaded_at_first_cell": cell[3].replace("-", "").split(),
+            "loaded_at_first_simulate": sim[3].replace("-", "").split(), "wall_s": wall, "cpu_s": cpu}
 
 
 def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
@@ -386,8 +393,10 @@ def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
         out[f"first_cell_{tag}"] = {
             "to_first_cell_s": statistics.median(r["to_first_cell_s"] for r in runs),
             "runs_s": [r["to_first_cell_s"] for r in runs],
+            "to_first_simulate_s": statistics.median(r["to_first_simulate_s"] for r in runs),
             "wall_s": statistics.median(r["wall_s"] for r in runs),
-            "loaded_at_first_cell": runs[0]["loaded_at_first_cell"]}
+            "loaded_at_first_cell": runs[0]["loaded_at_first_cell"],
+            "loaded_at_first_simulate": runs[0]["loaded_at_first_simulate"]}
     folder = tmp / "first-cell-jobs1-0"
     out["report"] = _median_times([*pcnsim, "report", str(folder)], 2 if quick else 3)
     out["report"]["run"] = "baseline, 1 replication of 13 weeks"
@@ -476,9 +485,13 @@ def main(argv: list[str] | None = None) -> int:
                      ("    pcnsim run to its first cell, --jobs 1",
                       f"{c1['to_first_cell_s']:.2f} s  (runs: {', '.join(f'{w:.2f}' for w in c1['runs_s'])}; "
                       f"loaded then: {' '.join(c1['loaded_at_first_cell']) or 'none of the heavy ones'})"),
+                     ("      to the model simulating (imported)",
+                      f"{c1['to_first_simulate_s']:.2f} s  (loaded then: "
+                      f"{' '.join(c1['loaded_at_first_simulate']) or 'none of the heavy ones'})"),
                      ("    pcnsim run to its first cell in a worker, --jobs 2",
                       f"{c2['to_first_cell_s']:.2f} s  (runs: {', '.join(f'{w:.2f}' for w in c2['runs_s'])}; "
                       f"loaded then: {' '.join(c2['loaded_at_first_cell']) or 'none of the heavy ones'})"),
+                     ("      to the model simulating in a worker", f"{c2['to_first_simulate_s']:.2f} s"),
                      ("    the 1-cell run, start to end", f"{c1['wall_s']:.2f} s"),
                      ("    pcnsim report of that run",
                       f"{st['report']['wall_s']:.2f} s  (CPU {st['report']['cpu_s']:.2f} s)")]
