@@ -134,6 +134,12 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("practice_lead_pcn_hours_per_week", "Practice leads' GP time on PCN work", "hours", _WEEK, "leadership"),
     _m("arrs_attrition_multiplier", "ARRS attrition multiplier from leadership work undone", "score", "multiplier",
        "retention", low=1.0),
+    # England as it is (docs/model.md 7.1): what national totals are checked against
+    _m("registered_patients", "Registered patients", "count", "patients", "run", "total"),
+    _m("gp_appointment_share", "Share of appointments delivered by GPs", "share", "%", "delivery", "ratio",
+       ratio=("gp_appointments_per_year", "appointments_per_year")),
+    _m("arrs_budget_per_year", "ARRS budget", "money", "£ a year", "money", "total"),
+    _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}

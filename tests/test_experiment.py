@@ -399,3 +399,18 @@ def test_summary_gives_rare_counts_an_exact_poisson_interval(tmp_path, small_sce
     low, high = poisson_interval(count, years * len(values))
     assert row["ci_low"] == pytest.approx(low) and row["ci_high"] == pytest.approx(high)
     assert row["ci_high"] > 0 and row["ci_low"] >= 0
+
+
+def test_a_cell_of_an_ics_carries_the_ics_not_its_pcns(small_scenario):
+    """A national run partitions by ICS: one cell (a task on a dask worker) simulates a whole ICS
+    and sends back its per-PCN means, the same size for 1 PCN as for 4, never one record a PCN."""
+    from pcnsim.experiment.cells import run_cell
+    from pcnsim.verify import scenario
+
+    one = run_cell((0, 0, small_scenario, None))
+    four = run_cell((0, 0, scenario(small_scenario, {"ics.pcns": 4, "ics.name": "NHS Devon ICB"}), None))
+    assert one.error is None and four.error is None
+    assert four.pcns == 4
+    assert set(four.metrics) == set(one.metrics)
+    assert {k: v.shape for k, v in four.weekly.items()} == {k: v.shape for k, v in one.weekly.items()}
+    assert four.metrics["appointments_per_year"] != one.metrics["appointments_per_year"]

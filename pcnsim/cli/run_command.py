@@ -95,14 +95,15 @@ def _print_levers(result) -> None:
 
 
 def _national(folder, write_csv: bool):
-    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures.
+    """For a run whose points are ICSs (scenarios/england.yaml): print the national figures, and
+    beside them the published figures the scenario names (`report.published`).
 
     `write_csv` writes national.csv when the report (which writes it too) is skipped. Returns
     the run folder as read and its national figures, for the report to reuse (None, None when
     they could not be had)."""
     try:
         from pcnsim.report import load_run, national_of, national_sentences
-        from pcnsim.report.national import save_national
+        from pcnsim.report.national import comparison_lines, national_comparison, published_figures, save_national
     except ImportError:   # the presentation layer needs matplotlib; the run itself does not
         return None, None
     try:
@@ -114,6 +115,11 @@ def _national(folder, write_csv: bool):
                    "every figure is in national.csv):")
         for sentence in national_sentences(run, nat):
             click.echo("  " + sentence)
+        published = published_figures(run)
+        if published:
+            click.echo("Beside published figures (the scenario's report.published; gap = model / published - 1):")
+            for line in comparison_lines(national_comparison(nat, published)):
+                click.echo("  " + line)
         if write_csv:
             save_national(run, nat)
         return run, nat

@@ -14,7 +14,7 @@ The package is split by the model's actors; every public name is re-exported her
 - `leadership`: the clinical director, the PCN manager, leadership work, the ICS and its meetings;
 - `money`: funding and costs;
 - `sweep`: `SWEEP_KINDS`, `MAX_SWEEP_POINTS`, `Sweep`;
-- `scenario`: `ReportConfig`, `Scenario`, `parameter_rows`.
+- `scenario`: `ReportConfig` (and its `PublishedFigure`s), `Scenario`, `parameter_rows`.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ from pcnsim.config.practices import (
     RunConfig,
     UrgentShares,
 )
-from pcnsim.config.scenario import ReportConfig, Scenario, parameter_rows
+from pcnsim.config.scenario import PublishedFigure, ReportConfig, Scenario, parameter_rows
 from pcnsim.config.sweep import MAX_SWEEP_POINTS, SWEEP_KINDS, Number, Sweep, SweepRanges
 
 __all__ = [
@@ -91,6 +91,7 @@ __all__ = [
     "OverflowTarget",
     "P",
     "PcnConfig",
+    "PublishedFigure",
     "ReportConfig",
     "RunConfig",
     "Scenario",

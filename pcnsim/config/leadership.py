@@ -146,6 +146,14 @@ class IcsConfig(Frozen):
                   min_length=1, max_length=100)
     pcns: int = P(1, "PCNs", "single-PCN run; an ICS holds 500k-3m people, mean 1.4m, 42 ICBs "
                   "(King's Fund, NHS England)", "PCNs simulated together in one ICS", ge=1, le=2000)
+    pcn_list_size_cv: float = P(0.0, "coefficient of variation", "0.32 fits England's PCNs: 10th and 90th "
+                                "percentiles 31,100 and 69,200 patients, January 2020 (BJGP 2020;70:e899); 0: "
+                                "every PCN the same size", "spread of PCN list sizes around the PCN of `pcn` "
+                                "(deterministic lognormal quantiles; PCN 0 the largest); each PCN's practices, "
+                                "funding and staff follow its size", ge=0, le=3)
+    pcn_list_sizes: tuple[int, ...] = P((), "patients", "scenario input (the Network Contract DES lists each "
+                                        "PCN's registered list)", "the PCNs' registered lists one by one (one "
+                                        "per PCN; overrides pcn_list_size_cv and the PCN size set by `pcn`)")
     representation: Literal["all", "forum"] = P(
         "all", "-", "the forum model discussed in the 2019 article (seed 004)",
         "'all': every CD invited to every system meeting; 'forum': elected representatives")
@@ -176,6 +184,15 @@ class IcsConfig(Frozen):
     seats_per_meeting: int = P(0, "CDs", "the 2019 article (seed 004): ten or more CDs are 'too many to sit "
                                "on the ICS board'; assumed", "PCN CD seats at each system meeting (0: "
                                "no limit); CDs take seats in PCN order", ge=0, le=2000)
+
+    @model_validator(mode="after")
+    def _one_size_per_pcn(self) -> "IcsConfig":
+        sizes = self.pcn_list_sizes
+        if sizes and len(sizes) != self.pcns:
+            raise ValueError(f"pcn_list_sizes needs one list size per PCN (ics.pcns = {self.pcns}), got {len(sizes)}")
+        if sizes and not all(100 <= v <= 2_000_000 for v in sizes):
+            raise ValueError("pcn_list_sizes: every PCN's list must be between 100 and 2,000,000 patients")
+        return self
 
     @model_validator(mode="after")
     def _reps_within_pcns(self) -> "IcsConfig":

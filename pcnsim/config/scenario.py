@@ -2,6 +2,8 @@
 `parameter_rows`, every parameter as a row for `pcnsim params`."""
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 from typing import Any, Optional
 
 from pydantic import BaseModel, Field, model_validator
@@ -15,6 +17,33 @@ from pcnsim.config.sweep import Sweep
 
 
 # --------------------------------------------------------------------------- the story
+def _check_metric(name: str, where: str) -> None:
+    """A metric name from `pcnsim.metrics`, else an error with the closest name."""
+    from pcnsim import metrics
+
+    if metrics.lookup(name) is None:
+        import difflib
+
+        guess = difflib.get_close_matches(name, list(metrics.CATALOGUE), n=1, cutoff=0.6)
+        hint = f"; did you mean '{guess[0]}'?" if guess else "; the metric names are listed in docs/report.md"
+        raise ValueError(f"'{name}' in {where} is not a pcnsim metric{hint}")
+
+
+class PublishedFigure(Frozen):
+    """A published national figure that a national run's total of one metric is set beside
+    (`pcnsim run england` prints the comparison; docs/model.md 7.1)."""
+
+    metric: str = Field(min_length=1, description="the metric compared (a name from `pcnsim.metrics`)")
+    value: float = Field(description="the published figure, in the metric's unit (a share as 0 to 1)")
+    source: str = Field(min_length=1, max_length=400, description="where the figure is published")
+    note: str = Field("", max_length=400, description="why the model's figure may differ from it")
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> "PublishedFigure":
+        _check_metric(self.metric, "published")
+        return self
+
+
 class ReportConfig(Frozen):
     """What the report and `pcnsim compare` lead with: the scenario's question and the metrics
     that answer it. Not a model parameter: it changes no number."""
@@ -24,19 +53,13 @@ class ReportConfig(Frozen):
     focus: tuple[str, ...] = Field((), max_length=8, description="metrics that answer the question "
                                    "(names from `pcnsim.metrics`, suffixes such as "
                                    "`cd_meeting_hours_per_week.representative` allowed)")
+    published: tuple[PublishedFigure, ...] = Field((), max_length=40, description="published national "
+                                                   "figures a national run's totals are set beside")
 
     @model_validator(mode="after")
     def _known_metrics(self) -> "ReportConfig":
-        from pcnsim import metrics
-
         for name in self.focus:
-            if metrics.lookup(name) is None:
-                import difflib
-
-                guess = difflib.get_close_matches(name, list(metrics.CATALOGUE), n=1, cutoff=0.6)
-                hint = f"; did you mean '{guess[0]}'?" if guess else (
-                    "; the metric names are listed in docs/report.md")
-                raise ValueError(f"'{name}' in focus is not a pcnsim metric{hint}")
+            _check_metric(name, "focus")
         return self
 
 
@@ -62,6 +85,19 @@ class Scenario(Frozen):
     sweep: Optional[Sweep] = None
     report: ReportConfig = ReportConfig()
 
+    @model_validator(mode="after")
+    def _pcn_spread_alone(self) -> "Scenario":
+        """PCNs of their own sizes have practices of their own number: per-practice lists do not apply."""
+        if self.pcn_spread:
+            per_practice = [k for k in ("list_sizes", "need_weights") if getattr(self.pcn, k)]
+            if per_practice:
+                key = "ics.pcn_list_sizes" if self.ics.pcn_list_sizes else "ics.pcn_list_size_cv"
+                raise ValueError(
+                    f"{key}: it gives the PCNs sizes of their own, and each PCN's practices follow its size, "
+                    f"so {' and '.join('pcn.' + k for k in per_practice)} (one value per practice) cannot be "
+                    f"used with it; remove one or the other")
+        return self
+
     # -- derived quantities the model and the docs share
     @property
     def list_size(self) -> int:
@@ -69,6 +105,53 @@ class Scenario(Frozen):
         if self.pcn.list_sizes:
             return int(sum(self.pcn.list_sizes))
         return self.pcn.practices * self.pcn.list_size_per_practice
+
+    @property
+    def pcn_spread(self) -> bool:
+        """Whether the PCNs of the ICS differ in size (`ics.pcn_list_sizes`, or `ics.pcn_list_size_cv` > 0)."""
+        return bool(self.ics.pcn_list_sizes) or (self.ics.pcn_list_size_cv > 0 and self.ics.pcns > 1)
+
+    def pcn_list_sizes(self) -> tuple[int, ...]:
+        """Registered patients of each PCN of the ICS, PCN 0 first.
+
+        Listed (`ics.pcn_list_sizes`), or spread around this scenario's PCN list with
+        `ics.pcn_list_size_cv`: lognormal quantiles at (i + 0.5) / n, largest first, rescaled so
+        that their mean is the PCN list (deterministic, like the practices' lists: no random
+        numbers, so every sweep point has the same PCNs); without a spread, the PCN list each."""
+        n, mean, cv = self.ics.pcns, self.list_size, self.ics.pcn_list_size_cv
+        if self.ics.pcn_list_sizes:
+            return tuple(self.ics.pcn_list_sizes)
+        if cv <= 0 or n == 1:
+            return (mean,) * n
+        sigma = math.sqrt(math.log(1 + cv * cv))
+        normal = NormalDist()
+        x = [math.exp(sigma * normal.inv_cdf((n - i - 0.5) / n)) for i in range(n)]
+        scale = mean * n / sum(x)
+        return tuple(max(1, round(v * scale)) for v in x)
+
+    def pcn_scenarios(self) -> tuple["Scenario", ...]:
+        """One scenario per PCN of the ICS: this one for each, or, when the PCNs differ in size
+        (`pcn_spread`), a copy whose `pcn` has that PCN's list: its practices are its list over
+        `pcn.list_size_per_practice` (rounded half up, at least one), sharing it evenly. So the
+        PCN's CD time, ARRS budget, GPs, nurses and leadership work follow its size."""
+        if not self.pcn_spread:
+            return (self,) * self.ics.pcns
+        per_practice = self.pcn.list_size_per_practice
+        out = []
+        for size in self.pcn_list_sizes():
+            practices = max(1, math.floor(size / per_practice + 0.5))
+            each = max(1, round(size / practices))
+            pcn = self.pcn.model_copy(update={"practices": practices, "list_size_per_practice": each,
+                                              "list_size": practices * each})
+            out.append(self.model_copy(update={"pcn": pcn}))
+        return tuple(out)
+
+    @property
+    def ics_list_size(self) -> int:
+        """Registered patients of every PCN of the ICS together."""
+        if not self.pcn_spread:
+            return self.list_size * self.ics.pcns
+        return sum(s.list_size for s in self.pcn_scenarios())
 
     @property
     def cd_funded_hours(self) -> float:

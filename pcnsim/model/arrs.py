@@ -57,6 +57,7 @@ class ArrsWorkforce:
         self.supply = LabourSupply.of(pcn.ics, pcn.replication)
         self.roles = dict(s.arrs.roles.items())
         self.leave = leave_share(s)
+        self.changes = 0
         self.slots_per_wte = np.array([
             s.arrs.sessions_per_wte / DAYS_PER_WEEK * SESSION_MINUTES * s.arrs.patient_facing_share
             / self.roles[r].appointment_minutes for r in ARRS_ROLES])
@@ -82,6 +83,7 @@ class ArrsWorkforce:
 
     def _update(self, r: str) -> None:
         self.in_post[r] = self.in_whole[r] + (self.part[r] if self.in_part[r] else 0.0)
+        self.changes += 1                  # the practices' diaries re-read the staff in post
 
     def establish(self, year: int, start: bool = False, week: int | None = None) -> None:
         """Set the establishment the year's budget buys; advertise posts that are vacant and not being filled.

@@ -6,9 +6,9 @@ slots of a diary (a queue q of practice p occupies the positions between the cum
 of the queues before it and its own; day d offers the positions between the cumulative free
 slots before it and its own; the requests of q offered day d are the overlap); a count shared
 over practices is taken practice by practice in an order that rotates by day; an offer d days
-ahead is taken with probability exp(-d / tolerance), one binomial draw per (row, day) with
-offers, in the row-major order of the offers (results are bit-identical to the numpy form they
-replaced, commit 09f9ef7 and before).
+ahead is taken with probability exp(-d / tolerance), one uniform per
+offered patient, in the order of the offers, from the day's uniforms (docs/model.md 2.3). This is
+the reference the compiled day (`pcnsim.model.daybook`) must match number for number.
 """
 from __future__ import annotations
 
@@ -23,28 +23,27 @@ class Booking:
     """The diary steps of `Practices` (a mixin: they read and write the practices' diaries):
     opening a day's slots, and booking requests into them."""
 
-    def whole(self, key: str, slots):
-        """Whole appointments from fractional capacity, carrying the fraction to the next day."""
-        total = slots + self.carry[key]
-        whole = np.floor(total + 1e-9)
-        self.carry[key] = total - whole
-        return whole.astype(np.int64) if isinstance(whole, np.ndarray) else int(whole)
-
-    def open_day(self, k: int) -> None:
-        """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
-        s, arrs, P = self.s, self.pcn.arrs, self.P
-        # what the staff in post give, worked out again only when they change
-        key = tuple(arrs.in_post.values())
+    def staffing(self) -> tuple:
+        """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
+        what the staff in post give, worked out again only when they change."""
+        s, arrs = self.s, self.pcn.arrs
+        key = arrs.changes
         if key != self._open_key:
             wte = arrs.working_wte()
-            slots = (self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)).tolist()
+            slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
             needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
             wanted = needed * s.arrs.supervision_share
             protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
-            self._open_key, self._open = key, (slots, needed, wanted, protected)
-        slots, needed, wanted, protected = self._open
-        # `whole` on plain floats (the same IEEE arithmetic as the arrays)
-        carry, share = self.carry["pools"], s.demand.on_the_day_share
+            self._open_key, self._open = key, (slots, slots.tolist(), needed, wanted, protected)
+        return self._open
+
+    def open_day(self, k: int) -> None:
+        """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
+        s, P = self.s, self.P
+        _, slots, needed, wanted, protected = self.staffing()
+        # whole slots from fractional capacity, the fraction carried to the next day (`carry_open`, the
+        # pools' then supervision's), on plain floats: the same IEEE arithmetic as `daybook.open_day`
+        carry, share = self.carry_open.tolist(), s.demand.on_the_day_share
         cap = []
         for i, x in enumerate(slots):
             total = x + carry[i]
@@ -54,7 +53,10 @@ class Booking:
         held = [math.floor(c * share) for c in cap]
         free = [c - h for c, h in zip(cap, held)]
         # supervision: the staff working that day need it; a share is blocked before any patient books
-        block = self.whole("sup", protected)
+        total = protected + carry[-1]
+        block = math.floor(total + 1e-9)
+        carry[-1] = total - block
+        self.carry_open[:] = carry
         block = min(block, sum(free[:P]))
         if block:
             got = self._split(free[:P], block, k)
@@ -68,12 +70,18 @@ class Booking:
 
     # ------------------------------------------------------------------ the day
     def _draw(self, offers: list) -> list:
-        """The offers taken (`_accept`): `offers` is [(row, day, n)] in the C order of the offer array."""
+        """The offers taken: `offers` is [(..., day, n)]; each offered patient takes a slot d days ahead
+        if their uniform (`_u`, consumed in offer order) is below exp(-d / tolerance)."""
         if self.accept_p is None or not offers:
             return None
-        # lists go in as the int64 and float64 arrays numpy makes of them: the same draws as from arrays
-        ap = self.accept_p_py
-        return self.rng_booking.binomial([o[-1] for o in offers], [ap[o[-2]] for o in offers]).tolist()
+        ap, u, i = self.accept_p_py, self._u, self._u_at
+        took = []
+        for o in offers:
+            a, n = ap[o[-2]], o[-1]
+            took.append(sum(1 for x in u[i:i + n] if x < a))
+            i += n
+        self._u_at = i
+        return took
 
     def _split(self, counts: list, total: int, day_index: int) -> list:
         """`total` taken from `counts` (by practice) in the order that rotates by day (`_share`)."""
@@ -195,3 +203,104 @@ class Booking:
                 lead[l] += k
             if k != n:
                 declined[p][t] += n - k
+
+    # ------------------------------------------------------------------ the day's booking, the reference
+    def book_day_lists(self, day_index: int, u: list) -> tuple[list, list, list]:
+        """Urgent care, routine booking and return decisions of one open day, on plain lists.
+
+        `u` holds the day's uniforms (2 per routine request). Returns the requests diverted, gone
+        elsewhere and returning today, by type. `pcnsim.model.daybook.book_day` is its compiled twin.
+        """
+        H, P = self.H, self.P
+        PR = range(P)
+        # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
+        fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
+        tf, tp, tg = [], [], []                       # the cells changed, as flat indices
+        d = (fl, bpl, bgl, lead, tf, tp, tg)
+
+        # triage has split the arrivals into urgent and routine; returners due today are routine
+        urgent, routine = self.arrived.tolist()
+        self.arrived.fill(0)
+        ret = self.returns
+        back = ret[:, :, 0].tolist()
+        ret[:, :, :-1] = ret[:, :, 1:]
+        back_by_type = [sum(col) for col in zip(*back)]
+        for p in PR:
+            rp, bp = routine[p], back[p]
+            for t, b in enumerate(bp):
+                if b:
+                    rp[t] += b
+        n_routine = sum(map(sum, routine))
+        self._u, self._u_at = u, 0
+
+        # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
+        carried = self.carried.tolist()
+        both = [[c + u for c, u in zip(cr, ur)] for cr, ur in zip(carried, urgent)]
+        before = sum(map(sum, both))
+        if before:
+            self._pref_all(both, 1, day_index, True, fl, d, None)
+            for p in PR:
+                cap = fl[p][0]
+                if cap <= 0:
+                    continue
+                bp, tot = both[p], 0
+                for t in self.gp_order_py:
+                    g = bp[t]
+                    if g > 0:
+                        if g > cap:
+                            g = cap
+                        bp[t] -= g
+                        cap -= g
+                        tot += g
+                        bgl[t][0] += g
+                        tg.append(t * H)
+                        if not cap:
+                            break
+                if tot:
+                    fl[p][0] -= tot
+                    tf.append(p * H)
+            # yesterday's urgent requests were seen first: of those left, the newest are today's
+            urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
+            seen = before - sum(map(sum, both))
+            seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
+            self.by_lead[1, 0] += seen_carried
+            lead[0] += seen - seen_carried
+            carried = left_carried
+        diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
+        self.carried[:] = urgent
+
+        # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
+        declined = [[0] * len(r) for r in routine]
+        for L in self.passes:
+            if not any(map(any, routine)):
+                break
+            self._pref_all(routine, L, day_index, False, fl, d, declined)
+            if any(map(any, routine)):
+                self._gp_py(routine, L, fl, d, declined)
+        # the working copies written back
+        for flat, rows, cells in ((self._free_flat, fl, tf), (self._pref_flat, bpl, tp), (self._gp_flat, bgl, tg)):
+            if cells:
+                cells = list(set(cells))
+                flat[cells] = [rows[i // H][i % H] for i in cells]
+        if any(lead):
+            self.by_lead[self.diag] += lead
+        self.unbooked_today[:] = routine   # no eligible slot in the horizon (read by verification)
+        # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
+        lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
+        elsewhere = [sum(col) for col in zip(*lost)]
+        if self.s.demand.return_share > 0:
+            last = ret[:, :, -1]
+            last.fill(0)
+            i, a = n_routine, self.s.demand.return_share
+            for p, row in enumerate(lost):
+                for t, n in enumerate(row):
+                    if n:
+                        g = sum(1 for x in u[i:i + n] if x < a)
+                        i += n
+                        if g:
+                            last[p, t] = g
+                            elsewhere[t] -= g
+        else:
+            ret[:, :, -1] = 0
+        return diverted, elsewhere, back_by_type

@@ -23,11 +23,12 @@ YEAR = 52 * WEEK
 
 
 def candidates_per_year(scenario: Scenario) -> dict[str, float]:
-    """Candidates a year by role for the whole ICS: rate per 10,000 patients x role mix share x population."""
+    """Candidates a year by role for the whole ICS: rate per 10,000 patients x role mix share x population
+    (the registered patients of all its PCNs)."""
     rate = scenario.arrs.candidates_per_10k_year
     mix = {r: getattr(scenario.arrs.mix, r) for r in ARRS_ROLES}
     total = sum(mix.values())
-    population = scenario.list_size * scenario.ics.pcns
+    population = scenario.ics_list_size
     return {r: rate * mix[r] / total * population / 10_000 for r in ARRS_ROLES}
 
 

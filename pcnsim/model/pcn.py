@@ -7,6 +7,7 @@ end it turns the weeks after warm-up into the INTERFACE.md metrics of the PCN.
 from __future__ import annotations
 
 import math
+import operator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,7 +17,7 @@ from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce, arrs_budget
 from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.clinical_director import ClinicalDirector
-from pcnsim.model.ledger import ROLE_SERIES, WEEK_FIELDS, WEEKLY_SERIES, Week
+from pcnsim.model.ledger import WEEK_FIELDS, WEEKLY_SERIES, Week
 from pcnsim.model.leadership import LeadershipWork, PcnManager
 from pcnsim.model.practices import Practices
 from pcnsim.model.streams import pcn_stream
@@ -31,7 +32,9 @@ class Pcn:
         self.env, self.s, self.replication, self.index, self.ics = env, scenario, replication, index, ics
         # the week's books, written by every actor and closed on Saturday (one dict, reset in place)
         self.week = Week()
-        self.weekly: dict[str, list[float]] = {k: [] for k in WEEKLY_SERIES}
+        self.week_rows: list[tuple] = []          # one row of WEEKLY_SERIES a week (`weekly` reads them by series)
+        self._week_values = operator.attrgetter(*WEEK_FIELDS)
+        self._weekly = None
         self.served_by_age = np.zeros(scenario.demand.patience_days + 1)   # measured appointments by lead
         self.measuring = False
         self.backlog_start = 0
@@ -86,14 +89,20 @@ class Pcn:
             cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
             wk.spend = (wk.arrs_spend + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
                            + wk.locum_sessions * s.costs.locum_session)
-            for name in WEEK_FIELDS:
-                self.weekly[name].append(float(getattr(wk, name)))
-            for role, name in zip(ARRS_ROLES, ROLE_SERIES):
-                self.weekly[name].append(float(arrs.in_post[role]))
+            self.week_rows.append(self._week_values(wk) + tuple(arrs.in_post[r] for r in ARRS_ROLES))
             wk.reset()
             week += 1
             if week == s.run.warmup_weeks:
                 self.start_measuring()
+
+    @property
+    def weekly(self) -> dict[str, np.ndarray]:
+        """The weekly series so far, by name (WEEKLY_SERIES), as float arrays."""
+        n = len(self.week_rows)
+        if self._weekly is None or self._weekly[0] != n:      # built once a week at most, when read
+            cols = np.array(self.week_rows, dtype=float).reshape(n, len(WEEKLY_SERIES))
+            self._weekly = (n, {k: cols[:, i] for i, k in enumerate(WEEKLY_SERIES)})
+        return self._weekly[1]
 
     def start_measuring(self) -> None:
         self.measuring = True
@@ -105,7 +114,7 @@ class Pcn:
         s = self.s
         w0 = s.run.warmup_weeks
         years = s.years_measured
-        series = {k: np.asarray(v[w0:]) for k, v in self.weekly.items()}
+        series = {k: v[w0:] for k, v in self.weekly.items()}
         tot = {k: float(v.sum()) for k, v in series.items()}
         mean = {k: float(v.mean()) for k, v in series.items()}
         served = self.served_by_age
@@ -141,6 +150,7 @@ class Pcn:
                                         if tot["meetings_expected"] else 1.0),
             "cd_resignations_per_year": tot["cd_resignations"] / years,
             "cd_vacancy_share": 1.0 - mean["cd_in_post"],
+            "cd_posts_filled": mean["cd_in_post"],
             "cd_strain_mean": (float(series["cd_strain"] @ series["cd_in_post"] / series["cd_in_post"].sum())
                                if series["cd_in_post"].sum() else 0.0),    # over weeks with a CD in post
             "arrs_leavers_per_year": tot["arrs_leavers"] / years,
@@ -148,6 +158,7 @@ class Pcn:
             "arrs_staff_wte": mean["arrs_in_post"],
             "arrs_posts_funded": mean["arrs_posts_funded"],
             "arrs_spend_per_year": tot["arrs_spend"] / years,
+            "arrs_budget_per_year": tot["arrs_budget"] / years,
             "arrs_budget_used_share": tot["arrs_spend"] / tot["arrs_budget"] if tot["arrs_budget"] > 0 else 0.0,
             "manager_hours_used_per_week": mean["manager_hours_used"],
             "locum_sessions_per_year": tot["locum_sessions"] / years,
@@ -159,9 +170,12 @@ class Pcn:
             "practice_lead_pcn_hours_per_week": mean["practice_lead_pcn_hours"],
             "arrs_attrition_multiplier": mean["arrs_attrition_multiplier"],
             "spend_per_year": tot["spend"] / years,
+            "registered_patients": float(s.list_size),
         }
         m.update(self.delivery_metrics(years))
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
+        m["gp_appointment_share"] = (m["gp_appointments_per_year"] / m["appointments_per_year"]
+                                     if m["appointments_per_year"] else 0.0)
         return m
 
     def delivery_metrics(self, years: float) -> dict[str, float]:

@@ -12,13 +12,15 @@ supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 
 from __future__ import annotations
 
 import math
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model.booking import Booking
-from pcnsim.model.calendar import (ARRIVALS_AT, DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
+from pcnsim.model import daybook
+from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
 
 if TYPE_CHECKING:
@@ -27,6 +29,19 @@ if TYPE_CHECKING:
 T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
 POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
+
+#: How the practices' days run (docs/performance.md): "compiled", the default, one pass an ICS-day over its
+#: PCNs, each PCN's day one compiled call (`daybook.serve`); "per-pcn", the same calls from one process
+#: per PCN; "python", one process per PCN on the list reference (`booking.py`). All give the same numbers.
+ENGINES = ("compiled", "per-pcn", "python")
+
+
+def engine() -> str:
+    """The engine PCNSIM_ENGINE names (read when a simulation is built, so tests can switch it)."""
+    name = os.environ.get("PCNSIM_ENGINE", "compiled")
+    if name not in ENGINES:
+        raise ValueError(f"PCNSIM_ENGINE={name!r}: expected one of {', '.join(ENGINES)} (docs/performance.md)")
+    return name
 
 
 
@@ -136,7 +151,8 @@ class Practices(Booking):
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"pools": [0.0] * (2 * P + len(self.arrs_types)), "extra": 0.0, "sup": 0.0}
+        self.carry = {"extra": 0.0}
+        self.carry_open = np.zeros(2 * P + len(self.arrs_types) + 1)    # the pools' fractions, then supervision's
         self._open_key, self._open = None, None
         self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
         self.rotation_py = [r.tolist() for r in self.rotation]
@@ -170,17 +186,32 @@ class Practices(Booking):
         self.cd_gp_slots_today = 0.0
         self.locum_slots_today = 0.0
         self.unbooked_today = np.zeros((P, NT), np.int64)
+        # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
+        self.engine = engine()
+        self.compiled = self.engine != "python"
+        self._out = np.zeros(10)
+        self.routine_pending = 0                       # routine requests that arrived on closed days
+        self.returns_due = 0                           # returners due on the next open day
+        self.gp_minutes = float(s.gps.appointment_minutes)
+        self._u_pool, self._u_next = np.zeros(0), 0
+        self.accept_p_arr = self.accept_p if self.accept_p is not None else np.ones(H)
+        self.rotation_arr = np.array(self.rotation, np.int64).reshape(P, P)
+        self.passes_arr = np.array(self.passes, np.int64)
         self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
         self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
         # measured totals by type (after warm-up) and by pool
-        self.by_type = {k: np.zeros(NT) for k in ("requests", "appointments", "gp", "unmet", "diverted", "returned")}
+        self.by_type_rows = np.zeros((6, NT))       # rows as `daybook.end_day` writes them
+        self.by_type = {k: row for k, row in zip(("requests", "appointments", "gp", "unmet", "diverted", "returned"),
+                                                 self.by_type_rows)}
         self.used = np.zeros(2 + K)
         self.offered = np.zeros(2 + K)
 
     def start(self) -> None:
+        """Open the diary's first days; serve the days in a process of its own unless the ICS serves them."""
         for k in range(self.H):
             self.open_day(k)
-        self.env.process(self.days())
+        if self.engine != "compiled":
+            self.env.process(self.days())
 
     def add_gp_session(self, locum: bool) -> None:
         """One more GP session at practice 0 today: the CD's clinic, or a locum's."""
@@ -201,7 +232,9 @@ class Practices(Booking):
         return out
 
     def backlog(self) -> float:
-        return float(self.backlog_by_type().sum())
+        """Requests waiting (`backlog_by_type`, summed)."""
+        return float(self.arrived.sum() + self.carried.sum() + self.booked_gp.sum() + self.booked_pref.sum()
+                     + self.returns.sum())
 
     def utilisation(self) -> dict[str, float]:
         """Share of each role's patient-facing slots used for patients (ARRS roles: their pool's share)."""
@@ -212,131 +245,103 @@ class Practices(Booking):
         return out
 
     def days(self):
-        """Each working day: requests arrive at 07:00; at 18:00, on open days, triage, booking and clinics."""
-        env, s = self.env, self.s
+        """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics
+        (the per-PCN process; the ICS serves its PCNs' days in one pass instead, `Ics.days`)."""
+        env = self.env
         week = 0
         while True:
+            self.week_ahead(week)
             for day in range(DAYS_PER_WEEK):
-                yield env.timeout(week * WEEK + day * DAY + ARRIVALS_AT - env.now)
-                season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile[day]
-                arrivals = self.rng.poisson(self.lam_split * season)     # (2, P, T): urgent, routine
-                self.arrived += arrivals
-                self.week.requests += arrivals.sum()
-                if self.pcn.measuring:
-                    self.by_type["requests"] += arrivals.sum(axis=(0, 1))
                 yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
-                if is_open(s, week, day):
-                    self.serve_day(week * DAYS_PER_WEEK + day)
-                self.cd_gp_slots_today = self.locum_slots_today = 0.0
+                self.day(week, day)
             week += 1
 
+    def week_ahead(self, week: int) -> None:
+        """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
+        season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
+        self.week_arrivals = self.rng.poisson(self.lam_split[None] * season[:, None, None, None])
+        self.routine_by_day = self.week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
 
-    def serve_day(self, day_index: int) -> None:
-        """Triage, urgent care, booking, supervision, today's appointments; then the diary moves a day."""
-        s, wk, H, P = self.s, self.week, self.H, self.P
-        PR = range(P)
-        # the day's held slots are released; the CD's clinics and any locum add to practice 0
-        self.free[:, 0] += self.held[:, 0]
-        extra = self.whole("extra", self.cd_gp_slots_today + self.locum_slots_today)
-        if extra:
-            self.free[0, 0] += extra
-            self.capacity[0, 0] += extra
-        # working copies of the diary (free slots, bookings and the day's bookings by lead), written back below
-        fl, bgl, bpl, lead = self.free.tolist(), self.booked_gp.tolist(), self.booked_pref.tolist(), [0] * H
-        tf, tp, tg = [], [], []                       # the cells changed, as flat indices
-        d = (fl, bpl, bgl, lead, tf, tp, tg)
-
-        # triage has split the arrivals into urgent and routine; returners due today are routine
-        urgent, routine = self.arrived.tolist()
-        self.arrived.fill(0)
-        ret = self.returns
-        back = ret[:, :, 0].tolist()
-        ret[:, :, :-1] = ret[:, :, 1:]
-        back_by_type = [sum(col) for col in zip(*back)]
-        for p in PR:
-            rp, bp = routine[p], back[p]
-            for t, b in enumerate(bp):
-                if b:
-                    rp[t] += b
-        wk.returned += sum(back_by_type)
-
-        # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
-        carried = self.carried.tolist()
-        both = [[c + u for c, u in zip(cr, ur)] for cr, ur in zip(carried, urgent)]
-        before = sum(map(sum, both))
-        if before:
-            self._pref_all(both, 1, day_index, True, fl, d, None)
-            for p in PR:
-                cap = fl[p][0]
-                if cap <= 0:
-                    continue
-                bp, tot = both[p], 0
-                for t in self.gp_order_py:
-                    g = bp[t]
-                    if g > 0:
-                        if g > cap:
-                            g = cap
-                        bp[t] -= g
-                        cap -= g
-                        tot += g
-                        bgl[t][0] += g
-                        tg.append(t * H)
-                        if not cap:
-                            break
-                if tot:
-                    fl[p][0] -= tot
-                    tf.append(p * H)
-            # yesterday's urgent requests were seen first: of those left, the newest are today's
-            urgent = [[b if b < u else u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
-            left_carried = [[b - u for b, u in zip(br, ur)] for br, ur in zip(both, urgent)]
-            seen = before - sum(map(sum, both))
-            seen_carried = sum(map(sum, carried)) - sum(map(sum, left_carried))
-            self.by_lead[1, 0] += seen_carried
-            lead[0] += seen - seen_carried
-            carried = left_carried
-        diverted = [sum(col) for col in zip(*carried)]    # urgent since yesterday and still not seen
-        self.carried = np.array(urgent, np.int64)
-        wk.diverted += sum(diverted)
-
-        # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
-        declined = [[0] * len(r) for r in routine]
-        for L in self.passes:
-            if not any(map(any, routine)):
-                break
-            self._pref_all(routine, L, day_index, False, fl, d, declined)
-            if any(map(any, routine)):
-                self._gp_py(routine, L, fl, d, declined)
-        # the working copies written back
-        for flat, rows, cells in ((self._free_flat, fl, tf), (self._pref_flat, bpl, tp), (self._gp_flat, bgl, tg)):
-            if cells:
-                cells = list(set(cells))
-                flat[cells] = [rows[i // H][i % H] for i in cells]
-        if any(lead):
-            self.by_lead[self.diag] += lead
-        self.unbooked_today = np.array(routine, np.int64)   # no eligible slot in the horizon (read by verification)
-        # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-        lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
-        elsewhere = [sum(col) for col in zip(*lost)]
-        if s.demand.return_share > 0:
-            at = [(p, t, n) for p, row in enumerate(lost) for t, n in enumerate(row) if n]
-            if at:
-                again = self.rng_booking.binomial([n for _, _, n in at], s.demand.return_share).tolist()
-                last = ret[:, :, -1]
-                last.fill(0)
-                for (p, t, _), g in zip(at, again):
-                    if g:
-                        last[p, t] = g
-                        elsewhere[t] -= g
-            else:
-                ret[:, :, -1] = 0
+    def day(self, week: int, day: int) -> None:
+        """18:00 of a weekday: the day's requests arrive; on open days they are served."""
+        arrivals = self.week_arrivals[day]
+        if is_open(self.s, week, day):
+            self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
         else:
-            ret[:, :, -1] = 0
-        wk.unmet += sum(diverted) + sum(elsewhere)
+            self.arrive(arrivals, self.routine_by_day[day])
+        self.cd_gp_slots_today = self.locum_slots_today = 0.0
 
+    def arrive(self, arrivals: np.ndarray, routine: int) -> None:
+        """The day's requests (`routine` of them routine) join those waiting for triage."""
+        self.arrived += arrivals
+        self.week.requests += arrivals.sum()
+        self.routine_pending += routine
+        if self.pcn.measuring:
+            self.by_type["requests"] += arrivals.sum(axis=(0, 1))
+
+    def serve_day(self, day_index: int, arrivals: np.ndarray, routine: int) -> None:
+        """The day's requests (`routine` of them routine); triage, urgent care, booking, supervision, today's
+        appointments; then the diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python."""
+        s, wk, P = self.s, self.week, self.P
+        # the CD's clinics and any locum add whole slots at practice 0, the fraction carried (`whole`)
+        total = self.cd_gp_slots_today + self.locum_slots_today + self.carry["extra"]
+        extra = math.floor(total + 1e-9)
+        self.carry["extra"] = total - extra
+        # the day's uniforms, consecutive numbers of the booking stream: one per routine request (arrived
+        # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
+        need = 2 * (self.routine_pending + routine + self.returns_due)
+        self.routine_pending = 0
+        at = self._u_next
+        if at + need > self._u_pool.size:
+            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 4096))])
+            at = 0
+        self._u_next = at + need
+        if not self.compiled:
+            u = self._u_pool[at:at + need]
+            self.arrive(arrivals, routine)
+            self.routine_pending = 0
+            # the day's held slots are released; the CD's clinics and any locum add to practice 0
+            self.free[:, 0] += self.held[:, 0]
+            if extra:
+                self.free[0, 0] += extra
+                self.capacity[0, 0] += extra
+            diverted, elsewhere, back_by_type = self.book_day_lists(day_index, u.tolist())
+            wk.returned += sum(back_by_type)
+            wk.diverted += sum(diverted)
+            wk.unmet += sum(diverted) + sum(elsewhere)
+            self.end_day_lists(diverted, elsewhere, back_by_type)
+            self.returns_due = int(self.returns[:, :, 0].sum())
+            return
+        out = self._out
+        slots, _, needed, wanted, protected = self.staffing()
+        daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+              day_index, self._u_pool, at, self.accept_p_arr, self.accept_p is not None, s.demand.return_share, self.gp_order,
+              self.rotation_arr, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes_arr,
+              self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
+              self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
+              needed, self.gp_minutes, out)
+        o = out.tolist()
+        wk.requests += int(o[daybook.OUT_REQUESTS])
+        wk.returned += int(o[daybook.OUT_RETURNED])
+        diverted = int(o[daybook.OUT_DIVERTED])
+        wk.diverted += diverted
+        wk.unmet += diverted + int(o[daybook.OUT_ELSEWHERE])
+        wk.gp_supervision_hours += o[daybook.OUT_SUP]
+        self.supervision_needed += o[daybook.OUT_NEEDED]
+        wk.gp_appointments += int(o[daybook.OUT_GP])
+        wk.nurse_appointments += int(o[daybook.OUT_NURSE])
+        wk.arrs_appointments += int(o[daybook.OUT_ARRS])
+        self.returns_due = int(o[daybook.OUT_DUE])
+
+    def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list) -> None:
+        """Supervision given, today's appointments counted, the diary moved a day: the reference of
+        `daybook.end_day`."""
+        s, wk, H, P = self.s, self.week, self.H, self.P
+        fl0 = self.free[:P, 0].tolist()
         # supervision not blocked ahead is given from GP slots still free today
         gp_min = s.gps.appointment_minutes
         wanted, needed, blocked = self.sup[:, 0].tolist()
-        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl[p][0] for p in PR))) * gp_min / 60.0
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl0))) * gp_min / 60.0
         wk.gp_supervision_hours += blocked + given
         self.supervision_needed += needed
 

@@ -41,7 +41,8 @@ from pcnsim.report.sentences import capitalised, result_sentences
 
 __all__ = ["COLUMNS", "AGGREGATE_TEXT", "ICS_METRICS", "National", "aggregate_of", "national_totals",
            "national_of", "write_national", "save_national", "national_sentences", "national_cells",
-           "national_kind"]
+           "national_kind", "COMPARISON_COLUMNS", "published_figures", "national_comparison", "comparison_cells",
+           "comparison_lines"]
 
 COLUMNS = ["metric", "aggregate", "value", "ci_low", "ci_high", "n", "pcns"]
 
@@ -329,6 +330,67 @@ def national_cells(value: Any, lo: Any, hi: Any, kind: str, metric: Optional[str
     return estimate_cells(value, lo, hi, kind, metric)
 
 
+# --------------------------------------------------------------------------- published figures
+COMPARISON_COLUMNS = ["metric", "label", "model", "model_low", "model_high", "published", "gap", "source", "note"]
+
+
+def published_figures(run: RunData) -> list[dict]:
+    """The published figures the run's scenario sets its national totals beside (`report.published`)."""
+    report = run.scenario.get("report") if isinstance(run.scenario, dict) else None
+    figures = report.get("published") if isinstance(report, dict) else None
+    return [dict(f) for f in figures if isinstance(f, Mapping)] if isinstance(figures, list) else []
+
+
+def national_comparison(nat: National, published: Any) -> pd.DataFrame:
+    """The national figures beside published ones, one row per published figure.
+
+    ``published``: mappings with ``metric``, ``value``, ``source`` and optionally ``note``
+    (a scenario's `report.published`). ``model`` is the run's national figure (NaN if the run
+    has no such metric) and ``model_low``, ``model_high`` its 95% CI (NaN with one
+    replication); ``gap`` is model / published - 1."""
+    rows = []
+    for fig in published:
+        metric = str(fig["metric"])
+        row = nat.row(metric)
+        model, low, high = ((float(row["value"]), float(row["ci_low"]), float(row["ci_high"]))
+                            if row is not None and finite(row["value"]) else (math.nan,) * 3)
+        value = float(fig["value"])
+        gap = model / value - 1 if value and finite(model) else math.nan
+        rows.append({"metric": metric, "label": catalogue.label(metric), "model": model, "model_low": low,
+                     "model_high": high, "published": value, "gap": gap, "source": str(fig.get("source", "")),
+                     "note": str(fig.get("note", "") or "")})
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def comparison_cells(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A comparison row's model figure (with its 95% CI when there is one), the published figure
+    (as published) and the gap, as the national table shows them."""
+    metric = str(row["metric"])
+    kind = national_kind(metric, aggregate_of(metric))
+    model = "-"
+    if finite(row["model"]):
+        value, ci = national_cells(row["model"], row.get("model_low"), row.get("model_high"), kind, metric)
+        model = f"{value} ({ci})" if ci else value
+    published = format_value(row["published"], kind)
+    gap = "-" if not finite(row["gap"]) else "0.0%" if abs(float(row["gap"])) < 0.0005 else f"{float(row['gap']):+.1%}"
+    return model, published, gap
+
+
+def comparison_lines(table: pd.DataFrame) -> list[str]:
+    """The comparison as aligned plain-text lines (for the terminal): metric, model, published, gap,
+    then the source and the reason for the gap, indented."""
+    if table.empty:
+        return []
+    cells = [(str(r["label"]), *comparison_cells(r)) for _, r in table.iterrows()]
+    header = ("", "model", "published", "gap")
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join([header[0].ljust(widths[0])] + [h.rjust(w) for h, w in zip(header[1:], widths[1:])])]
+    for (_, r), c in zip(table.iterrows(), cells):
+        lines.append("  ".join([c[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(c[1:], widths[1:])]))
+        lines.append(" " * 4 + f"source: {r['source']}" + (f"; {r['note']}" if r["note"] else ""))
+    return lines
+
+
 def national_sentences(run: RunData, nat: National) -> list[str]:
     """The national figures in plain English, each with its 95% CI where there is one."""
     t = nat.table.set_index("metric") if nat.table is not None else pd.DataFrame()
@@ -345,8 +407,9 @@ def national_sentences(run: RunData, nat: National) -> list[str]:
         r = t.loc[m]
         return national_cells(r["value"], r["ci_low"], r["ci_high"], national_kind(m, r["aggregate"]), m)[0]
 
+    patients = (f" ({val('registered_patients')} registered patients)" if has("registered_patients") else "")
     out = [f"The run simulates {len(nat.points)} ICSs with {format_number(nat.total_pcns, 0)} PCNs in "
-           "all; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
+           f"all{patients}; each national figure adds up the per-PCN results, weighted by each ICS's PCNs."]
     if has("appointments_per_year"):
         share = f", {val('demand_met_share')} of" if has("demand_met_share") else ""
         req = (f"{share} the {val('requests_per_year')} requested" if has("requests_per_year") else "")

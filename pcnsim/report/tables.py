@@ -10,11 +10,11 @@ from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite
 from pcnsim.report.formatting import (ci_decimals, estimate_cells, format_number,
                                       format_param, format_value, round_to_ci)
-from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National, national_cells, national_kind, \
-    national_sentences
+from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National, comparison_cells, national_cells, \
+    national_comparison, national_kind, national_sentences, published_figures
 from pcnsim.experiment.folder import RunData, order_metrics
 
-__all__ = ["esc", "metrics_table", "sweep_table", "national_section", "ics_table", "MAX_TABLE_POINTS"]
+__all__ = ["esc", "metrics_table", "sweep_table", "national_section", "published_table", "ics_table", "MAX_TABLE_POINTS"]
 
 MAX_TABLE_POINTS = 30     # a sweep table of key metrics by point, up to this many points
 _URL = re.compile(r"\b(?:https?|ftp)://", re.IGNORECASE)
@@ -137,12 +137,31 @@ def national_section(run: RunData, nat: National) -> str:
     table = ("<div class=wide><table><thead><tr><th>metric</th><th>how it is combined</th>"
              "<th>national value</th><th>95% CI</th><th>unit</th></tr></thead><tbody>"
              + "".join(rows) + "</tbody></table></div>")
-    return (f"<ul class=key>{sentences}</ul>{ci_note}"
+    return (f"<ul class=key>{sentences}</ul>{ci_note}{published_table(run, nat)}"
             "<p class=note>Counts (per year, backlogs, WTE) are totals over all PCNs; hours, waits "
             "and shares are means per PCN weighted by each ICS's PCNs; the share of demand met and "
             "the cost per appointment are ratios of national totals. The 90th percentile wait is "
             "the weighted mean of the ICSs' percentiles, not a national percentile. The same "
             "figures are in <code>national.csv</code> in the run folder.</p>" + table)
+
+
+def published_table(run: RunData, nat: National) -> str:
+    """The national figures beside the published ones the scenario names (`report.published`), if any."""
+    published = published_figures(run)
+    if not published:
+        return ""
+    rows = []
+    for _, r in national_comparison(nat, published).iterrows():
+        model, value, gap = comparison_cells(r)
+        why = f"<br><small>{esc(r['note'])}</small>" if r["note"] else ""
+        rows.append(f"<tr><td>{esc(r['label'])}<br><code>{esc(r['metric'])}</code></td>"
+                    f"<td class=num>{esc(model)}</td><td class=num>{esc(value)}</td><td class=num>{esc(gap)}</td>"
+                    f"<td>{esc(r['source'])}{why}</td></tr>")
+    return ("<h3>Beside published figures</h3><div class=wide><table><thead><tr><th>figure</th><th>model</th>"
+            "<th>published</th><th>gap</th><th>source, and why they may differ</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div><p class=note>Gap: the model's national figure over the "
+            "published one, less 1. The figures and their sources are the scenario's "
+            "<code>report.published</code>.</p>")
 
 
 def ics_table(run: RunData, nat: National) -> str:

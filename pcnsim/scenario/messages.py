@@ -106,11 +106,13 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[tuple, s
         return loc, f"{_key(loc)} is missing: it is required"
     if kind == "value_error":
         message = str(ctx.get("error", err.get("msg", ""))).removeprefix("Value error, ")
-        field = _COMBINATION_KEYS.get(loc)
-        if field is None:
-            fields = list((_model_in(_annotation_at(loc)) or BaseModel).model_fields)
-            hits = sorted((message.find(f), f) for f in fields if re.search(rf"\b{f}\b", message))
-            field = hits[0][1] if hits else None
+        named = re.match(r"([a-z_]+(?:\.[a-z_0-9]+)+): (.+)", message, re.S) if not loc else None
+        if named:           # a check of the whole scenario names the key to change first ("ics.x: ...")
+            key_loc = tuple(named.group(1).split("."))
+            return key_loc, f"{_key(key_loc)} = {_show(_get(data, key_loc))}: {named.group(2)}"
+        fields = list((_model_in(_annotation_at(loc)) or BaseModel).model_fields)
+        hits = sorted((message.find(f), f) for f in fields if re.search(rf"\b{f}\b", message))
+        field = hits[0][1] if hits else _COMBINATION_KEYS.get(loc)   # the key the message names first
         key_loc = loc + (field,) if field else loc
         return key_loc, f"{_key(key_loc)} = {_show(_get(data, key_loc))}: {message}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
