@@ -12,9 +12,12 @@ events processed per second by the model next to a bare SimPy loop measured in t
 run, and their ratio; (c) peak memory of one baseline replication and of a sweep of N
 points against 2N points (the CLI in a subprocess, `--jobs 1`, so that one process holds
 everything); (d) the wall-time speed-up of `pcnsim run --jobs 2` over `--jobs 1` on a
-sweep. The machine may be shared: the figures to trust are the ratios (model / bare
-SimPy, 2N / N memory, jobs-1 / jobs-2 time) and CPU-time rates; the load average is
-printed next to them. Record the headline numbers in docs/performance.md ("History").
+sweep; (e) start-up: `pcnsim --help`, `pcnsim validate`, the time from `pcnsim run` to its
+first cell (in this process, and in a worker process), and `pcnsim report` of a small run,
+each the median of several runs in fresh processes. The machine may be shared: the figures
+to trust are the ratios (model / bare SimPy, 2N / N memory, jobs-1 / jobs-2 time) and
+CPU-time rates; the load average is printed next to them. Record the headline numbers in
+docs/performance.md ("History").
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from pcnsim.model import simulate  # noqa: E402
 from pcnsim.scenario import load_scenario  # noqa: E402
 
 WEEKS_PER_YEAR = 52
-SECTIONS = ("speed", "engine", "memory", "jobs")
+SECTIONS = ("speed", "engine", "memory", "jobs", "startup")
 
 
 # --------------------------------------------------------------------------- the machine
@@ -278,6 +281,128 @@ def bench_jobs(quick: bool, tmp: Path, repeats: int) -> dict[str, Any]:
             "pcn_years_per_s_wall_jobs2": 2 * cells * weeks / WEEKS_PER_YEAR / best["2S"][2]}
 
 
+# --------------------------------------------------------------------------- (e) start-up
+#: A sitecustomize put first on PYTHONPATH by `first_cell`: in every process of the run (worker
+#: processes inherit the environment) it wraps `run_cell` (a cell starts) and the model's
+#: `simulate` (the model, imported, starts simulating) and notes when each is first entered
+#: and which heavy modules are loaded by then. It shadows any other sitecustomize, for the
+#: benchmark's runs only.
+_PROBE = textwrap.dedent("""
+    import importlib.abc, importlib.machinery, os, sys, time
+
+    HEAVY = ("pandas", "pyarrow", "scipy", "scipy.stats", "matplotlib", "seaborn", "openpyxl", "simpy", "numba")
+    WRAP = {"pcnsim.experiment.cells": "run_cell", "pcnsim.model.simulation": "simulate"}
+
+
+    def _wrap(fn):
+        def wrapper(*args, **kwargs):
+            loaded = " ".join(m for m in HEAVY if m in sys.modules) or "-"
+            with open(os.environ["PCNSIM_BENCH_PROBE"], "a") as f:
+                f.write(f"{fn.__name__} {time.time():.6f} {os.getpid()} {loaded}\\n")
+            return fn(*args, **kwargs)
+        wrapper.__module__, wrapper.__qualname__, wrapper.__name__ = fn.__module__, fn.__qualname__, fn.__name__
+        return wrapper   # still pickles by name
+
+
+    class _Loader(importlib.abc.Loader):
+        def __init__(self, inner, attr):
+            self.inner, self.attr = inner, attr
+
+        def create_module(self, spec):
+            return self.inner.create_module(spec)
+
+        def exec_module(self, module):
+            self.inner.exec_module(module)
+            setattr(module, self.attr, _wrap(getattr(module, self.attr)))
+
+
+    class _Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name not in WRAP:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            if spec is not None:
+                spec.loader = _Loader(spec.loader, WRAP[name])
+            return spec
+
+
+    if os.environ.get("PCNSIM_BENCH_PROBE"):
+        sys.meta_path.insert(0, _Finder())
+""")
+
+
+def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of a command run to its end; raises if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
+                         env=env or {**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited {out.returncode}:\n{out.stderr[-2000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _median_times(cmd: list[str], repeats: int) -> dict[str, Any]:
+    runs = [_timed(cmd) for _ in range(repeats)]
+    return {"wall_s": statistics.median(w for w, _ in runs), "cpu_s": statistics.median(c for _, c in runs),
+            "walls": [w for w, _ in runs]}
+
+
+def first_cell(tmp: Path, jobs: int, replications: int, tag: str) -> dict[str, Any]:
+    """One `pcnsim run baseline` (a 13-week horizon, --no-report): seconds from starting the
+    command to the first cell starting (`run_cell` entered, in this process or a worker) and
+    to the model starting to simulate (`simulate` entered: the model imported), the heavy
+    modules loaded by then, and the run's whole wall time."""
+    probe_dir = tmp / "probe"
+    probe_dir.mkdir(exist_ok=True)
+    (probe_dir / "sitecustomize.py").write_text(_PROBE)
+    marks = tmp / f"first-cell-{tag}.txt"
+    marks.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(probe_dir), str(ROOT)]),
+           "PCNSIM_BENCH_PROBE": str(marks)}
+    cmd = [sys.executable, "-m", "pcnsim", "run", "baseline", "--replications", str(replications),
+           "--jobs", str(jobs), "--set", "run.horizon_weeks=13", "--set", "run.warmup_weeks=4", "--quiet",
+           "--no-report", "--out", str(tmp / f"first-cell-{tag}")]
+    start = time.time()
+    wall, cpu = _timed(cmd, env)
+    lines = [line.split(" ", 3) for line in marks.read_text().splitlines()]
+
+    def first(what: str) -> list[str]:
+        return min((parts for parts in lines if parts[0] == what), key=lambda parts: float(parts[1]))
+
+    cell, sim = first("run_cell"), first("simulate")
+    return {"to_first_cell_s": float(cell[1]) - start, "to_first_simulate_s": float(sim[1]) - start,
+            "loaded_at_first_cell": cell[3].replace("-", "").split(),
+            "loaded_at_first_simulate": sim[3].replace("-", "").split(), "wall_s": wall, "cpu_s": cpu}
+
+
+def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
+    """Median of 5 (3 with --quick) fresh processes each: `pcnsim --help`, `pcnsim run --help`,
+    `pcnsim validate baseline`, time to the first cell of `pcnsim run` (--jobs 1: in this
+    process; --jobs 2: in a worker), and `pcnsim report` of the --jobs 1 run's folder."""
+    n = 3 if quick else 5
+    pcnsim = [sys.executable, "-m", "pcnsim"]
+    out: dict[str, Any] = {"repeats": n,
+                           "help": _median_times([*pcnsim, "--help"], n),
+                           "run_help": _median_times([*pcnsim, "run", "--help"], n),
+                           "validate": _median_times([*pcnsim, "validate", "baseline"], n)}
+    for jobs, reps, tag in ((1, 1, "jobs1"), (2, 2, "jobs2")):
+        runs = [first_cell(tmp, jobs, reps, f"{tag}-{i}") for i in range(n)]
+        out[f"first_cell_{tag}"] = {
+            "to_first_cell_s": statistics.median(r["to_first_cell_s"] for r in runs),
+            "runs_s": [r["to_first_cell_s"] for r in runs],
+            "to_first_simulate_s": statistics.median(r["to_first_simulate_s"] for r in runs),
+            "wall_s": statistics.median(r["wall_s"] for r in runs),
+            "loaded_at_first_cell": runs[0]["loaded_at_first_cell"],
+            "loaded_at_first_simulate": runs[0]["loaded_at_first_simulate"]}
+    folder = tmp / "first-cell-jobs1-0"
+    out["report"] = _median_times([*pcnsim, "report", str(folder)], 2 if quick else 3)
+    out["report"]["run"] = "baseline, 1 replication of 13 weeks"
+    return out
+
+
 # --------------------------------------------------------------------------- report
 def table(rows: list[tuple[str, str]]) -> str:
     width = max(len(a) for a, _ in rows)
@@ -349,6 +474,27 @@ def main(argv: list[str] | None = None) -> int:
                      ("    cores busy with other work before the runs", f"{min(jb['busy_cores_before_runs']):.2f} to "
                       f"{max(jb['busy_cores_before_runs']):.2f}" + ("  (busy machine: speed-ups unreliable)"
                       if max(jb['busy_cores_before_runs']) > 0.25 else ""))]
+        if "startup" in only:
+            st = res["startup"] = bench_startup(args.quick, tmp)
+            c1, c2 = st["first_cell_jobs1"], st["first_cell_jobs2"]
+            rows += [(f"(e) pcnsim --help (median of {st['repeats']})",
+                      f"{st['help']['wall_s']:.2f} s  (CPU {st['help']['cpu_s']:.2f} s)"),
+                     ("    pcnsim run --help", f"{st['run_help']['wall_s']:.2f} s  (CPU {st['run_help']['cpu_s']:.2f} s)"),
+                     ("    pcnsim validate baseline",
+                      f"{st['validate']['wall_s']:.2f} s  (CPU {st['validate']['cpu_s']:.2f} s)"),
+                     ("    pcnsim run to its first cell, --jobs 1",
+                      f"{c1['to_first_cell_s']:.2f} s  (runs: {', '.join(f'{w:.2f}' for w in c1['runs_s'])}; "
+                      f"loaded then: {' '.join(c1['loaded_at_first_cell']) or 'none of the heavy ones'})"),
+                     ("      to the model simulating (imported)",
+                      f"{c1['to_first_simulate_s']:.2f} s  (loaded then: "
+                      f"{' '.join(c1['loaded_at_first_simulate']) or 'none of the heavy ones'})"),
+                     ("    pcnsim run to its first cell in a worker, --jobs 2",
+                      f"{c2['to_first_cell_s']:.2f} s  (runs: {', '.join(f'{w:.2f}' for w in c2['runs_s'])}; "
+                      f"loaded then: {' '.join(c2['loaded_at_first_cell']) or 'none of the heavy ones'})"),
+                     ("      to the model simulating in a worker", f"{c2['to_first_simulate_s']:.2f} s"),
+                     ("    the 1-cell run, start to end", f"{c1['wall_s']:.2f} s"),
+                     ("    pcnsim report of that run",
+                      f"{st['report']['wall_s']:.2f} s  (CPU {st['report']['cpu_s']:.2f} s)")]
     res["machine"]["loadavg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
     print(table(rows))
@@ -360,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(("--jobs 2 >= 1.7x --jobs 1 (2S sweep)", res["jobs"]["speedup_2s_best"] >= 1.7))
     if "memory" in res:
         targets.append(("memory flat (2N / N <= 1.15)", res["memory"]["sweep"]["ratio_2n_over_n"] <= 1.15))
+    if "startup" in res:
+        targets.append(("pcnsim --help under 0.5 s", res["startup"]["help"]["wall_s"] < 0.5))
     for name, ok in targets:
         print(f"  target {name}: {'met' if ok else 'NOT met'}")
     res["targets"] = {name: ok for name, ok in targets}

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
-from scipy.special import gammaincinv, stdtrit
 
 from pcnsim.metrics import bounds as metric_bounds
+
+if TYPE_CHECKING:  # pandas and scipy load when a function needs them: `pcnsim run` reaches its
+    import pandas as pd  # first cell without them (the run folder's module imports `finite`)
 
 CONFIDENCE = 0.95
 SUMMARY_STATS = ("mean", "std", "ci_low", "ci_high", "n")
@@ -46,6 +47,8 @@ def finite(x: Any) -> bool:
 def t_quantile(q: Any, df: Any) -> Any:
     """Student's t quantile (as `scipy.stats.t.ppf(q, df)`), from scipy.special: importing
     scipy.stats costs about two seconds at the start of every run, scipy.special a fifth of it."""
+    from scipy.special import stdtrit
+
     return stdtrit(df, q)
 
 
@@ -149,6 +152,8 @@ def poisson_interval(count: float, exposure: float, confidence: float = CONFIDEN
     with chi2(q; 2k)/2 = gammaincinv(k, q). Zero events give [0, -ln(a/2)/exposure], an interval
     with a positive upper end (3.69 / exposure at 95%), never [0, 0].
     """
+    from scipy.special import gammaincinv
+
     if not (exposure > 0) or not math.isfinite(count) or count < 0:
         return (math.nan, math.nan)
     k = round(count)
@@ -177,6 +182,8 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
     exposure) over replications, over the total exposure, instead of the t-interval. Without
     ``exposure`` (the default) every metric keeps its t-interval.
     """
+    import pandas as pd
+
     if by is None:
         by = [c for c in results.columns if c not in ("replication", "metric", "value")]
     keys = [*by, "metric"]
@@ -290,6 +297,8 @@ def sobol_indices(problem: Mapping[str, Any], Y: Sequence[float] | np.ndarray, *
     half-widths of SALib's bootstrap intervals at ``conf_level``; ``seed`` fixes them).
     An output that does not vary gives NaN indices instead of an error.
     """
+    import pandas as pd
+
     from SALib.analyze import sobol as salib_sobol
 
     y = np.asarray(Y, dtype=float)
@@ -344,6 +353,8 @@ def sensitivity(results: pd.DataFrame, problem: Mapping[str, Any], points: int, 
     missing at some point gets NaN indices. Columns: ``metric, parameter, S1, S1_conf, ST,
     ST_conf, noise_share`` (see `noise_share`).
     """
+    import pandas as pd
+
     per_rep = results.groupby("replication")["point"].nunique()
     complete = per_rep.index[per_rep == points]
     if 0 < len(complete) < len(per_rep):
@@ -372,6 +383,8 @@ def sobol_display(table: pd.DataFrame) -> pd.DataFrame:
     ``[index - conf, index + conf]`` cut to [0, 1] as well (columns ``S1_low, S1_high,
     ST_low, ST_high``). The estimates in sensitivity.csv stay as SALib computed them.
     Rows keep their order; a row with NaN indices stays NaN."""
+    import pandas as pd
+
     out = table.copy()
     for col in ("S1", "ST"):
         est = pd.to_numeric(out[col], errors="coerce")

@@ -69,3 +69,22 @@ def test_the_atomic_writer_leaves_a_whole_file_or_none(tmp_path):
         write_text_atomic(tmp_path / "missing" / "x.txt", "text")
     assert isinstance(failed.value, OSError) and failed.value.errno == errno.ENOENT
     assert failed.value.path == tmp_path / "missing" / "x.txt"
+
+
+def test_point_values_are_each_points_first_summary_row(tmp_path):
+    """point_values finds every point's row once (reports ask per point) and gives what a
+    lookup of that point's first summary row gives; a new summary is looked up afresh."""
+    from tests.fake_runs import make_run_folder
+
+    run = load_run(make_run_folder(tmp_path / "grid", sweep="grid2", replications=2, weeks=20, warmup=4,
+                                   weekly=False))
+    assert len(run.points) > 1 and run.swept_keys
+    for p in run.points:
+        rows = run.summary[run.summary["point"] == p]
+        assert run.point_values(p) == {k: rows.iloc[0][k] for k in run.swept_keys}
+    assert run.point_values(max(run.points) + 1) == {}
+    first = run.points[0]
+    changed = run.summary.copy()
+    changed.loc[changed["point"] == first, run.swept_keys[0]] = 123.5
+    run.summary = changed
+    assert run.point_values(first)[run.swept_keys[0]] == 123.5

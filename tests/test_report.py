@@ -359,3 +359,82 @@ def test_intervals_shown_to_people_stop_at_the_bounds_a_metric_cannot_cross():
     assert format_estimate(0.5, -0.2, 1.2, "hours") == "0.5 (95% CI 0.0 to 1.2)"
     # a share above 1 (demand met while a backlog is drawn down) keeps its interval
     assert format_estimate(1.02, 0.98, 1.06, "share") == "102.0% (95% CI 98.0% to 106.0%)"
+
+
+# --------------------------------------------------------------------------- work done once
+@pytest.mark.unit
+def test_the_written_out_theme_is_seaborns():
+    """style.py spells out seaborn's whitegrid style, talk context and colour-blind palette so
+    that drawing a report need not import seaborn; they must stay what seaborn gives."""
+    import seaborn as sns
+
+    from pcnsim.report import style
+
+    whitegrid = dict(sns.axes_style("whitegrid"))
+    assert whitegrid.pop("image.cmap") == "rocket"   # left out on purpose: see style.WHITEGRID
+    assert style.WHITEGRID == whitegrid
+    assert style.TALK == dict(sns.plotting_context("talk"))
+    assert list(style.COLORBLIND) == list(sns.color_palette("colorblind"))
+    assert style.palette(13) == list(sns.color_palette("colorblind", 13))
+
+
+def test_a_report_without_a_heatmap_does_not_import_seaborn(tmp_path):
+    """seaborn costs about two seconds to import; only the grid sweep's heatmap needs it."""
+    import os
+    import sys
+
+    folder = make_run_folder(tmp_path / "plain", replications=3, weeks=30, warmup=4)
+    code = ("import json, sys; from pcnsim.report import write_report; write_report(sys.argv[1]); "
+            "print(json.dumps('seaborn' in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, cwd=root, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "false"
+    assert (folder / "figures" / "delivery.png").exists()
+
+
+def test_weekly_bands_are_summarised_once_and_equal_each_metric_on_its_own(fake_run):
+    import pandas.testing as pd_testing
+
+    from pcnsim.analysis import summarise
+    from pcnsim.report.figures import weekly as weekly_figures
+
+    weekly = load_run(fake_run).weekly(0)
+    metrics = list(dict.fromkeys(weekly["metric"]))
+    assert len(metrics) > 3
+    calls = []
+    real = weekly_figures.summarise
+    weekly_figures.summarise = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        bands = {m: weekly_figures._weekly_band(weekly, m) for m in metrics}
+        again = weekly_figures._weekly_band(weekly, metrics[0])
+    finally:
+        weekly_figures.summarise = real
+    assert len(calls) == 1                                  # one summary for every band of the frame
+    for m, band in bands.items():                           # the same numbers as one metric at a time
+        d = weekly[weekly["metric"] == m]
+        alone = summarise(d[["week", "metric", "value"]], by=["week"]).set_index("week").sort_index()
+        alone = alone.rename(columns={"ci_low": "low", "ci_high": "high"})[["mean", "low", "high"]]
+        pd_testing.assert_frame_equal(band, alone)
+    bands[metrics[0]]["mean"] = -1.0                        # a figure that edits its band edits a copy
+    assert (again["mean"] != -1.0).all()
+    assert (weekly_figures._weekly_band(weekly, metrics[0])["mean"] != -1.0).all()
+    assert weekly_figures._weekly_band(weekly, "no_such_series") is None
+
+
+def test_write_report_reuses_the_run_and_national_figures_it_is_given(national_run, tmp_path, monkeypatch):
+    import shutil
+
+    from pcnsim.report import national_of, page
+
+    folder = tmp_path / "national"
+    shutil.copytree(national_run, folder)
+    run = load_run(folder)
+    nat = national_of(run)
+    assert nat is not None
+    monkeypatch.setattr(page, "load_run", lambda *_: pytest.fail("the run was read again"))
+    monkeypatch.setattr(page, "national_of", lambda *_: pytest.fail("the national figures were recomputed"))
+    path = write_report(folder, run=run, national=nat)
+    assert "National totals" in path.read_text(encoding="utf-8")
+    assert (folder / "national.csv").exists()

@@ -94,21 +94,23 @@ def _print_levers(result) -> None:
             click.echo("  " + line)
 
 
-def _national(folder, write_csv: bool) -> None:
+def _national(folder, write_csv: bool):
     """For a run whose points are ICSs (scenarios/england.yaml): print the national figures, and
     beside them the published figures the scenario names (`report.published`).
 
-    `write_csv` writes national.csv when the report (which writes it too) is skipped."""
+    `write_csv` writes national.csv when the report (which writes it too) is skipped. Returns
+    the run folder as read and its national figures, for the report to reuse (None, None when
+    they could not be had)."""
     try:
-        from pcnsim.report import load_run, national_of, national_sentences, write_national
-        from pcnsim.report.national import comparison_lines, national_comparison, published_figures
-    except ImportError:   # the presentation layer needs seaborn; the run itself does not
-        return
+        from pcnsim.report import load_run, national_of, national_sentences
+        from pcnsim.report.national import comparison_lines, national_comparison, published_figures, save_national
+    except ImportError:   # the presentation layer needs matplotlib; the run itself does not
+        return None, None
     try:
         run = load_run(folder)
         nat = national_of(run)
         if nat is None or nat.table is None:
-            return
+            return run, nat
         click.echo(f"National figures ({int(nat.total_pcns):,} PCNs in {len(nat.points)} ICSs; "
                    "every figure is in national.csv):")
         for sentence in national_sentences(run, nat):
@@ -119,10 +121,12 @@ def _national(folder, write_csv: bool) -> None:
             for line in comparison_lines(national_comparison(nat, published)):
                 click.echo("  " + line)
         if write_csv:
-            write_national(folder)
+            save_national(run, nat)
+        return run, nat
     except Exception as err:  # noqa: BLE001 - the run's data are safe; the figures can be recomputed
         click.echo(f"Warning: the national figures could not be computed ({err}); the results are "
                    f"complete. Retry with: pcnsim report {folder}", err=True)
+        return None, None
 
 
 @main.command("run")
@@ -228,15 +232,18 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
             click.echo(f"Warm-up (MSER-5 on the replication means of the weekly series): suggest "
                        f"{w['suggested_weeks']} weeks (now {w['current_warmup_weeks']}); by series: "
                        + ", ".join(f"{k} {w['by_series'][k]}" for k in w["key_series"]) + ".")
-    _national(result.folder, write_csv=no_report)
+    loaded, nat = _national(result.folder, write_csv=no_report)
     if not no_report:
         try:
             from pcnsim.report import write_report
         except ImportError:
             write_report = None
         if write_report is not None:
-            try:
-                write_report(result.folder)
+            try:   # the folder as read for the national figures: read once, not twice
+                if loaded is None:
+                    write_report(result.folder)
+                else:
+                    write_report(result.folder, run=loaded, national=nat)
             except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
                 click.echo(f"Warning: the report could not be drawn ({err}); the results are complete. "
                            f"Retry with: pcnsim report {result.folder}", err=True)

@@ -285,15 +285,20 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
 """
 
 
-def write_report(folder: str | os.PathLike) -> Path:
+_UNSET = object()
+
+
+def write_report(folder: str | os.PathLike, *, run: Optional[RunData] = None, national=_UNSET) -> Path:
     """Draw the figures and write `<folder>/report.html` and `<folder>/summary.xlsx`; return the
     page's path.
 
     For a run whose sweep points are ICSs (`national_of`), also write `<folder>/national.csv`.
+    ``run`` (the folder as `load_run` read it) and ``national`` (its `national_of`, None for
+    none) skip reading and computing them again when the caller already has them.
 
     Raises `RunFolderError` if `folder` is not a run folder."""
-    run = load_run(folder)
-    nat = national_of(run)
+    run = run if run is not None else load_run(folder)
+    nat = national_of(run) if national is _UNSET else national
     figures, notes = draw(run, nat)
     page = render_report(run, figures, notes, national=nat)
     save_national(run, nat)

@@ -32,16 +32,41 @@ class Figure:
     caption: str
 
 
+#: seaborn 0.13's "whitegrid" style, "talk" context and "colorblind" palette, written out:
+#: importing seaborn costs about two seconds (it imports scipy.stats), and only the grid
+#: heatmap needs it. tests/test_report.py checks these against seaborn. Left out: the style's
+#: `image.cmap` ("rocket", a colormap that exists only once seaborn is imported); no figure
+#: draws with the default colormap (the heatmap names viridis).
+WHITEGRID = {
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out",
+    "ytick.direction": "out", "xtick.color": ".15", "ytick.color": ".15", "axes.axisbelow": True,
+    "grid.linestyle": "-", "text.color": ".15", "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True,
+    "xtick.top": False, "ytick.right": False, "axes.grid": True, "axes.facecolor": "white",
+    "axes.edgecolor": ".8", "grid.color": ".8", "axes.spines.left": True, "axes.spines.bottom": True,
+    "axes.spines.right": True, "axes.spines.top": True, "xtick.bottom": False, "ytick.left": False,
+}
+TALK = {
+    "axes.linewidth": 1.875, "grid.linewidth": 1.5, "lines.linewidth": 2.25, "lines.markersize": 9.0,
+    "patch.linewidth": 1.5, "xtick.major.width": 1.875, "ytick.major.width": 1.875,
+    "xtick.minor.width": 1.5, "ytick.minor.width": 1.5, "xtick.major.size": 9.0, "ytick.major.size": 9.0,
+    "xtick.minor.size": 6.0, "ytick.minor.size": 6.0, "font.size": 18.0, "axes.labelsize": 18.0,
+    "axes.titlesize": 18.0, "xtick.labelsize": 16.5, "ytick.labelsize": 16.5, "legend.fontsize": 16.5,
+    "legend.title_fontsize": 18.0,
+}
+COLORBLIND = tuple(tuple(c / 255 for c in rgb) for rgb in (
+    (1, 115, 178), (222, 143, 5), (2, 158, 115), (213, 94, 0), (204, 120, 188),
+    (202, 145, 97), (251, 175, 228), (148, 148, 148), (236, 225, 51), (86, 180, 233)))
+
+
 @contextlib.contextmanager
 def theme() -> Iterator[None]:
     """seaborn's "talk" context, white grid and colour-blind palette, for this block only."""
     import matplotlib as mpl
-    import seaborn as sns
 
-    rc = {}
-    rc.update(sns.axes_style("whitegrid"))
-    rc.update(sns.plotting_context("talk"))
-    rc["axes.prop_cycle"] = mpl.cycler(color=sns.color_palette("colorblind"))
+    rc = {**WHITEGRID, **TALK}
+    rc["axes.prop_cycle"] = mpl.cycler(color=palette(len(COLORBLIND)))
     rc.update({"figure.dpi": FIG_DPI, "savefig.dpi": FIG_DPI, "axes.titleweight": "bold",
                "legend.frameon": True, "legend.framealpha": 0.9})
     with mpl.rc_context(rc):
@@ -49,10 +74,8 @@ def theme() -> Iterator[None]:
 
 
 def palette(n: int) -> list:
-    """n colours of the colour-blind palette."""
-    import seaborn as sns
-
-    return sns.color_palette("colorblind", n)
+    """n colours of the colour-blind palette (repeating after ten, as seaborn's does)."""
+    return [COLORBLIND[i % len(COLORBLIND)] for i in range(n)]
 
 
 def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):

@@ -5,8 +5,9 @@ None when the series it needs are missing. What each shows: docs/report.md.
 """
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pandas as pd
 
@@ -19,13 +20,23 @@ from pcnsim.report.style import Figure, new_figure, palette, save, subtitle, the
 __all__ = ["fig_delivery", "fig_cd_hours", "fig_arrs", "fig_retention"]
 
 
+#: The bands of the last weekly frame seen: (a weak reference to it, {metric: band}). The four
+#: figures ask for two dozen bands of the same frame; one `summarise` gives them all.
+_bands: tuple[Any, dict[str, pd.DataFrame]] = (None, {})
+
+
 def _weekly_band(weekly: pd.DataFrame, metric: str) -> Optional[pd.DataFrame]:
     """Per week: mean over replications and the 95% t-interval of that mean (`summarise`)."""
-    d = weekly[weekly["metric"] == metric]
-    if d.empty:
-        return None
-    band = summarise(d[["week", "metric", "value"]], by=["week"]).set_index("week").sort_index()
-    return band.rename(columns={"ci_low": "low", "ci_high": "high"})[["mean", "low", "high"]]
+    global _bands
+    ref, bands = _bands
+    if ref is None or ref() is not weekly:
+        every = summarise(weekly[["week", "metric", "value"]], by=["week"])
+        every = every.rename(columns={"ci_low": "low", "ci_high": "high"})
+        bands = {str(m): rows.set_index("week").sort_index()[["mean", "low", "high"]]
+                 for m, rows in every.groupby("metric", sort=False)}
+        _bands = (weakref.ref(weekly), bands)
+    band = bands.get(metric)
+    return None if band is None else band.copy()
 
 
 def _shade_warmup(ax, run: RunData, label: bool = True) -> None:
