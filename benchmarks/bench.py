@@ -14,7 +14,9 @@ points against 2N points (the CLI in a subprocess, `--jobs 1`, so that one proce
 everything); (d) the wall-time speed-up of `pcnsim run --jobs 2` over `--jobs 1` on a
 sweep; (e) start-up: `pcnsim --help`, `pcnsim validate`, the time from `pcnsim run` to its
 first cell (in this process, and in a worker process), and `pcnsim report` of a small run,
-each the median of several runs in fresh processes. The machine may be shared: the figures
+each the median of several runs in fresh processes; (f) national: the wall time of an
+England-year (`pcnsim run england`, all cores) against a baseline run (10 replications x 3
+years, `--jobs 1`), measured one after the other. The machine may be shared: the figures
 to trust are the ratios (model / bare SimPy, 2N / N memory, jobs-1 / jobs-2 time) and
 CPU-time rates; the load average is printed next to them. Record the headline numbers in
 docs/performance.md ("History").
@@ -47,7 +49,7 @@ from pcnsim.model import simulate  # noqa: E402
 from pcnsim.scenario import load_scenario  # noqa: E402
 
 WEEKS_PER_YEAR = 52
-SECTIONS = ("speed", "engine", "memory", "jobs", "startup")
+SECTIONS = ("speed", "engine", "memory", "jobs", "startup", "national")
 
 
 # --------------------------------------------------------------------------- the machine
@@ -404,6 +406,24 @@ def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- report
+def bench_national(quick: bool, tmp: Path) -> dict[str, Any]:
+    """Issue 18's ratio: an England-year (`pcnsim run england`, all cores) against a baseline run
+    (10 replications x 3 years, `--jobs 1`), both from the command line, in this run (1-3 minutes)."""
+    base = run_measured(cli(ROOT / "scenarios" / "baseline.yaml", tmp / "nat-baseline", 1))
+    eng = [sys.executable, "-m", "pcnsim", "run", "england", "--quiet", "--no-report", "--out", str(tmp / "nat-england")]
+    t = time.perf_counter()
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(eng, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t
+    usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(eng)} exited {out.returncode}:\n{out.stderr}")
+    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    return {"baseline_wall_s": base["wall_s"], "england_wall_s": wall, "england_cpu_s": cpu,
+            "england_over_baseline": wall / base["wall_s"], "england_pcn_years_measured": 1250.0,
+            "england_maxrss_mib": usage1.ru_maxrss / 1024}
+
+
 def table(rows: list[tuple[str, str]]) -> str:
     width = max(len(a) for a, _ in rows)
     return "\n".join(f"  {a:<{width}}  {b}" for a, b in rows)
@@ -495,6 +515,12 @@ def main(argv: list[str] | None = None) -> int:
                      ("    the 1-cell run, start to end", f"{c1['wall_s']:.2f} s"),
                      ("    pcnsim report of that run",
                       f"{st['report']['wall_s']:.2f} s  (CPU {st['report']['cpu_s']:.2f} s)")]
+        if "national" in only:
+            na = res["national"] = bench_national(args.quick, tmp)
+            rows += [("(f) baseline run, 10 reps x 3 years, --jobs 1", f"{na['baseline_wall_s']:.1f} s wall"),
+                     ("    England-year, pcnsim run england (all cores)",
+                      f"{na['england_wall_s']:.1f} s wall, {na['england_cpu_s']:.0f} s CPU"),
+                     ("    England / baseline (issue 18 target <= 4)", f"{na['england_over_baseline']:.1f}x")]
     res["machine"]["loadavg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
     print(table(rows))
@@ -508,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(("memory flat (2N / N <= 1.15)", res["memory"]["sweep"]["ratio_2n_over_n"] <= 1.15))
     if "startup" in res:
         targets.append(("pcnsim --help under 0.5 s", res["startup"]["help"]["wall_s"] < 0.5))
+    if "national" in res:
+        targets.append(("England-year <= 4x a baseline run", res["national"]["england_over_baseline"] <= 4))
     for name, ok in targets:
         print(f"  target {name}: {'met' if ok else 'NOT met'}")
     res["targets"] = {name: ok for name, ok in targets}

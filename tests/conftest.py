@@ -31,7 +31,7 @@ def fake_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def fake_sweep_run(tmp_path_factory) -> Path:
     """A finished synthetic run folder of a grid sweep."""
-    return make_run_folder(tmp_path_factory.mktemp("runs") / "fake-sweep", name="sweep-test", sweep="grid")
+    return make_run_folder(tmp_path_factory.mktemp("runs") / "fake-sweep", name="sweep-test", sweep="grid1")
 
 
 @pytest.fixture(scope="session")
