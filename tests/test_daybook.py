@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pcnsim.errors import ScenarioError
 from pcnsim.model import simulate
 from pcnsim.verify import scenario
 from tests.test_properties import scenarios
@@ -80,5 +81,17 @@ def test_the_engines_agree_on_the_baseline_and_differ_from_a_broken_kernel(monke
 
 def test_an_unknown_engine_is_refused(monkeypatch, small_scenario):
     monkeypatch.setenv("PCNSIM_ENGINE", "turbo")
-    with pytest.raises(ValueError, match="PCNSIM_ENGINE='turbo'"):
+    with pytest.raises(ScenarioError, match="PCNSIM_ENGINE = 'turbo'"):
         simulate(small_scenario, 0)
+
+
+def test_the_cli_refuses_an_unknown_engine_before_writing_anything(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+    monkeypatch.setenv("PCNSIM_ENGINE", "turbo")
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", "baseline", "--out", str(out), "--quiet"])
+    assert res.exit_code == 2
+    assert "PCNSIM_ENGINE = 'turbo'" in res.output and "Traceback" not in res.output
+    assert not out.exists()

@@ -171,6 +171,9 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     from pcnsim.errors import RunFolderError, ScenarioError
     from pcnsim.experiment import run as run_experiment
 
+    from pcnsim.model.engine import engine
+
+    engine()                       # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None and not resume:

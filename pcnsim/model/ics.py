@@ -14,7 +14,7 @@ from pcnsim.config import MeetingSeries, Scenario
 from pcnsim.config import DAYS_PER_WEEK
 from pcnsim.model.calendar import DAY, SERVICE_AT, SLOTS, WEEK, WEEK_CLOSE_AT, is_open
 from pcnsim.model.pcn import Pcn
-from pcnsim.model.practices import engine as practices_engine
+from pcnsim.model.engine import engine as practices_engine
 
 
 @dataclass

@@ -12,16 +12,16 @@ supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 
 from __future__ import annotations
 
 import math
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
-from pcnsim.model.booking import Booking
 from pcnsim.model import daybook
+from pcnsim.model.booking import Booking
 from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
+from pcnsim.model.engine import engine
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
@@ -30,18 +30,6 @@ T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
 POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 
-#: How the practices' days run (docs/performance.md): "compiled", the default, one pass an ICS-day over its
-#: PCNs, each PCN's day one compiled call (`daybook.serve`); "per-pcn", the same calls from one process
-#: per PCN; "python", one process per PCN on the list reference (`booking.py`). All give the same numbers.
-ENGINES = ("compiled", "per-pcn", "python")
-
-
-def engine() -> str:
-    """The engine PCNSIM_ENGINE names (read when a simulation is built, so tests can switch it)."""
-    name = os.environ.get("PCNSIM_ENGINE", "compiled")
-    if name not in ENGINES:
-        raise ValueError(f"PCNSIM_ENGINE={name!r}: expected one of {', '.join(ENGINES)} (docs/performance.md)")
-    return name
 
 
 
