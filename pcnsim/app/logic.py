@@ -132,10 +132,12 @@ def precisions(env: Mapping[str, str] | None = None) -> dict[str, Precision]:
         text = env.get(f"PCNSIM_APP_{name}")
         return int(text) if text else default
 
-    horizon = number("HORIZON_WEEKS", 65)
-    quick = Precision("quick", horizon, number("WARMUP_WEEKS", min(13, horizon // 4)),
+    # quick: half a year of warm-up, one whole year measured; precise: the baseline's year of warm-up
+    # and two whole years (docs/model.md 4.1: a shorter warm-up reads waits and unmet demand low)
+    horizon = number("HORIZON_WEEKS", 78)
+    quick = Precision("quick", horizon, number("WARMUP_WEEKS", min(26, horizon // 3)),
                       number("REPLICATIONS", 5), jobs=1)
-    precise = Precision("precise", max(156, horizon), max(13, quick.warmup_weeks), max(10, quick.replications),
+    precise = Precision("precise", max(156, horizon), max(52, quick.warmup_weeks), max(10, quick.replications),
                         jobs=None)
     return {"quick": quick, "precise": precise}
 
