@@ -21,7 +21,7 @@ from pcnsim.config import DAYS_PER_WEEK
 
 class Booking:
     """The diary steps of `Practices` (a mixin: they read and write the practices' diaries):
-    opening a day's slots, and booking requests into them."""
+    opening a day's slots, and the list reference of a day's booking and of its end."""
 
     def staffing(self) -> tuple:
         """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
@@ -304,3 +304,52 @@ class Booking:
         else:
             ret[:, :, -1] = 0
         return diverted, elsewhere, back_by_type
+
+    def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list) -> None:
+        """Supervision given, today's appointments counted, the diary moved a day: the reference of
+        `daybook.end_day`."""
+        s, wk, H, P = self.s, self.week, self.H, self.P
+        fl0 = self.free[:P, 0].tolist()
+        # supervision not blocked ahead is given from GP slots still free today
+        gp_min = s.gps.appointment_minutes
+        wanted, needed, blocked = self.sup[:, 0].tolist()
+        given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl0))) * gp_min / 60.0
+        wk.gp_supervision_hours += blocked + given
+        self.supervision_needed += needed
+
+        # today's appointments
+        gp_today = self.booked_gp[:, 0].tolist()
+        pref_today = self.booked_pref[:, 0].tolist()
+        nurse_today = sum(pref_today[:P])
+        arrs_today = pref_today[P:]
+        gp_sum = sum(gp_today)
+        wk.gp_appointments += gp_sum
+        wk.nurse_appointments += nurse_today
+        wk.arrs_appointments += sum(arrs_today)
+        self.week_served_by_age += self.by_lead[:, 0]
+        if self.pcn.measuring:
+            bt = self.by_type
+            today = [float(g) for g in gp_today]
+            today[self.nursing] += nurse_today
+            for t, n in zip(self.arrs_types, arrs_today):
+                today[t] += n
+            bt["appointments"] += today
+            bt["gp"] += gp_today
+            bt["unmet"] += [a + b for a, b in zip(diverted, elsewhere)]
+            bt["diverted"] += diverted
+            bt["returned"] += back_by_type
+            used, offered = self.used, self.offered
+            used[0] += gp_sum
+            used[1] += nurse_today
+            used[2:] += arrs_today
+            cap = self.capacity[:, 0].tolist()
+            offered[0] += sum(cap[:P])
+            offered[1] += sum(cap[P:2 * P])
+            offered[2:] += cap[2 * P:]
+
+        # the diary moves on a day; a new day opens at the horizon
+        b = self.block
+        b[:, :-1] = b[:, 1:]
+        b[:, -1] = 0
+        self.sup[:, :-1] = self.sup[:, 1:]
+        self.open_day(H - 1)
