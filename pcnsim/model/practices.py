@@ -281,7 +281,7 @@ class Practices(Booking):
         self.routine_pending = 0
         at = self._u_next
         if at + need > self._u_pool.size:
-            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 4096))])
+            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 1 << 15))])
             at = 0
         self._u_next = at + need
         if not self.compiled:
