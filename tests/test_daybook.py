@@ -95,3 +95,26 @@ def test_the_cli_refuses_an_unknown_engine_before_writing_anything(monkeypatch, 
     assert res.exit_code == 2
     assert "PCNSIM_ENGINE = 'turbo'" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_the_compiled_day_cache_is_found_where_numba_writes_it(monkeypatch, tmp_path):
+    from pcnsim.model import daybook  # noqa: F401 - compiled (or loaded) and cached on import
+    from pcnsim.model.engine import compiled_day_cached
+    assert compiled_day_cached()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))       # an empty cache: the next process compiles
+    assert not compiled_day_cached()
+
+
+def test_pcnsim_run_says_when_it_will_compile_the_day(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+    args = ["run", "baseline", "--replications", "1", "--jobs", "1", "--no-report", "--set", "run.horizon_weeks=4",
+            "--set", "run.warmup_weeks=1"]
+    monkeypatch.setattr("pcnsim.model.engine.compiled_day_cached", lambda: False)
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "compiling the model's day" in res.output
+    monkeypatch.setattr("pcnsim.model.engine.compiled_day_cached", lambda: True)
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "compiling" not in res.output

@@ -171,9 +171,12 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     from pcnsim.errors import RunFolderError, ScenarioError
     from pcnsim.experiment import run as run_experiment
 
-    from pcnsim.model.engine import engine
+    from pcnsim.model.engine import compiled_day_cached, engine
 
     engine()                       # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
+    if not quiet and not compiled_day_cached():
+        click.echo("First run on this machine: compiling the model's day with numba (once, about half a "
+                   "minute; docs/performance.md).", err=True)
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None and not resume:
