@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from pcnsim.config import DAYS_PER_WEEK
 
 

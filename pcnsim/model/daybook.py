@@ -447,7 +447,6 @@ def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carri
     NT = carried.shape[1]
     K = atypes.shape[0]
     nF = 2 * P + K
-    H = block.shape[1]
     total = 0
     for p in range(P):
         for t in range(NT):
