@@ -1,11 +1,12 @@
-"""The day's booking compiled with numba: the rules of `pcnsim.model.booking`, number for number.
+"""A PCN's day compiled with numba: the rules of `pcnsim.model.booking`, number for number.
 
-`book_day` does what `Practices.serve_day` does between the day's triage and the supervision
-check (urgent care, then routine booking in the passes, then who contacts again) on the
+`serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, the routine
+booking passes, who contacts again), `end_day` (supervision given, the day's appointments
+counted, the diary moved a day) and `open_day` (the new horizon day). They work on the
 practices' int64 diaries in place, with the same first-free-slot rules, the same rotation of
-shared counts and the same uniforms consumed in the same order. The list code in
-`booking.py` stays the reference: tests/test_daybook.py checks the two agree on random
-scenarios, and `PCNSIM_ENGINE=python` selects it (docs/performance.md).
+shared counts and the same uniforms consumed in the same order as the list code in
+`booking.py`, which stays the reference: tests/test_daybook.py checks the two agree on random
+scenarios, and `PCNSIM_ENGINE=python` selects it (`engine.py`, docs/performance.md).
 """
 from __future__ import annotations
 
