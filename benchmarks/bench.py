@@ -406,7 +406,7 @@ def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- report
-def bench_national(quick: bool, tmp: Path) -> dict[str, Any]:
+def bench_national(tmp: Path) -> dict[str, Any]:
     """Issue 18's ratio: an England-year (`pcnsim run england`, all cores) against a baseline run
     (10 replications x 3 years, `--jobs 1`), both from the command line, in this run (1-3 minutes)."""
     base = run_measured(cli(ROOT / "scenarios" / "baseline.yaml", tmp / "nat-baseline", 1))
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
                      ("    pcnsim report of that run",
                       f"{st['report']['wall_s']:.2f} s  (CPU {st['report']['cpu_s']:.2f} s)")]
         if "national" in only:
-            na = res["national"] = bench_national(args.quick, tmp)
+            na = res["national"] = bench_national(tmp)
             rows += [("(f) baseline run, 10 reps x 3 years, --jobs 1", f"{na['baseline_wall_s']:.1f} s wall"),
                      ("    England-year, pcnsim run england (all cores)",
                       f"{na['england_wall_s']:.1f} s wall, {na['england_cpu_s']:.0f} s CPU"),

@@ -70,7 +70,7 @@ class Booking:
     def _draw(self, offers: list) -> list:
         """The offers taken: `offers` is [(..., day, n)]; each offered patient takes a slot d days ahead
         if their uniform (`_u`, consumed in offer order) is below exp(-d / tolerance)."""
-        if self.accept_p is None or not offers:
+        if not self.draw or not offers:
             return None
         ap, u, i = self.accept_p_py, self._u, self._u_at
         took = []

@@ -1,6 +1,6 @@
 """How the practices' days run, chosen by the environment variable PCNSIM_ENGINE (docs/performance.md).
 
-- "compiled" (the default): one pass an ICS-day over its PCNs (`Ics.days`), each PCN's day one
+- "compiled" (the default): one pass an ICS-day over its PCNs (`practices.days` run by the ICS), each PCN's day one
   compiled call (`daybook.serve`);
 - "per-pcn": the same compiled calls, from one SimPy process per PCN;
 - "python": one process per PCN on the list reference (`booking.py`).

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import simpy
 
 from pcnsim.config import MeetingSeries, Scenario
-from pcnsim.config import DAYS_PER_WEEK
-from pcnsim.model.calendar import DAY, SERVICE_AT, SLOTS, WEEK, WEEK_CLOSE_AT, is_open
+from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, is_open
 from pcnsim.model.pcn import Pcn
-from pcnsim.model.engine import engine as practices_engine
+from pcnsim.model.practices import days
+from pcnsim.model.engine import engine
 
 
 @dataclass
@@ -48,11 +48,14 @@ class Ics:
         self.measuring = False
         forum = scenario.ics.representation == "forum"
         self.series = [m for m in scenario.ics.meetings if m.kind == "system" or forum]
+        #: how the practices' days run (PCNSIM_ENGINE, read once a replication): "compiled" serves
+        #: every PCN's day in one pass a day here; the others give each PCN a process of its own
+        self.engine = engine()
         # each PCN its own scenario when the PCNs differ in size (Scenario.pcn_scenarios), else this one
         self.pcns = [Pcn(env, s, replication, i, self) for i, s in enumerate(scenario.pcn_scenarios())]
         env.process(self.system_meetings())
-        if practices_engine() == "compiled":
-            env.process(self.days())
+        if self.engine == "compiled":
+            env.process(days(env, [pcn.practices for pcn in self.pcns]))
 
     def expected_at(self, pcn_index: int, meeting: Meeting) -> bool:
         """Whether a PCN's CD is expected at a meeting under the representation model."""
@@ -64,20 +67,6 @@ class Ics:
         if series.kind == "forum" or self.s.ics.representation == "all":
             return True
         return pcn_index < self.s.ics.forum_representatives
-
-    def days(self):
-        """Each weekday at 18:00, every PCN's day in one pass (`Practices.day`): each PCN keeps its own
-        streams, and nothing else happens at 18:00, so the numbers are those of one process a PCN."""
-        env, practices = self.env, [pcn.practices for pcn in self.pcns]
-        week = 0
-        while True:
-            for p in practices:
-                p.week_ahead(week)
-            for day in range(DAYS_PER_WEEK):
-                yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
-                for p in practices:
-                    p.day(week, day)
-            week += 1
 
     def system_meetings(self):
         """Each Monday, lay out the week's meetings; each Saturday, book representation."""

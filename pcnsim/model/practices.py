@@ -21,7 +21,6 @@ from pcnsim.model import daybook
 from pcnsim.model.booking import Booking
 from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
-from pcnsim.model.engine import engine
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
@@ -67,6 +66,21 @@ def list_sizes(scenario) -> np.ndarray:
     return mean * x / x.mean()
 
 
+def days(env, practices: list[Practices]):
+    """Each working day at 18:00, the day of each practices in `practices` (`Practices.day`): one PCN's
+    in a process of its own, or all an ICS's in one pass (`Ics`). Each keeps its own streams and nothing
+    else happens at 18:00, so the numbers are the same either way (tests/test_daybook.py)."""
+    week = 0
+    while True:
+        for p in practices:
+            p.week_ahead(week)
+        for day in range(DAYS_PER_WEEK):
+            yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
+            for p in practices:
+                p.day(week, day)
+        week += 1
+
+
 class Practices(Booking):
     """The PCN's practices: demand, triage, the booking diaries and the day's appointments."""
 
@@ -94,10 +108,12 @@ class Practices(Booking):
         urgent = np.array(d.urgent.shares())
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
-        self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if d.tolerance_days > 0 else None
-        self.accept_p_py = self.accept_p.tolist() if self.accept_p is not None else None
+        # an offer d days ahead is taken with probability accept_p[d]; no draw when tolerance is 0 (`draw`)
+        self.draw = d.tolerance_days > 0
+        self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if self.draw else np.ones(H)
+        self.accept_p_py = self.accept_p.tolist()
         self.reach = min(d.skill_mix_reach_days + 1, H)
-        self.passes = (self.reach, H) if self.reach < H else (H,)
+        self.passes = np.array((self.reach, H) if self.reach < H else (H,), np.int64)
 
         # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
         self.eligible = eligible_roles(s)
@@ -139,11 +155,12 @@ class Practices(Booking):
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
-        self.carry = {"extra": 0.0}
+        self.carry_extra = 0.0                  # the fraction of a slot the CD's and locums' clinics carry over
         self.carry_open = np.zeros(2 * P + len(self.arrs_types) + 1)    # the pools' fractions, then supervision's
         self._open_key, self._open = None, None
-        self.rotation = [np.roll(np.arange(P), -k) for k in range(P)]
-        self.rotation_py = [r.tolist() for r in self.rotation]
+        # the order practices take a shared count in, rotating by day (row k: practice k first)
+        self.rotation = np.array([np.roll(np.arange(P), -k) for k in range(P)], np.int64).reshape(P, P)
+        self.rotation_py = self.rotation.tolist()
 
         # the diaries, one int block whose last axis is the open day ahead (0 = today), moved on a day at once:
         # free and held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings
@@ -175,16 +192,12 @@ class Practices(Booking):
         self.locum_slots_today = 0.0
         self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
-        self.engine = engine()
-        self.compiled = self.engine != "python"
+        self.compiled = pcn.ics.engine != "python"
         self._out = np.zeros(10)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         self.gp_minutes = float(s.gps.appointment_minutes)
         self._u_pool, self._u_next = np.zeros(0), 0
-        self.accept_p_arr = self.accept_p if self.accept_p is not None else np.ones(H)
-        self.rotation_arr = np.array(self.rotation, np.int64).reshape(P, P)
-        self.passes_arr = np.array(self.passes, np.int64)
         self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
         self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
         # measured totals by type (after warm-up) and by pool
@@ -198,8 +211,8 @@ class Practices(Booking):
         """Open the diary's first days; serve the days in a process of its own unless the ICS serves them."""
         for k in range(self.H):
             self.open_day(k)
-        if self.engine != "compiled":
-            self.env.process(self.days())
+        if self.pcn.ics.engine != "compiled":
+            self.env.process(days(self.env, [self]))
 
     def add_gp_session(self, locum: bool) -> None:
         """One more GP session at practice 0 today: the CD's clinic, or a locum's."""
@@ -232,18 +245,6 @@ class Practices(Booking):
             out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[2 + k])
         return out
 
-    def days(self):
-        """Each working day at 18:00: the day's requests, then on open days triage, booking and clinics
-        (the per-PCN process; the ICS serves its PCNs' days in one pass instead, `Ics.days`)."""
-        env = self.env
-        week = 0
-        while True:
-            self.week_ahead(week)
-            for day in range(DAYS_PER_WEEK):
-                yield env.timeout(week * WEEK + day * DAY + SERVICE_AT - env.now)
-                self.day(week, day)
-            week += 1
-
     def week_ahead(self, week: int) -> None:
         """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
         season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
@@ -272,9 +273,9 @@ class Practices(Booking):
         appointments; then the diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python."""
         s, wk, P = self.s, self.week, self.P
         # the CD's clinics and any locum add whole slots at practice 0, the fraction carried (`whole`)
-        total = self.cd_gp_slots_today + self.locum_slots_today + self.carry["extra"]
+        total = self.cd_gp_slots_today + self.locum_slots_today + self.carry_extra
         extra = math.floor(total + 1e-9)
-        self.carry["extra"] = total - extra
+        self.carry_extra = total - extra
         # the day's uniforms, consecutive numbers of the booking stream: one per routine request (arrived
         # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
         need = 2 * (self.routine_pending + routine + self.returns_due)
@@ -303,8 +304,8 @@ class Practices(Booking):
         out = self._out
         slots, _, needed, wanted, protected = self.staffing()
         daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
-              day_index, self._u_pool, at, self.accept_p_arr, self.accept_p is not None, s.demand.return_share, self.gp_order,
-              self.rotation_arr, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes_arr,
+              day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
+              self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
               self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
               self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
               needed, self.gp_minutes, out)
