@@ -66,6 +66,4 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_WHERE})
 
 
-__all__ = ["simulate", "Replication", "WEEKLY_SERIES", "Week", "arrs_posts", "stream", "STREAM_PROCESSES",
-           "STREAM_NAME_PATTERN", "STREAM_SCHEME", "STREAM_SPAWN_KEY", "WEEK", "DAY", "SLOTS", "is_open", "Ics", "Pcn", "Practices", "ArrsWorkforce",
-           "LeadershipWork", "PcnManager", "ClinicalDirector", "Meeting", "Task", "occurrences"]
+__all__ = list(_WHERE)
