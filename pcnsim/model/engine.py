@@ -84,16 +84,21 @@ def cache_dir() -> Path:
 
 def ahead_of_time_path() -> Path:
     """The extension module for this source of the day and this Python, numpy and numba."""
-    from importlib import metadata
     import numpy
     key = hashlib.sha256()
     key.update(Path(__file__).with_name("daybook.py").read_bytes())
-    try:
-        numba_version = metadata.version("numba")
-    except metadata.PackageNotFoundError:
-        numba_version = "none"
-    key.update(f"{sys.version}|{numpy.__version__}|{numba_version}".encode())
+    key.update(f"{sys.version}|{numpy.__version__}|{_numba_version()}".encode())
     return cache_dir() / f"pcnsim_daybook_{key.hexdigest()[:16]}{sysconfig.get_config_var('EXT_SUFFIX')}"
+
+
+def _numba_version() -> str:
+    """numba's version as its `_version.py` records it, read without importing numba (or scanning
+    the installed distributions' metadata, which takes 50 ms)."""
+    spec = importlib.util.find_spec("numba")
+    if spec is None or not spec.origin:
+        return "none"
+    version = Path(spec.origin).with_name("_version.py")
+    return version.read_text(encoding="utf-8") if version.exists() else spec.origin
 
 
 def serve() -> Callable:
@@ -111,20 +116,25 @@ def _just_in_time() -> Callable:
 
 
 def _ahead_of_time() -> Optional[Callable]:
+    """The built module's `serve`, building it first if need be; None where it cannot be had (the
+    cache cannot be written, the build failed, or the file does not load), for the JIT day."""
     path = ahead_of_time_path()
     failed = path.with_suffix(".failed")
-    if not path.exists() and not failed.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path.with_suffix(".lock")):          # one process builds; the others wait for it
-            if not path.exists() and not failed.exists():
-                _build(path, failed)
-    if not path.exists():
+    try:
+        if not path.exists() and not failed.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(path.with_suffix(".lock")):          # one process builds; the others wait for it
+                if not path.exists() and not failed.exists():
+                    _build(path, failed)
+        if not path.exists():
+            return None
+        name = path.name.split(".", 1)[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.serve
+    except (OSError, ImportError):
         return None
-    name = path.name.split(".", 1)[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.serve
 
 
 @contextlib.contextmanager
