@@ -8,6 +8,10 @@ in one ICS) must agree exactly.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +24,7 @@ from pcnsim.verify import scenario
 from tests.test_properties import scenarios
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _both(s, monkeypatch):
@@ -72,8 +77,8 @@ def test_the_engines_agree_on_the_baseline_and_differ_from_a_broken_kernel(monke
     _assert_same(ref, fast)
     assert ref.metrics["appointments_per_year"] > 0
     # the comparison can fail: a day's booking that diverts nothing it should is caught
-    from pcnsim.model import daybook
-    monkeypatch.setattr(daybook, "OUT_ELSEWHERE", daybook.OUT_DIVERTED)
+    from pcnsim.model import booking
+    monkeypatch.setattr(booking, "OUT_ELSEWHERE", booking.OUT_DIVERTED)
     broken = simulate(small_scenario, 0)
     monkeypatch.undo()
     assert broken.metrics["unmet_per_year"] != ref.metrics["unmet_per_year"]
@@ -97,12 +102,56 @@ def test_the_cli_refuses_an_unknown_engine_before_writing_anything(monkeypatch, 
     assert not out.exists()
 
 
-def test_the_compiled_day_cache_is_found_where_numba_writes_it(monkeypatch, tmp_path):
-    from pcnsim.model import daybook  # noqa: F401 - compiled (or loaded) and cached on import
-    from pcnsim.model.engine import compiled_day_cached
-    assert compiled_day_cached()
+def test_the_compiled_day_cache_is_found_where_it_is_built(monkeypatch, tmp_path):
+    from pcnsim.model import engine
+    engine.serve()                                             # built (or loaded) once per machine
+    assert engine.compiled_day_cached()
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))       # an empty cache: the next process compiles
-    assert not compiled_day_cached()
+    assert not engine.compiled_day_cached()
+
+
+def test_the_day_built_ahead_of_time_gives_the_jit_numbers_and_needs_no_numba(monkeypatch, small_scenario):
+    """The module built ahead of time is what runs; numba's just-in-time day (the fallback) gives
+    the same numbers; and a process that simulates with the built module never imports numba."""
+    from pcnsim.model import daybook, engine
+    monkeypatch.setattr(engine, "_SERVE", None)
+    built = engine.serve()
+    failed = engine.ahead_of_time_path().with_suffix(".failed")
+    assert engine.ahead_of_time_path().exists(), (
+        "the compiled day could not be built ahead of time on this machine (it needs a C compiler): "
+        + (failed.read_text() if failed.exists() else "no reason recorded"))
+    assert built is not daybook.serve and "numba" not in type(built).__module__
+    monkeypatch.setenv("PCNSIM_ENGINE", "per-pcn")
+    ahead = simulate(small_scenario, 0)
+    monkeypatch.setattr(engine, "_SERVE", daybook.serve)
+    _assert_same(ahead, simulate(small_scenario, 0))
+    code = ("import sys\nfrom pcnsim.model import simulate\nfrom pcnsim.scenario import load_scenario\n"
+            "r = simulate(load_scenario('baseline', {'run.horizon_weeks': 3, 'run.warmup_weeks': 1}), 0)\n"
+            "assert r.metrics['appointments_per_year'] > 0\nprint('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "PCNSIM_ENGINE": "compiled"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_a_day_that_cannot_be_built_falls_back_to_the_jit_day(monkeypatch, tmp_path, small_scenario):
+    """No C compiler (here: a child process that fails): the reason is kept, the day runs under
+    numba's just-in-time compiler with the same numbers, and no later process tries again."""
+    from pcnsim.model import daybook, engine
+    monkeypatch.setenv("PCNSIM_ENGINE", "per-pcn")
+    monkeypatch.setattr(engine, "_SERVE", None)
+    reference = simulate(small_scenario, 0)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(engine, "_SERVE", None)
+    monkeypatch.setattr(engine.sys, "executable", "/bin/false")
+    assert engine.serve() is daybook.serve
+    failed = engine.ahead_of_time_path().with_suffix(".failed")
+    assert failed.exists() and not engine.ahead_of_time_path().exists()
+    monkeypatch.setattr(engine, "_build", lambda *a: pytest.fail("a failed build is not retried"))
+    monkeypatch.setattr(engine, "_SERVE", None)
+    assert engine.serve() is daybook.serve
+    monkeypatch.setattr(engine, "_SERVE", None)
+    _assert_same(reference, simulate(small_scenario, 0))
 
 
 def test_pcnsim_run_says_when_it_will_compile_the_day(monkeypatch, tmp_path):

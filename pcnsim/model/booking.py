@@ -17,6 +17,13 @@ import math
 from pcnsim.config import DAYS_PER_WEEK
 
 
+#: what the compiled day (`daybook.serve`) reports in its `out` array: supervision hours (given with blocked),
+#: hours needed, GP, nurse and ARRS appointments, requests arrived, returned, diverted, gone elsewhere, and
+#: returners due on the next open day. Here, not in `daybook`, so that reading them needs no numba.
+OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE, OUT_DUE = \
+    range(10)
+
+
 class Booking:
     """The diary steps of `Practices` (a mixin: they read and write the practices' diaries):
     opening a day's slots, and the list reference of a day's booking and of its end."""

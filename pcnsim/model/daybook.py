@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_DUE, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED,  # noqa: F401
+                                  OUT_NURSE, OUT_REQUESTS, OUT_RETURNED, OUT_SUP)
+
 # the day's counts `book_day` returns, rows of `stats` (by type)
 DIVERTED, ELSEWHERE, BACK = 0, 1, 2
 
@@ -429,10 +432,6 @@ def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, us
     open_day(block, sup, P, H - 1, slots, carry, share, protected, wanted, needed, gp_min, H - 1, rotation)
 
 
-#: what `serve` reports in `out`: supervision hours (given with blocked), hours needed, GP, nurse and ARRS
-#: appointments, requests arrived, returned, diverted, gone elsewhere, and returners due on the next open day
-OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE, OUT_DUE = \
-    range(10)
 
 
 @njit(f"void(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
-from pcnsim.model import daybook
+from pcnsim.model import booking, engine
 from pcnsim.model.booking import Booking
 from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
                                    is_open, leave_share)
@@ -193,6 +193,7 @@ class Practices(Booking):
         self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
         self.compiled = pcn.ics.engine != "python"
+        self._serve = engine.serve() if self.compiled else None
         self._out = np.zeros(10)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
@@ -303,21 +304,21 @@ class Practices(Booking):
             return
         out = self._out
         slots, _, needed, wanted, protected = self.staffing()
-        daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+        self._serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
               day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
               self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
               self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
               self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
               needed, self.gp_minutes, out)
         o = out.tolist()
-        wk.requests += int(o[daybook.OUT_REQUESTS])
-        wk.returned += int(o[daybook.OUT_RETURNED])
-        diverted = int(o[daybook.OUT_DIVERTED])
+        wk.requests += int(o[booking.OUT_REQUESTS])
+        wk.returned += int(o[booking.OUT_RETURNED])
+        diverted = int(o[booking.OUT_DIVERTED])
         wk.diverted += diverted
-        wk.unmet += diverted + int(o[daybook.OUT_ELSEWHERE])
-        wk.gp_supervision_hours += o[daybook.OUT_SUP]
-        self.supervision_needed += o[daybook.OUT_NEEDED]
-        wk.gp_appointments += int(o[daybook.OUT_GP])
-        wk.nurse_appointments += int(o[daybook.OUT_NURSE])
-        wk.arrs_appointments += int(o[daybook.OUT_ARRS])
-        self.returns_due = int(o[daybook.OUT_DUE])
+        wk.unmet += diverted + int(o[booking.OUT_ELSEWHERE])
+        wk.gp_supervision_hours += o[booking.OUT_SUP]
+        self.supervision_needed += o[booking.OUT_NEEDED]
+        wk.gp_appointments += int(o[booking.OUT_GP])
+        wk.nurse_appointments += int(o[booking.OUT_NURSE])
+        wk.arrs_appointments += int(o[booking.OUT_ARRS])
+        self.returns_due = int(o[booking.OUT_DUE])
