@@ -190,6 +190,15 @@ def test_the_command_line_waits_for_a_thread_still_at_work():
 
 
 @pytest.mark.unit
+def test_the_command_line_under_cprofile_leaves_its_profile(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "p.prof"), "-m", "pcnsim",
+                           "--version"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "p.prof").stat().st_size > 0
+
+
+@pytest.mark.unit
 def test_exit_now_reports_a_message_as_python_does(capfd, monkeypatch):
     import pcnsim.cli as cli
 

@@ -50,8 +50,11 @@ def exit_now(code: object) -> None:
     scipy, pandas, pyarrow loaded) that takes 0.4-0.5 s and decides nothing. Here the atexit
     handlers still run (logging flushed, worker processes ended, temporary files removed) and
     stdout and stderr are flushed; then `os._exit`. Returns (the normal exit follows) while a
-    thread other than the main one is alive, so no thread's work is cut short.
+    thread other than the main one is alive, so no thread's work is cut short, and under a
+    profiler or debugger (`python -m cProfile -o F -m pcnsim ...` writes F after the command).
     """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return
     if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
         return
     if code is None:
