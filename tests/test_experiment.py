@@ -386,6 +386,30 @@ def test_model_fingerprint_covers_every_module_of_the_model_config_and_scenario_
     assert manifest_module.model_fingerprint() == before
 
 
+def test_the_manifest_records_the_git_commit_and_whether_the_tree_is_dirty(tmp_path, monkeypatch):
+    """`git_commit` asks git both questions at once: the commit, then dirty after an edit; None
+    outside a repository, and None when git cannot be run."""
+    import subprocess
+
+    from pcnsim.experiment import manifest as manifest_module
+
+    repo = tmp_path / "repo"
+    (repo / "pcnsim").mkdir(parents=True)
+    (repo / "pcnsim" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(manifest_module, "_PACKAGE_ROOT", repo / "pcnsim")
+    assert manifest_module.git_commit() == {"git_commit": None, "git_dirty": None}   # no .git
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert manifest_module.git_commit() == {"git_commit": head, "git_dirty": False}
+    (repo / "pcnsim" / "a.py").write_text("x = 2\n")
+    assert manifest_module.git_commit() == {"git_commit": head, "git_dirty": True}
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))   # no git to run
+    assert manifest_module.git_commit() == {"git_commit": None, "git_dirty": None}
+
+
 def test_the_manifest_records_each_package_version_as_importlib_metadata_reads_it(tmp_path, monkeypatch):
     """`versions` reads the Version line of the metadata's header: the installed packages' versions,
     None for an absent one, and a distribution without that line falls back to `dist.version`."""
