@@ -149,9 +149,9 @@ def test_a_run_with_worker_processes_never_loads_the_model_in_its_main_process(t
 
 # --------------------------------------------------------------------------- the exit
 _EXIT = """
-    import atexit, sys, threading, time
+    import atexit, gc, sys, threading, time
     from pcnsim.cli import main
-    atexit.register(lambda: print("atexit ran"))   # stdout is a pipe: this waits in its buffer
+    atexit.register(lambda: print("atexit ran", gc.get_threshold()))   # stdout is a pipe: this waits in its buffer
     if sys.argv[1] == "thread":   # a thread still at work when the command ends
         threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", flush=True))).start()
     sys.argv = ["pcnsim", *sys.argv[2:]]
@@ -170,23 +170,30 @@ def _command(*args: str) -> subprocess.CompletedProcess:
 def test_the_command_line_exits_with_its_status_its_output_and_its_atexit_handlers():
     """From the command line `main` ends through `exit_now`: the status, every line written
     (piped, so block-buffered) and the atexit handlers are kept."""
+    import gc
+
     from click.testing import CliRunner
 
-    from pcnsim.cli import main
+    from pcnsim.cli import GC_THRESHOLD, main
 
+    before = gc.get_threshold()
     done = _command("-", "params", "baseline", "--format", "csv")
     assert done.returncode == 0, done.stderr
     expected = CliRunner().invoke(main, ["params", "baseline", "--format", "csv"]).output
-    assert done.stdout == expected + "atexit ran\n"
+    assert gc.get_threshold() == before   # called by code: this process's collector untouched
+    ran = f"atexit ran {GC_THRESHOLD}\n"   # the command line's collector thresholds
+    assert done.stdout == expected + ran
     bad = _command("-", "validate", "no-such-scenario")
-    assert bad.returncode == 2 and "does not exist" in bad.stderr and bad.stdout == "atexit ran\n"
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and bad.stdout == ran
 
 
 @pytest.mark.unit
 def test_the_command_line_waits_for_a_thread_still_at_work():
+    from pcnsim.cli import GC_THRESHOLD
+
     done = _command("thread", "--version")
     assert done.returncode == 0, done.stderr
-    assert "thread done" in done.stdout and done.stdout.endswith("atexit ran\n")
+    assert "thread done" in done.stdout and done.stdout.endswith(f"atexit ran {GC_THRESHOLD}\n")
 
 
 @pytest.mark.unit
