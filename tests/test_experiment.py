@@ -385,6 +385,56 @@ def test_model_fingerprint_covers_every_module_of_the_model_config_and_scenario_
     cli.write_text(cli.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert manifest_module.model_fingerprint() == before
 
+
+def test_the_manifest_records_the_git_commit_and_whether_the_tree_is_dirty(tmp_path, monkeypatch):
+    """`git_commit` asks git both questions at once: the commit, then dirty after an edit; None
+    outside a repository, and None when git cannot be run."""
+    import subprocess
+
+    from pcnsim.experiment import manifest as manifest_module
+
+    repo = tmp_path / "repo"
+    (repo / "pcnsim").mkdir(parents=True)
+    (repo / "pcnsim" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr(manifest_module, "_PACKAGE_ROOT", repo / "pcnsim")
+    assert manifest_module.git_commit() == {"git_commit": None, "git_dirty": None}   # no .git
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert manifest_module.git_commit() == {"git_commit": head, "git_dirty": False}
+    (repo / "pcnsim" / "a.py").write_text("x = 2\n")
+    assert manifest_module.git_commit() == {"git_commit": head, "git_dirty": True}
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))   # no git to run
+    assert manifest_module.git_commit() == {"git_commit": None, "git_dirty": None}
+
+
+def test_the_manifest_records_each_package_version_as_importlib_metadata_reads_it(tmp_path, monkeypatch):
+    """`versions` reads the Version line of the metadata's header: the installed packages' versions,
+    None for an absent one, and a distribution without that line falls back to `dist.version`."""
+    import importlib.metadata as md
+
+    from pcnsim.experiment import manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "_PACKAGES", (*manifest_module._PACKAGES, "no-such-package-pcnsim"))
+    got = manifest_module.versions()
+    for name in manifest_module._PACKAGES[:-1]:
+        try:
+            assert got[name] == md.version(name), name
+        except md.PackageNotFoundError:
+            assert got[name] is None, name
+    assert got["numpy"] and got["no-such-package-pcnsim"] is None
+    info = tmp_path / "odd-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: odd\n\nVersion: 9.9 (in the body)\n")
+    dist = md.PathDistribution(info)
+    assert manifest_module._version(dist) == dist.version   # None: no Version in the header
+    for header in ("Version: 1.0rc1 \n", "version:\t2.0\n", "Version: 3.0\n  folded\n", "Version: 4.0\r\n"):
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: odd\n{header}\nbody\n", newline="")
+        assert manifest_module._version(dist) == dist.version, header
+
+
 @pytest.mark.integration
 def test_summary_gives_rare_counts_an_exact_poisson_interval(tmp_path, small_scenario):
     """CD resignations are rare: summary.csv carries the exact Poisson interval of the total count

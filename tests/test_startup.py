@@ -145,3 +145,75 @@ def test_a_run_with_worker_processes_never_loads_the_model_in_its_main_process(t
     assert got["exit"] == 0, got["output"]
     assert got["loaded"] == []
     assert len(list((tmp_path / "run" / "cells").glob("*.parquet"))) == 2
+
+
+# --------------------------------------------------------------------------- the exit
+_EXIT = """
+    import atexit, gc, sys, threading, time
+    from pcnsim.cli import main
+    atexit.register(lambda: print("atexit ran", gc.get_threshold()))   # stdout is a pipe: this waits in its buffer
+    if sys.argv[1] == "thread":   # a thread still at work when the command ends
+        threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", flush=True))).start()
+    sys.argv = ["pcnsim", *sys.argv[2:]]
+    main()
+"""
+
+
+def _command(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PYTHONUNBUFFERED", None)   # stdout buffered, as a user's pipe is
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(_EXIT), *args], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+
+
+@pytest.mark.unit
+def test_the_command_line_exits_with_its_status_its_output_and_its_atexit_handlers():
+    """From the command line `main` ends through `exit_now`: the status, every line written
+    (piped, so block-buffered) and the atexit handlers are kept."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from pcnsim.cli import GC_THRESHOLD, main
+
+    before = gc.get_threshold()
+    done = _command("-", "params", "baseline", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    expected = CliRunner().invoke(main, ["params", "baseline", "--format", "csv"]).output
+    assert gc.get_threshold() == before   # called by code: this process's collector untouched
+    ran = f"atexit ran {GC_THRESHOLD}\n"   # the command line's collector thresholds
+    assert done.stdout == expected + ran
+    bad = _command("-", "validate", "no-such-scenario")
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and bad.stdout == ran
+
+
+@pytest.mark.unit
+def test_the_command_line_waits_for_a_thread_still_at_work():
+    from pcnsim.cli import GC_THRESHOLD
+
+    done = _command("thread", "--version")
+    assert done.returncode == 0, done.stderr
+    assert "thread done" in done.stdout and done.stdout.endswith(f"atexit ran {GC_THRESHOLD}\n")
+
+
+@pytest.mark.unit
+def test_the_command_line_under_cprofile_leaves_its_profile(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "p.prof"), "-m", "pcnsim",
+                           "--version"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "p.prof").stat().st_size > 0
+
+
+@pytest.mark.unit
+def test_exit_now_reports_a_message_as_python_does(capfd, monkeypatch):
+    import pcnsim.cli as cli
+
+    ended = []
+    monkeypatch.setattr(cli.os, "_exit", ended.append)
+    monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: ended.append("atexit"))
+    cli.exit_now("it went wrong")
+    cli.exit_now(None)
+    cli.exit_now(130)
+    assert ended == ["atexit", 1, "atexit", 0, "atexit", 130]
+    assert "it went wrong" in capfd.readouterr().err

@@ -24,7 +24,7 @@ class Terminal(logging.Handler):
             self.close_bar()
             return
         if self.bar is None:
-            from tqdm.auto import tqdm
+            from tqdm.std import tqdm   # the terminal one: tqdm.auto adds asyncio (40 ms) for notebooks
 
             self.bar = tqdm(total=event.total, initial=event.done, desc=event.name, unit="cell",
                             file=sys.stderr, dynamic_ncols=True, mininterval=0.5)

@@ -123,7 +123,8 @@ def read_cell(path: Path) -> tuple[Any, dict[str, Any]]:
     """A cell file's table and its record (point, replication, events, pcns, seconds)."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    with pq.ParquetFile(path) as cell:   # as pq.read_table, without its dataset machinery: a third faster
+        table = cell.read()
     info = json.loads((table.schema.metadata or {}).get(b"pcnsim.cell", b"{}"))
     return table, info
 

@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +33,9 @@ def now() -> str:
 
 
 def base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_points: int,
-                  targets: Mapping[str, float], max_reps: int) -> dict[str, Any]:
-    """The manifest a new run starts with: provenance, the resolved scenario, the seeds scheme."""
+                  targets: Mapping[str, float], max_reps: int, fingerprint: str | None = None) -> dict[str, Any]:
+    """The manifest a new run starts with: provenance, the resolved scenario, the seeds scheme.
+    `fingerprint`: the model fingerprint the run already computed (else computed here)."""
     from pcnsim import model
 
     seed = scenario.run.seed
@@ -44,7 +46,7 @@ def base_manifest(scenario: Scenario, source_path: Any, keys: Sequence[str], n_p
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "packages": versions(),
-        "model_fingerprint": model_fingerprint(),
+        "model_fingerprint": fingerprint or model_fingerprint(),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -78,16 +80,24 @@ def git_commit() -> dict[str, Any]:
     root = _PACKAGE_ROOT.parent
     if not (root / ".git").exists():
         return none
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=5)
-        if head.returncode != 0:
+    started: list[subprocess.Popen] = []
+    try:   # the two questions asked at once: a run starts 10 ms sooner
+        for args, out in ((["rev-parse", "HEAD"], subprocess.PIPE), (["diff-index", "--quiet", "HEAD", "--"],
+                                                                     subprocess.DEVNULL)):
+            started.append(subprocess.Popen(["git", "-C", str(root), *args], stdout=out, stderr=subprocess.DEVNULL,
+                                            text=True))
+        head, _ = started[0].communicate(timeout=5)
+        started[1].wait(timeout=5)
+        if started[0].returncode != 0:
             return none
-        dirty = subprocess.run(["git", "-C", str(root), "diff-index", "--quiet", "HEAD", "--"],
-                               capture_output=True, timeout=5).returncode != 0
-        return {"git_commit": head.stdout.strip(), "git_dirty": dirty}
+        return {"git_commit": head.strip(), "git_dirty": started[1].returncode != 0}
     except (OSError, subprocess.SubprocessError):
         return none
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def _hash_sources(digest, name: str) -> None:
@@ -123,10 +133,26 @@ def versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
-            out[name] = importlib.metadata.version(name)
+            out[name] = _version(importlib.metadata.distribution(name))
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def _version(dist: importlib.metadata.Distribution) -> str:
+    """`dist.version`, read from the `Version:` line of the metadata's header: the same value,
+    without parsing the whole file as e-mail (pandas' or numpy's: 40 ms for the 12 packages)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    lines = re.split(r"\r\n|\r|\n", text)
+    for line, after in zip(lines, [*lines[1:], ""]):
+        name, colon, value = line.partition(":")
+        if not colon or name != name.strip() or not name:   # the header's end, or something unusual
+            break
+        if name.lower() == "version":
+            if after[:1] in (" ", "\t"):   # a folded value: leave it to the e-mail parser
+                break
+            return value.lstrip(" \t")
+    return dist.version
 
 
 def check_same_code(folder: Path, manifest: Mapping[str, Any], design: str | None,

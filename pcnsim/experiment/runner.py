@@ -313,7 +313,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
             if not resume:
                 from pcnsim.scenario import dump_yaml
 
-                manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps)
+                manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps, fingerprint)
                 write_text_atomic(folder / "scenario.yaml", dump_yaml(scenario))
             manifest.setdefault("sessions", []).append(session)
             manifest.update(status="running", finished=None, command=session["command"],
