@@ -122,8 +122,11 @@ def test_meeting_aware_puts_meetings_in_protected_time_and_fixed_in_clinics():
 
 def test_more_protected_time_gets_more_leadership_done_with_less_displacement():
     def run(extra):
+        # the same CD in every replication (commitment 1; three draws of a wide spread can put most
+        # CDs at the caps whatever their protected time), with more development than they get done
         s = Scenario.model_validate({"run": {"horizon_weeks": 60, "warmup_weeks": 8},
-                                     "clinical_director": {"extra_protected_sessions": extra}})
+                                     "clinical_director": {"extra_protected_sessions": extra, "commitment_cv": 0.0},
+                                     "leadership": {"development_hours_per_week": 16.0}})
         ms = [simulate(s, r).metrics for r in range(3)]
         return {k: np.mean([m[k] for m in ms]) for k in ms[0]}
     b, m, most = run(0.0), run(2.0), run(4.0)
