@@ -122,8 +122,11 @@ def test_meeting_aware_puts_meetings_in_protected_time_and_fixed_in_clinics():
 
 def test_more_protected_time_gets_more_leadership_done_with_less_displacement():
     def run(extra):
+        # the same CD in every replication (commitment 1; three draws of a wide spread can put most
+        # CDs at the caps whatever their protected time), with more development than they get done
         s = Scenario.model_validate({"run": {"horizon_weeks": 60, "warmup_weeks": 8},
-                                     "clinical_director": {"extra_protected_sessions": extra}})
+                                     "clinical_director": {"extra_protected_sessions": extra, "commitment_cv": 0.0},
+                                     "leadership": {"development_hours_per_week": 16.0}})
         ms = [simulate(s, r).metrics for r in range(3)]
         return {k: np.mean([m[k] for m in ms]) for k in ms[0]}
     b, m, most = run(0.0), run(2.0), run(4.0)
@@ -133,6 +136,34 @@ def test_more_protected_time_gets_more_leadership_done_with_less_displacement():
     # the first two extra sessions take the off slots; beyond them each takes a clinic
     assert most["cd_clinical_hours_per_week"] < m["cd_clinical_hours_per_week"]
     assert most["lost_appointments_per_year"] < b["lost_appointments_per_year"]
+
+
+def test_the_manager_picks_up_only_development_falling_due_so_a_cd_with_time_does_their_own():
+    """On Saturday the manager's spare hours go to development due within
+    `manager.development_pickup_weeks` (what would slip), not to work the CD still has time for;
+    with 8 weeks (development's due time) every open task, as before the parameter."""
+    for weeks, far_taken in ((1.0, False), (8.0, True)):
+        env, pcn = one_cd(quiet_scenario(manager={"development_pickup_weeks": weeks}))
+        work = pcn.work
+        late = work.add("development", 1.0, due=-1 * DAY)       # overdue: the manager takes it
+        soon = work.add("development", 2.0, due=5 * DAY)        # due within the week: and this
+        far = work.add("development", 2.0, due=4 * WEEK)        # the CD's for now
+        pcn.manager.close_week()
+        assert late.effort == pytest.approx(0.0) and soon.effort == pytest.approx(0.0)
+        assert (far.effort == pytest.approx(0.0)) is far_taken
+        assert pcn.week.manager_development_hours == pytest.approx(5.0 if far_taken else 3.0)
+
+
+def test_a_cd_does_the_development_the_manager_leaves():
+    """The mechanism in the model: with the manager picking up only what would slip, the CD spends
+    more of their own time on the role (their development), and the manager less."""
+    base = {"run": {"horizon_weeks": 60, "warmup_weeks": 8}, "clinical_director": {"commitment_cv": 0.0},
+            "leadership": {"operations_hours_per_week": 4.0}}
+    runs = {w: [simulate(Scenario.model_validate({**base, "manager": {"development_pickup_weeks": w}}), r).metrics
+                 for r in range(2)] for w in (1.0, 8.0)}
+    mean = {w: {k: np.mean([m[k] for m in ms]) for k in ms[0]} for w, ms in runs.items()}
+    assert mean[1.0]["cd_role_hours_per_week"] > mean[8.0]["cd_role_hours_per_week"] + 1.0
+    assert mean[1.0]["manager_hours_used_per_week"] < mean[8.0]["manager_hours_used_per_week"] - 1.0
 
 
 def test_strain_counts_hours_beyond_a_sustainable_week_and_recovers_with_slack():

@@ -55,10 +55,11 @@ def test_story_scenarios_are_documented_sweeps_of_the_baseline(name):
 
 
 def test_protected_time_cuts_displaced_clinics_and_lost_appointments():
-    points, scenarios = short("protected-time", 52, 4, 4)
+    points, scenarios = short("protected-time", 52, 4, 8)
     assert [p["clinical_director.extra_protected_sessions"] for p in points] == [0, 1, 2, 3, 4]
-    m = [mean_metrics(s, 4) for s in scenarios]
-    none, two, four = m[0], m[2], m[4]
+    # 8 replications of the three points compared: CDs' commitment spreads widely (CV 0.8), and a
+    # CD at the caps strains more with a longer paid week, so 4 draws can reverse the mean
+    none, two, four = (mean_metrics(scenarios[i], 8) for i in (0, 2, 4))
     assert none["cd_protected_hours_per_week"] < two["cd_protected_hours_per_week"] < four["cd_protected_hours_per_week"]
     assert none["cd_displaced_clinical_hours_per_week"] > two["cd_displaced_clinical_hours_per_week"] \
         > four["cd_displaced_clinical_hours_per_week"]

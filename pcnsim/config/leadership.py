@@ -24,8 +24,9 @@ class ClinicalDirectorConfig(Frozen):
     max_overtime_hours: float = P(8.0, "hours a week", "assumed (two long evenings; 20 h gave a runaway "
                                   "catch-up mode no survey reports)",
                                   "unpaid hours a CD will work beyond contract in a week", ge=0, le=80)
-    base_resignation_per_year: float = P(0.047, "per year", "calibrated (docs/model.md 7) so that CDs resign "
-                                         "at about 12% a year at baseline: BMA CD survey 2019 (n = 213) 11% plan "
+    base_resignation_per_year: float = P(0.042, "per year", "calibrated (docs/model.md 7) so that CDs resign "
+                                         "at about 12% a year at baseline (the expected hazard over 120 "
+                                         "replications): BMA CD survey 2019 (n = 213) 11% plan "
                                          "to quit within 12 months; Pulse 2024 (n = 65) 13% want to stay under a "
                                          "year", "resignation hazard with no strain",
                                          ge=0, le=1)
@@ -49,8 +50,9 @@ class ClinicalDirectorConfig(Frozen):
     slack_strain_weight: float = P(0.5, "per hour", "assumed",
                                    "strain relief per hour of protected time with nothing to do (recovery)",
                                    ge=0, le=10)
-    commitment_cv: float = P(0.6, "coefficient of variation", "assumed; set so that time on the role "
-                             "spreads over CDs as Pulse 2024 reports (16% up to 10 h, 28% 16-20 h, 38% over 20 h)",
+    commitment_cv: float = P(0.8, "coefficient of variation", "assumed; set with "
+                             "`manager.development_pickup_weeks` so that time on the role spreads over CDs as "
+                             "Pulse 2024 reports (16% up to 10 h, 18% 10-16 h, 28% 16-20 h, 38% over 20 h)",
                              "spread over CDs of the leadership work they take on (gamma, mean 1, drawn "
                              "once per CD)", ge=0, le=3)
 
@@ -68,6 +70,12 @@ class ManagerConfig(Frozen):
     development_share: float = P(0.2, "share of the manager's hours", "assumed",
                                  "most of the manager's week spent on development work (integrated "
                                  "neighbourhood teams) when their operations work is done", ge=0, le=1)
+    development_pickup_weeks: float = P(1.0, "weeks", "assumed (the CD leads development, the Fuller "
+                                        "stocktake's integrated neighbourhood teams; the manager picks up what "
+                                        "would slip); set with `clinical_director.commitment_cv` so that time on "
+                                        "the role spreads as Pulse 2024 reports (docs/model.md 7)",
+                                        "the manager takes up a development task only once it falls due within "
+                                        "this many weeks (8 or more: any open task, as before)", ge=0, le=104)
 
 
 class LeadershipConfig(Frozen):

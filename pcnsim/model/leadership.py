@@ -271,11 +271,14 @@ class PcnManager:
         return moved
 
     def close_week(self) -> None:
-        """Saturday: the manager works through their operations tasks, then development with spare hours."""
+        """Saturday: the manager works through their operations tasks, then, with spare hours, development
+        falling due within `manager.development_pickup_weeks`: the CD leads development, and the manager
+        picks up what would slip, so a CD with time to spare does their own (docs/model.md 2.8)."""
         available = self.hours_week
         used = self.work.work_on(available, queue=self.tasks, done_by_now=True)
         spare = min(available - used, self.s.manager.development_share * available)
-        dev = self.work.work_on(spare, queue=self.work.development, done_by_now=True) if spare > 0 else 0.0
+        pickup = self.work.env.now + self.s.manager.development_pickup_weeks * WEEK
+        dev = self.work.work_on(spare, pickup, queue=self.work.development, done_by_now=True) if spare > 0 else 0.0
         self.week.manager_hours_available += available
         self.week.manager_hours_used += used + dev
         self.week.manager_development_hours += dev
