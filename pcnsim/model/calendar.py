@@ -33,6 +33,12 @@ def is_open(scenario: Scenario, week: int, day: int) -> bool:
     return not (scenario.calendar.bank_holidays and (week % WEEKS_PER_YEAR, day) in BANK_HOLIDAYS)
 
 
+def open_days(scenario: Scenario) -> tuple[tuple[bool, ...], ...]:
+    """`is_open` for every week of the year and weekday, `open_days(s)[week % WEEKS_PER_YEAR][day]`: worked
+    out once, for the loops that ask it several times a simulated week."""
+    return tuple(tuple(is_open(scenario, w, d) for d in range(DAYS_PER_WEEK)) for w in range(WEEKS_PER_YEAR))
+
+
 def leave_share(scenario: Scenario) -> float:
     """The share of a person's weeks spent on annual and study leave."""
     return scenario.calendar.leave_weeks_per_year / WEEKS_PER_YEAR

@@ -20,8 +20,8 @@ import simpy
 
 from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model.desk import Desk
-from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, is_open,
-                                   leave_share)
+from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, leave_share,
+                                   open_days)
 
 if TYPE_CHECKING:
     from pcnsim.model.ics import Meeting
@@ -82,8 +82,10 @@ class ClinicalDirector(Desk):
         self.slot_kind, self.slot_hours = timetable(self.s, series)
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
-        self.protected_slots = [(slot, h) for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours))
-                                if k == "protected"]
+        # the protected slots: (slot, hours, weekday, start within the week), for `protected_windows`
+        self.protected_slots = [(slot, h, slot // 2, slot // 2 * DAY + SESSION_START[slot % 2])
+                                for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
+        self.open_days = open_days(self.s)       # is_open by week of the year and weekday
         self.in_post, self.on_leave = True, False
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
@@ -128,6 +130,7 @@ class ClinicalDirector(Desk):
             elif "manager" in cd.overflow:   # on leave or vacant: the manager takes operations work due soon
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.pcn.ics.meetings_this_week
+            open_week = self.open_days[week % WEEKS_PER_YEAR]
             for slot in range(SLOTS):
                 kind = self.slot_kind[slot]
                 if kind == "off" and slot not in planned:
@@ -136,8 +139,9 @@ class ClinicalDirector(Desk):
                     continue
                 day, half = divmod(slot, 2)
                 yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
-                open_today = is_open(s, week, day)
-                meetings = self.expected(planned.get(slot, ())) if open_today else []
+                open_today = open_week[day]
+                here = planned.get(slot) if open_today else None
+                meetings = self.expected(here) if here else []
                 wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
                     if working and kind != "off":
@@ -244,9 +248,10 @@ class ClinicalDirector(Desk):
         """Hours of the CD's operations and system work due before `horizon` that the protected time
         left before each due date cannot cover, worked earliest due first (0 if all can be done;
         the count stops once it reaches `enough`)."""
-        due = sorted((t.due, t.effort) for t in self.work.tasks if t.due < horizon)
+        due = [(t.due, t.effort) for t in self.work.tasks if t.due < horizon]
         if not due:
             return 0.0
+        due.sort()
         windows = self.protected_windows(horizon)
         need = cap = worst = 0.0
         i = 0
@@ -264,17 +269,17 @@ class ClinicalDirector(Desk):
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
         """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
         them this week (later weeks: the whole session)."""
-        env, s = self.env, self.s
+        now, planned = self.env.now, self.pcn.ics.meetings_this_week
         out = []
-        w = int(env.now // WEEK)
+        w = int(now // WEEK)
         while w * WEEK < horizon:
-            for slot, h in self.protected_slots:
-                day, half = divmod(slot, 2)
-                at = w * WEEK + day * DAY + SESSION_START[half]
-                if at < env.now or at + h > horizon or not is_open(s, w, day):
+            start, open_week = w * WEEK, self.open_days[w % WEEKS_PER_YEAR]
+            for slot, h, day, offset in self.protected_slots:
+                at = start + offset                  # whole hours: exact, in any order of adding
+                if at < now or at + h > horizon or not open_week[day]:
                     continue
-                if w * WEEK <= env.now:
-                    h -= min(h, sum(m.series.hours for m in self.expected(self.pcn.ics.meetings_this_week.get(slot, ()))))
+                if start <= now and slot in planned:     # (no meetings: nothing to take off)
+                    h -= min(h, sum(m.series.hours for m in self.expected(planned[slot])))
                 out.append((at + h, h))
             w += 1
         return out

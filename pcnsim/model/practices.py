@@ -197,7 +197,8 @@ class Practices(Booking):
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         self.gp_minutes = float(s.gps.appointment_minutes)
-        self._u_pool, self._u_next = np.zeros(0), 0
+        self._u_pool = np.zeros(1 << 16)               # the booking stream's uniforms, read from `_u_next` on
+        self._u_next = self._u_pool.size               # (all read: the first open day fills it)
         self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
         self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
         # measured totals by type (after warm-up) and by pool
@@ -280,9 +281,16 @@ class Practices(Booking):
         # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
         need = 2 * (self.routine_pending + routine + self.returns_due)
         self.routine_pending = 0
-        at = self._u_next
-        if at + need > self._u_pool.size:
-            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 1 << 15))])
+        at, pool = self._u_next, self._u_pool
+        if at + need > pool.size:
+            # refilled in place (a fresh block each time cost page faults): the unread tail moves to the
+            # front, the stream fills the rest; the same numbers in the same order whatever the block sizes
+            left = pool.size - at
+            if left + need > pool.size:                # a day that needs more than the pool holds
+                pool = self._u_pool = np.concatenate([pool[at:], np.zeros(left + need)])
+            else:
+                pool[:left] = pool[at:]                # numpy copies overlapping ranges correctly
+            self.rng_booking.random(out=pool[left:])
             at = 0
         self._u_next = at + need
         if not self.compiled:
