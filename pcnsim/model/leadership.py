@@ -156,7 +156,7 @@ class LeadershipWork:
         return False
 
     def open_hours(self) -> float:
-        return sum(t.effort for t in self.tasks) + sum(t.effort for t in self.development)
+        return sum([t.effort for t in self.tasks]) + sum([t.effort for t in self.development])
 
     def finish(self, task: Task, when: float) -> None:
         if self.pcn.measuring and task.due <= self.s.run.horizon_weeks * WEEK:
