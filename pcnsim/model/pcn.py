@@ -69,6 +69,7 @@ class Pcn:
         while True:
             yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
             wk = self.week
+            practices.close_week()
             self.manager.close_week()
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0

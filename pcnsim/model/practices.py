@@ -193,7 +193,7 @@ class Practices(Booking):
         self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
         self.compiled = pcn.ics.engine != "python"
-        self._out = np.zeros(10)
+        self.week_counts = np.zeros(daybook.WEEK_COUNTS)   # the compiled days' counts this week (`close_week`)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         self.gp_minutes = float(s.gps.appointment_minutes)
@@ -309,23 +309,25 @@ class Practices(Booking):
             self.end_day_lists(diverted, elsewhere, back_by_type)
             self.returns_due = int(self.returns[:, :, 0].sum())
             return
-        out = self._out
         slots, _, needed, wanted, protected = self.staffing()
-        daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+        self.returns_due = daybook.serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
               day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
               self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
               self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
               self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
-              needed, self.gp_minutes, out)
-        o = out.tolist()
-        wk.requests += int(o[daybook.OUT_REQUESTS])
-        wk.returned += int(o[daybook.OUT_RETURNED])
-        diverted = int(o[daybook.OUT_DIVERTED])
-        wk.diverted += diverted
-        wk.unmet += diverted + int(o[daybook.OUT_ELSEWHERE])
-        wk.gp_supervision_hours += o[daybook.OUT_SUP]
-        self.supervision_needed += o[daybook.OUT_NEEDED]
-        wk.gp_appointments += int(o[daybook.OUT_GP])
-        wk.nurse_appointments += int(o[daybook.OUT_NURSE])
-        wk.arrs_appointments += int(o[daybook.OUT_ARRS])
-        self.returns_due = int(o[daybook.OUT_DUE])
+              needed, self.gp_minutes, self.week_counts)
+
+    def close_week(self) -> None:
+        """Saturday, first: the compiled days' counts (`week_counts`, summed day by day in the kernel, as the
+        ledger would have) into the week's books, once a week; nothing reads those series before then."""
+        wk, c = self.week, self.week_counts.tolist()
+        wk.requests += c[daybook.OUT_REQUESTS]
+        wk.returned += c[daybook.OUT_RETURNED]
+        wk.diverted += c[daybook.OUT_DIVERTED]
+        wk.unmet += c[daybook.OUT_DIVERTED] + c[daybook.OUT_ELSEWHERE]
+        wk.gp_supervision_hours += c[daybook.OUT_SUP]
+        self.supervision_needed += c[daybook.OUT_NEEDED]
+        wk.gp_appointments += c[daybook.OUT_GP]
+        wk.nurse_appointments += c[daybook.OUT_NURSE]
+        wk.arrs_appointments += c[daybook.OUT_ARRS]
+        self.week_counts.fill(0.0)
