@@ -19,8 +19,8 @@ import numpy as np
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model import daybook
 from pcnsim.model.booking import Booking
-from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
-                                   is_open, leave_share)
+from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS, leave_share,
+                                   open_days)
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
@@ -105,6 +105,8 @@ class Practices(Booking):
         self.weekday_profile = profile
         winter = np.array([1.0 + d.winter_uplift * (w in WINTER_WEEKS) for w in range(WEEKS_PER_YEAR)])
         self.season = winter / winter.mean()
+        self.open_days = open_days(s)                  # is_open by week of the year and weekday
+        self.lam_weeks: dict[int, np.ndarray] = {}    # the week's expected requests by week of the year (`week_ahead`)
         urgent = np.array(d.urgent.shares())
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
@@ -248,14 +250,18 @@ class Practices(Booking):
 
     def week_ahead(self, week: int) -> None:
         """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
-        season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
-        self.week_arrivals = self.rng.poisson(self.lam_split[None] * season[:, None, None, None])
+        w = week % WEEKS_PER_YEAR
+        lam = self.lam_weeks.get(w)
+        if lam is None:
+            season = self.season[w] * self.weekday_profile
+            lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
+        self.week_arrivals = self.rng.poisson(lam)
         self.routine_by_day = self.week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
 
     def day(self, week: int, day: int) -> None:
         """18:00 of a weekday: the day's requests arrive; on open days they are served."""
         arrivals = self.week_arrivals[day]
-        if is_open(self.s, week, day):
+        if self.open_days[week % WEEKS_PER_YEAR][day]:
             self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
         else:
             self.arrive(arrivals, self.routine_by_day[day])
