@@ -65,6 +65,8 @@ class Pcn:
         leads = np.arange(practices.week_served_by_age.size)     # an appointment's lead, in working days
         costs = [(r, arrs.roles[r].annual_cost) for r in ARRS_ROLES]
         budgets: dict[int, float] = {}                          # the week's ARRS budget by year
+        cd_pay_week = s.cd_protected_sessions * s.costs.cd_session
+        manager_pay_week = s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
         week = 0
         while True:
             yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
@@ -95,9 +97,8 @@ class Pcn:
             wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
             wk.cd_in_post = float(cd.in_post)
             wk.leadership_backlog_hours = self.work.open_hours()
-            cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
-            wk.spend = (wk.arrs_spend + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
-                           + wk.locum_sessions * s.costs.locum_session)
+            cd_pay = cd_pay_week if cd.in_post else 0.0
+            wk.spend = wk.arrs_spend + cd_pay + manager_pay_week + wk.locum_sessions * s.costs.locum_session
             self.week_rows.append(self._week_values(wk) + tuple([in_post[r] for r in ARRS_ROLES]))
             wk.reset()
             week += 1
