@@ -86,6 +86,9 @@ class ClinicalDirector(Desk):
         self.protected_slots = [(slot, h, slot // 2, slot // 2 * DAY + SESSION_START[slot % 2])
                                 for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
         self.open_days = open_days(self.s)       # is_open by week of the year and weekday
+        # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
+        self._this_week: tuple = (None, None, [])
+        self._later_weeks: dict[int, list] = {}
         self.in_post, self.on_leave = True, False
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
@@ -269,19 +272,37 @@ class ClinicalDirector(Desk):
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
         """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
         them this week (later weeks: the whole session)."""
-        now, planned = self.env.now, self.pcn.ics.meetings_this_week
+        now = self.env.now
         out = []
         w = int(now // WEEK)
         while w * WEEK < horizon:
-            start, open_week = w * WEEK, self.open_days[w % WEEKS_PER_YEAR]
-            for slot, h, day, offset in self.protected_slots:
-                at = start + offset                  # whole hours: exact, in any order of adding
-                if at < now or at + h > horizon or not open_week[day]:
-                    continue
-                if start <= now and slot in planned:     # (no meetings: nothing to take off)
-                    h -= min(h, sum(m.series.hours for m in self.expected(planned[slot])))
-                out.append((at + h, h))
+            for at, h, window in self.week_windows(w, w * WEEK <= now):
+                if at >= now and at + h <= horizon:
+                    out.append(window)
             w += 1
+        return out
+
+    def week_windows(self, w: int, this_week: bool) -> list[tuple[float, float, tuple[float, float]]]:
+        """(start, hours, (end, hours less meetings)) of week w's protected sessions on open days: in this
+        week less the meetings expected in them, in a later week whole. Worked out once a week (this week's
+        again if the ICS lays out a new plan), as `shortfall` asks several times a week."""
+        if this_week:
+            planned = self.pcn.ics.meetings_this_week
+            if self._this_week[0] != w or self._this_week[1] is not planned:
+                self._this_week = (w, planned, self._windows_of(w, planned))
+            return self._this_week[2]
+        if w not in self._later_weeks:
+            self._later_weeks[w] = self._windows_of(w, {})
+        return self._later_weeks[w]
+
+    def _windows_of(self, w: int, planned: dict) -> list[tuple[float, float, tuple[float, float]]]:
+        start, open_week = w * WEEK, self.open_days[w % WEEKS_PER_YEAR]
+        out = []
+        for slot, h, day, offset in self.protected_slots:
+            if open_week[day]:
+                at = start + offset                  # whole hours: exact, in any order of adding
+                left = h - min(h, sum(m.series.hours for m in self.expected(planned[slot]))) if slot in planned else h
+                out.append((at, h, (at + left, left)))
         return out
 
     def give_up_clinic(self, hours: float, backfilled: bool) -> None:
