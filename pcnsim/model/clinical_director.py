@@ -86,6 +86,7 @@ class ClinicalDirector(Desk):
         self.protected_slots = [(slot, h, slot // 2, slot // 2 * DAY + SESSION_START[slot % 2])
                                 for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
         self.open_days = open_days(self.s)       # is_open by week of the year and weekday
+        self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
         # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
         self._this_week: tuple = (None, None, [])
         self._later_weeks: dict[int, list] = {}
@@ -140,8 +141,8 @@ class ClinicalDirector(Desk):
                     continue                 # nothing happens in this slot
                 if kind != "clinical" and not working and slot not in planned:
                     continue
-                day, half = divmod(slot, 2)
-                yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
+                day = slot // 2
+                yield env.timeout(start + self.slot_at[slot] - env.now)     # whole hours: the same sum
                 open_today = open_week[day]
                 here = planned.get(slot) if open_today else None
                 meetings = self.expected(here) if here else []
@@ -290,6 +291,7 @@ class ClinicalDirector(Desk):
             planned = self.pcn.ics.meetings_this_week
             if self._this_week[0] != w or self._this_week[1] is not planned:
                 self._this_week = (w, planned, self._windows_of(w, planned))
+                self._later_weeks.pop(w, None)      # kept only for weeks still ahead
             return self._this_week[2]
         if w not in self._later_weeks:
             self._later_weeks[w] = self._windows_of(w, {})
