@@ -195,3 +195,14 @@ def test_tasks_never_done_by_the_end_count_as_overdue():
                                  "clinical_director": {"overflow": ()},
                                  "leadership": {"task_abandon_weeks": 52}})
     assert simulate(s, 0).metrics["leadership_tasks_overdue_share"] == 1.0
+
+
+@pytest.mark.parametrize("bank_holidays", [True, False])
+def test_the_open_days_table_is_is_open(bank_holidays):
+    """The hot loops read `open_days` (built once); it must say what `is_open` says, for every week of a horizon."""
+    from pcnsim.model.calendar import BANK_HOLIDAYS, is_open, open_days
+    s = scenario(calendar={"bank_holidays": bank_holidays})
+    table = open_days(s)
+    assert [[table[w % 52][d] for d in range(5)] for w in range(156)] == \
+        [[is_open(s, w, d) for d in range(5)] for w in range(156)]
+    assert sum(not x for row in table for x in row) == (len(BANK_HOLIDAYS) if bank_holidays else 0)

@@ -127,6 +127,8 @@ class ArrsWorkforce:
         """Each Monday: in April the year's establishment; leavers (attrition rises without supervision)."""
         env, s, rng = self.env, self.s, self.rng
         boost = s.arrs.unsupervised_attrition_multiplier - 1.0
+        attrition = [(r, self.roles[r].attrition_per_year) for r in ARRS_ROLES]
+        in_whole, in_part = self.in_whole, self.in_part      # updated in place, never replaced
         week = 0
         while True:
             yield env.timeout(WEEK_PLAN_AT)
@@ -134,15 +136,16 @@ class ArrsWorkforce:
                 self.establish(week // WEEKS_PER_YEAR, week=week)
             # unsupervised staff leave more, and so do staff whose line management and induction go undone
             multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.pcn.arrs_attrition_multiplier
-            for r in ARRS_ROLES:
-                if not (self.in_whole[r] or self.in_part[r]):
+            for r, a in attrition:
+                whole, part = in_whole[r], in_part[r]
+                if not (whole or part):
                     continue
-                p_leave = 1.0 - math.exp(-self.roles[r].attrition_per_year * multiplier / WEEKS_PER_YEAR)
-                leavers = int(rng.binomial(self.in_whole[r], p_leave)) if self.in_whole[r] else 0
-                part_leaves = self.in_part[r] and rng.random() < p_leave
+                p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
+                leavers = int(rng.binomial(whole, p_leave)) if whole else 0
+                part_leaves = part and rng.random() < p_leave
                 if leavers or part_leaves:
-                    self.in_whole[r] -= leavers
-                    self.in_part[r] = self.in_part[r] and not part_leaves
+                    in_whole[r] -= leavers
+                    in_part[r] = part and not part_leaves
                     self.week.arrs_leavers += leavers + int(part_leaves)
                     self._update(r)
                     self.advertise(r)

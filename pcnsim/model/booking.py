@@ -17,11 +17,11 @@ import math
 from pcnsim.config import DAYS_PER_WEEK
 
 
-#: what the compiled day (`daybook.serve`) reports in its `out` array: supervision hours (given with blocked),
-#: hours needed, GP, nurse and ARRS appointments, requests arrived, returned, diverted, gone elsewhere, and
-#: returners due on the next open day. Here, not in `daybook`, so that reading them needs no numba.
-OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE, OUT_DUE = \
-    range(10)
+#: what the compiled day (`daybook.serve`) adds to the practices' `week_counts`, day by day: supervision hours
+#: (given with blocked), hours needed, GP, nurse and ARRS appointments, requests arrived, returned, diverted,
+#: gone elsewhere (`Practices.close_week` books them). Here, not in `daybook`, so that reading them needs no numba.
+OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE = range(9)
+WEEK_COUNTS = 9
 
 
 class Booking:

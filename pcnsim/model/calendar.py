@@ -5,6 +5,8 @@ Time is in hours from Monday 00:00 of the first week of April; a week has ten se
 """
 from __future__ import annotations
 
+import functools
+
 from pcnsim.config import DAYS_PER_WEEK, SESSION_HOURS, WEEKS_PER_YEAR, Scenario
 
 WEEK = 168.0
@@ -30,7 +32,22 @@ WINTER_WEEKS = range(35, 48)          # December to February in an April-start y
 
 def is_open(scenario: Scenario, week: int, day: int) -> bool:
     """Whether practices open (and meetings are held) on `day` of `week`: not a bank holiday."""
-    return not (scenario.calendar.bank_holidays and (week % WEEKS_PER_YEAR, day) in BANK_HOLIDAYS)
+    return _is_open(scenario.calendar.bank_holidays, week, day)
+
+
+def _is_open(bank_holidays: bool, week: int, day: int) -> bool:
+    return not (bank_holidays and (week % WEEKS_PER_YEAR, day) in BANK_HOLIDAYS)
+
+
+def open_days(scenario: Scenario) -> tuple[tuple[bool, ...], ...]:
+    """`is_open` for every week of the year and weekday, `open_days(s)[week % WEEKS_PER_YEAR][day]`: worked
+    out once (per setting of `calendar.bank_holidays`), for the loops that ask several times a simulated week."""
+    return _open_days(bool(scenario.calendar.bank_holidays))
+
+
+@functools.cache
+def _open_days(bank_holidays: bool) -> tuple[tuple[bool, ...], ...]:
+    return tuple(tuple(_is_open(bank_holidays, w, d) for d in range(DAYS_PER_WEEK)) for w in range(WEEKS_PER_YEAR))
 
 
 def leave_share(scenario: Scenario) -> float:

@@ -20,8 +20,8 @@ import simpy
 
 from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model.desk import Desk
-from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, is_open,
-                                   leave_share)
+from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, leave_share,
+                                   open_days)
 
 if TYPE_CHECKING:
     from pcnsim.model.ics import Meeting
@@ -82,8 +82,14 @@ class ClinicalDirector(Desk):
         self.slot_kind, self.slot_hours = timetable(self.s, series)
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
-        self.protected_slots = [(slot, h) for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours))
-                                if k == "protected"]
+        # the protected slots: (slot, hours, weekday, start within the week), for `protected_windows`
+        self.protected_slots = [(slot, h, slot // 2, slot // 2 * DAY + SESSION_START[slot % 2])
+                                for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
+        self.open_days = open_days(self.s)       # is_open by week of the year and weekday
+        self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
+        # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
+        self._this_week: tuple = (None, None, [])
+        self._later_weeks: dict[int, list] = {}
         self.in_post, self.on_leave = True, False
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
@@ -128,16 +134,18 @@ class ClinicalDirector(Desk):
             elif "manager" in cd.overflow:   # on leave or vacant: the manager takes operations work due soon
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.pcn.ics.meetings_this_week
+            open_week = self.open_days[week % WEEKS_PER_YEAR]
             for slot in range(SLOTS):
                 kind = self.slot_kind[slot]
                 if kind == "off" and slot not in planned:
                     continue                 # nothing happens in this slot
                 if kind != "clinical" and not working and slot not in planned:
                     continue
-                day, half = divmod(slot, 2)
-                yield env.timeout(start + day * DAY + SESSION_START[half] - env.now)
-                open_today = is_open(s, week, day)
-                meetings = self.expected(planned.get(slot, ())) if open_today else []
+                day = slot // 2
+                yield env.timeout(start + self.slot_at[slot] - env.now)     # whole hours: the same sum
+                open_today = open_week[day]
+                here = planned.get(slot) if open_today else None
+                meetings = self.expected(here) if here else []
                 wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
                     if working and kind != "off":
@@ -244,9 +252,10 @@ class ClinicalDirector(Desk):
         """Hours of the CD's operations and system work due before `horizon` that the protected time
         left before each due date cannot cover, worked earliest due first (0 if all can be done;
         the count stops once it reaches `enough`)."""
-        due = sorted((t.due, t.effort) for t in self.work.tasks if t.due < horizon)
+        due = [(t.due, t.effort) for t in self.work.tasks if t.due < horizon]
         if not due:
             return 0.0
+        due.sort()
         windows = self.protected_windows(horizon)
         need = cap = worst = 0.0
         i = 0
@@ -264,19 +273,38 @@ class ClinicalDirector(Desk):
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
         """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
         them this week (later weeks: the whole session)."""
-        env, s = self.env, self.s
+        now = self.env.now
         out = []
-        w = int(env.now // WEEK)
+        w = int(now // WEEK)
         while w * WEEK < horizon:
-            for slot, h in self.protected_slots:
-                day, half = divmod(slot, 2)
-                at = w * WEEK + day * DAY + SESSION_START[half]
-                if at < env.now or at + h > horizon or not is_open(s, w, day):
-                    continue
-                if w * WEEK <= env.now:
-                    h -= min(h, sum(m.series.hours for m in self.expected(self.pcn.ics.meetings_this_week.get(slot, ()))))
-                out.append((at + h, h))
+            for at, h, window in self.week_windows(w, w * WEEK <= now):
+                if at >= now and at + h <= horizon:
+                    out.append(window)
             w += 1
+        return out
+
+    def week_windows(self, w: int, this_week: bool) -> list[tuple[float, float, tuple[float, float]]]:
+        """(start, hours, (end, hours less meetings)) of week w's protected sessions on open days: in this
+        week less the meetings expected in them, in a later week whole. Worked out once a week (this week's
+        again if the ICS lays out a new plan), as `shortfall` asks several times a week."""
+        if this_week:
+            planned = self.pcn.ics.meetings_this_week
+            if self._this_week[0] != w or self._this_week[1] is not planned:
+                self._this_week = (w, planned, self._windows_of(w, planned))
+                self._later_weeks.pop(w, None)      # kept only for weeks still ahead
+            return self._this_week[2]
+        if w not in self._later_weeks:
+            self._later_weeks[w] = self._windows_of(w, {})
+        return self._later_weeks[w]
+
+    def _windows_of(self, w: int, planned: dict) -> list[tuple[float, float, tuple[float, float]]]:
+        start, open_week = w * WEEK, self.open_days[w % WEEKS_PER_YEAR]
+        out = []
+        for slot, h, day, offset in self.protected_slots:
+            if open_week[day]:
+                at = start + offset                  # whole hours: exact, in any order of adding
+                left = h - min(h, sum(m.series.hours for m in self.expected(planned[slot]))) if slot in planned else h
+                out.append((at, h, (at + left, left)))
         return out
 
     def give_up_clinic(self, hours: float, backfilled: bool) -> None:

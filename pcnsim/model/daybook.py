@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_DUE, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED,  # noqa: F401
-                                  OUT_NURSE, OUT_REQUESTS, OUT_RETURNED, OUT_SUP)
+from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED, OUT_NURSE,  # noqa: F401
+                                  OUT_REQUESTS, OUT_RETURNED, OUT_SUP, WEEK_COUNTS)
 
 # the day's counts `book_day` returns, rows of `stats` (by type)
 DIVERTED, ELSEWHERE, BACK = 0, 1, 2
@@ -363,10 +363,10 @@ def open_day(block, sup, P, k, slots, carry, share, protected, wanted, needed, g
 @njit(f"void(int64[:, ::1], float64[:, ::1], int64, int64, int64, boolean, int64, {I1}, {I2}, float64[:, ::1], {F1},"
       f" {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {I2}, {F1})", **_jit)
 def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, used, offered, served_by_age,
-            slots, carry, share, protected, wanted, needed, gp_min, rotation, out):
+            slots, carry, share, protected, wanted, needed, gp_min, rotation, week):
     """The end of `Practices.serve_day`: supervision given, today's appointments counted, the diary
-    moved a day and a new day opened at the horizon. `out` gets (supervision hours given with those
-    blocked, hours needed, GP, nurse and ARRS appointments)."""
+    moved a day and a new day opened at the horizon. Adds to `week` (supervision hours given with those
+    blocked, hours needed, GP, nurse and ARRS appointments: `OUT_SUP` to `OUT_ARRS`)."""
     nF = 2 * P + K
     H = block.shape[1]
     g0 = 3 * nF                 # rows of booked_gp, booked_pref, by_lead in the block
@@ -378,8 +378,8 @@ def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, us
         fl0 += block[p, 0]
     wanted0, needed0, blocked0 = sup[0, 0], sup[1, 0], sup[2, 0]
     given = min(max(wanted0 - blocked0, 0.0) * 60.0 / gp_min, float(fl0)) * gp_min / 60.0
-    out[0] = blocked0 + given
-    out[1] = needed0
+    week[OUT_SUP] += blocked0 + given
+    week[OUT_NEEDED] += needed0
     # today's appointments
     gp_sum = 0
     for t in range(NT):
@@ -390,9 +390,9 @@ def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, us
     arrs = 0
     for k in range(K):
         arrs += block[p0 + P + k, 0]
-    out[2] = gp_sum
-    out[3] = nurse
-    out[4] = arrs
+    week[OUT_GP] += gp_sum
+    week[OUT_NURSE] += nurse
+    week[OUT_ARRS] += arrs
     for l in range(H + 1):
         served_by_age[l] += block[l0 + l, 0]
     if measuring:               # rows of by_type: requests, appointments, gp, unmet, diverted, returned
@@ -434,16 +434,18 @@ def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, us
 
 
 
-@njit(f"void(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"
+@njit(f"int64(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"
       f" int64, {F1}, int64, {F1}, boolean, float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2}, boolean,"
       f" float64[:, ::1],"
       f" {F1}, {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {F1})", **_jit)
 def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carried, P, extra, day_index, u, u0,
           accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, unbooked,
           measuring, by_type, used, offered, served_by_age, slots, carry, share, protected, wanted, needed, gp_min,
-          out):
+          week):
     """One open day of `Practices.serve_day` in one call: the day's arrivals, held slots released and the
-    CD's or a locum's extra GP slots, `book_day`, then `end_day`. `out` gets the counts named above."""
+    CD's or a locum's extra GP slots, `book_day`, then `end_day`. Adds the day's counts named above to `week`
+    (in the order that adding them a day at a time in Python would) and returns the returners due on the
+    next open day."""
     NT = carried.shape[1]
     K = atypes.shape[0]
     nF = 2 * P + K
@@ -467,13 +469,13 @@ def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carri
              returns, arrived, unbooked, day_index, u, u0, accept_p, draw, return_share, gp_order, rotation, atypes,
              nur, nursing_in_arrs, passes, stats)
     end_day(block, sup, P, K, NT, measuring, nur, atypes, stats, by_type, used, offered, served_by_age,
-            slots, carry, share, protected, wanted, needed, gp_min, rotation, out)
-    out[OUT_REQUESTS] = total
-    out[OUT_RETURNED] = stats[BACK].sum()
-    out[OUT_DIVERTED] = stats[DIVERTED].sum()
-    out[OUT_ELSEWHERE] = stats[ELSEWHERE].sum()
+            slots, carry, share, protected, wanted, needed, gp_min, rotation, week)
+    week[OUT_REQUESTS] += total
+    week[OUT_RETURNED] += stats[BACK].sum()
+    week[OUT_DIVERTED] += stats[DIVERTED].sum()
+    week[OUT_ELSEWHERE] += stats[ELSEWHERE].sum()
     due = 0
     for p in range(P):
         for t in range(NT):
             due += returns[p, t, 0]
-    out[OUT_DUE] = due
+    return due

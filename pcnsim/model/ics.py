@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import simpy
 
-from pcnsim.config import MeetingSeries, Scenario
-from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, is_open
+from pcnsim.config import WEEKS_PER_YEAR, MeetingSeries, Scenario
+from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, open_days
 from pcnsim.model.pcn import Pcn
 from pcnsim.model.practices import days
 from pcnsim.model.engine import engine
@@ -70,14 +70,16 @@ class Ics:
 
     def system_meetings(self):
         """Each Monday, lay out the week's meetings; each Saturday, book representation."""
+        open_table, load = open_days(self.s), self.s.ics.meeting_load
         week = 0
         while True:
             plan: dict[int, list[Meeting]] = {}
+            open_week = open_table[week % WEEKS_PER_YEAR]
             for series in self.series:
                 slot = series.weekday * 2 + (series.session == "pm")
-                for n in range(occurrences(series, week, self.s.ics.meeting_load)):   # extra ones go to later slots
+                for n in range(occurrences(series, week, load)):   # extra ones go to later slots
                     at = (slot + 2 * n) % SLOTS
-                    if is_open(self.s, week, at // 2):
+                    if open_week[at // 2]:
                         plan.setdefault(at, []).append(Meeting(series, at))
             self.meetings_this_week = plan
             yield self.env.timeout(WEEK_CLOSE_AT)

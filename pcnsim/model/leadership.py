@@ -67,6 +67,10 @@ class LeadershipWork:
         self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
         self.done = dict.fromkeys(TASK_KINDS, 0.0)
         self.done_share = {"operations": 1.0, "development": 1.0}   # smoothed share of work done
+        # how long after arrival development and operations tasks fall due; tasks due after the horizon never count
+        self.due_after = {"development": pcn.s.leadership.development_due_weeks * WEEK,
+                          "operations": pcn.s.leadership.task_due_weeks * WEEK}
+        self.horizon = pcn.s.run.horizon_weeks * WEEK
 
     def start(self) -> None:
         for kind in ("development", "system"):     # operations arrive in weekly batches (operations_week)
@@ -79,8 +83,8 @@ class LeadershipWork:
         mean_effort = self.s.leadership.task_hours
         rng = self.rng["operations"]
         n = rng.poisson(self.operations_hours() * self.pcn.cd.commitment / mean_effort)
-        for effort in rng.exponential(mean_effort, n) if n else ():
-            self.add("operations", float(effort))
+        for effort in rng.exponential(mean_effort, n).tolist() if n else ():
+            self.add("operations", effort)
         self.new_starters()
 
     def operations_hours(self) -> float:
@@ -110,15 +114,12 @@ class LeadershipWork:
 
     def add(self, kind: str, effort: float, due: Optional[float] = None) -> Task:
         """A new task: operations go to the manager while they own less than their share."""
-        env, s = self.env, self.s
         self.seq += 1
         if due is None:
             if kind == "system":
-                due = working_days_later(env.now, s.ics.request_deadline_days)
-            elif kind == "development":
-                due = env.now + s.leadership.development_due_weeks * WEEK
+                due = working_days_later(self.env.now, self.s.ics.request_deadline_days)
             else:
-                due = env.now + s.leadership.task_due_weeks * WEEK
+                due = self.env.now + self.due_after[kind]
         task = Task(due, self.seq, kind, effort)
         self.arrived[kind] += effort
         if kind == "development":
@@ -156,10 +157,10 @@ class LeadershipWork:
         return False
 
     def open_hours(self) -> float:
-        return sum(t.effort for t in self.tasks) + sum(t.effort for t in self.development)
+        return sum([t.effort for t in self.tasks]) + sum([t.effort for t in self.development])
 
     def finish(self, task: Task, when: float) -> None:
-        if self.pcn.measuring and task.due <= self.s.run.horizon_weeks * WEEK:
+        if self.pcn.measuring and task.due <= self.horizon:
             self.due["count"] += 1
             self.due["overdue"] += when > task.due
 
@@ -237,13 +238,15 @@ class PcnManager:
         self.hours_taken = 0.0                    # operations hours owned or handed over so far
         #: the manager's hours in an average week (funded WTE less leave)
         self.hours_week = self.s.funding.manager_wte * WTE_HOURS * (1 - leave_share(self.s))
+        self.share = self.s.manager.operations_share      # of all operations work, at most
 
     def owns(self, effort: float) -> bool:
         """Whether a new operations task is the manager's: while they own less than their share of all
         operations work arrived (a funded manager only)."""
-        if self.hours_week <= 0 or self.s.manager.operations_share <= 0:
+        share = self.share
+        if self.hours_week <= 0 or share <= 0:
             return False
-        if self.hours_taken < self.s.manager.operations_share * self.work.ops_hours_arrived:
+        if self.hours_taken < share * self.work.ops_hours_arrived:
             self.hours_taken += effort
             return True
         return False

@@ -62,34 +62,44 @@ class Pcn:
         """Saturday: the manager's week, supervision given, staff, money and the week's series."""
         env, s = self.env, self.s
         practices, arrs, cd = self.practices, self.arrs, self.cd
+        leads = np.arange(practices.week_served_by_age.size)     # an appointment's lead, in working days
+        costs = [(r, arrs.roles[r].annual_cost) for r in ARRS_ROLES]
+        budgets: dict[int, float] = {}                          # the week's ARRS budget by year
+        cd_pay_week = s.cd_protected_sessions * s.costs.cd_session
+        manager_pay_week = s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
         week = 0
         while True:
             yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
             wk = self.week
+            practices.close_week()
             self.manager.close_week()
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
             wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments
             wk.backlog = practices.backlog()
             served = practices.week_served_by_age
-            wk.wait_days_mean = float(served @ np.arange(served.size) / served.sum()) if served.sum() else 0.0
+            n_served = served.sum()
+            wk.wait_days_mean = float(served @ leads / n_served) if n_served else 0.0
             if self.measuring:
                 self.served_by_age += served
-            practices.week_served_by_age = np.zeros_like(served)
+            served.fill(0.0)                          # the practices add to it in place (and read it each day)
+            in_post = arrs.in_post
             wk.arrs_posts_funded = float(sum(arrs.posts.values()))
-            wk.arrs_in_post = float(sum(arrs.in_post.values()))
+            wk.arrs_in_post = float(sum(in_post.values()))
             wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
-            wk.arrs_spend = sum(arrs.in_post[r] * arrs.roles[r].annual_cost for r in ARRS_ROLES) / WEEKS_PER_YEAR
-            wk.arrs_budget = arrs_budget(s, week // WEEKS_PER_YEAR) / WEEKS_PER_YEAR
+            wk.arrs_spend = sum([in_post[r] * cost for r, cost in costs]) / WEEKS_PER_YEAR
+            year = week // WEEKS_PER_YEAR
+            if year not in budgets:
+                budgets[year] = arrs_budget(s, year) / WEEKS_PER_YEAR
+            wk.arrs_budget = budgets[year]
             wk.cd_strain = cd.strain
             wk.arrs_attrition_multiplier = self.arrs_attrition_multiplier
             wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
             wk.cd_in_post = float(cd.in_post)
             wk.leadership_backlog_hours = self.work.open_hours()
-            cd_pay = s.cd_protected_sessions * s.costs.cd_session if cd.in_post else 0.0
-            wk.spend = (wk.arrs_spend + cd_pay + s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
-                           + wk.locum_sessions * s.costs.locum_session)
-            self.week_rows.append(self._week_values(wk) + tuple(arrs.in_post[r] for r in ARRS_ROLES))
+            cd_pay = cd_pay_week if cd.in_post else 0.0
+            wk.spend = wk.arrs_spend + cd_pay + manager_pay_week + wk.locum_sessions * s.costs.locum_session
+            self.week_rows.append(self._week_values(wk) + tuple([in_post[r] for r in ARRS_ROLES]))
             wk.reset()
             week += 1
             if week == s.run.warmup_weeks:

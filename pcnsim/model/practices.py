@@ -19,8 +19,8 @@ import numpy as np
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
 from pcnsim.model import booking, engine
 from pcnsim.model.booking import Booking
-from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS,
-                                   is_open, leave_share)
+from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS, leave_share,
+                                   open_days)
 
 if TYPE_CHECKING:
     from pcnsim.model.pcn import Pcn
@@ -105,6 +105,8 @@ class Practices(Booking):
         self.weekday_profile = profile
         winter = np.array([1.0 + d.winter_uplift * (w in WINTER_WEEKS) for w in range(WEEKS_PER_YEAR)])
         self.season = winter / winter.mean()
+        self.open_days = open_days(s)                  # is_open by week of the year and weekday
+        self.lam_weeks: dict[int, np.ndarray] = {}    # the week's expected requests by week of the year (`week_ahead`)
         urgent = np.array(d.urgent.shares())
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
@@ -194,11 +196,12 @@ class Practices(Booking):
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
         self.compiled = pcn.ics.engine != "python"
         self._serve = engine.serve() if self.compiled else None
-        self._out = np.zeros(10)
+        self.week_counts = np.zeros(booking.WEEK_COUNTS)   # the compiled days' counts this week (`close_week`)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         self.gp_minutes = float(s.gps.appointment_minutes)
-        self._u_pool, self._u_next = np.zeros(0), 0
+        self._u_pool = np.zeros(1 << 16)               # the booking stream's uniforms, read from `_u_next` on
+        self._u_next = self._u_pool.size               # (all read: the first open day fills it)
         self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
         self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
         # measured totals by type (after warm-up) and by pool
@@ -248,14 +251,19 @@ class Practices(Booking):
 
     def week_ahead(self, week: int) -> None:
         """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
-        season = self.season[week % WEEKS_PER_YEAR] * self.weekday_profile
-        self.week_arrivals = self.rng.poisson(self.lam_split[None] * season[:, None, None, None])
-        self.routine_by_day = self.week_arrivals[:, 1].sum(axis=(1, 2)).tolist()
+        w = week % WEEKS_PER_YEAR
+        lam = self.lam_weeks.get(w)
+        if lam is None:
+            season = self.season[w] * self.weekday_profile
+            lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
+        self.week_arrivals = self.rng.poisson(lam)
+        # routine requests by day: (P, T) flattened, a view (summing over two axes at once is several times slower)
+        self.routine_by_day = self.week_arrivals[:, 1].reshape(DAYS_PER_WEEK, -1).sum(axis=1).tolist()
 
     def day(self, week: int, day: int) -> None:
         """18:00 of a weekday: the day's requests arrive; on open days they are served."""
         arrivals = self.week_arrivals[day]
-        if is_open(self.s, week, day):
+        if self.open_days[week % WEEKS_PER_YEAR][day]:
             self.serve_day(week * DAYS_PER_WEEK + day, arrivals, self.routine_by_day[day])
         else:
             self.arrive(arrivals, self.routine_by_day[day])
@@ -281,9 +289,16 @@ class Practices(Booking):
         # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
         need = 2 * (self.routine_pending + routine + self.returns_due)
         self.routine_pending = 0
-        at = self._u_next
-        if at + need > self._u_pool.size:
-            self._u_pool = np.concatenate([self._u_pool[at:], self.rng_booking.random(max(need, 1 << 15))])
+        at, pool = self._u_next, self._u_pool
+        if at + need > pool.size:
+            # refilled in place (a fresh block each time cost page faults): the unread tail moves to the
+            # front, the stream fills the rest; the same numbers in the same order whatever the block sizes
+            left = pool.size - at
+            if left + need > pool.size:                # a day that needs more than the pool holds
+                pool = self._u_pool = np.concatenate([pool[at:], np.zeros(left + need)])
+            else:
+                pool[:left] = pool[at:]                # numpy copies overlapping ranges correctly
+            self.rng_booking.random(out=pool[left:])
             at = 0
         self._u_next = at + need
         if not self.compiled:
@@ -302,23 +317,25 @@ class Practices(Booking):
             self.end_day_lists(diverted, elsewhere, back_by_type)
             self.returns_due = int(self.returns[:, :, 0].sum())
             return
-        out = self._out
         slots, _, needed, wanted, protected = self.staffing()
-        self._serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+        self.returns_due = self._serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
               day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
               self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
               self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
               self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
-              needed, self.gp_minutes, out)
-        o = out.tolist()
-        wk.requests += int(o[booking.OUT_REQUESTS])
-        wk.returned += int(o[booking.OUT_RETURNED])
-        diverted = int(o[booking.OUT_DIVERTED])
-        wk.diverted += diverted
-        wk.unmet += diverted + int(o[booking.OUT_ELSEWHERE])
-        wk.gp_supervision_hours += o[booking.OUT_SUP]
-        self.supervision_needed += o[booking.OUT_NEEDED]
-        wk.gp_appointments += int(o[booking.OUT_GP])
-        wk.nurse_appointments += int(o[booking.OUT_NURSE])
-        wk.arrs_appointments += int(o[booking.OUT_ARRS])
-        self.returns_due = int(o[booking.OUT_DUE])
+              needed, self.gp_minutes, self.week_counts)
+
+    def close_week(self) -> None:
+        """Saturday, first: the compiled days' counts (`week_counts`, summed day by day in the kernel, as the
+        ledger would have) into the week's books, once a week; nothing reads those series before then."""
+        wk, c = self.week, self.week_counts.tolist()
+        wk.requests += c[booking.OUT_REQUESTS]
+        wk.returned += c[booking.OUT_RETURNED]
+        wk.diverted += c[booking.OUT_DIVERTED]
+        wk.unmet += c[booking.OUT_DIVERTED] + c[booking.OUT_ELSEWHERE]
+        wk.gp_supervision_hours += c[booking.OUT_SUP]
+        self.supervision_needed += c[booking.OUT_NEEDED]
+        wk.gp_appointments += c[booking.OUT_GP]
+        wk.nurse_appointments += c[booking.OUT_NURSE]
+        wk.arrs_appointments += c[booking.OUT_ARRS]
+        self.week_counts.fill(0.0)

@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import simpy
+from simpy.core import BoundClass
 
 from pcnsim.config import Scenario
 from pcnsim.metrics import CATALOGUE
@@ -20,10 +21,19 @@ class CountingEnvironment(simpy.Environment):
     def __init__(self) -> None:
         super().__init__()
         self.events_processed = 0
+        # SimPy binds `timeout`, `process`, `event`... to the environment itself only for its own class
+        # (`BoundClass.bind_early` reads type(env).__dict__, which here is this subclass's): bind them here,
+        # or every `env.timeout(...)` goes through a descriptor that builds a new bound method
+        for name, attribute in vars(simpy.Environment).items():
+            if type(attribute) is BoundClass:
+                setattr(self, name, getattr(self, name))
 
     def step(self) -> None:
         self.events_processed += 1
-        super().step()
+        _step(self)
+
+
+_step = simpy.Environment.step      # called directly: `super().step()` costs a lookup an event
 
 
 @dataclass
