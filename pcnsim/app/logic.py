@@ -135,9 +135,11 @@ def precisions(env: Mapping[str, str] | None = None) -> dict[str, Precision]:
     # quick: half a year of warm-up, one whole year measured; precise: the baseline's year of warm-up
     # and two whole years (docs/model.md 4.1: a shorter warm-up reads waits and unmet demand low)
     horizon = number("HORIZON_WEEKS", 78)
+    # ten CDs in a quick run, twenty in a precise one: CDs differ widely in the leadership work they take on
+    # (`clinical_director.commitment_cv`), and with five a what-if's overtime and late tasks were lost in the noise
     quick = Precision("quick", horizon, number("WARMUP_WEEKS", min(26, horizon // 3)),
-                      number("REPLICATIONS", 5), jobs=1)
-    precise = Precision("precise", max(156, horizon), max(52, quick.warmup_weeks), max(10, quick.replications),
+                      number("REPLICATIONS", 10), jobs=1)
+    precise = Precision("precise", max(156, horizon), max(52, quick.warmup_weeks), max(20, quick.replications),
                         jobs=None)
     return {"quick": quick, "precise": precise}
 

@@ -17,7 +17,7 @@ from pcnsim.cli import friendly_errors, main
               help="Where the page's runs go (as `pcnsim run`'s, and found again there).")
 @click.option("--horizon-weeks", type=click.IntRange(min=2), help="The quick run's horizon [default: 78].")
 @click.option("--warmup-weeks", type=click.IntRange(min=0), help="The quick run's warm-up [default: 26].")
-@click.option("--replications", type=click.IntRange(min=2), help="The quick run's replications [default: 5].")
+@click.option("--replications", type=click.IntRange(min=2), help="The quick run's replications [default: 10].")
 @friendly_errors
 def app_cmd(port, host, outputs, horizon_weeks, warmup_weeks, replications) -> None:
     """Start the live workshop page (Streamlit) and print its address; Ctrl-C stops it.
