@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,35 @@ def test_run_a_folder_of_scenarios_writes_an_index(tmp_path):
     refused = CliRunner().invoke(main, ["run", str(bad), "--out", str(tmp_path / "o2")])
     assert refused.exit_code == 2 and "pcn.practices" in refused.output
     assert not (tmp_path / "o2").exists()                                     # checked before running
+
+
+def test_an_interrupted_pack_resumes_where_it_stopped(tmp_path):
+    """`pcnsim run FOLDER --out PACK --resume`: a scenario's missing cell is run again, a scenario
+    never started is run, and the results are those of an uninterrupted pack."""
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    short = "run: {horizon_weeks: 8, warmup_weeks: 2, replications: 2}\n"
+    (src / "1-base.yaml").write_text("extends: baseline\nname: base\n" + short)
+    (src / "2-cut.yaml").write_text("extends: baseline\nname: cut\n" + short + "funding: {arrs_per_patient: 11}\n")
+    args = ["run", str(src), "--quiet", "--jobs", "1", "--no-report"]
+    ref, pack = tmp_path / "ref", tmp_path / "pack"
+    assert CliRunner().invoke(main, [*args, "--out", str(ref)]).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--out", str(pack)]).exit_code == 0
+    cell = sorted((pack / "base" / "cells").iterdir())[0]
+    cell.unlink()                                          # as if stopped mid-way: one cell and a scenario lost
+    shutil.rmtree(pack / "cut")
+    refused = CliRunner().invoke(main, [*args, "--resume"])
+    assert refused.exit_code == 2 and "--out PACK" in refused.output and "Traceback" not in refused.output
+    done = CliRunner().invoke(main, [*args, "--out", str(pack), "--resume"])
+    assert done.exit_code == 0, done.output
+    assert "Finishing the 2 scenarios" in done.output and cell.exists()
+    for name in ("base", "cut"):
+        pd.testing.assert_frame_equal(pd.read_parquet(ref / name / "results.parquet"),
+                                      pd.read_parquet(pack / name / "results.parquet"))
 
 
 def test_validate_lists_every_problem(tmp_path):

@@ -136,7 +136,7 @@ def _national(folder, write_csv: bool):
 @click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
 @click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
-@click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted).")
+@click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted; with a folder of scenarios, DIR is its pack folder).")
 @click.option("--allow-unverified-model", is_flag=True,
               help="With --resume: accept a run folder from an older pcnsim that recorded no model fingerprint.")
 @click.option("--cluster-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), metavar="SECONDS",
@@ -179,14 +179,14 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
                    "minute; docs/performance.md).", err=True)
     targets = _parse_targets(target_halfwidth)
     source = None
-    if file is not None and not resume:
+    if file is not None:
         from pcnsim.scenario import scenario_pack
 
         pack = scenario_pack(file)
         if pack is not None:
             _run_pack(file, pack, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
                       out=out, set_=set_, quiet=quiet, no_report=no_report, targets=targets,
-                      max_replications=max_replications)
+                      max_replications=max_replications, resume=resume)
             return
     if file is None:
         if not resume or out is None:
@@ -264,9 +264,11 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
 
 
 def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
-              max_replications) -> None:
+              max_replications, resume=False) -> None:
     """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
-    pack folder, then index.html linking each report under its question."""
+    pack folder, then index.html linking each report under its question. With `--resume --out PACK`:
+    each scenario's run folder that was started is finished (redoing nothing that finished), the
+    others are run, and the reports and the index are drawn again."""
     import shlex
     from pathlib import Path
 
@@ -283,13 +285,21 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         raise ScenarioError(f"the scenarios of '{file}' must have different names (each gets its own run "
                             f"folder): {', '.join(twice)} appear more than once.")
     title = Path(str(file).rstrip("/")).name or "scenarios"
-    if out:
+    if resume:
+        from pcnsim.errors import RunFolderError
+
+        if not out or not Path(out).is_dir():
+            raise RunFolderError(f"--resume with the scenario folder '{file}' needs --out PACK, the pack folder of "
+                                 f"the interrupted run (it holds one run folder per scenario); "
+                                 f"{'no --out was given' if not out else repr(str(out)) + ' is not a folder'}.")
+        pack = Path(out)
+    elif out:
         check_out(Path(out), False)
         make_dir(Path(out), parents=True)
         pack = Path(out)
     else:
         pack = new_folder(title, Path("outputs"))
-    click.echo(f"Running the {len(files)} scenarios of '{file}' into {pack}")
+    click.echo(f"{'Finishing' if resume else 'Running'} the {len(files)} scenarios of '{file}' into {pack}")
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
     entries, failed = [], 0
     try:
@@ -302,12 +312,15 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         click.echo(f"\n== {scenario.name} ({path.name})")
         try:
             with Terminal().attached(quiet) as terminal:
+                started = resume and (pack / scenario.name).is_dir() and any((pack / scenario.name).iterdir())
                 result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
-                                        scheduler=scheduler, out=pack / scenario.name, quiet=quiet,
+                                        scheduler=scheduler, out=pack / scenario.name, resume=started, quiet=quiet,
                                         command_line=command, source_path=source,
                                         target_halfwidth=targets or None, max_replications=max_replications,
                                         progress=terminal.progress)
         except KeyboardInterrupt:
+            click.echo(f"Interrupted: the finished cells are kept. Finish the pack with: pcnsim run {file} "
+                       f"--out {pack} --resume", err=True)
             sys.exit(130)
         _print_key_metrics(result)
         note = ""
