@@ -82,11 +82,11 @@ class ClinicalDirector(Desk):
         self.slot_kind, self.slot_hours = timetable(self.s, series)
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
+        self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
         # the protected slots: (slot, hours, weekday, start within the week), for `protected_windows`
-        self.protected_slots = [(slot, h, slot // 2, slot // 2 * DAY + SESSION_START[slot % 2])
+        self.protected_slots = [(slot, h, slot // 2, self.slot_at[slot])
                                 for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
         self.open_days = open_days(self.s)       # is_open by week of the year and weekday
-        self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
         # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
         self._this_week: tuple = (None, None, [])
         self._later_weeks: dict[int, list] = {}
