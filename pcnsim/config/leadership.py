@@ -75,7 +75,8 @@ class ManagerConfig(Frozen):
                                         "would slip); set with `clinical_director.commitment_cv` so that time on "
                                         "the role spreads as Pulse 2024 reports (docs/model.md 7)",
                                         "the manager takes up a development task only once it falls due within "
-                                        "this many weeks (8 or more: any open task, as before)", ge=0, le=104)
+                                        "this many weeks (`leadership.development_due_weeks` or more: any open "
+                                        "task, as before)", ge=0, le=104)
 
 
 class LeadershipConfig(Frozen):

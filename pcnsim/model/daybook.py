@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED, OUT_NURSE,  # noqa: F401
-                                  OUT_REQUESTS, OUT_RETURNED, OUT_SUP, WEEK_COUNTS)
+from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED, OUT_NURSE,
+                                  OUT_REQUESTS, OUT_RETURNED, OUT_SUP)
 
 # the day's counts `book_day` returns, rows of `stats` (by type)
 DIVERTED, ELSEWHERE, BACK = 0, 1, 2

@@ -321,12 +321,13 @@ class Practices(Booking):
             self.returns_due = int(self.returns[:, :, 0].sum())
             return
         slots, _, needed, wanted, protected = self.staffing()
-        self.returns_due = self._serve(self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
-              day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
-              self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
-              self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
-              self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
-              needed, self.gp_minutes, self.week_counts)
+        self.returns_due = self._serve(
+            self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
+            day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
+            self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
+            self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
+            self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
+            needed, self.gp_minutes, self.week_counts)
 
     def close_week(self) -> None:
         """Saturday, first: the compiled days' counts (`week_counts`, summed day by day in the kernel, as the
