@@ -184,3 +184,10 @@ def test_the_module_table_reader_sees_a_missing_and_an_extra_module():
     text = ("## The config package\n\n`pcnsim/config/` holds them.\n\n| module | job |\n| --- | --- |\n"
             "| `base.py` | units |\n| `gone.py`, `figures/` | old |\n\nAfter the table: `later.py`.\n")
     assert module_tables(text) == {"config": {"base.py", "gone.py", "figures/"}}
+
+
+def test_interface_lists_every_metric_of_the_catalogue():
+    from pcnsim import metrics
+
+    listed = set(re.findall(r"^\| `(\w+)` \|", (DOCS / "interface.md").read_text(encoding="utf-8"), flags=re.M))
+    assert set(metrics.CATALOGUE) <= listed, sorted(set(metrics.CATALOGUE) - listed)
