@@ -158,6 +158,7 @@ _SUFFIX_LABELS = {
     "first_contact_physio": "first contact physio", "social_prescribing_link_worker": "social prescribing link worker",
     "health_wellbeing_coach": "health & wellbeing coach", "msk": "MSK", "gp_complex": "GP (complex)",
     "same_day": "same day", "representative": "representative CDs", "other": "other CDs",
+    "seated": "CDs with a seat", "unseated": "CDs without a seat",
 }
 
 
