@@ -74,7 +74,7 @@ class LeadershipWork:
         self.tasks: list[Task] = []
         self.development: list[Task] = []
         self.seq = 0
-        self.measuring = False                    # after warm-up: tasks due count (`finish`)
+        self.measuring = False                    # after warm-up (the PCN sets it): tasks due count (`finish`)
         self.due = {"count": 0, "overdue": 0}     # measured tasks due by the end: all, and finished late
         # this week's hours by kind, arrived and done (the consequences' inputs)
         self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
