@@ -24,9 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp   # import-linter's graph library: `pip install -e ".[test]"` brings both
 import pytest
-
-grimp = pytest.importorskip("grimp", reason="the import contracts need import-linter (the test extra)")
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
