@@ -127,8 +127,8 @@ def test_protected_hours_follow_funding():
 
 
 def test_strain_is_the_bias_corrected_mean_of_the_weeks_worked():
-    """A CD with the same strain input every week has that strain from week one (MODEL.md:
-    the mean over the last 13 weeks), and a leave week pulls it towards zero."""
+    """A CD with the same strain input every week has that strain from week one (docs/model.md
+    2.10: the mean over the last 13 weeks), and a leave week pulls it towards zero."""
     import simpy
 
     from pcnsim.model import Ics, Pcn
@@ -189,7 +189,7 @@ def test_a_new_cd_starts_on_a_monday_with_a_whole_week_and_no_strain_while_vacan
 
 def test_tasks_never_done_by_the_end_count_as_overdue():
     """Nothing done (no protected time, nowhere to overflow) and nothing yet dropped: every task due
-    by the end is overdue, not 'no task due' (INTERFACE.md: finished late, or never)."""
+    by the end is overdue, not 'no task due' (docs/interface.md: finished late, or never)."""
     s = Scenario.model_validate({"run": {"horizon_weeks": 10, "warmup_weeks": 1},
                                  "funding": {"cd_wte_per_50k": 0.0, "manager_wte": 0.0},
                                  "clinical_director": {"overflow": ()},

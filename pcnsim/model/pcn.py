@@ -2,7 +2,7 @@
 
 A `Pcn` brings together its practices, ARRS workforce, leadership work, manager and clinical
 director; each Saturday it closes the week's books (one value per WEEKLY_SERIES), and at the
-end it turns the weeks after warm-up into the INTERFACE.md metrics of the PCN.
+end it turns the weeks after warm-up into the metrics of the PCN (docs/interface.md "Metrics").
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ class Pcn:
         self.backlog_start_by_type = self.practices.backlog_by_type()
 
     def metrics(self) -> dict[str, float]:
-        """The INTERFACE.md metrics of this PCN over the weeks after warm-up."""
+        """The metrics of this PCN over the weeks after warm-up (docs/interface.md, docs/model.md 3.4)."""
         s = self.s
         w0 = s.run.warmup_weeks
         years = s.years_measured

@@ -1,6 +1,6 @@
 """Figures and a one-page offline HTML report for a finished run folder; comparisons of two runs.
 
-`write_report(folder)` reads a run folder (INTERFACE.md "A run folder"), draws the
+`write_report(folder)` reads a run folder (docs/interface.md "The run folder"), draws the
 figures into `<folder>/figures/*.png` and writes `<folder>/report.html`: one
 self-contained page (figures embedded as data URIs, inline CSS, no scripts, no web
 addresses) that a trainer can open offline or a planner can print for a board.
