@@ -379,7 +379,8 @@ def test_the_written_out_theme_is_seaborns():
 
 
 def test_a_report_without_a_heatmap_does_not_import_seaborn(tmp_path):
-    """seaborn costs about two seconds to import; only the grid sweep's heatmap needs it."""
+    """seaborn costs about two seconds to import; only a sweep's figures (the grid heatmap, the
+    panels by swept key) need it."""
     import os
     import sys
 

@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from pcnsim.cli import friendly_errors, main
-from pcnsim.cli.terminal import Terminal, Terminated, sigterm_as_interrupt
+from pcnsim.cli.terminal import Terminal, Terminated, friendly_errors, sigterm_as_interrupt
 
 
 def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
@@ -129,7 +128,7 @@ def _national(folder, write_csv: bool):
         return None, None
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
