@@ -42,8 +42,9 @@ class Pcn:
         # leadership work's consequences for the ARRS workforce (LeadershipWork.consequences)
         self.arrs_attrition_multiplier = 1.0
         self.arrs_recruitment_factor = 1.0
-        self.practices = Practices(self)
         self.arrs = ArrsWorkforce(self)
+        self.practices = Practices(scenario, env, self.week, self.rng("demand"), self.rng("booking"), self.arrs,
+                                   lambda: self.measuring, ics.engine)
         self.work = LeadershipWork(self)
         self.manager = PcnManager(self)
         self.cd = ClinicalDirector(self)
