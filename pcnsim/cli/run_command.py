@@ -199,7 +199,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
     if engine() != "python" and not quiet and not _day_compiled():
         click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
-                   "about 30 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+                   "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None:
