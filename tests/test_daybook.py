@@ -215,6 +215,17 @@ def test_the_bundles_are_typed_as_the_kernel_declares(small_scenario, monkeypatc
     assert tuple(map(numba.typeof, daybook.bundles(practices.diary))) == signature[:2]
 
 
+def test_the_tallies_layout_keys_the_kernel_s_cache():
+    """numba's cache checks only daybook.py's timestamp; the tallies' layout (tallies.py) is in `serve`'s
+    signature, which keys the cache, so a reordered field would compile the day again, not load a stale one."""
+    import numba
+    from pcnsim.model.tallies import WEEK_COUNTS
+    (signature,) = daybook.serve.signatures
+    assert numba.from_dtype(WEEK_COUNTS)[::1] in signature[1].types
+    reordered = np.dtype([(name, np.float64) for name in reversed(WEEK_COUNTS.names)], align=True)
+    assert numba.from_dtype(reordered) != numba.from_dtype(WEEK_COUNTS)
+
+
 # --------------------------------------------------------------------------- whole runs
 def test_the_engines_agree_on_the_baseline(monkeypatch, small_scenario):
     ref, fast = _both(small_scenario, monkeypatch)
@@ -238,6 +249,16 @@ def test_the_cli_refuses_an_unknown_engine_before_writing_anything(monkeypatch, 
     assert res.exit_code == 2
     assert "PCNSIM_ENGINE = 'turbo'" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_every_engine_is_the_reference_where_numba_is_missing(monkeypatch):
+    monkeypatch.setattr(engine, "numba_available", lambda: False)
+    for name in engine.ENGINES:
+        monkeypatch.setenv("PCNSIM_ENGINE", name)
+        assert engine.engine() == "python"
+    monkeypatch.setenv("PCNSIM_ENGINE", "turbo")           # a wrong name is still refused
+    with pytest.raises(ScenarioError):
+        engine.engine()
 
 
 def test_without_numba_the_reference_runs_with_the_same_numbers(monkeypatch):
