@@ -163,8 +163,7 @@ def _kernel_in_python(source: str) -> Callable:
 #: Mutations of the kernel's rules (text in daybook.py -> its replacement), each a plausible slip.
 MUTATIONS = {
     "urgent seen counted by the wrong lead": ("lead[0] += seen - seen_carried", "lead[0] += seen"),
-    "returners drawn from the wrong uniforms": ("g = _taken(u, at, n, rules.return_share)",
-                                                "g = _taken(u, at + 1, n, rules.return_share)"),
+    "returners drawn from the offers' uniforms": ("at = u0 + n_routine", "at = u0"),
     "held slots rounded up": ("held = np.int64(np.floor(cap[i] * rules.on_the_day_share))",
                               "held = np.int64(np.ceil(cap[i] * rules.on_the_day_share))"),
     "ARRS split rotated like the nurses'": ("order2 = rules.rotation[(day_index + 1) % P]",

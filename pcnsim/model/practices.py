@@ -178,7 +178,7 @@ class Practices:
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
         self.compiled = engine != "python"
         if self.compiled:
-            from pcnsim.model import daybook
+            from pcnsim.model import daybook           # imports numba: only the compiled engines need it
             self._serve, self._day = daybook.serve, daybook.Day
             self._rules, self._books = daybook.bundles(self.diary)
         self.routine_pending = 0                       # routine requests that arrived on closed days
