@@ -49,7 +49,8 @@ class Pcn:
 
         self.arrs = ArrsWorkforce(env, scenario, week, ics.labour_supply, self.rng("arrs"),
                                   self.rng("arrs_recruitment"))
-        self.practices = Practices(self)
+        self.practices = Practices(scenario, env, week, self.rng("demand"), self.rng("booking"), self.arrs,
+                                   lambda: self.measuring, ics.engine)
         self.work = work = LeadershipWork(env, scenario, self.arrs, self.rng)
         self.manager = PcnManager(scenario, week, work)
         self.cd = cd = ClinicalDirector(env, scenario, week, self.rng, work, self.manager, self.practices, ics, index)
