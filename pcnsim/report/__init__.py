@@ -13,8 +13,9 @@ modules, each with one job:
   the metric catalogue, `pcnsim.metrics`;
 - `style`: the look of every figure; `figures`: the figures (`draw_figures`);
 - `national`: national figures of a run whose points are ICSs (`national_totals`, `national_of`);
-- `tables` and `page`: the HTML page (`key_sentences`, `write_report`);
-- `compare`: two runs, metric by metric, with 95% CIs (`compare_runs`).
+- `tables` and `page`: what the HTML page says (`key_sentences`, `write_report`);
+- `compare`: two runs, metric by metric, with 95% CIs (`compare_runs`); `index`: a pack's index page;
+- `rendering`: the pages from the Jinja2 templates in `templates/` (every value escaped).
 
 What each figure shows, and how to read the page: docs/report.md.
 """
