@@ -188,7 +188,9 @@ class IcsConfig(Frozen):
     meetings: tuple[MeetingSeries, ...] = P(
         DEFAULT_MEETINGS, "series", "ICB boards meet about every two months (Lincolnshire ICB 2024); the ICB "
         "board's one primary care seat is the Health and Care Act 2022's partner member for primary medical "
-        "services; the rest assumed (seats 1-5, decisions 0-10 a meeting)",
+        "services; the primary care sub-committee's 6 decisions a meeting calibrated so that 10% of CDs (its 3 seat "
+        "holders of 30) are always involved, against 12% (NHS Confederation 2021, docs/model.md 7); the rest "
+        "assumed (seats 1-5, decisions 0-10 a meeting)",
         "the system meeting calendar ('forum' kind held only with representation: forum), each series with "
         "its primary care `seats` and the `decisions` a meeting takes that affect every PCN")
     requests_per_week: float = P(1.0, "requests", "assumed (data returns, consultations)",
