@@ -417,7 +417,7 @@ def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     from pcnsim.analysis import summarise
 
     ordered = results.sort_values(["point", "metric"], kind="stable")
-    return summarise(ordered, by=["point", *keys])
+    return summarise(ordered, by=["point", *keys], spread=True)
 
 
 def _read_scenario_yaml(folder: Path) -> Optional[dict]:
