@@ -21,6 +21,7 @@ from pcnsim.report.formatting import format_estimate, format_number, format_para
 from pcnsim.report.national import National, national_of, save_national
 from pcnsim.report.sentences import result_sentences
 from pcnsim.report.answers import answer_sentences, story
+from pcnsim.experiment.differences import load_differences
 from pcnsim.report.figures.focus import MAX_FOCUS_POINTS, point_names
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
@@ -162,7 +163,7 @@ def _question_html(run: RunData, focus_figures: list[Figure]) -> str:
     """The page's first section: the scenario's question, the answer in sentences, its figure."""
     question, focus = story(run.scenario)
     names = point_names(run, short=False)
-    sentences = answer_sentences(run.summary, focus, names)
+    sentences = answer_sentences(run.summary, focus, names, differences=load_differences(run), pcns=run.pcns)
     head = (f"<p class=question>{esc(question)}</p>" if question else
             "<p class=note>The scenario states no question (add <code>report: {question: ..., "
             "focus: [...]}</code> to its file); these are the headline metrics.</p>")
