@@ -100,8 +100,12 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership",
        drivers=("cd_protected_hours_per_week", "-cd_protected_hours_displaced_per_week")),
     _m("cd_meeting_hours_per_week", "CD time in system meetings", "hours", _WEEK, "leadership"),
-    _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership"),
-    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=5),
+    # docs/model.md 2.5 and 7: a meeting in a clinical slot gives the clinic up, one in an off slot is
+    # overtime; protected time that meetings and requests take spills into clinics and evenings
+    _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership",
+       drivers=("cd_meeting_hours_per_week", "cd_protected_hours_displaced_per_week")),
+    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=5,
+       drivers=("cd_meeting_hours_per_week", "cd_protected_hours_displaced_per_week")),
     _m("leadership_tasks_overdue_share", "Leadership tasks late or never done", "share", "%", "leadership",
        headline=6,
        drivers=("-cd_leadership_hours_per_week", "-manager_hours_used_per_week")),

@@ -104,13 +104,14 @@ class Scenario(Frozen):
     @model_validator(mode="after")
     def _reference_is_a_point(self) -> "Scenario":
         """`report.reference` names a point of a grid or points sweep (a design of its own has no
-        natural reference: its points are samples, not options)."""
+        natural reference: its points are samples, not options). Without a sweep it is not
+        checked: each point of a sweep is validated as a scenario of its own, without one."""
         ref = self.report.reference
-        if ref is None:
+        if ref is None or self.sweep is None:
             return self
-        if self.sweep is None or self.sweep.kind not in ("grid", "points"):
+        if self.sweep.kind not in ("grid", "points"):
             raise ValueError("report.reference names the sweep point the others are compared with; it needs a "
-                             "`grid` or `points` sweep")
+                             f"`grid` or `points` sweep, not `{self.sweep.kind}`")
         if ref >= self.sweep.size():
             raise ValueError(f"report.reference = {ref}: this sweep has points 0 to {self.sweep.size() - 1}")
         return self
