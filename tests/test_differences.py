@@ -148,8 +148,23 @@ def test_many_points_are_summarised_with_the_largest_change_and_a_bound():
     results = long_results(values)
     summary = analysis.summarise(results, by=["point"])
     line = answer_sentences(summary, ["cd_overtime_hours_per_week"], differences=analysis.point_differences(results, 0))[0]
-    assert "3 of 8 points differ clearly, the most at point 8 (3.96 hours a week higher (3.84 to 4.09))" in line
-    assert "; at the other points any effect is smaller than ±" in line
+    assert "3 of 8 points differ clearly; the largest change is at point 8: 3.96 hours a week higher (3.84 to 4.09)" in line
+    assert "; at the other 5 points any effect is smaller than ±" in line
+
+
+def test_a_rare_count_no_replication_changes_is_bounded_by_the_exact_intervals():
+    """Resignations equal at every point of every replication (common random numbers, few
+    events): the pairs carry no information, so the bound comes from each point's exact interval."""
+    results = long_results({(p, "cd_resignations_per_year"): [0.0, 0.5, 0.0, 0.0, 0.0] for p in range(8)})
+    summary = analysis.summarise(results, by=["point"], exposure=2.0, rare=metrics.RARE)
+    diffs = analysis.point_differences(results, 0)
+    line = answer_sentences(summary, ["cd_resignations_per_year"], differences=diffs)[0]
+    lo, hi = analysis.poisson_interval(1, 10)
+    assert line.startswith("CD resignations: 0.10 a year at every point.")
+    assert f"none of the 7 points differs clearly; at each of them any effect is smaller than ±{hi - lo:.2f} a year" in line
+    few = answer_sentences(summary[summary["point"] < 3], ["cd_resignations_per_year"],
+                           differences=diffs[diffs["point"] < 3])[0]
+    assert "at point 1: any effect is smaller than ±0.55 a year (no replication differed" in few
 
 
 def test_spread_between_cds_is_said_for_late_tasks_and_role_hours():

@@ -210,6 +210,10 @@ def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
                        + (" " + changes if changes else ""))
             continue
         lo, hi = rows.loc[rows["mean"].idxmin()], rows.loc[rows["mean"].idxmax()]
+        if lo["mean"] == hi["mean"]:
+            out.append(f"{label}: {format_value(lo['mean'], kind)}{unit} at every point."
+                       + (" " + changes if changes else ""))
+            continue
         out.append(f"{label} ranges from {format_value(lo['mean'], kind)} at "
                    f"{names.get(int(lo['point']), 'point ' + str(int(lo['point'])))} to "
                    f"{format_value(hi['mean'], kind)}{unit} at "
@@ -402,18 +406,30 @@ def change_sentence(metric: str, diffs: Mapping[tuple[int, str], Mapping[str, An
     text = f"Against {ref_name}, {how}: "
     if clear:
         p, r = max(clear, key=lambda pr: abs(float(pr[1]["difference"])))
-        text += (f"{len(clear)} of {len(rows)} points differ clearly, the most at {names.get(p, f'point {p}')} "
-                 f"({phrase(p, r)})")
+        text += (f"{len(clear)} of {len(rows)} points differ clearly; the largest change is at "
+                 f"{names.get(p, f'point {p}')}: {phrase(p, r)}")
     else:
         text += f"none of the {len(rows)} points differs clearly"
-    halves = [max(abs(float(r["ci_high"])), abs(float(r["ci_low"]))) for _, r in others
-              if finite(r.get("ci_low")) and finite(r.get("ci_high"))]
-    if halves:
-        widest = max(halves)
-        prefix, unit, scale = _size_unit(metric)
-        b = widest * scale
-        text += (f"; at {'the other' if clear else 'every'} point{'s' if len(others) > 1 else ''} any effect is "
-                 f"smaller than ±{_number(b, _decimals(b), prefix)}{' ' + unit if unit else ''}")
+    bounds = []
+    for p, r in others:
+        lo, hi = r.get("ci_low"), r.get("ci_high")
+        if not (finite(lo) and finite(hi)):
+            continue
+        b = max(abs(float(lo)), abs(float(hi)))
+        if b == 0 and rare and summary is not None and ref is not None:
+            b = _rare_bound(metric, p, ref, summary) or 0.0   # no pair differed: the exact intervals bound it
+        bounds.append(b)
+    if bounds:
+        where = (f"the other {len(others)} point{'s' if len(others) > 1 else ''}" if clear else
+                 f"{'each of them' if len(others) > 1 else 'it'}")
+        widest = max(bounds)
+        if widest == 0:
+            text += f"; {where} {'are' if clear and len(others) > 1 else 'is'} the same in every replication"
+        else:
+            prefix, unit, scale = _size_unit(metric)
+            b = widest * scale
+            text += (f"; at {where} any effect is smaller than ±{_number(b, _decimals(b), prefix)}"
+                     f"{' ' + unit if unit else ''}")
     return text + "."
 
 
