@@ -176,7 +176,9 @@ def test_spread_between_cds_is_said_for_late_tasks_and_role_hours():
                                "(one PCN and its CD each), the middle 80% lie between 14.0% and 95.0%.")
     assert "more replications narrow the interval, not the spread" in lines[0]
     assert "between 7.5 and 26.0 hours a week" in lines[1]
-    assert "each the mean of 10 PCNs' CDs" in spread_sentences(summary, pcns=10)[0]
+    ics = spread_sentences(summary, pcns=10)[0]
+    assert ics.startswith("Spread between replications of leadership tasks late or never done: across replications "
+                          "(each the mean of 10 PCNs' CDs; single CDs vary more)")
     assert spread_sentences(summary.drop(columns=["p10", "p50", "p90"])) == []
     assert answer_sentences(summary, ["leadership_tasks_overdue_share"])[1] == lines[0]
 

@@ -460,9 +460,14 @@ def spread_sentences(summary: pd.DataFrame, names: Optional[Mapping[int, str]] =
         where = lambda p: "" if len(summary["point"].unique()) <= 1 else f" at {names.get(p, f'point {p}')}"  # noqa: E731
         parts = [f"{format_value(r['p10'], kind)} and {format_value(r['p90'], kind)}{unit}{where(int(r['point']))}"
                  for _, r in rows.iterrows()]
-        out.append(f"Spread between CDs of {lower_first(catalogue.label(m))}: {who}, the middle 80% lie "
-                   "between " + "; ".join(parts) + ". That spread between CDs, not imprecision, is what "
-                   "widens the interval of the mean: more replications narrow the interval, not the spread.")
+        if pcns <= 1:
+            out.append(f"Spread between CDs of {lower_first(catalogue.label(m))}: {who}, the middle 80% lie "
+                       "between " + "; ".join(parts) + ". That spread between CDs, not imprecision, is what "
+                       "widens the interval of the mean: more replications narrow the interval, not the spread.")
+        else:
+            out.append(f"Spread between replications of {lower_first(catalogue.label(m))}: {who}, the middle "
+                       "80% lie between " + "; ".join(parts) + ". More replications narrow the interval of the "
+                       "mean, not this spread.")
     return out
 
 
