@@ -8,7 +8,7 @@ import pytest
 
 from pcnsim import analysis, metrics
 from pcnsim.config import Scenario
-from pcnsim.experiment.differences import reference_point, sweep_differences, unpaired_points
+from pcnsim.experiment.differences import reference_point, sweep_differences
 from pcnsim.report.answers import (answer_sentences, change_words, compare_headline, moved_drivers,
                                    spread_sentences)
 
@@ -187,14 +187,15 @@ def test_the_reference_point_and_which_points_share_random_numbers():
     assert reference_point({"report": {"reference": 2}}, [0, 1, 2]) == 2
     assert reference_point({"report": {"reference": 7}}, [0, 1, 2]) == 0
     assert reference_point({}, [3, 1]) == 1 and reference_point(None, []) is None
-    values = {0: {"ics.name": "A", "x": 1}, 1: {"ics.name": "A", "x": 2}, 2: {"ics.name": "B", "x": 1}}
-    assert unpaired_points(values.get, [0, 1, 2], 0) == [2]
-    assert unpaired_points({0: {"x": 1}, 1: {"x": 2}}.get, [0, 1], 0) == []
     results = _crn()
     table = sweep_differences(results, None, "grid", {"report": {"reference": 1}},
                               {0: {"k": 0}, 1: {"k": 1}, 2: {"k": 2}}.get, ["k"])
     assert list(table.columns[:3]) == ["point", "k", "metric"] and set(table["reference"]) == {1}
     assert sweep_differences(results, None, "sobol", {}, {0: {}}.get, []) is None
+    icss = {0: {"ics.name": "A"}, 1: {"ics.name": "B"}, 2: {"ics.name": "C"}}
+    assert sweep_differences(results, None, "points", {}, icss.get, ["ics.name"]) is None   # other systems
+    summary = analysis.summarise(results, by=["point"])
+    assert answer_sentences(summary, ["cd_strain_mean"], differences=pd.DataFrame())[0].count("Against") == 0
     ok = Scenario.model_validate({"sweep": {"grid": {"ics.meeting_load": (1, 2, 3)}}, "report": {"reference": 2}})
     assert ok.report.reference == 2
     for bad in ({"report": {"reference": 3}, "sweep": {"grid": {"ics.meeting_load": (1, 2, 3)}}},

@@ -4,13 +4,13 @@ Replication r of every sweep point draws the same random numbers: each stochasti
 its own stream, spawned from (run.seed, r, the stream's name) (`pcnsim.model.streams`), and
 `run.seed` cannot be swept. So point p and the reference are compared replication by
 replication (`pcnsim.analysis.point_differences`: a paired t-interval), which removes the
-noise the two share. The exception is a sweep of `ics.name` (the national runs: each ICS's
-PCNs draw streams named after it), whose points are independent samples: those points get
-Welch's interval.
+noise the two share.
 
 The reference is the scenario's `report.reference` (a point number) or the first point.
-Latin hypercube and Sobol designs get no differences.csv: their points are samples of a
-space, not options to set against a baseline (their sensitivity.csv answers them).
+No differences.csv is written for Latin hypercube and Sobol designs (their points are
+samples of a space, not options to set against a baseline: sensitivity.csv answers them),
+nor for a sweep of `ics.name` (the national runs: each point is another ICS, whose PCNs draw
+streams named after it, so the points are neither options nor paired).
 """
 from __future__ import annotations
 
@@ -23,12 +23,11 @@ from pcnsim.experiment.folder import RunData, write_frame_atomic
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DIFFERENCES_FILE", "reference_point", "unpaired_points", "sweep_differences", "write_differences",
-           "load_differences"]
+__all__ = ["DIFFERENCES_FILE", "reference_point", "sweep_differences", "write_differences", "load_differences"]
 
 DIFFERENCES_FILE = "differences.csv"
-#: The swept key that gives points streams of their own (`pcnsim.model.streams.pcn_stream`).
-_STREAM_KEYS = ("ics.name",)
+#: Swept keys that make each point another system with streams of its own (`pcnsim.model.streams.pcn_stream`).
+_OTHER_SYSTEM_KEYS = ("ics.name",)
 _PAIRED_KINDS = ("grid", "points")
 
 
@@ -45,29 +44,21 @@ def reference_point(scenario: Optional[Mapping[str, Any]], points: Sequence[int]
     return points[0]
 
 
-def unpaired_points(values: Callable[[int], Mapping[str, Any]], points: Sequence[int], reference: int) -> list[int]:
-    """The points that do not share the reference's random numbers (another `ics.name`)."""
-    ref = values(reference)
-    return [p for p in points if p != reference
-            and any(k in ref and values(p).get(k) != ref.get(k) for k in _STREAM_KEYS)]
-
-
 def sweep_differences(results: Optional[pd.DataFrame], summary: Optional[pd.DataFrame], kind: Optional[str],
                       scenario: Optional[Mapping[str, Any]], values: Callable[[int], Mapping[str, Any]],
                       keys: Sequence[str]) -> Optional[pd.DataFrame]:
     """differences.csv's frame: `point`, the swept keys, then `pcnsim.analysis.DIFFERENCE_COLUMNS`
-    after `point`; None unless a `grid` or `points` sweep of two or more points."""
+    after `point`; None unless a `grid` or `points` sweep of two or more points of one system."""
     from pcnsim import analysis
 
     base = results if results is not None and len(results) else summary
-    if kind not in _PAIRED_KINDS or base is None or base.empty:
+    if kind not in _PAIRED_KINDS or base is None or base.empty or any(k in keys for k in _OTHER_SYSTEM_KEYS):
         return None
     points = sorted(int(p) for p in base["point"].unique())
     if len(points) < 2:
         return None
     ref = reference_point(scenario, points)
-    table = analysis.point_differences(results, ref, summary=summary,
-                                       unpaired=unpaired_points(values, points, ref))
+    table = analysis.point_differences(results, ref, summary=summary)
     for i, key in enumerate(keys):
         table.insert(1 + i, key, [values(int(p)).get(key) for p in table["point"]])
     return table
@@ -79,15 +70,18 @@ def write_differences(folder: Path, table: Optional[pd.DataFrame]) -> None:
         write_frame_atomic(folder / DIFFERENCES_FILE, table)
 
 
-def load_differences(run: RunData) -> Optional[pd.DataFrame]:
+def load_differences(run: RunData) -> pd.DataFrame:
     """A run's differences: its differences.csv, or worked out from its results (a run folder
-    written before differences.csv existed); None for a run that is not a `grid` or `points`
-    sweep."""
+    written before differences.csv existed); an empty frame when none apply (one point, a
+    Latin hypercube or Sobol design, a sweep of ICSs), so that the answer compares no points."""
     import pandas as pd
 
+    from pcnsim.analysis import DIFFERENCE_COLUMNS
+
+    none = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
     kind = run.sweep_kind
     if kind not in _PAIRED_KINDS:
-        return None
+        return none
     path = run.folder / DIFFERENCES_FILE
     if path.exists():
         try:
@@ -96,4 +90,5 @@ def load_differences(run: RunData) -> Optional[pd.DataFrame]:
             table = None
         if table is not None and {"point", "metric", "difference", "ci_low", "ci_high"} <= set(table.columns):
             return table
-    return sweep_differences(run.results, run.summary, kind, run.scenario, run.point_values, run.swept_keys)
+    table = sweep_differences(run.results, run.summary, kind, run.scenario, run.point_values, run.swept_keys)
+    return none if table is None else table

@@ -178,8 +178,8 @@ def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
 
     `summary`: summary.csv's rows (point, metric, mean, ci_low, ci_high, and p10, p90 when
     it has them); `names`: a short name for each point ("extra_protected_sessions 2");
-    `differences`: differences.csv's rows (`pcnsim.analysis.point_differences`; without them
-    the points are compared from `summary` with Welch's interval). A change is either a
+    `differences`: differences.csv's rows (`pcnsim.analysis.point_differences`; None: the
+    points are compared from `summary` with Welch's interval; empty: not compared). A change is either a
     direction and size with its interval ("12 points lower (4.1 to 20)"), naming the
     metric's drivers that moved too (`pcnsim.metrics.drivers`), or a bound ("any effect is
     smaller than ±0.03 a year"): never a bare "no difference". Then, for late tasks and time
@@ -237,8 +237,10 @@ MAX_SENTENCE_POINTS = 6
 
 def _differences_by(summary: pd.DataFrame, differences: Optional[pd.DataFrame],
                     points: Sequence[int]) -> dict[tuple[int, str], dict[str, Any]]:
-    """{(point, metric): a row of differences} from `differences`, or from `summary`
-    (Welch's interval against the first point) when there are none."""
+    """{(point, metric): a row of differences} from `differences`, or, when it is None, from
+    `summary` (Welch's interval against the first point). An empty `differences` (a run whose
+    points are not options to compare: `pcnsim.experiment.differences.load_differences`)
+    compares none."""
     if differences is None and len(points) > 1 and {"std", "n"} <= set(summary.columns):
         from pcnsim.analysis import point_differences
 
