@@ -120,8 +120,9 @@ def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str 
     `df` is `compare_runs`' frame (one pair of points is read: the first); `focus` the
     metrics that answer `question` (the scenario's `report:`). The first sentence is the
     question (when there is one), the second the short answer (which focus and headline
-    metrics differ by more than the noise), then one sentence per metric with both values
-    and the difference with its 95% CI. Pure: no I/O."""
+    metrics rose or fell, and the bound on any change in the others), then one sentence per
+    metric with both values and the difference with its 95% CI, and the drivers that moved
+    with a clear change or the bound on an unclear one. Pure: no I/O."""
     out: list[str] = []
     if question:
         out.append(question if question.endswith("?") else question + "?")
