@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from pcnsim.cli import friendly_errors, main
-from pcnsim.cli.terminal import Terminal, Terminated, sigterm_as_interrupt
+from pcnsim.cli.terminal import Terminal, Terminated, friendly_errors, sigterm_as_interrupt
 
 
 def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
@@ -24,6 +23,29 @@ def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
             raise ScenarioError(f"--target-halfwidth {item!r}: expected METRIC=REL, such as "
                                 "appointments_per_year=0.01 (95% CI within +/-1% of the mean)") from None
     return out
+
+
+def _day_compiled() -> bool:
+    """Whether numba's cache holds the compiled day (`daybook.serve`'s index file), looked for where numba
+    keeps it (NUMBA_CACHE_DIR, next to the source, or the user's cache) without importing numba, which
+    the main process of a run with worker processes never needs. An index for an edited source counts:
+    numba then compiles the day again without this notice."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    import pcnsim
+    folder = os.path.join(os.path.dirname(os.path.abspath(pcnsim.__file__)), "model")
+    numba_subfolder = f"model_{hashlib.sha1(folder.encode()).hexdigest()}"
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    if root:
+        places = [Path(root) / numba_subfolder]
+    else:
+        user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        places = [Path(folder) / "__pycache__", user / "numba" / numba_subfolder,
+                  Path.home() / "Library" / "Caches" / "numba" / numba_subfolder]
+    index = f"daybook.serve-*.py{sys.version_info.major}{sys.version_info.minor}.nbi"
+    return any(next(place.glob(index), None) is not None for place in places if place.is_dir())
 
 
 def _print_key_metrics(result) -> None:
@@ -129,7 +151,7 @@ def _national(folder, write_csv: bool):
         return None, None
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
@@ -171,12 +193,12 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     from pcnsim.errors import RunFolderError, ScenarioError
     from pcnsim.experiment import run as run_experiment
 
-    from pcnsim.model.engine import compiled_day_cached, engine
+    from pcnsim.model.engine import engine
 
-    engine()                       # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
-    if not quiet and not compiled_day_cached():
-        click.echo("First run on this machine: compiling the model's day with numba (once, about half a "
-                   "minute; docs/performance.md).", err=True)
+    # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
+    if engine() != "python" and not quiet and not _day_compiled():
+        click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
+                   "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None:

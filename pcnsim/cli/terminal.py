@@ -1,12 +1,30 @@
-"""A run on the terminal: the progress bar and the library's messages (`Terminal`), and SIGTERM
+"""The terminal's side of a command: pcnsim's errors as one paragraph and an exit status
+(`friendly_errors`); a run's progress bar and the library's messages (`Terminal`); SIGTERM
 stopping a run as Ctrl-C does (`sigterm_as_interrupt`)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 
 import click
+
+from pcnsim.errors import PcnsimError
+
+
+def friendly_errors(func):
+    """Turn pcnsim's own errors into a message and an exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PcnsimError as err:
+            click.echo(f"Error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper
 
 
 class Terminal(logging.Handler):
