@@ -34,8 +34,7 @@ def _day_compiled() -> bool:
     import os
     from pathlib import Path
 
-    import pcnsim
-    folder = os.path.join(os.path.dirname(os.path.abspath(pcnsim.__file__)), "model")
+    folder = str(Path(__file__).resolve().parents[1] / "model")      # pcnsim/model, without the façade
     numba_subfolder = f"model_{hashlib.sha1(folder.encode()).hexdigest()}"
     root = os.environ.get("NUMBA_CACHE_DIR")
     if root:
