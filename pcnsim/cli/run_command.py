@@ -34,8 +34,7 @@ def _day_compiled() -> bool:
     import os
     from pathlib import Path
 
-    import pcnsim
-    folder = os.path.join(os.path.dirname(os.path.abspath(pcnsim.__file__)), "model")
+    folder = str(Path(__file__).resolve().parents[1] / "model")      # pcnsim/model, without the façade
     numba_subfolder = f"model_{hashlib.sha1(folder.encode()).hexdigest()}"
     root = os.environ.get("NUMBA_CACHE_DIR")
     if root:
@@ -196,9 +195,13 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     from pcnsim.model.engine import engine
 
     # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
-    if engine() != "python" and not quiet and not _day_compiled():
-        click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
-                   "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+    if engine() != "python" and not _day_compiled():
+        if not quiet:
+            click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
+                       "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+        # compiled here, once, into numba's cache: worker processes started after it load it from there
+        # rather than each compiling it (its explicit signature compiles it on import)
+        import pcnsim.model.daybook  # noqa: F401
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None:
