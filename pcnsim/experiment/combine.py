@@ -1,7 +1,7 @@
 """The finish step: the cell files, in (point, replication) order, become the run folder's files.
 
 results.parquet/.csv, summary.csv, weekly.parquet (streamed: memory stays flat as sweeps
-grow), sensitivity.csv for Sobol sweeps, and the completed manifest.json with the MSER-5
+grow), sensitivity.csv for Sobol sweeps, differences.csv for grid and points sweeps, and the completed manifest.json with the MSER-5
 warm-up suggestion. Statistics come from `pcnsim.analysis`.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from pcnsim import metrics
 from pcnsim.config import WEEKS_PER_YEAR, Scenario
 from pcnsim.experiment.cells import METRIC_WEEK, cell_name, read_cell, schemas
+from pcnsim.experiment.differences import sweep_differences, write_differences
 from pcnsim.experiment.folder import RunData, atomic, write_frame_atomic, write_text_atomic
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
 
     results = _results_frame(metric_cols, points, keys)
     summary = analysis.summarise(results, by=["point", *keys], exposure=_exposure(results, points, scenario),
-                                 rare=metrics.RARE)
+                                 rare=metrics.RARE, spread=True)
     sensitivity = None
     if scenario.sweep is not None and scenario.sweep.kind == "sobol":
         problem = analysis.sobol_problem(scenario.sweep.sobol.ranges)
@@ -93,6 +94,8 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     write_frame_atomic(folder / "summary.csv", summary)
     if sensitivity is not None:
         write_frame_atomic(folder / "sensitivity.csv", sensitivity)
+    write_differences(folder, sweep_differences(results, summary, scenario.sweep.kind if scenario.sweep else None,
+                                                manifest.get("scenario"), lambda p: points[p], keys))
 
     failed = sorted(failed_cells, key=lambda f: (f["point"], f["replication"]))
     for stale in ("finished_cells", "error"):   # left by an interrupted or stopped session

@@ -34,7 +34,7 @@ __all__ = ["RunData", "RunResult", "load_run", "order_metrics", "WriteFailed", "
 
 #: Columns of results and summary files that are not swept keys.
 STANDARD_COLUMNS = {"point", "replication", "metric", "value", "mean", "std", "ci_low", "ci_high",
-                    "n", "week"}
+                    "n", "week", "p10", "p50", "p90"}
 
 
 # --------------------------------------------------------------------------- writing
@@ -363,6 +363,8 @@ def load_run(folder: str | os.PathLike) -> RunData:
             raise RunFolderError(f"{summary_path} lacks the column `{col}`.")
     if "n" not in summary:
         summary["n"] = manifest.get("replications", math.nan)
+    if "p10" not in summary and results is not None:   # a folder written before summary.csv had them
+        summary = _with_spread(summary, results)
 
     sensitivity = None
     sens_path = folder / "sensitivity.csv"
@@ -417,7 +419,19 @@ def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     from pcnsim.analysis import summarise
 
     ordered = results.sort_values(["point", "metric"], kind="stable")
-    return summarise(ordered, by=["point", *keys])
+    return summarise(ordered, by=["point", *keys], spread=True)
+
+
+def _with_spread(summary: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """summary with the p10, p50 and p90 columns worked out from the results (by point and metric)."""
+    from pcnsim.analysis import SPREAD_COLUMNS, SPREAD_QUANTILES
+
+    grouped = results.groupby(["point", "metric"])["value"]
+    spread = {col: grouped.quantile(q).rename(col) for col, q in zip(SPREAD_COLUMNS, SPREAD_QUANTILES)}
+    import pandas as pd
+
+    table = pd.concat(spread.values(), axis=1).reset_index()
+    return summary.merge(table, on=["point", "metric"], how="left")
 
 
 def _read_scenario_yaml(folder: Path) -> Optional[dict]:

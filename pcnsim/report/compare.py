@@ -321,8 +321,8 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
                           "Each panel is one metric's difference B − A in its own unit (shares in "
                           "percentage points), with its 95% confidence interval; the vertical line is no "
                           "difference. Orange: the interval excludes zero (distinguishable from noise); "
-                          "grey: within the noise. Differences fixed by the scenarios (no noise at all) "
-                          "are left out.") if figure is not None and figure.exists() else None
+                          "grey: it includes zero, and any effect is smaller than the farther end of its "
+                          "interval. Differences fixed by the scenarios (no noise at all) are left out.") if figure is not None and figure.exists() else None
     method = [s.removesuffix(":") + ("; they are flagged in the table." if s.endswith(":") else "")
               for s in describe_comparison(df, "A", "B") if not s.startswith("  - ")]
     rows = []
@@ -395,7 +395,9 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
                        f"{_fmt_diff(r).lstrip('+-')}{unit}.")
         rest = len(df) - len(dist)
         if rest:
-            out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
+            out.append(f"The other {rest} differences are too small for this run to show: each 95% CI "
+                       "includes zero, and any effect is smaller than the farther end of its interval "
+                       "(in the table).")
     if len(fixed):
         out.append("Set by the scenarios, not estimated (no noise at all): "
                    + "; ".join(f"{catalogue.label(r['metric'])} {_fmt_diff(r)}" for _, r in fixed.iterrows())
