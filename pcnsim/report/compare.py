@@ -23,7 +23,7 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.style import new_figure, palette, save, theme
@@ -408,6 +408,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
     """Plain sentences: how the difference was estimated, and which metrics differ."""
     if df.empty:
         return ["The two runs have no metric in common to compare."]
+    if all_identical(df):
+        return [NO_DIFFERENCE.format(a=name_a, b=name_b)]
     out = []
     if df["paired"].all():
         out.append(f"{name_b} and {name_a} share their random numbers (same seed and replications), "
