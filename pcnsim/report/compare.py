@@ -23,7 +23,8 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import (NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed,
+                                   is_identical)
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.style import new_figure, palette, save, theme
@@ -213,7 +214,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+            if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)
+            and _family(r["metric"]) in catalogue.FAMILIES[:4]]
     if not rows:
         return None
     families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
