@@ -659,3 +659,16 @@ def test_sigterm_on_a_folder_of_scenarios_stops_like_one_run_and_resumes(tmp_pat
     assert CliRunner().invoke(main, [*args, "--out", str(ref)]).exit_code == 0
     for name in ("fault-sweep", "second"):
         assert_same_results(ref / name, pack / name)
+
+
+@pytest.mark.integration
+def test_sigterm_while_the_run_is_planned_writes_nothing_and_says_so(sweep, tmp_path):
+    out = tmp_path / "run"
+    patch = ("import os, signal\nimport pcnsim.experiment.runner as r\nreal = r.plan_points\n"
+             "def plan(*a, **k):\n    os.kill(os.getpid(), signal.SIGTERM)\n    return real(*a, **k)\n"
+             "r.plan_points = plan\n")
+    proc = _popen(["run", str(sweep), "--jobs", "1", "--quiet", "--no-report", "--out", str(out)], patch)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Interrupted before the run started: nothing was written." in err and "Traceback" not in err, err
+    assert err.count("Interrupted") == 1 and not out.exists()

@@ -267,7 +267,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
 
         scenario, source = load_scenario_with_source(file, list(set_))
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
-    phase.message = ""   # from here the library says what was kept and how to resume
+    phase.message = ""   # from here the library says what was kept and how to resume, in every phase
     try:
         with Terminal().attached(quiet) as terminal:
             result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,

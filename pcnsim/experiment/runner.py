@@ -275,35 +275,39 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         # `if __name__ == "__main__":`): end this worker quietly; the parent explains.
         raise SystemExit(1)
     started = time.time()
-    if not isinstance(scenario, Scenario):
-        from pcnsim.scenario import load_scenario_with_source
-
-        scenario, path = load_scenario_with_source(scenario)
-        source_path = source_path or path
-    scenario = _resolve_scenario(scenario, replications, seed)
-    targets = _check_targets(target_halfwidth)
-    keys, points, scenarios = plan_points(scenario)
-    first_reps = scenario.run.replications
-    max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None
-                   else _check_max_replications(max_replications))
-    _check_cells(len(points), first_reps, max_reps if targets else first_reps)
-    if simulate is not None and (jobs is None or jobs != 1 or scheduler):
-        try:
-            pickle.dumps(simulate)
-        except Exception:  # noqa: BLE001
-            raise ScenarioError("simulate must be a module-level function to run in worker processes "
-                                "(or use jobs=1)") from None
-    given = scenario.model_dump(mode="json")
-
-    out_path = local_path(out) if out is not None else None
-    if resume and out_path is None:
-        raise RunFolderError("--resume needs --out DIR: the folder of the run to finish")
-    if out_path is not None:
-        check_out(out_path, resume)
     locks: list[FolderLock] = []   # the run folder's lock: one writer at a time, released however the run ends
-    if resume:   # before its manifest is read: a run still writing the folder is refused
-        locks.append(claim_folder(out_path, True)[0])
+    told: list[bool] = []          # a signal's outcome was logged (kept cells, the resume command)
+    folder: Path | None = None
+    state: _Run | None = None
+    created, recorded, manifest = False, resume, {}
     try:
+        if not isinstance(scenario, Scenario):
+            from pcnsim.scenario import load_scenario_with_source
+
+            scenario, path = load_scenario_with_source(scenario)
+            source_path = source_path or path
+        scenario = _resolve_scenario(scenario, replications, seed)
+        targets = _check_targets(target_halfwidth)
+        keys, points, scenarios = plan_points(scenario)
+        first_reps = scenario.run.replications
+        max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None
+                       else _check_max_replications(max_replications))
+        _check_cells(len(points), first_reps, max_reps if targets else first_reps)
+        if simulate is not None and (jobs is None or jobs != 1 or scheduler):
+            try:
+                pickle.dumps(simulate)
+            except Exception:  # noqa: BLE001
+                raise ScenarioError("simulate must be a module-level function to run in worker processes "
+                                    "(or use jobs=1)") from None
+        given = scenario.model_dump(mode="json")
+
+        out_path = local_path(out) if out is not None else None
+        if resume and out_path is None:
+            raise RunFolderError("--resume needs --out DIR: the folder of the run to finish")
+        if out_path is not None:
+            check_out(out_path, resume)
+        if resume:   # before its manifest is read: a run still writing the folder is refused
+            locks.append(claim_folder(out_path, True)[0])
         manifest: dict[str, Any] = {}
         if resume:
             try:
@@ -368,6 +372,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                         _remove_run_folder(folder)
                         if isinstance(err, KeyboardInterrupt):
                             log.warning("Interrupted before any cell finished; nothing was kept.")
+                            told.append(True)
                             raise
                         raise ClusterError(f"{str(err).rstrip('.')}. No cell had finished, so no run folder was "
                                            "kept.") from None
@@ -376,6 +381,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                     if isinstance(err, KeyboardInterrupt):
                         log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
                                     "Resume with:  %s", len(state.done), len(points) * reps, folder, resume_with)
+                        told.append(True)
                         raise
                     raise ClusterError(f"The run stopped: {str(err).rstrip('.')}. The {len(state.done)} of {len(points) * reps} cells "
                                        f"that finished are kept in {folder}; once the cluster (or the machine) is "
@@ -410,9 +416,14 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                 log.warning("Interrupted while the results were combined: every one of the %d finished cells is "
                             "kept in %s.\nResume with:  pcnsim run --out %s --resume", len(state.done), folder,
                             folder)
+                told.append(True)
                 raise
         except WriteFailed as failed:
             raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+    except KeyboardInterrupt:   # Ctrl-C or SIGTERM outside the cells and the combining: said, and tidy
+        if not told:
+            _interrupted_outside_cells(folder, created, recorded, manifest, state, started)
+        raise
     finally:
         for lock in locks:
             lock.release()
@@ -429,6 +440,26 @@ def _stopped(manifest: dict[str, Any], session: dict[str, Any], started: float, 
     if error is not None:
         manifest["error"] = error
     write_text_atomic(state.folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+
+
+def _interrupted_outside_cells(folder: Path | None, created: bool, recorded: bool, manifest: dict[str, Any],
+                               state: _Run | None, started: float) -> None:
+    """A signal while the run was planned or its folder prepared: say so and leave nothing half-made.
+
+    Before the folder exists nothing was written; a folder this session created holds no cell
+    yet and is removed; a resumed run's manifest says `interrupted`, with the resume command."""
+    if folder is None:
+        log.warning("Interrupted before the run started: nothing was written.")
+    elif created and (state is None or not state.done):
+        _remove_run_folder(folder)
+        log.warning("Interrupted before any cell finished; nothing was kept.")
+    else:
+        if recorded and state is not None and manifest.get("sessions"):
+            with contextlib.suppress(Exception):
+                _stopped(manifest, manifest["sessions"][-1], started, "interrupted",
+                         int(manifest.get("replications") or 0), state, int(manifest.get("points") or 0))
+        log.warning("Interrupted: the cells that finished are kept in %s.\nResume with:  pcnsim run --out %s "
+                    "--resume", folder, folder)
 
 
 def _remove_run_folder(folder: Path) -> None:
