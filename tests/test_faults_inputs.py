@@ -352,6 +352,7 @@ _HOSTILE_SET = [
     ("--max-replications 10^9", ["--max-replications", "1000000000", "--target-halfwidth",
                                  "appointments_per_year=0.000001"], "100,000"),
     ("--replications 1e9", ["--replications", "1e9"], "100,000"),
+    ("--seed of 5,000 digits", ["--seed", "9" * 5000], "at most 100 digits"),
     ("a name of one dot", ["--set", "name=."], "dots only"),
     ("a name of two dots", ["--set", "name=.."], "dots only"),
 ]
@@ -362,7 +363,7 @@ def test_hostile_options_are_refused_at_once_and_write_nothing(sweep, tmp_path, 
     out = tmp_path / "out"
     res = _refused_at_once(["run", str(sweep), "--jobs", "1", "--quiet", "--out", str(out), *extra], out)
     assert words in res.output, res.output
-    assert "1" * 200 not in res.output   # the value is not echoed whole
+    assert "1" * 200 not in res.output and "9" * 200 not in res.output   # the value is not echoed whole
 
 
 def _special(tmp_path: Path, kind: str) -> str:
@@ -457,6 +458,21 @@ def test_report_and_compare_on_a_refusing_disk_say_so_and_leave_nothing(referenc
     one_paragraph(res)
     assert os.strerror(code) in res.output
     assert not cmp.exists()
+
+
+@pytest.mark.parametrize("verb", ["validate", "run", "report", "compare"])
+def test_a_path_of_5000_characters_is_refused_in_one_paragraph(reference, tmp_path, verb):
+    long = "x" * 5000
+    args = {"validate": ["validate", long], "run": ["run", str(reference / "scenario.yaml"), "--out", long],
+            "report": ["report", long], "compare": ["compare", str(reference), long]}[verb]
+    res = _refused_at_once(args)
+    assert "x" * 200 not in res.output
+
+
+def test_compare_of_a_point_of_5000_digits_is_refused(reference, tmp_path):
+    res = _refused_at_once(["compare", str(reference), f"{reference}:{'1' * 5000}", "--out", str(tmp_path / "c")],
+                           tmp_path / "c")
+    assert "characters" in res.output
 
 
 def test_compare_of_equal_runs_says_there_is_no_difference(reference, tmp_path):

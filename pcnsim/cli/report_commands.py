@@ -41,6 +41,14 @@ def _write_failed(err: OSError, folder, again: str, kept: str):
                           f"{kept}. Make room on the disk (or make the folder writable), then run: {again}")
 
 
+def _is_dir(text: str) -> bool:
+    """`Path.is_dir`, False for a path the system refuses (a name too long)."""
+    try:
+        return Path(text).is_dir()
+    except OSError:
+        return False
+
+
 def _run_and_point(text: str, option: str | None, which: str):
     """RUN[:POINT] (or RUN with --point-a/--point-b) as (RunData, point or None)."""
     from pathlib import Path
@@ -49,9 +57,11 @@ def _run_and_point(text: str, option: str | None, which: str):
     from pcnsim.report import load_run
 
     folder, point = text, None
-    if not Path(text).is_dir() and ":" in text:
+    if len(text) > 4096:
+        raise ScenarioError(f"run {which}: a name of {len(text):,} characters is no run folder.")
+    if not _is_dir(text) and ":" in text:
         head, _, tail = text.rpartition(":")
-        if Path(head).is_dir() and tail:
+        if _is_dir(head) and tail:
             folder, point = head, tail
     if option is not None:
         if point is not None and point != option:

@@ -43,6 +43,20 @@ def _whole_number(option: str, text: str | None) -> int | None:
     return int(value)
 
 
+def _seed(text: str | None) -> int | None:
+    """`--seed` as a whole number from 0, its digits bounded (as in files) before it is read."""
+    from pcnsim.errors import ScenarioError
+    from pcnsim.scenario.yamlio import MAX_INT_DIGITS
+
+    if text is None:
+        return None
+    digits = text.strip()
+    if not digits.isdigit() or len(digits) > MAX_INT_DIGITS or not digits.isascii():
+        shown = digits if len(digits) <= 40 else f"{digits[:20]}... ({len(digits):,} characters)"
+        raise ScenarioError(f"--seed {shown!s}: expected a whole number from 0, of at most {MAX_INT_DIGITS} digits.")
+    return int(digits)
+
+
 def _print_key_metrics(result) -> None:
     """The headline metrics (`pcnsim.metrics.HEADLINE`) with their 95% CIs (a table for a sweep)."""
     import math
@@ -149,7 +163,7 @@ def _national(folder, write_csv: bool):
 @main.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", metavar="N", help="Replications per point (overrides run.replications).")
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
+@click.option("--seed", metavar="SEED", help="Root seed, a whole number from 0 (overrides run.seed).")
 @click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
 @click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
@@ -208,6 +222,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
              set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report, phase: _Phase) -> None:
     """`pcnsim run`'s work; `run_cmd` handles the signals."""
     replications = _whole_number("--replications", replications)
+    seed = _seed(seed)
     max_replications = _whole_number("--max-replications", max_replications)
     import json
     import os

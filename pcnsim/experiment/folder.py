@@ -131,6 +131,12 @@ def local_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def short_path(path: str | os.PathLike) -> str:
+    """A path for a message: as given, or its start and length when it is very long."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+
+
 def _busy(folder: Path, resume: bool) -> str:
     verb = "finish" if resume else "write"
     return (f"'{folder}' is in use: another pcnsim run holds it (a run folder has one writer at a time, "
@@ -142,6 +148,11 @@ def check_out(out: Path, resume: bool, probe: bool = True) -> None:
     """Refuse an `--out` folder we must not write to, before anything is written. A folder
     another run holds is refused as such (`probe`: look for its lock; False when this process
     holds it)."""
+    try:
+        out.exists()
+    except OSError as err:   # a name too long, a folder not searchable
+        raise RunFolderError(f"--out '{short_path(out)}' cannot be used as a folder: "
+                             f"{os.strerror(err.errno) if err.errno else err}; choose another folder.") from None
     if resume:
         if not (out / "manifest.json").is_file():
             if probe and out.is_dir() and folder_in_use(out):
@@ -456,7 +467,12 @@ def load_run(folder: str | os.PathLike) -> RunData:
     folder = local_path(folder)
     what = ("a run folder holds manifest.json, summary.csv and results.parquet, as written by "
             "`pcnsim run`")
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError as err:   # a name too long, a folder not searchable
+        raise RunFolderError(f"'{short_path(folder)}' cannot be read: "
+                             f"{os.strerror(err.errno) if err.errno else err}; {what}.") from None
+    if not is_dir:
         raise RunFolderError(f"{folder} is not a folder; {what}.")
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():

@@ -93,6 +93,9 @@ def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
 
     Raises `ScenarioError` (exit 2) naming the run's points when it matches none or several."""
     text = str(point).strip()
+    if len(text) > 100:   # never a point (and Python reads no integer past 4,300 digits)
+        raise ScenarioError(f"{which} '{run.folder}': the point named is {len(text):,} characters long; name one "
+                            "point by its number or a swept value.")
     if text.lstrip("-").isdigit() and int(text) in run.points:
         return int(text)
     matches = [p for p in run.points

@@ -102,7 +102,13 @@ def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = N
     path = Path(text).expanduser()
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
-    if path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError as err:   # a name too long, a folder not searchable: refused before anything is read
+        shown = text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+        raise ScenarioError(f"{referrer + ': base scenario' if referrer else 'scenario file'} '{shown}' cannot be "
+                            f"read: {err.strerror or err}.") from None
+    if is_file:
         return path
     if path.exists() and not path.is_dir():   # a device, a FIFO, a socket: refused on its stat, unread
         what = f"{referrer}: base scenario" if referrer else "scenario file"
