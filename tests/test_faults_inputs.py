@@ -380,6 +380,8 @@ _HOSTILE_FILES = [
     ("extends a FIFO", lambda t: f"extends: {_special(t, 'fifo')}\n", "not a regular file"),
     ("extends a device", lambda t: f"extends: {_special(t, 'device')}\n", "not a regular file"),
     ("extends /etc/passwd", lambda t: f"extends: {_special(t, 'passwd')}\n", "not a scenario file"),
+    ("extends another program's YAML", lambda t: (t / "sshd.conf").write_text("PermitRootLogin: 'secret-7'\n")
+     and f"extends: {t / 'sshd.conf'}\n", "not a scenario file"),
     ("a description that is a mapping", lambda t: "extends: baseline\ndescription: {a: 1}\n", "hostile.yaml"),
     ("a name of dots", lambda t: "extends: baseline\nname: '..'\n", "dots only"),
 ]
@@ -398,7 +400,7 @@ def test_hostile_files_are_refused_at_once_and_write_nothing(tmp_path, text, wor
     for args in (["validate", str(file)], ["run", str(file), "--jobs", "1", "--quiet", "--out", str(out)]):
         res = _refused_at_once(args, out)
         assert words in res.output, res.output
-        assert "root:" not in res.output and "/bin/" not in res.output   # no content of a file that is no scenario
+        assert "root:" not in res.output and "/bin/" not in res.output and "secret" not in res.output  # no content
     if "description" in content:
         assert "baseline.yaml" not in res.output
 

@@ -200,7 +200,21 @@ def _read_layer(path: Path, origin: str) -> dict[str, Any]:
         raise ScenarioError(f"{origin}: the top level is {kind}, not a mapping of keys to values (such as "
                             "'extends: baseline'), so this is not a scenario file.")
     _check_keys(data, (), origin, [0])
+    _check_is_scenario(data, origin)
     return data
+
+
+def _check_is_scenario(data: dict[str, Any], origin: str) -> None:
+    """Refuse, without quoting it, a mapping none of whose keys is (or nearly is) a scenario's:
+    another program's YAML or configuration file (`extends: /etc/some.conf`), whose content
+    an error naming its keys and values would repeat."""
+    from pcnsim.config import Scenario
+
+    known = [*Scenario.model_fields, "extends"]
+    if not data or any(k in known or _closest(k, known) for k in data):
+        return
+    raise ScenarioError(f"{origin} holds none of a scenario's keys (such as extends, name, run, pcn), so it is "
+                        "not a scenario file.")
 
 
 MAX_NODES = 100_000
