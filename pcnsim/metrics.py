@@ -57,7 +57,7 @@ def _m(name, label, kind, unit, family, aggregate="mean", headline=0, **kw) -> M
 _YEAR = "a year"
 _WEEK = "hours a week"
 
-#: In INTERFACE.md's order, then the further metrics the model writes (docs/model.md).
+#: In docs/interface.md's order, then the further metrics the model writes (docs/model.md 3.4).
 _ENTRIES: tuple[Metric, ...] = (
     # delivery
     _m("requests_per_year", "Appointment requests", "count", "requests a year", "delivery", "total"),
@@ -125,7 +125,7 @@ _ENTRIES: tuple[Metric, ...] = (
     # change in requests waiting over the measured weeks, by type (the conservation identity's last term);
     # it can be negative
     _m("backlog_change", "Change in requests waiting", "count", "requests", "delivery", "total", low=None),
-    # leadership v2 (INTERFACE.md "Metrics added with the v2 models"; docs/model.md 3.4)
+    # leadership v2 (docs/interface.md "Metrics"; docs/model.md 3.4)
     _m("cd_role_hours_per_week", "CD time on the role (leadership + meetings)", "hours", _WEEK, "leadership"),
     _m("cd_hours_over_contract_per_week", "CD hours beyond contracted sessions", "hours", _WEEK, "leadership"),
     _m("cd_protected_hours_displaced_per_week", "CD protected time taken by meetings or requests", "hours", _WEEK,

@@ -30,11 +30,9 @@ pytestmark = pytest.mark.integration
 
 
 def env_with(path: Path) -> dict[str, str]:
-    """The environment of a process running the pcnsim in `path`. It shares this tree's cache of the
-    compiled day (keyed by the day's source, so a copy of the tree finds it rather than compiling)."""
-    from pcnsim.model.engine import cache_dir
+    """The environment of a process running the pcnsim in `path`."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")]),
-            "DASK_DISTRIBUTED__WORKER__DAEMON": "False", "NUMBA_CACHE_DIR": str(cache_dir())}
+            "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
 
 
 class Cluster:

@@ -2,7 +2,7 @@
 
 Everything the page decides is here, as plain functions that tests call directly:
 
-- `LEVERS`: the controls (dotted scenario keys, labels, ranges); `query_value` checks one
+- `LEVERS`: the controls (dotted scenario keys of docs/interface.md, labels, ranges); `query_value` checks one
   given in the page's address as the CLI checks `--set`;
 - `starting_points`: the bundled scenarios (and the points of their sweeps) a page can start from;
 - `what_if`: the starting scenario with the controls' values, validated exactly as `--set` is

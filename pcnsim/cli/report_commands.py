@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from pcnsim.cli import friendly_errors, main
+from pcnsim.cli.terminal import friendly_errors
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @friendly_errors
 def report_cmd(run_dir: str) -> None:
@@ -84,7 +84,7 @@ def _remove_comparison(target, existed: bool) -> None:
             (target / name).unlink(missing_ok=True)
 
 
-@main.command("compare")
+@click.command("compare")
 @click.argument("run_a", metavar="RUN_A[:POINT]")
 @click.argument("run_b", metavar="RUN_B[:POINT]")
 @click.option("--point-a", metavar="POINT", help="The point of RUN_A to compare (its number or a swept value).")

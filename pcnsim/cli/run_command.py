@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from pcnsim.cli import friendly_errors, main
-from pcnsim.cli.terminal import Terminal, Terminated, sigterm_as_interrupt
+from pcnsim.cli.terminal import Terminal, Terminated, friendly_errors, sigterm_as_interrupt
 
 
 def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
@@ -55,6 +54,28 @@ def _seed(text: str | None) -> int | None:
         shown = digits if len(digits) <= 40 else f"{digits[:20]}... ({len(digits):,} characters)"
         raise ScenarioError(f"--seed {shown!s}: expected a whole number from 0, of at most {MAX_INT_DIGITS} digits.")
     return int(digits)
+
+
+def _day_compiled() -> bool:
+    """Whether numba's cache holds the compiled day (`daybook.serve`'s index file), looked for where numba
+    keeps it (NUMBA_CACHE_DIR, next to the source, or the user's cache) without importing numba, which
+    the main process of a run with worker processes never needs. An index for an edited source counts:
+    numba then compiles the day again without this notice."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    folder = str(Path(__file__).resolve().parents[1] / "model")      # pcnsim/model, without the façade
+    numba_subfolder = f"model_{hashlib.sha1(folder.encode()).hexdigest()}"
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    if root:
+        places = [Path(root) / numba_subfolder]
+    else:
+        user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        places = [Path(folder) / "__pycache__", user / "numba" / numba_subfolder,
+                  Path.home() / "Library" / "Caches" / "numba" / numba_subfolder]
+    index = f"daybook.serve-*.py{sys.version_info.major}{sys.version_info.minor}.nbi"
+    return any(next(place.glob(index), None) is not None for place in places if place.is_dir())
 
 
 def _print_key_metrics(result) -> None:
@@ -160,7 +181,7 @@ def _national(folder, write_csv: bool):
         return None, None
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("file", required=False)
 @click.option("--replications", metavar="N", help="Replications per point (overrides run.replications).")
 @click.option("--seed", metavar="SEED", help="Root seed, a whole number from 0 (overrides run.seed).")
@@ -232,12 +253,16 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
     from pcnsim.errors import RunFolderError, ScenarioError
     from pcnsim.experiment import run as run_experiment
 
-    from pcnsim.model.engine import compiled_day_cached, engine
+    from pcnsim.model.engine import engine
 
-    engine()                       # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
-    if not quiet and not compiled_day_cached():
-        click.echo("First run on this machine: compiling the model's day with numba (once, about half a "
-                   "minute; docs/performance.md).", err=True)
+    # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
+    if engine() != "python" and not _day_compiled():
+        if not quiet:
+            click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
+                       "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+        # compiled here, once, into numba's cache: worker processes started after it load it from there
+        # rather than each compiling it (its explicit signature compiles it on import)
+        import pcnsim.model.daybook  # noqa: F401
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None:

@@ -1,4 +1,4 @@
-"""The run folder (docs/experiments.md, "The run folder"): the one place that writes and reads it.
+"""The run folder (docs/interface.md "The run folder"): the one place that writes and reads it.
 
 Writing: every file goes under a temporary name beside its target and is renamed into place
 (`atomic`, `write_text_atomic`, `write_frame_atomic`), so a reader sees a whole file or none;

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pcnsim import __version__
+from pcnsim._version import __version__
 from pcnsim.config import Scenario
 from pcnsim.errors import RunFolderError, ScenarioError
 

@@ -5,30 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 
 import yaml
 
-import pcnsim
 from pcnsim.errors import ScenarioError
 from pcnsim.scenario.keys import _closest, _key, _sentence
 from pcnsim.scenario.messages import _display_path, _file_origin
 from pcnsim.scenario.yamlio import _parse_yaml, _show
 
 #: Where bundled scenarios live: inside an installed wheel first, then the repository.
-BUNDLED_SEARCH_PATH: list[Path] = [
-    Path(pcnsim.__file__).resolve().parent / "_scenarios",
-    Path(pcnsim.__file__).resolve().parent.parent / "scenarios",
-]
+_PACKAGE = Path(__file__).resolve().parent.parent    # pcnsim/, found without importing the façade
+BUNDLED_SEARCH_PATH: list[Path] = [_PACKAGE / "_scenarios", _PACKAGE.parent / "scenarios"]
 MAX_FILE_BYTES = 5_000_000
 MAX_EXTENDS_DEPTH = 64
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*$")
-
-
-class BundledScenario(NamedTuple):
-    name: str
-    description: str
-    path: Path
 
 
 # --------------------------------------------------------------------------- finding files
@@ -39,27 +30,16 @@ def _bundled_root() -> Optional[Path]:
     return None
 
 
-def bundled_scenarios() -> list[BundledScenario]:
-    """The bundled scenarios as (name, description, path), sorted by name."""
+def bundled_names() -> list[str]:
+    """The bundled scenarios' names (`baseline`, `workshop/forum`...), sorted; nothing is read.
+
+    `bundled_scenarios` (in `loading`, as a description may need its bases loaded) lists them
+    with their descriptions."""
     root = _bundled_root()
     if root is None:
         return []
-    from pcnsim.scenario.loading import load_scenario  # a base's description: load it
-
-    found = []
-    for path in sorted(root.rglob("*.y*ml")):
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            continue
-        name = path.relative_to(root).with_suffix("").as_posix()
-        try:
-            raw = _parse_yaml(path.read_text(encoding="utf-8-sig"))
-            description = raw.get("description", "") if isinstance(raw, Mapping) else ""
-            if not description and isinstance(raw, Mapping) and raw.get("extends"):
-                description = load_scenario(path).description
-        except (yaml.YAMLError, OSError, UnicodeDecodeError, ScenarioError):
-            description = "(this file does not load: run `pcnsim validate` on it)"
-        found.append(BundledScenario(name, " ".join(str(description or "").split()), path))
-    return found
+    return [path.relative_to(root).with_suffix("").as_posix() for path in sorted(root.rglob("*.y*ml"))
+            if path.suffix in (".yaml", ".yml") and path.is_file()]
 
 
 def _bundled_path(name: str) -> Optional[Path]:
@@ -121,7 +101,7 @@ def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = N
     if path.is_dir():
         raise ScenarioError(f"{what} '{text}' is a folder, not a scenario file; give the path of "
                             "a .yaml file inside it.")
-    names = [b.name for b in bundled_scenarios()]
+    names = bundled_names()
     text_msg = f"{what} '{text}' does not exist"
     if base_dir is not None and not Path(text).is_absolute():
         text_msg += f" (looked for '{_display_path(path)}')"

@@ -1,17 +1,18 @@
 """Loading a scenario: files and their bases merged onto the defaults, `--set` overrides,
-validation; and sweep points applied to a loaded scenario."""
+validation; sweep points applied to a loaded scenario; and the bundled scenarios listed with
+their descriptions (a file that only `extends` a base takes the base's, so it is loaded)."""
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
-from pcnsim.scenario.files import _check_keys, _layers, _stem_name, resolve_scenario_path
+from pcnsim.scenario.files import _bundled_root, _check_keys, _layers, _stem_name, resolve_scenario_path
 from pcnsim.scenario.keys import Relative, _default_data, _get, _merge, _resolve, _set, _split_key
 from pcnsim.scenario.messages import _Origins, _file_origin, _validate
 from pcnsim.scenario.sweep import validate_sweep
@@ -145,3 +146,33 @@ def _apply_data(data: dict[str, Any], values: Mapping[str, Any], where: str) -> 
         _set(data, segments, value)
     return _validate(data, lambda loc: where)
 
+
+# --------------------------------------------------------------------------- bundled scenarios
+class BundledScenario(NamedTuple):
+    name: str
+    description: str
+    path: Path
+
+
+def bundled_scenarios() -> list[BundledScenario]:
+    """The bundled scenarios as (name, description, path), sorted by name.
+
+    Here rather than in `files` because a file with no description of its own takes its base's,
+    which means loading it; `files` finds the files and knows nothing of loading."""
+    root = _bundled_root()
+    if root is None:
+        return []
+    found = []
+    for path in sorted(root.rglob("*.y*ml")):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        name = path.relative_to(root).with_suffix("").as_posix()
+        try:
+            raw = _parse_yaml(path.read_text(encoding="utf-8-sig"))
+            description = raw.get("description", "") if isinstance(raw, Mapping) else ""
+            if not description and isinstance(raw, Mapping) and raw.get("extends"):
+                description = load_scenario(path).description
+        except (yaml.YAMLError, OSError, UnicodeDecodeError, ScenarioError):
+            description = "(this file does not load: run `pcnsim validate` on it)"
+        found.append(BundledScenario(name, " ".join(str(description or "").split()), path))
+    return found

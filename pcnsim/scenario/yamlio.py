@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-import pcnsim
+from pcnsim._version import __version__
 from pcnsim.config import Scenario
 
 class _Loader(yaml.SafeLoader):
@@ -151,6 +151,6 @@ def dump_yaml(scenario: Scenario) -> str:
     data = _plain(scenario.model_dump(mode="python", exclude={"sweep"}))
     if scenario.sweep is not None:
         data["sweep"] = _plain(scenario.sweep.model_dump(mode="python", exclude_none=True))
-    header = (f"# Resolved scenario '{scenario.name}' (pcnsim {pcnsim.__version__}): every "
+    header = (f"# Resolved scenario '{scenario.name}' (pcnsim {__version__}): every "
               "parameter, runnable as it is.\n")
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88)
