@@ -54,6 +54,7 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
                 if not is_done(point, rep):
                     continue
                 table, info = read_cell(cells_dir / f"{cell_name(point, rep)}.parquet")
+                _check_scenario(cells_dir, point, rep, info, manifest.get("scenario_fingerprint"))
                 per_cell_events.append([point, rep, int(info.get("events", 0))])
                 pcns_total += int(info.get("pcns", 0))
                 cell_seconds += float(info.get("seconds", 0.0))
@@ -118,6 +119,21 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     })
     write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
     return RunData(folder, manifest, manifest.get("scenario") or {}, summary, results, sensitivity, list(keys))
+
+
+def _check_scenario(cells_dir: Path, point: int, rep: int, info: dict[str, Any], expected: str | None) -> None:
+    """Refuse a cell computed for another scenario than the run's (two runs into one folder),
+    rather than mix it into the results. Cells and manifests without a scenario fingerprint
+    (an older pcnsim) are not checked."""
+    stored = info.get("scenario_fingerprint")
+    if expected and stored and stored != expected:
+        from pcnsim.errors import RunFolderError
+
+        raise RunFolderError(
+            f"cannot combine the run in '{cells_dir.parent}': the cell file "
+            f"{cell_name(point, rep)}.parquet was computed for another scenario (scenario fingerprint "
+            f"{stored[:12]}, the run's {expected[:12]}), so another run wrote into this folder and its cells "
+            "are mixed. Start a new run in a new folder.")
 
 
 def _accumulate(sums: dict, counts: dict, point: int, week: np.ndarray, metric: np.ndarray,

@@ -28,7 +28,8 @@ from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite
 from pcnsim.report.formatting import format_estimate, format_value, lower_first
 
-__all__ = ["story", "answer_sentences", "compare_headline", "headline_metrics", "is_fixed",
+__all__ = ["story", "answer_sentences", "compare_headline", "headline_metrics", "is_fixed", "is_identical",
+           "all_identical",
            "format_difference", "parameter_label", "sobol_sentences"]
 
 #: How many metrics a headline names at most (the focus first, then the headline metrics).
@@ -57,11 +58,29 @@ def headline_metrics(focus: Sequence[str], present: Sequence[str], size: int = H
     return chosen
 
 
+def is_identical(row: Mapping[str, Any]) -> bool:
+    """A metric with exactly the same value in both runs (no difference at all, not even noise):
+    the same run compared with itself, or a change (costs, say) this metric does not depend on."""
+    a, b, diff = row.get("mean_a"), row.get("mean_b"), row.get("difference")
+    return finite(a) and finite(b) and float(a) == float(b) and (not finite(diff) or float(diff) == 0.0)
+
+
+def all_identical(df: pd.DataFrame) -> bool:
+    """Every metric of a comparison is identical in both runs (`is_identical`)."""
+    return df is not None and not df.empty and all(is_identical(r) for r in df.to_dict("records"))
+
+
 def is_fixed(row: Mapping[str, Any]) -> bool:
-    """A difference with no noise at all (its CI is one number): set by the scenarios (funded
-    posts, simulated PCNs), not a result."""
+    """A difference with no noise at all (its CI is one number) that is not zero: set by the
+    scenarios (funded posts, simulated PCNs), not a result. An identical value (`is_identical`)
+    is no difference, not a fixed one."""
     lo, hi = row.get("ci_low"), row.get("ci_high")
-    return finite(lo) and finite(hi) and float(lo) == float(hi)
+    return finite(lo) and finite(hi) and float(lo) == float(hi) and not is_identical(row)
+
+
+#: What a comparison says when every metric is identical in both runs.
+NO_DIFFERENCE = ("No difference in any metric: {b} gives exactly the numbers of {a} (the same run, or a change "
+                 "that none of the metrics depends on).")
 
 
 def _unit_words(metric: str) -> str:
@@ -128,6 +147,8 @@ def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str 
         out.append(question if question.endswith("?") else question + "?")
     if df is None or df.empty:
         return out + ["The two runs have no metric in common to compare."]
+    if all_identical(df):
+        return out + [NO_DIFFERENCE.format(a=name_a, b=name_b)]
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     rows = {r["metric"]: r for r in first.to_dict("records")}
     chosen = [m for m in headline_metrics(focus or catalogue.HEADLINE, list(rows)) if not is_fixed(rows[m])]
@@ -143,6 +164,10 @@ def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str 
         if same:
             text += "; any change in " + _join(bounds) + " is too small for this run to show"
         out.append(text + ".")
+    elif all(is_identical(rows[m]) for m in chosen):
+        out.append(f"In short: {_join([lower_first(catalogue.label(m)) for m in chosen])} "
+                   f"{'is' if len(chosen) == 1 else 'are'} exactly the same in {name_a} and {name_b} (no "
+                   "difference at all); what differs is in the full table.")
     else:
         out.append(f"In short: none of {_join([lower_first(catalogue.label(m)) for m in chosen])} "
                    f"differs clearly between {name_a} and {name_b} (every 95% confidence interval of the "

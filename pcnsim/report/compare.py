@@ -23,7 +23,8 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import (NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed,
+                                   is_identical)
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.rendering import embedded_figure, render
@@ -93,6 +94,9 @@ def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
 
     Raises `ScenarioError` (exit 2) naming the run's points when it matches none or several."""
     text = str(point).strip()
+    if len(text) > 100:   # never a point (and Python reads no integer past 4,300 digits)
+        raise ScenarioError(f"{which} '{run.folder}': the point named is {len(text):,} characters long; name one "
+                            "point by its number or a swept value.")
     if text.lstrip("-").isdigit() and int(text) in run.points:
         return int(text)
     matches = [p for p in run.points
@@ -214,7 +218,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+            if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)
+            and _family(r["metric"]) in catalogue.FAMILIES[:4]]
     if not rows:
         return None
     families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
@@ -367,6 +372,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
     """Plain sentences: how the difference was estimated, and which metrics differ."""
     if df.empty:
         return ["The two runs have no metric in common to compare."]
+    if all_identical(df):
+        return [NO_DIFFERENCE.format(a=name_a, b=name_b)]
     out = []
     if df["paired"].all():
         out.append(f"{name_b} and {name_a} share their random numbers (same seed and replications), "
