@@ -48,6 +48,9 @@ def test_the_baseline_pcn_is_always_involved_only_with_a_committee_seat():
     m = run({})
     assert m["cd_always_involved_share"] == pytest.approx(3 / 30)
     assert 0.2 < m["cd_involved_share"] < 0.35
+    # by seat: the three positions with a seat, and the 27 without (an observer's voice at most)
+    assert m["cd_involved_share.seated"] > 0.75
+    assert m["cd_involved_share.unseated"] <= Scenario.model_validate({}).ics.observer_voice_share + 1e-9
 
 
 def test_more_seats_raise_involvement():

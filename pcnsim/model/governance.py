@@ -115,24 +115,32 @@ class Governance:
                             self.credit_at_work[i][k] += d * c
 
     def metrics(self) -> dict[str, float]:
-        """The ICS's involvement metrics: the mean over its PCNs and, when it simulates CDs both with
-        and without a seat, over each (`cd_involved_share.seated`, `.unseated`: what a forum changes
-        for the many is the unseated CDs' involvement)."""
+        """The ICS's involvement metrics: the mean over its PCNs and over the CDs with a seat on a
+        deciding body and those without (`cd_involved_share.seated`, `.unseated`, when there are
+        both; for a single PCN, over the seat positions it might hold): what a forum changes for the
+        many is the unseated CDs' involvement."""
         per = [self.pcn_metrics(i) for i in range(self.pcns)]
         out = {k: sum(p[k] for p in per) / len(per) for k in per[0]}
-        if len(self.positions[0]) == 1:              # each PCN's seats are known (not a single PCN's mean)
-            seated = [self.holds_seat(self.positions[i][0][1]) for i in range(self.pcns)]
-            groups = (("seated", [p for p, x in zip(per, seated) if x]),
-                      ("unseated", [p for p, x in zip(per, seated) if not x]))
-            if all(ms for _, ms in groups):
-                for group, ms in groups:
-                    out[f"cd_involved_share.{group}"] = sum(p["cd_involved_share"] for p in ms) / len(ms)
+        groups = {"seated": [0.0, 0.0], "unseated": [0.0, 0.0]}      # weighted sum of shares, weight
+        for i in range(self.pcns):
+            for k, (weight, position) in enumerate(self.positions[i]):
+                group = groups["seated" if self.holds_seat(position) else "unseated"]
+                group[0] += weight * self.involved(i, k)
+                group[1] += weight
+        if all(weight > 0 for _, weight in groups.values()):
+            for name, (total, weight) in groups.items():
+                out[f"cd_involved_share.{name}"] = total / weight
         return out
 
     def holds_seat(self, position: int) -> bool:
         """Whether the CD at a seat position holds a seat on a body that decides and does not seat every CD."""
         return any(s.kind == "system" and s.decisions > 0 and s.seats > 0 and position < s.seats
                    for s in self.series)
+
+    def involved(self, i: int, k: int) -> float:
+        """The share of the decisions affecting PCN i with its view put in, its CD at seat position k
+        (no decisions at all: 1, nothing was decided without it)."""
+        return self.credit[i][k] / self.decisions[i] if self.decisions[i] > 0 else 1.0
 
     def pcn_metrics(self, i: int) -> dict[str, float]:
         """PCN i's involvement: the share of decisions affecting it with its view put in, and whether its
@@ -144,6 +152,6 @@ class Governance:
         involved = always = 0.0
         at_work = self.decisions_at_work[i]
         for k, (weight, _) in enumerate(self.positions[i]):
-            involved += weight * self.credit[i][k] / self.decisions[i]
+            involved += weight * self.involved(i, k)
             always += weight * (at_work > 0 and self.credit_at_work[i][k] >= ALWAYS * at_work - 1e-9)
         return {"cd_involved_share": involved, "cd_always_involved_share": float(always)}
