@@ -171,6 +171,10 @@ _ENTRIES: tuple[Metric, ...] = (
        ratio=("gp_appointments_per_year", "appointments_per_year")),
     _m("arrs_budget_per_year", "ARRS budget", "money", "£ a year", "money", "total"),
     _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
+    # governance (docs/model.md 2.9): whose view the system's decisions hear, per CD
+    _m("cd_involved_share", "Decisions affecting the PCN with its view put in", "share", "%", "leadership"),
+    _m("cd_always_involved_share", "CDs always involved (view in 90%+ of decisions while at work)", "share", "%",
+       "leadership"),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
@@ -185,6 +189,7 @@ _SUFFIX_LABELS = {
     "first_contact_physio": "first contact physio", "social_prescribing_link_worker": "social prescribing link worker",
     "health_wellbeing_coach": "health & wellbeing coach", "msk": "MSK", "gp_complex": "GP (complex)",
     "same_day": "same day", "representative": "representative CDs", "other": "other CDs",
+    "seated": "CDs with a seat", "unseated": "CDs without a seat",
 }
 
 

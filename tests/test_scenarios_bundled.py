@@ -107,6 +107,11 @@ def test_ics_forum_saves_director_time_at_a_cost_in_representation():
     assert forum["representation_share"] <= every_cd["representation_share"]
     assert forum["representation_share"] > 0.6       # primary care still represented at most meetings
     assert every_cd["representation_share"] > 0.9
+    # but being in the room is not being heard: the forum carries the unseated CDs' views to the seats
+    assert forum["cd_involved_share.unseated"] > 2 * every_cd["cd_involved_share.unseated"]
+    assert forum["cd_involved_share"] > every_cd["cd_involved_share"]
+    # and two representatives hold fewer seats than the three seat holders with everyone there
+    assert forum["cd_always_involved_share"] < every_cd["cd_always_involved_share"]
 
 
 def test_system_demands_cost_clinics_appointments_and_strain():

@@ -135,13 +135,27 @@ class MeetingSeries(Frozen):
     weekday: int = Field(ge=0, le=4, description="0 = Monday")
     session: Literal["am", "pm"] = "am"
     offset_weeks: int = Field(0, ge=0)
+    # governance (docs/model.md 2.9): what a seat on the body gives the PCN its CD represents
+    seats: int = Field(0, ge=0, le=2000, description=(
+        "primary care seats (CDs) on the body: a seated CD in the room puts their PCN's view into its "
+        "decisions, an unseated one only as an observer (`ics.observer_voice_share`); 0: every CD holds a "
+        "seat (the CD forum). Defaults: ICB board 1 (the Health and Care Act 2022's partner member for "
+        "primary medical services), place board 2, primary care committee 3 (assumed; range 1-5)"))
+    decisions: float = Field(1.0, ge=0, le=100, description=(
+        "decisions a meeting takes that affect every PCN of the ICS (assumed; range 0-10). Defaults: ICB "
+        "board 1, place board 1, primary care committee 6 (calibrated: it holds the delegated primary "
+        "medical services decisions, docs/model.md 7), CD forum 0 (it gathers views, decides nothing)"))
 
 
 DEFAULT_MEETINGS = (
-    MeetingSeries(name="ICB board", every_weeks=8, hours=3.0, weekday=2, session="am", offset_weeks=1),
-    MeetingSeries(name="Place board", every_weeks=4, hours=2.0, weekday=1, session="pm", offset_weeks=2),
-    MeetingSeries(name="Primary care sub-committee", every_weeks=2, hours=2.0, weekday=3, session="pm"),
-    MeetingSeries(name="PCN CD forum", kind="forum", every_weeks=4, hours=2.0, weekday=0, session="pm"),
+    MeetingSeries(name="ICB board", every_weeks=8, hours=3.0, weekday=2, session="am", offset_weeks=1,
+                  seats=1, decisions=1.0),
+    MeetingSeries(name="Place board", every_weeks=4, hours=2.0, weekday=1, session="pm", offset_weeks=2,
+                  seats=2, decisions=1.0),
+    MeetingSeries(name="Primary care sub-committee", every_weeks=2, hours=2.0, weekday=3, session="pm",
+                  seats=3, decisions=6.0),
+    MeetingSeries(name="PCN CD forum", kind="forum", every_weeks=4, hours=2.0, weekday=0, session="pm",
+                  seats=0, decisions=0.0),
 )
 
 
@@ -172,8 +186,13 @@ class IcsConfig(Frozen):
                             "multiplier on the frequency of every system meeting (0 removes them)",
                             ge=0, le=20)
     meetings: tuple[MeetingSeries, ...] = P(
-        DEFAULT_MEETINGS, "series", "ICB boards meet about every two months (Lincolnshire ICB 2024); "
-        "the rest assumed", "the system meeting calendar ('forum' kind held only with representation: forum)")
+        DEFAULT_MEETINGS, "series", "ICB boards meet about every two months (Lincolnshire ICB 2024); the ICB "
+        "board's one primary care seat is the Health and Care Act 2022's partner member for primary medical "
+        "services; the primary care sub-committee's 6 decisions a meeting calibrated so that 10% of CDs (its 3 seat "
+        "holders of 30) are always involved, against 12% (NHS Confederation 2021, docs/model.md 7); the rest "
+        "assumed (seats 1-5, decisions 0-10 a meeting)",
+        "the system meeting calendar ('forum' kind held only with representation: forum), each series with "
+        "its primary care `seats` and the `decisions` a meeting takes that affect every PCN")
     requests_per_week: float = P(1.0, "requests", "assumed (data returns, consultations)",
                                  "ad-hoc system requests arriving per week, each a leadership task",
                                  ge=0, le=100)
@@ -191,8 +210,23 @@ class IcsConfig(Frozen):
                                          "preparation and feedback work a forum representative carries "
                                          "for each system meeting attended", ge=0, le=40)
     seats_per_meeting: int = P(0, "CDs", "the 2019 article (seed 004): ten or more CDs are 'too many to sit "
-                               "on the ICS board'; assumed", "PCN CD seats at each system meeting (0: "
-                               "no limit); CDs take seats in PCN order", ge=0, le=2000)
+                               "on the ICS board'; assumed", "room limit: CDs admitted to each system meeting "
+                               "(0: no limit), in PCN order. Attendance only: the seats that put a PCN's view in "
+                               "are each meeting series' `seats` (docs/model.md 2.9)", ge=0, le=2000)
+    # governance (docs/model.md 2.9): seats, observers and the forum's carried views
+    system_pcns: int = P(30, "PCNs", "an ICS of 1.4 million people (the mean of 42 ICBs; King's Fund, NHS England) "
+                         "/ a PCN of 45,000 = 31; range 11-67 (ICSs of 0.5-3 million)",
+                         "PCNs of the ICS that the system bodies' primary care seats are shared among when a single "
+                         "PCN is simulated (a simulated ICS of several PCNs shares them among its `pcns`)",
+                         ge=1, le=2000)
+    observer_voice_share: float = P(0.25, "share of a decision", "assumed (an unseated CD may speak but neither "
+                                    "votes nor is asked; range 0-0.5)",
+                                    "credit for a PCN's view when its CD attends a system meeting without a seat",
+                                    ge=0, le=1)
+    forum_carry_share: float = P(0.8, "share of a decision", "assumed (a representative carries the forum's "
+                                 "views, not every PCN's detail; range 0.5-1)",
+                                 "credit for a PCN's view carried by a seated forum representative, when its CD "
+                                 "attended the last forum ('forum' representation)", ge=0, le=1)
 
     @model_validator(mode="after")
     def _one_size_per_pcn(self) -> "IcsConfig":

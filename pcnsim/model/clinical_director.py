@@ -99,6 +99,7 @@ class ClinicalDirector:
         self._this_week: tuple = (None, None, [])
         self._later_weeks: dict[int, list] = {}
         self.in_post, self.on_leave = True, False
+        self.at_work = True                 # in post and not on leave this week
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
         self.desk = Desk(env, week, work)
@@ -173,6 +174,7 @@ class ClinicalDirector:
             leave = rng.random() < leave_p      # drawn every week, so the stream keeps step through vacancies
             self.on_leave = self.in_post and leave
             working = self.in_post and not self.on_leave
+            self.at_work = working              # for the ICS's governance record this week
             if working:
                 wk.cd_contracted_hours += self.contracted_hours
                 wk.cd_protected_hours += self.protected_hours
@@ -264,6 +266,7 @@ class ClinicalDirector:
             meeting_hours = sum(m.series.hours for m in go)
             for m in go:
                 m.attended += 1
+                m.who.append(self.index)
                 if self.representative and m.series.kind == "system" and s.ics.representative_prep_hours > 0:
                     self.work.add("system", s.ics.representative_prep_hours, due=self.env.now + WEEK)
             wk.meetings_attended += len(go)

@@ -1,17 +1,19 @@
 """The integrated care system: its PCNs, the labour supply and the system meeting calendar they share.
 
 Each Monday the week's meetings are laid out; each Saturday the ICS books whether every
-system meeting had a PCN CD present (representation).
+system meeting had a PCN CD present (representation) and whose view each decision heard
+(governance: `pcnsim.model.governance`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 
 from pcnsim.config import WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, open_days
+from pcnsim.model.governance import Governance
 from pcnsim.model.labour import LabourSupply
 from pcnsim.model.pcn import Pcn
 from pcnsim.model.practices import days
@@ -25,6 +27,7 @@ class Meeting:
     series: MeetingSeries
     slot: int
     attended: int = 0          # CDs present (representation: at least one)
+    who: list[int] = field(default_factory=list)   # the PCNs whose CDs are present (governance)
 
 
 def occurrences(series: MeetingSeries, week: int, load: float) -> int:
@@ -60,14 +63,18 @@ class Ics:
         self.labour_supply = LabourSupply(env, scenario, replication)
         # each PCN its own scenario when the PCNs differ in size (Scenario.pcn_scenarios), else this one
         self.pcns = [Pcn(env, s, replication, i, self) for i, s in enumerate(scenario.pcn_scenarios())]
+        #: the seats on the system bodies and whose view their decisions heard
+        self.governance = Governance(scenario, self.series, len(self.pcns))
         env.process(self.system_meetings())
         if self.engine == "compiled":
             env.process(days(env, [pcn.practices for pcn in self.pcns]))
 
     def metrics(self) -> dict[str, float]:
-        """The ICS's own catalogue metrics: representation at system meetings, and the PCNs simulated."""
+        """The ICS's own catalogue metrics: representation at system meetings, the PCNs' involvement in
+        system decisions (governance) and the PCNs simulated."""
         rep = self.representation
         return {"representation_share": rep["represented"] / rep["held"] if rep["held"] else 1.0,
+                **self.governance.metrics(),
                 "pcns_simulated": float(len(self.pcns))}
 
     def expected_at(self, pcn_index: int, meeting: Meeting) -> bool:
@@ -82,7 +89,7 @@ class Ics:
         return pcn_index < self.s.ics.forum_representatives
 
     def system_meetings(self):
-        """Each Monday, lay out the week's meetings; each Saturday, book representation."""
+        """Each Monday, lay out the week's meetings; each Saturday, book representation and governance."""
         open_table, load = open_days(self.s), self.s.ics.meeting_load
         week = 0
         while True:
@@ -102,5 +109,7 @@ class Ics:
                         if m.series.kind == "system":
                             self.representation["held"] += 1
                             self.representation["represented"] += m.attended > 0
+            self.governance.book_week([m for meetings in plan.values() for m in meetings],
+                                      [pcn.cd.at_work for pcn in self.pcns], self.measuring)
             yield self.env.timeout(WEEK - WEEK_CLOSE_AT)
             week += 1

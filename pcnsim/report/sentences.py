@@ -66,6 +66,13 @@ def result_sentences(has: Has, est: Text, val: Text, voice: str = "pcn") -> list
     if has("leadership_tasks_overdue_share") and not national:
         out.append(f"{est('leadership_tasks_overdue_share')} of leadership tasks were finished late "
                    "or never.")
+    if has("cd_involved_share") and not national:
+        # involvement first: being in the room is not being heard (docs/model.md 2.9)
+        always = (f"; {val('cd_always_involved_share')} of CDs had it put into at least 90% of the "
+                  "decisions taken while they were at work (12% of PCN leaders say they are always "
+                  "involved, NHS Confederation 2021)" if has("cd_always_involved_share") else "")
+        out.append(f"The PCN's view was put into {est('cd_involved_share')} of the system decisions "
+                   f"affecting it{always}.")
     if has("meetings_attended_share"):
         rep = (f"; primary care had a CD present at {val('representation_share')} of system meetings"
                if has("representation_share") and not national else "")
