@@ -22,7 +22,7 @@ from pcnsim import experiment
 from pcnsim.cli import main
 from pcnsim.config import MAX_SWEEP_POINTS
 from pcnsim.experiment import cells as cells_module
-from pcnsim.experiment.executors import LocalPool, available_cores, make_executor
+from pcnsim.experiment.executors import InProcess, LocalPool, available_cores, make_executor
 from tests.test_faults import (assert_nothing_half_written, assert_same_results, finished_cells, run_command,
                                write_sweep)
 
@@ -130,17 +130,10 @@ def test_a_sweep_over_the_maximum_is_refused_at_validation_with_its_count(tmp_pa
 
 def test_jobs_beyond_the_cores_are_capped_and_said(caplog):
     caplog.set_level("INFO", logger="pcnsim.experiment")
-    pool = make_executor(1000, None, cells=10_000)
-    try:
+    with make_executor(1000, None, cells=10_000) as pool:
         cores = available_cores()
-        if cores == 1:
-            assert pool is None
-        else:
-            assert isinstance(pool, LocalPool) and pool.jobs == cores
+        assert isinstance(pool, InProcess if cores == 1 else LocalPool) and pool.jobs == cores
         assert f"--jobs 1000: this machine has {cores} cores" in caplog.text
-    finally:
-        if pool is not None:
-            pool.close()
 
 
 def test_an_unknown_target_metric_is_refused_with_a_suggestion(sweep, tmp_path):
