@@ -303,6 +303,7 @@ class DaskPool(Executor):
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as err:  # noqa: BLE001 - OSError, TimeoutError, ValueError... all mean "not there"
+            _stop_failed_client(err, distributed.Client)
             self._restore_logging()
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ScenarioError(f"--scheduler {address}: cannot reach a dask scheduler there within "
@@ -488,6 +489,24 @@ class DaskPool(Executor):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "dask.distributed", "scheduler": self.address, "worker_threads": self.jobs}
+
+
+def _stop_failed_client(err: BaseException, client_type: type) -> None:
+    """Stop the IO-loop thread of a dask `Client` whose connection failed in its constructor.
+
+    dask leaves that thread running (the half-made client is out of reach but for the
+    exception's traceback); a process that goes on (a test session, a notebook) would keep it,
+    and a live loop thread makes pytest crash while it parses source (CPython gh-106905)."""
+    tb = err.__traceback__
+    while tb is not None:
+        client = tb.tb_frame.f_locals.get("self")
+        if isinstance(client, client_type):
+            try:
+                client._loop_runner.stop()
+            except Exception:  # noqa: BLE001 - another dask: the thread then stays, as before
+                pass
+            return
+        tb = tb.tb_next
 
 
 def import_distributed() -> Any:
