@@ -3,7 +3,7 @@
 A scheduler and workers run as subprocesses (`python -m distributed.cli.dask_scheduler`,
 `... dask_worker --no-nanny`), so that a test can kill or freeze any of them. The tests wait
 for events (a cell file written, a worker joined or gone), never for the clock: a worker can
-be started with a gate (tests/cluster_gate.py) that holds every cell but the first until the
+be started with a gate (tests/cell_gate.py) that holds every cell but the first until the
 test opens it, so that the fault comes while exactly one cell is kept. Time bounds are at
 least ten times what a quiet machine needs. Every dask client and process a test starts is
 closed by its fixture, and the test checks that no dask IO-loop thread outlives it (a live
@@ -84,12 +84,12 @@ class Cluster:
 
     def add_worker(self, code: Path = ROOT, gate: Path | None = None) -> subprocess.Popen:
         """One single-threaded worker process running the pcnsim found in `code` (its cells held at
-        `gate` if given: tests/cluster_gate.py); waits until it joined."""
+        `gate` if given: tests/cell_gate.py); waits until it joined."""
         before = self.workers()
         cmd = [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                "--no-nanny", "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{len(self.processes)}"]
         if gate is not None:
-            cmd += ["--preload", "tests.cluster_gate"]
+            cmd += ["--preload", "tests.cell_gate"]
         worker = self._start(cmd, code, **({"PCNSIM_TEST_GATE": str(gate)} if gate else {}))
         wait_for(lambda: self.workers() - before, "worker joined", alive=worker)
         worker.name = next(w["name"] for a, w in self.info().items() if a not in before)

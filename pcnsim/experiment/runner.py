@@ -212,7 +212,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
       than the cores is capped at the cores); ``scheduler``: a dask.distributed scheduler
       address (``tcp://host:8786``) instead.
     - ``cluster_timeout``: seconds a dask cluster may be without a scheduler connection or
-      without workers before the run stops (default `executors.CLUSTER_TIMEOUT`, 30).
+      without workers before the run stops, and a worker without a heartbeat before it counts
+      as gone (default `executors.CLUSTER_TIMEOUT`, 30).
     - ``out``: the run folder (refused if it exists and is not empty, unless ``resume``);
       default ``<outputs_dir>/<name>-<YYYYmmdd-HHMMSS>/``.
     - ``resume``: finish the interrupted run in ``out``; refused if the resolved scenario
