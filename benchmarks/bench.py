@@ -20,7 +20,7 @@ England-year (`pcnsim run england`, all cores) against a baseline run (10 replic
 years, `--jobs 1`), measured one after the other. The machine may be shared: the figures
 to trust are the ratios (model / bare SimPy, 2N / N memory, jobs-1 / jobs-2 time) and
 CPU-time rates; the load average is printed next to them. Record the headline numbers in
-docs/performance.md ("History").
+benchmarks/results/HISTORY.md and docs/performance.md ("Current figures").
 """
 from __future__ import annotations
 

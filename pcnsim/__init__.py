@@ -5,7 +5,7 @@ The public API is small: `load_scenario` reads and validates a scenario file, `r
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from pcnsim._version import __version__
 
 __all__ = ["__version__", "load_scenario", "run", "simulate"]
 

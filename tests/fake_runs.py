@@ -1,6 +1,6 @@
 """Synthetic run folders for the report and compare tests.
 
-They have the files and columns of INTERFACE.md "A run folder" (manifest.json,
+They have the files and columns of docs/interface.md "The run folder" (manifest.json,
 scenario.yaml, results.parquet/.csv, summary.csv, weekly.parquet, sensitivity.csv)
 with plausible England-baseline magnitudes, so the report can be built and tested
 before the experiment runner lands. Not model output: the numbers are made up.

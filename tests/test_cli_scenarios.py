@@ -15,7 +15,7 @@ from pcnsim.scenario import dump_yaml, load_scenario
 
 pytestmark = pytest.mark.unit
 
-from tests.test_scenario import INTERFACE_KEYS  # noqa: E402  (the keys INTERFACE.md fixes)
+from tests.test_scenario import INTERFACE_KEYS  # noqa: E402  (the keys docs/interface.md lists)
 
 
 @pytest.fixture

@@ -1,25 +1,33 @@
 """The compiled day (pcnsim.model.daybook) against the list reference (booking.py): the same numbers.
 
-`PCNSIM_ENGINE=python` selects the reference (`per-pcn` the compiled day in one process a PCN); every metric and weekly series of random valid
-scenarios (the strategy of tests/test_properties.py, widened to ARRS roles that serve nursing,
-ARRS GPs and nurses in the practices' diaries, short return delays and PCNs of different sizes
-in one ICS) must agree exactly.
+Day by day: random valid diaries and days (hypothesis) served by the compiled kernel and by the
+list reference must leave every array of the diary equal, and a deliberately mutated kernel must
+fail that check. Whole runs: `PCNSIM_ENGINE=python` selects the reference (`per-pcn` the compiled
+day in one process a PCN); every metric and weekly series of random valid scenarios (the strategy
+of tests/test_properties.py, widened to ARRS roles that serve nursing, ARRS GPs and nurses in the
+practices' diaries, short return delays and PCNs of different sizes in one ICS) must agree exactly.
 """
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pcnsim.config import DEMAND_TYPES
 from pcnsim.errors import ScenarioError
-from pcnsim.model import simulate
+from pcnsim.model import daybook, engine, simulate
+from pcnsim.model.booking import Diary, Staffing
 from pcnsim.verify import scenario
 from tests.test_properties import scenarios
 
@@ -72,16 +80,156 @@ def test_the_compiled_day_gives_the_reference_numbers(case, monkeypatch):
     _assert_same(ref, fast)
 
 
-def test_the_engines_agree_on_the_baseline_and_differ_from_a_broken_kernel(monkeypatch, small_scenario):
+# --------------------------------------------------------------------------- day by day
+NT = len(DEMAND_TYPES)
+#: every array of a diary a day writes: the diary itself and its tallies
+WRITTEN = ("block", "sup", "carry_open", "arrived", "carried", "returns", "unbooked_today", "week_counts", "by_type",
+           "used", "offered", "served_by_age")
+
+
+@st.composite
+def diaries(draw) -> dict:
+    """A diary's rules and a run of days for it: arrivals, extra GP slots, measuring, staff and uniforms."""
+    P, H = draw(st.integers(1, 4)), draw(st.integers(1, 8))
+    arrs_types = sorted(draw(st.sets(st.integers(0, NT - 1), max_size=3)))
+    tolerance = draw(st.sampled_from([0.0, 1.0, 5.0]))
+    reach = draw(st.integers(1, H))
+    rules = dict(P=P, H=H, return_after_days=draw(st.integers(1, 4)), arrs_types=arrs_types,
+                 nursing=draw(st.integers(0, NT - 1)), gp_order=np.array(draw(st.permutations(range(NT))), np.int64),
+                 accept_p=np.exp(-np.arange(H) / tolerance) if tolerance else np.ones(H), draw=tolerance > 0,
+                 passes=np.array((reach, H) if reach < H else (H,), np.int64),
+                 return_share=draw(st.sampled_from([0.0, 0.4, 0.9])), on_the_day_share=draw(st.sampled_from([0.0, 0.3])),
+                 gp_minutes=10.0)
+    nF = 2 * P + len(arrs_types)
+    staff = st.builds(lambda slots, needed, protected: Staffing(np.array(slots), needed, needed * 0.5, protected),
+                      st.lists(st.floats(0.0, 12.0), min_size=nF, max_size=nF), st.floats(0.0, 3.0),
+                      st.floats(0.0, 4.0))
+    days = draw(st.lists(st.fixed_dictionaries({
+        "arrivals": st.lists(st.integers(0, 9), min_size=2 * P * NT, max_size=2 * P * NT),
+        "extra": st.integers(0, 3), "measuring": st.booleans(), "staffing": staff,
+        "seed": st.integers(0, 2**32 - 1)}), min_size=1, max_size=12))
+    return {"rules": rules, "opening": draw(staff), "days": days}
+
+
+def _diary(case: dict) -> Diary:
+    diary = Diary(**case["rules"])
+    for k in range(diary.H):
+        diary.open_day(k, case["opening"])
+    return diary
+
+
+def agree(case: dict, kernel: Callable = daybook.serve) -> None:
+    """Two equal diaries, one served by `kernel` (daybook.serve's signature), one by the list reference, a
+    day at a time: after each day every array they write, and the returners due, must be equal."""
+    compiled, reference = _diary(case), _diary(case)
+    rules, books = daybook.bundles(compiled)
+    for day_index, day in enumerate(case["days"]):
+        arrivals = np.array(day["arrivals"], np.int64).reshape(2, compiled.P, NT)
+        staffing = day["staffing"]
+        need = 2 * int(arrivals[1].sum() + reference.returns[:, :, 0].sum())
+        u0 = day_index                                       # the day's uniforms start part-way into the pool
+        u = np.random.default_rng(day["seed"]).random(u0 + need)
+        due = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), u, u0, day_index, day["extra"],
+                                               day["measuring"], staffing.slots, staffing.protected, staffing.wanted,
+                                               staffing.needed))
+        expected = reference.serve_lists(day_index, arrivals, u[u0:].tolist(), day["extra"], day["measuring"], staffing)
+        assert due == expected, f"day {day_index}: returners due"
+        for name in WRITTEN:
+            np.testing.assert_array_equal(getattr(compiled, name), getattr(reference, name),
+                                          err_msg=f"day {day_index}: {name}")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(case=diaries())
+def test_the_compiled_day_and_the_reference_agree_day_by_day(case):
+    agree(case)
+
+
+def _kernel_in_python(source: str) -> Callable:
+    """`daybook.serve` from `source` (daybook.py, perhaps mutated) run as plain Python: the same statements
+    without numba, with the tallies as numpy records so that their fields read as attributes."""
+    module = types.ModuleType("daybook_in_python")
+    module.__dict__["__file__"] = daybook.__file__
+    exec(compile(source.replace("from numba import from_dtype, njit, types",
+                                "from numba import from_dtype, types\nnjit = lambda *a, **k: (lambda f: f)"),
+                 "daybook_in_python", "exec"), module.__dict__)
+
+    def serve(rules, books, day):
+        as_records = {name: getattr(books, name).view(np.recarray) for name in ("week_counts", "by_type")}
+        return module.serve(rules, books._replace(**as_records), day)
+    return serve
+
+
+#: Mutations of the kernel's rules (text in daybook.py -> its replacement), each a plausible slip.
+MUTATIONS = {
+    "urgent seen counted by the wrong lead": ("lead[0] += seen - seen_carried", "lead[0] += seen"),
+    "returners drawn from the offers' uniforms": ("at = u0 + n_routine", "at = u0"),
+    "held slots rounded up": ("held = np.int64(np.floor(cap[i] * rules.on_the_day_share))",
+                              "held = np.int64(np.ceil(cap[i] * rules.on_the_day_share))"),
+    "ARRS split rotated like the nurses'": ("order2 = rules.rotation[(day_index + 1) % P]",
+                                           "order2 = rules.rotation[day_index % P]"),
+    "nursing appointments not counted by type": ("today[rules.nursing] += nurse", "today[rules.nursing] += 0"),
+}
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[dict]:
+    """Fixed diaries (the strategy's examples, drawn once) on which the mutations are tried."""
+    found: list[dict] = []
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(case=diaries())
+    def collect(case):
+        found.append(case)
+    collect()
+    return found
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_a_mutated_kernel_fails_the_agreement_check(mutation, cases):
+    """The day-by-day check passes for the kernel's own statements run in Python and fails for each mutation:
+    it would catch the compiled day parting from the reference."""
+    source = inspect.getsource(daybook)
+    old, new = MUTATIONS[mutation]
+    assert source.count(old) == 1, f"the mutation no longer applies: {old!r}"
+    faithful, mutant = _kernel_in_python(source), _kernel_in_python(source.replace(old, new))
+    caught = 0
+    for case in cases:
+        agree(case, faithful)
+        try:
+            agree(case, mutant)
+        except AssertionError:
+            caught += 1
+    assert caught, f"no diary tells the kernel with {mutation!r} from the reference"
+
+
+def test_the_bundles_are_typed_as_the_kernel_declares(small_scenario, monkeypatch):
+    """A diary's bundles as numba types them match `serve`'s one signature (else each call would fail)."""
+    import numba
+    seen = {}
+    monkeypatch.setenv("PCNSIM_ENGINE", "compiled")
+    simulate(small_scenario, 0, observer=lambda ics: seen.setdefault("ics", ics))
+    practices = seen["ics"].pcns[0].practices
+    (signature,) = daybook.serve.signatures
+    assert tuple(map(numba.typeof, daybook.bundles(practices.diary))) == signature[:2]
+
+
+def test_the_tallies_layout_keys_the_kernel_s_cache():
+    """numba's cache checks only daybook.py's timestamp; the tallies' layout (tallies.py) is in `serve`'s
+    signature, which keys the cache, so a reordered field would compile the day again, not load a stale one."""
+    import numba
+    from pcnsim.model.tallies import WEEK_COUNTS
+    (signature,) = daybook.serve.signatures
+    assert numba.from_dtype(WEEK_COUNTS)[::1] in signature[1].types
+    reordered = np.dtype([(name, np.float64) for name in reversed(WEEK_COUNTS.names)], align=True)
+    assert numba.from_dtype(reordered) != numba.from_dtype(WEEK_COUNTS)
+
+
+# --------------------------------------------------------------------------- whole runs
+def test_the_engines_agree_on_the_baseline(monkeypatch, small_scenario):
     ref, fast = _both(small_scenario, monkeypatch)
     _assert_same(ref, fast)
     assert ref.metrics["appointments_per_year"] > 0
-    # the comparison can fail: a day's booking that diverts nothing it should is caught
-    from pcnsim.model import booking
-    monkeypatch.setattr(booking, "OUT_ELSEWHERE", booking.OUT_DIVERTED)
-    broken = simulate(small_scenario, 0)
-    monkeypatch.undo()
-    assert broken.metrics["unmet_per_year"] != ref.metrics["unmet_per_year"]
 
 
 def test_an_unknown_engine_is_refused(monkeypatch, small_scenario):
@@ -102,68 +250,57 @@ def test_the_cli_refuses_an_unknown_engine_before_writing_anything(monkeypatch, 
     assert not out.exists()
 
 
-def test_the_compiled_day_cache_is_found_where_it_is_built(monkeypatch, tmp_path):
-    from pcnsim.model import engine
-    engine.serve()                                             # built (or loaded) once per machine
-    assert engine.compiled_day_cached()
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))       # an empty cache: the next process compiles
-    assert not engine.compiled_day_cached()
+def test_every_engine_is_the_reference_where_numba_is_missing(monkeypatch):
+    monkeypatch.setattr(engine, "numba_available", lambda: False)
+    for name in engine.ENGINES:
+        monkeypatch.setenv("PCNSIM_ENGINE", name)
+        assert engine.engine() == "python"
+    monkeypatch.setenv("PCNSIM_ENGINE", "turbo")           # a wrong name is still refused
+    with pytest.raises(ScenarioError):
+        engine.engine()
 
 
-def test_the_day_built_ahead_of_time_gives_the_jit_numbers_and_needs_no_numba(monkeypatch, small_scenario):
-    """The module built ahead of time is what runs; numba's just-in-time day (the fallback) gives
-    the same numbers; and a process that simulates with the built module never imports numba."""
-    from pcnsim.model import daybook, engine
-    monkeypatch.setattr(engine, "_SERVE", None)
-    built = engine.serve()
-    failed = engine.ahead_of_time_path().with_suffix(".failed")
-    assert engine.ahead_of_time_path().exists(), (
-        "the compiled day could not be built ahead of time on this machine (it needs a C compiler): "
-        + (failed.read_text() if failed.exists() else "no reason recorded"))
-    assert built is not daybook.serve and "numba" not in type(built).__module__
-    monkeypatch.setenv("PCNSIM_ENGINE", "per-pcn")
-    ahead = simulate(small_scenario, 0)
-    monkeypatch.setattr(engine, "_SERVE", daybook.serve)
-    _assert_same(ahead, simulate(small_scenario, 0))
-    code = ("import sys\nfrom pcnsim.model import simulate\nfrom pcnsim.scenario import load_scenario\n"
-            "r = simulate(load_scenario('baseline', {'run.horizon_weeks': 3, 'run.warmup_weeks': 1}), 0)\n"
-            "assert r.metrics['appointments_per_year'] > 0\nprint('numba' in sys.modules)")
+def test_without_numba_the_reference_runs_with_the_same_numbers(monkeypatch):
+    """Where numba cannot be imported every engine is the list reference: a fresh interpreter that
+    cannot import numba gives the compiled day's numbers."""
+    overrides = {"run.horizon_weeks": 6, "run.warmup_weeks": 1}
+    from pcnsim.scenario import load_scenario
+    monkeypatch.setenv("PCNSIM_ENGINE", "compiled")
+    compiled = simulate(load_scenario("baseline", overrides), 0).metrics
+    code = ("import json, sys\nsys.modules['numba'] = None\nfrom pcnsim.model import simulate\n"
+            "from pcnsim.model.engine import engine\nfrom pcnsim.scenario import load_scenario\n"
+            f"r = simulate(load_scenario('baseline', {overrides!r}), 0)\n"
+            "print(json.dumps({'engine': engine(), 'numba': 'numba.core' in sys.modules, 'metrics': r.metrics}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "PCNSIM_ENGINE": "compiled"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["engine"] == "python" and not got["numba"]
+    assert got["metrics"].keys() == compiled.keys()
+    for k, a in compiled.items():
+        b = got["metrics"][k]
+        assert (math.isnan(a) and math.isnan(b)) or a == b, (k, a, b)
 
 
-def test_a_day_that_cannot_be_built_falls_back_to_the_jit_day(monkeypatch, tmp_path, small_scenario):
-    """No C compiler (here: a child process that fails): the reason is kept, the day runs under
-    numba's just-in-time compiler with the same numbers, and no later process tries again."""
-    from pcnsim.model import daybook, engine
-    monkeypatch.setenv("PCNSIM_ENGINE", "per-pcn")
-    monkeypatch.setattr(engine, "_SERVE", None)
-    reference = simulate(small_scenario, 0)
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(engine, "_SERVE", None)
-    monkeypatch.setattr(engine.sys, "executable", "/bin/false")
-    assert engine.serve() is daybook.serve
-    failed = engine.ahead_of_time_path().with_suffix(".failed")
-    assert failed.exists() and not engine.ahead_of_time_path().exists()
-    monkeypatch.setattr(engine, "_build", lambda *a: pytest.fail("a failed build is not retried"))
-    monkeypatch.setattr(engine, "_SERVE", None)
-    assert engine.serve() is daybook.serve
-    monkeypatch.setattr(engine, "_SERVE", None)
-    _assert_same(reference, simulate(small_scenario, 0))
-
-
-def test_pcnsim_run_says_when_it_will_compile_the_day(monkeypatch, tmp_path):
+def test_pcnsim_run_says_when_numba_will_compile_the_day(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
     from pcnsim.cli import main
     args = ["run", "baseline", "--replications", "1", "--jobs", "1", "--no-report", "--set", "run.horizon_weeks=4",
             "--set", "run.warmup_weeks=1"]
-    monkeypatch.setattr("pcnsim.model.engine.compiled_day_cached", lambda: False)
+    monkeypatch.setattr("pcnsim.cli.run_command._day_compiled", lambda: False)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
     assert res.exit_code == 0, res.output
-    assert "compiling the model's day" in res.output
-    monkeypatch.setattr("pcnsim.model.engine.compiled_day_cached", lambda: True)
+    assert "numba compiles the model's day" in res.output
+    monkeypatch.setattr("pcnsim.cli.run_command._day_compiled", lambda: True)
     res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")])
-    assert res.exit_code == 0 and "compiling" not in res.output
+    assert res.exit_code == 0 and "compiles" not in res.output
+
+
+def test_the_compiled_day_is_found_in_numba_s_cache(monkeypatch, tmp_path):
+    """This process has loaded (or compiled and cached) the day, so the CLI finds its index; an empty
+    NUMBA_CACHE_DIR has none."""
+    from pcnsim.cli.run_command import _day_compiled
+    assert daybook.serve.signatures and _day_compiled()
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert not _day_compiled()

@@ -58,7 +58,7 @@ def test_idle_check_can_fail():
     s = short()
     seen = {}
     model.simulate(s, 0, observer=lambda ics: seen.setdefault("ics", ics))
-    pr = seen["ics"].pcns[0].practices
+    pr = seen["ics"].pcns[0].practices.diary
     pr.unbooked_today = np.ones_like(pr.unbooked_today)
     pr.free_gp[0, 0] = 3
     assert idle_while_unmet(pr) >= 3

@@ -37,15 +37,9 @@ PATIENCE = 120.0
 
 
 def env_with(path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a process running the pcnsim in `path`. It shares this tree's cache of the
-    compiled day (keyed by the day's source, so a copy of the tree finds it rather than compiling)."""
-    try:
-        from pcnsim.model.engine import cache_dir
-        cache = {"NUMBA_CACHE_DIR": str(cache_dir())}
-    except ImportError:   # a day engine without its own cache folder
-        cache = {}
+    """The environment of a process running the pcnsim in `path` (and `extra`)."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), os.environ.get("PYTHONPATH", "")]),
-            "DASK_DISTRIBUTED__WORKER__DAEMON": "False", **cache, **extra}
+            "DASK_DISTRIBUTED__WORKER__DAEMON": "False", **extra}
 
 
 def wait_for(condition, what: str, timeout: float = PATIENCE, alive: subprocess.Popen | None = None):

@@ -1,4 +1,4 @@
-"""The metric catalogue: every INTERFACE.md metric is in it, suffixed names resolve, lookups agree."""
+"""The metric catalogue: every docs/interface.md metric is in it, suffixed names resolve, lookups agree."""
 from __future__ import annotations
 
 import pytest

@@ -127,8 +127,8 @@ def test_protected_hours_follow_funding():
 
 
 def test_strain_is_the_bias_corrected_mean_of_the_weeks_worked():
-    """A CD with the same strain input every week has that strain from week one (MODEL.md:
-    the mean over the last 13 weeks), and a leave week pulls it towards zero."""
+    """A CD with the same strain input every week has that strain from week one (docs/model.md
+    2.10: the mean over the last 13 weeks), and a leave week pulls it towards zero."""
     import simpy
 
     from pcnsim.model import Ics, Pcn
@@ -189,7 +189,7 @@ def test_a_new_cd_starts_on_a_monday_with_a_whole_week_and_no_strain_while_vacan
 
 def test_tasks_never_done_by_the_end_count_as_overdue():
     """Nothing done (no protected time, nowhere to overflow) and nothing yet dropped: every task due
-    by the end is overdue, not 'no task due' (INTERFACE.md: finished late, or never)."""
+    by the end is overdue, not 'no task due' (docs/interface.md: finished late, or never)."""
     s = Scenario.model_validate({"run": {"horizon_weeks": 10, "warmup_weeks": 1},
                                  "funding": {"cd_wte_per_50k": 0.0, "manager_wte": 0.0},
                                  "clinical_director": {"overflow": ()},
@@ -206,3 +206,37 @@ def test_the_open_days_table_is_is_open(bank_holidays):
     assert [[table[w % 52][d] for d in range(5)] for w in range(156)] == \
         [[is_open(s, w, d) for d in range(5)] for w in range(156)]
     assert sum(not x for row in table for x in row) == (len(BANK_HOLIDAYS) if bank_holidays else 0)
+
+
+def test_each_actor_reports_its_own_metrics_and_together_the_catalogue():
+    """Every catalogue name is reported by exactly one actor (by the ICS, by a PCN's actors, or by the
+    PCN itself), and the PCN's metrics are its actors' merged."""
+    import simpy
+
+    from pcnsim.metrics import CATALOGUE
+    from pcnsim.model import Ics
+    from pcnsim.model.calendar import WEEK
+    from pcnsim.model.ledger import Measured
+
+    s = Scenario.model_validate({"run": {"horizon_weeks": 6, "warmup_weeks": 2}})
+    env = simpy.Environment()
+    ics = Ics(env, s, 0)
+    pcn = ics.pcns[0]
+    env.run(until=s.run.horizon_weeks * WEEK)
+    measured = Measured(pcn.weekly, s.run.warmup_weeks, s.years_measured)
+    reports = {"practices (in Pcn, for now)": pcn.delivery_metrics(measured), "arrs": pcn.arrs.metrics(measured),
+               "leadership work": pcn.work.metrics(measured, pcn.manager.tasks),
+               "manager": pcn.manager.metrics(measured), "clinical director": pcn.cd.metrics(measured),
+               "ics": ics.metrics()}
+    merged = pcn.metrics()
+    reports["pcn"] = {k: v for k, v in merged.items() if not any(k in r for r in reports.values())}
+    assert set(reports["pcn"]) == {"spend_per_year", "registered_patients", "cost_per_appointment",
+                                   "gp_appointment_share"}
+    bases = {actor: {k.partition(".")[0] for k in r} for actor, r in reports.items()}
+    owners: dict[str, list[str]] = {}
+    for actor, names in bases.items():
+        for name in names:
+            owners.setdefault(name, []).append(actor)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+    assert set(owners) == set(CATALOGUE)
+    assert set(merged) == {k for actor, r in reports.items() if actor != "ics" for k in r}

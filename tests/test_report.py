@@ -379,7 +379,8 @@ def test_the_written_out_theme_is_seaborns():
 
 
 def test_a_report_without_a_heatmap_does_not_import_seaborn(tmp_path):
-    """seaborn costs about two seconds to import; only the grid sweep's heatmap needs it."""
+    """seaborn costs about two seconds to import; only a sweep's figures (the grid heatmap, the
+    panels by swept key) need it."""
     import os
     import sys
 
@@ -438,3 +439,55 @@ def test_write_report_reuses_the_run_and_national_figures_it_is_given(national_r
     path = write_report(folder, run=run, national=nat)
     assert "National totals" in path.read_text(encoding="utf-8")
     assert (folder / "national.csv").exists()
+
+
+# --------------------------------------------------------------------------- text from users is escaped
+PAYLOAD = '<script>alert("pcnsim")</script>'
+ESCAPED = "&lt;script&gt;alert(&#34;pcnsim&#34;)&lt;/script&gt;"
+
+
+def _escaped(page: str, times: int = 1) -> None:
+    """No payload survives as markup; each place it was put shows it as text."""
+    assert "<script" not in page.lower()
+    assert page.count(ESCAPED) >= times, page.count(ESCAPED)
+
+
+def test_script_payloads_are_text_on_the_report_compare_and_index_pages(tmp_path, monkeypatch):
+    """A `<script>` in a scenario's description and question and in a --set value (the command in
+    the provenance), through `pcnsim run FOLDER` and `pcnsim compare`: every page shows it as text."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "inject.yaml").write_text(
+        f"extends: baseline\nname: inject\ndescription: '{PAYLOAD}'\n"
+        "run: {horizon_weeks: 8, warmup_weeks: 2, replications: 2}\n"
+        f"report: {{question: '{PAYLOAD}', focus: [appointments_per_year]}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(pack), "--out", str(out), "--quiet", "--jobs", "1", "--set", f"ics.name={PAYLOAD}"]
+    monkeypatch.setattr("sys.argv", ["pcnsim", *argv])            # the command the manifest records
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 0, result.output
+    _escaped((out / "index.html").read_text(encoding="utf-8"), 2)          # question, description
+    report = _page(out / "inject")
+    _escaped(report, 3)                                            # question, description, command
+    assert f"ics.name={ESCAPED}" in report
+    cmp = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(out / "inject"), str(out / "inject"), "--out", str(cmp)])
+    assert result.exit_code == 0, result.output
+    _escaped((cmp / "compare.html").read_text(encoding="utf-8"))               # the question
+
+
+def test_script_payloads_in_names_are_text(tmp_path):
+    """Names the scenario schema refuses (`<`) can still reach a page: a run folder's manifest
+    edited by hand, folder names (compare), a pack entry."""
+    from pcnsim.report.compare import compare_runs, render_comparison
+    from pcnsim.report.index import PackEntry, render_index
+
+    folder = make_run_folder(tmp_path / "run", replications=3, weekly=False, metrics=FEW_METRICS)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["scenario"]["name"] = PAYLOAD
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _escaped(_page(write_report(folder).parent), 2)                          # title, heading
+    page = render_comparison(compare_runs(folder, folder), PAYLOAD, PAYLOAD, label_a=PAYLOAD, label_b=PAYLOAD)
+    _escaped(page, 6)
+    entries = [PackEntry(PAYLOAD, PAYLOAD, "", PAYLOAD, folder, note=PAYLOAD)]
+    _escaped(render_index(PAYLOAD, entries, tmp_path), 7)

@@ -22,7 +22,7 @@ from pcnsim.scenario import (
 
 pytestmark = pytest.mark.unit
 
-# every key MODEL.md section 7 marks as fixed by INTERFACE.md
+# the scenario keys docs/interface.md lists as the names users rely on
 INTERFACE_KEYS = (
     "run.horizon_weeks", "run.warmup_weeks", "run.replications", "run.seed", "ics.pcns",
     "ics.representation", "ics.forum_representatives", "ics.meeting_load", "pcn.practices",

@@ -3,12 +3,12 @@
 Every `PcnsimError` becomes a one-paragraph message on stderr and its exit status
 (2 for bad input); no traceback reaches the user.
 
-This module holds the group (`main`, the console script `pcnsim.cli:main`) and the shared
-`friendly_errors`; each verb is in a module of the package, by job:
+This module holds the group (`main`, the console script `pcnsim.cli:main`) and adds to it the
+verbs, each a click command in a module of the package, by job:
 
 - `scenario_commands`: `validate`, `params`, `scenarios`;
 - `run_command`: `run` (one scenario or a folder of them), with `terminal` (the progress
-  bar, the messages, SIGTERM as Ctrl-C);
+  bar, the messages, SIGTERM as Ctrl-C, and `friendly_errors`, shared by every verb);
 - `report_commands`: `report` and `compare`;
 - `verify_command`: `verify`;
 - `app_command`: `app`, the live workshop page.
@@ -18,7 +18,6 @@ Each verb's function is re-exported here under its old name (`run_cmd`, `verify`
 from __future__ import annotations
 
 import atexit
-import functools
 import gc
 import os
 import sys
@@ -26,22 +25,7 @@ import threading
 
 import click
 
-from pcnsim import __version__
-from pcnsim.errors import PcnsimError
-
-
-def friendly_errors(func):
-    """Turn pcnsim's own errors into a message and an exit status."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PcnsimError as err:
-            click.echo(f"Error: {err}", err=True)
-            sys.exit(err.exit_code)
-
-    return wrapper
+from pcnsim._version import __version__
 
 
 def exit_now(code: object) -> None:
@@ -106,12 +90,17 @@ def main() -> None:
     """
 
 
-# The verbs register themselves on `main` as their modules are imported.
+# The verbs, each a click command of its module, added to `main` here: the verb modules do not
+# import this package, so the command line has no import cycle (pyproject.toml's contracts).
 from pcnsim.cli.app_command import app_cmd  # noqa: E402
 from pcnsim.cli.report_commands import compare_cmd, report_cmd  # noqa: E402
 from pcnsim.cli.run_command import run_cmd  # noqa: E402
 from pcnsim.cli.scenario_commands import params, scenarios, validate  # noqa: E402
+from pcnsim.cli.terminal import friendly_errors  # noqa: E402
 from pcnsim.cli.verify_command import verify  # noqa: E402
+
+for _verb in (validate, params, scenarios, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
+    main.add_command(_verb)
 
 __all__ = ["app_cmd", "compare_cmd", "friendly_errors", "main", "params", "report_cmd", "run_cmd",
            "scenarios", "validate", "verify"]

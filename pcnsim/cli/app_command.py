@@ -5,10 +5,10 @@ import sys
 
 import click
 
-from pcnsim.cli import friendly_errors, main
+from pcnsim.cli.terminal import friendly_errors
 
 
-@main.command("app")
+@click.command("app")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on [default: a free one].")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; 0.0.0.0 shares the page with a room (no password: only on a "

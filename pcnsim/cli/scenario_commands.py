@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pcnsim.cli import friendly_errors, main
+from pcnsim.cli.terminal import friendly_errors
 
 _SET_HELP = "Override a parameter: dotted key = value (read as YAML). Repeatable."
 
@@ -34,7 +34,7 @@ def _param_rows(scenario) -> list[dict]:
     return rows
 
 
-@main.command()
+@click.command()
 @click.argument("file")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @friendly_errors
@@ -54,7 +54,7 @@ def validate(file: str, set_: tuple[str, ...]) -> None:
     click.echo(f"OK: {path} is a valid scenario ('{scenario.name}'{sweep}).", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("file", required=False)
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
@@ -104,7 +104,7 @@ def params(file: str | None, set_: tuple[str, ...], fmt: str) -> None:
     click.echo("\n".join(lines))
 
 
-@main.command()
+@click.command()
 @friendly_errors
 def scenarios() -> None:
     """The bundled scenarios, one line each: the name to give `run` and what it is for."""

@@ -2,7 +2,7 @@
 
 The schema here is the single place a parameter is declared. `pcnsim params` prints it,
 the loader (`pcnsim.scenario`) validates YAML against it, and the model reads it. Defaults
-are the England baseline PCN of MODEL.md section 7; "assumed" in a source means no public
+are the England baseline PCN of docs/model.md section 7; "assumed" in a source means no public
 figure was found and the user should replace it with their own.
 
 The package is split by the model's actors; every public name is re-exported here, so

@@ -12,7 +12,7 @@ from pcnsim.config.base import ARRS_ROLES, DemandType, Frozen, P
 class ArrsRole(Frozen):
     """One ARRS role: what a WTE costs, whom it serves, and the GP supervision it needs."""
 
-    serves: DemandType = Field(json_schema_extra={"unit": "demand type", "source": "MODEL.md section 3"},
+    serves: DemandType = Field(json_schema_extra={"unit": "demand type", "source": "docs/model.md 2.3 (who may serve a type)"},
                                description="the demand type the role serves")
     annual_cost: float = Field(ge=0, le=1_000_000, description="cost of a WTE", json_schema_extra={
         "unit": "£ per WTE per year", "source": "maximum reimbursable 2024/25 for pharmacist, technician, "
@@ -104,7 +104,7 @@ class ArrsConfig(Frozen):
     candidates_per_10k_year: float = P(
         3.5, "candidates a year per 10,000 patients", "assumed (no published figure for the flow of "
         "candidates); tuned so that the baseline PCN spends about 92% of its ARRS budget (published: 94%, "
-        "£88m underspent of £1.412bn, MODEL.md)",
+        "£88m underspent of £1.412bn, NHS England 2023/24)",
         "candidates for ARRS posts arriving at the ICS (all roles; split by the role mix; 0 = unlimited)",
         ge=0, le=1000)
     unsupervised_attrition_multiplier: float = P(

@@ -30,8 +30,8 @@ class ClinicalDirectorConfig(Frozen):
                                          "to quit within 12 months; Pulse 2024 (n = 65) 13% want to stay under a "
                                          "year", "resignation hazard with no strain",
                                          ge=0, le=1)
-    strain_sensitivity: float = P(0.1, "per hour a week", "assumed (MODEL.md: hazard x exp(0.1 x "
-                                  "mean overtime hours a week over the last 13 weeks))",
+    strain_sensitivity: float = P(0.1, "per hour a week", "assumed (docs/model.md 2.10: the weekly resignation "
+                                  "hazard is the base hazard x exp(0.1 x strain))",
                                   "log-hazard increase per hour of strain", ge=0, le=5)
     strain_weeks: float = P(13.0, "weeks", "assumed", "memory of strain (exponential smoothing)",
                             ge=1, le=260)

@@ -176,7 +176,7 @@ class GpConfig(Frozen):
                            "(BMJ Open 2024); BMA: 4.4", "GPs per 10,000 patients", ge=0, le=50)
     sessions_per_wte: float = P(9.0, "sessions a week", "BMA model salaried GP contract",
                                 "sessions of 4 h 10 min per WTE", ge=0, le=10)
-    patient_facing_share: float = P(0.75, "share of sessions", "MODEL.md section 7 (assumed there); GPs "
+    patient_facing_share: float = P(0.75, "share of sessions", "assumed (docs/model.md 2.2); GPs "
                                     "then deliver about 49% of appointments (docs/model.md, calibration)",
                                     "share of GP session time in appointments", ge=0, le=1)
     appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
@@ -187,7 +187,7 @@ class GpConfig(Frozen):
 class NurseConfig(Frozen):
     wte_per_10k: float = P(3.0, "WTE per 10,000 patients", "assumed from NHS Digital General "
                            "Practice Workforce orders of magnitude (nurses about 2.6 FTE per 10,000 "
-                           "patients plus HCAs); 3.0 (MODEL.md 2.5) in calibration",
+                           "patients plus HCAs); 3.0 in calibration (docs/model.md 7)",
                            "nurses and HCAs", ge=0, le=50)
     sessions_per_wte: float = P(9.0, "sessions a week", "assumed", "sessions per WTE", ge=0, le=10)
     patient_facing_share: float = P(0.85, "share of sessions", "assumed",

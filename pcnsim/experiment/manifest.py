@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from pcnsim import __version__
+from pcnsim._version import __version__
 from pcnsim.config import Scenario
 from pcnsim.errors import RunFolderError, ScenarioError
 
@@ -125,6 +125,16 @@ def model_fingerprint() -> str:
     for name in ("model", "config", "scenario"):
         _hash_sources(digest, name)
     return digest.hexdigest()
+
+
+def scenario_fingerprint(scenario: Mapping[str, Any]) -> str:
+    """sha256 of the resolved scenario (`Scenario.model_dump(mode="json")`, keys sorted).
+
+    Recorded in the manifest (`scenario_fingerprint`) and in every cell file, so that a resume
+    or the final combining refuses a cell computed for another scenario (two runs into one
+    folder) instead of mixing it into the results."""
+    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def versions() -> dict[str, str | None]:

@@ -6,14 +6,16 @@ model does no I/O: `simulate` returns metrics and weekly series for the layers a
 
 The actors, one module each, in the order a week unfolds:
 
-- `ics.Ics`: the integrated care system, its PCNs and its system meeting calendar;
-- `pcn.Pcn`: one PCN, bringing its actors together and closing the week's books;
+- `ics.Ics`: the integrated care system, its labour supply (`labour.LabourSupply`), its PCNs and
+  its system meeting calendar;
+- `pcn.Pcn`: one PCN, building its actors (each handed the collaborators it uses) and closing
+  the week's books;
 - `practices.Practices`: requests arrive, wait by age, are served oldest first or leave unmet;
 - `arrs.ArrsWorkforce`: posts the ARRS budget buys, leave, attrition and recruitment;
 - `leadership.LeadershipWork` and `leadership.PcnManager`: leadership tasks, and the manager
   who takes operations work off the CD;
 - `clinical_director.ClinicalDirector`: the CD's week, session by session, with overflow of
-  leadership work and strain-driven resignation.
+  leadership work and strain-driven resignation; its `desk.Desk` holds the contest for the CD.
 
 `streams` spawns one random stream per stochastic process of each PCN; `simulation` runs one
 replication.

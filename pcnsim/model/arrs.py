@@ -9,16 +9,14 @@ not given. The staff in post open clinics in the booking diaries (`practices.Pra
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
+import simpy
 
 from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.calendar import SESSION_MINUTES, WEEK, WEEK_PLAN_AT, leave_share
 from pcnsim.model.labour import LabourSupply
-
-if TYPE_CHECKING:
-    from pcnsim.model.pcn import Pcn
+from pcnsim.model.ledger import Measured, Week
 
 
 def arrs_budget(scenario: Scenario, year: int = 0) -> float:
@@ -48,13 +46,17 @@ def arrs_posts(scenario: Scenario, year: int = 0, week: int | None = None) -> di
 
 
 class ArrsWorkforce:
-    """The ARRS staff of one PCN, by role: establishment (whole posts + a part-time post) and who is in post."""
+    """The ARRS staff of one PCN, by role: establishment (whole posts + a part-time post) and who is in post.
 
-    def __init__(self, pcn: Pcn):
-        s = self.s = pcn.s
-        self.pcn, self.env, self.week = pcn, pcn.env, pcn.week
-        self.rng, self.rng_recruitment = pcn.rng("arrs"), pcn.rng("arrs_recruitment")
-        self.supply = LabourSupply.of(pcn.ics, pcn.replication)
+    Collaborators: the week's books (`week`: leavers, and on Saturday posts, staff and money) and the
+    ICS's labour supply (`supply`), which it hires from. The leadership work sets `attrition_multiplier`
+    and `recruitment_factor` each Saturday; the PCN sets `supervision_ratio`.
+    """
+
+    def __init__(self, env: simpy.Environment, s: Scenario, week: Week, supply: LabourSupply,
+                 rng: np.random.Generator, rng_recruitment: np.random.Generator):
+        self.env, self.s, self.week, self.supply = env, s, week, supply
+        self.rng, self.rng_recruitment = rng, rng_recruitment
         self.roles = dict(s.arrs.roles.items())
         self.leave = leave_share(s)
         self.changes = 0
@@ -63,6 +65,11 @@ class ArrsWorkforce:
             / self.roles[r].appointment_minutes for r in ARRS_ROLES])
         self.supervision_hours = np.array([self.roles[r].supervision_hours_per_week for r in ARRS_ROLES])
         self.supervision_ratio = 1.0                          # share of last week's supervision given
+        # leadership work's consequences (`LeadershipWork.consequences`): attrition, and recruitment time
+        self.attrition_multiplier = 1.0
+        self.recruitment_factor = 1.0
+        self.costs = [(r, self.roles[r].annual_cost) for r in ARRS_ROLES]
+        self.budgets: dict[int, float] = {}                   # the week's ARRS budget by year (`close_week`)
         self.posts: dict[str, float] = {}
         self.whole = dict.fromkeys(ARRS_ROLES, 0)             # whole-time posts in the establishment
         self.part = dict.fromkeys(ARRS_ROLES, 0.0)            # the part-time post's WTE (0: none)
@@ -80,6 +87,35 @@ class ArrsWorkforce:
 
     def start(self) -> None:
         self.env.process(self.weeks())
+
+    def close_week(self, week: int) -> None:
+        """Saturday: posts funded, staff in post, vacancies, pay, the week's budget and the attrition multiplier."""
+        wk, s, in_post = self.week, self.s, self.in_post
+        wk.arrs_posts_funded = float(sum(self.posts.values()))
+        wk.arrs_in_post = float(sum(in_post.values()))
+        wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
+        wk.arrs_spend = sum([in_post[r] * cost for r, cost in self.costs]) / WEEKS_PER_YEAR
+        year = week // WEEKS_PER_YEAR
+        if year not in self.budgets:
+            self.budgets[year] = arrs_budget(s, year) / WEEKS_PER_YEAR
+        wk.arrs_budget = self.budgets[year]
+        wk.arrs_attrition_multiplier = self.attrition_multiplier
+
+    def metrics(self, measured: Measured) -> dict[str, float]:
+        """The workforce's catalogue metrics: leavers, vacancies, staff, posts, pay, budget and attrition."""
+        funded = measured.series["arrs_posts_funded"]
+        vacancies = measured.series["arrs_vacancies"]
+        spend, budget = measured.total("arrs_spend"), measured.total("arrs_budget")
+        return {
+            "arrs_leavers_per_year": measured.per_year("arrs_leavers"),
+            "arrs_vacancy_rate": float(vacancies.sum() / funded.sum()) if funded.sum() else 0.0,
+            "arrs_staff_wte": measured.mean("arrs_in_post"),
+            "arrs_posts_funded": measured.mean("arrs_posts_funded"),
+            "arrs_spend_per_year": spend / measured.years,
+            "arrs_budget_per_year": budget / measured.years,
+            "arrs_budget_used_share": spend / budget if budget > 0 else 0.0,
+            "arrs_attrition_multiplier": measured.mean("arrs_attrition_multiplier"),
+        }
 
     def _update(self, r: str) -> None:
         self.in_post[r] = self.in_whole[r] + (self.part[r] if self.in_part[r] else 0.0)
@@ -135,7 +171,7 @@ class ArrsWorkforce:
             if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
                 self.establish(week // WEEKS_PER_YEAR, week=week)
             # unsupervised staff leave more, and so do staff whose line management and induction go undone
-            multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.pcn.arrs_attrition_multiplier
+            multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.attrition_multiplier
             for r, a in attrition:
                 whole, part = in_whole[r], in_part[r]
                 if not (whole or part):
@@ -155,8 +191,8 @@ class ArrsWorkforce:
     def recruit(self, role: str, whole: bool, residual: bool = False):
         """A vacant post is advertised; after the recruitment time (gamma, shape 4) it is filled by a
         candidate from the ICS's labour supply, as soon as one is there (the PCNs compete for them).
-        Development work done shortens the search (`pcn.arrs_recruitment_factor`)."""
-        mean = self.s.arrs.recruitment_weeks * self.pcn.arrs_recruitment_factor
+        Development work done shortens the search (`recruitment_factor`)."""
+        mean = self.s.arrs.recruitment_weeks * self.recruitment_factor
         rng = self.rng_recruitment
         weeks = rng.gamma(4.0, mean / 4.0) if mean > 0 else 0.0
         if residual:  # a post vacant at the start has a uniformly distributed time left

@@ -8,49 +8,97 @@ slots before it and its own; the requests of q offered day d are the overlap); a
 over practices is taken practice by practice in an order that rotates by day; an offer d days
 ahead is taken with probability exp(-d / tolerance), one uniform per
 offered patient, in the order of the offers, from the day's uniforms (docs/model.md 2.3). This is
-the reference the compiled day (`pcnsim.model.daybook`) must match number for number.
+the reference the compiled day (`pcnsim.model.daybook`) must match number for number, and the
+day that runs where numba is missing.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
-from pcnsim.config import DAYS_PER_WEEK
+import numpy as np
 
-
-#: what the compiled day (`daybook.serve`) adds to the practices' `week_counts`, day by day: supervision hours
-#: (given with blocked), hours needed, GP, nurse and ARRS appointments, requests arrived, returned, diverted,
-#: gone elsewhere (`Practices.close_week` books them). Here, not in `daybook`, so that reading them needs no numba.
-OUT_SUP, OUT_NEEDED, OUT_GP, OUT_NURSE, OUT_ARRS, OUT_REQUESTS, OUT_RETURNED, OUT_DIVERTED, OUT_ELSEWHERE = range(9)
-WEEK_COUNTS = 9
+from pcnsim.config import DEMAND_TYPES
+from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
 
 
-class Booking:
-    """The diary steps of `Practices` (a mixin: they read and write the practices' diaries):
-    opening a day's slots, and the list reference of a day's booking and of its end."""
+class Staffing(NamedTuple):
+    """What the staff in post give a day: slots by pool, supervision hours needed and wanted, and the
+    GP slots blocked for it (`Practices.staffing`)."""
 
-    def staffing(self) -> tuple:
-        """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
-        what the staff in post give, worked out again only when they change."""
-        s, arrs = self.s, self.pcn.arrs
-        key = arrs.changes
-        if key != self._open_key:
-            wte = arrs.working_wte()
-            slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
-            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
-            wanted = needed * s.arrs.supervision_share
-            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
-            self._open_key, self._open = key, (slots, slots.tolist(), needed, wanted, protected)
-        return self._open
+    slots: np.ndarray
+    needed: float
+    wanted: float
+    protected: float
 
-    def open_day(self, k: int) -> None:
+
+class Diary:
+    """The practices' booking diaries and the day's tallies, owned here: the arrays both day engines
+    work on, and the list reference of a day (opening a day's slots, booking, the day's end).
+
+    The rules are fixed at construction: P practices, an H-day horizon, returners after
+    `return_after_days`; the demand types ARRS pools serve (`arrs_types`, one pool each) and the
+    nursing type; the GPs' type order; acceptance of an offer by lead (`accept_p`, drawn only if
+    `draw`); the booking passes' reach; the share of returners, of slots held for the day, and a
+    GP appointment's minutes.
+    """
+
+    def __init__(self, P: int, H: int, return_after_days: int, arrs_types: list[int], nursing: int,
+                 gp_order: np.ndarray, accept_p: np.ndarray, draw: bool, passes: np.ndarray,
+                 return_share: float, on_the_day_share: float, gp_minutes: float):
+        NT, K = len(DEMAND_TYPES), len(arrs_types)
+        self.P, self.H, self.K = P, H, K
+        self.arrs_types, self.nursing = arrs_types, nursing
+        self.arrs_type_slice = np.array(arrs_types, dtype=np.int64)
+        self.nursing_in_arrs = nursing in arrs_types
+        self.gp_order, self.gp_order_py = gp_order, gp_order.tolist()
+        self.accept_p, self.accept_p_py = accept_p, accept_p.tolist()
+        self.draw, self.passes = draw, passes
+        self.return_share, self.on_the_day_share, self.gp_minutes = return_share, on_the_day_share, gp_minutes
+        # the order practices take a shared count in, rotating by day (row k: practice k first)
+        self.rotation = np.array([np.roll(np.arange(P), -k) for k in range(P)], np.int64).reshape(P, P)
+        self.rotation_py = self.rotation.tolist()
+
+        # one int block whose last axis is the open day ahead (0 = today), moved on a day at once: free and
+        # held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings by type,
+        # nurse and ARRS bookings by pool row, and appointments by lead (row) for each day
+        nF = 2 * P + K
+        spans = {"free": nF, "held": nF, "capacity": nF, "booked_gp": NT, "booked_pref": P + K, "by_lead": H + 1}
+        self.block = np.zeros((sum(spans.values()), H), np.int64)
+        at = 0
+        for name, n in spans.items():
+            setattr(self, name, self.block[at:at + n])
+            at += n
+        self.free_gp = self.free[:P]
+        # flat views of the diaries (rows x days) for writing back the cells a day's booking changed
+        self._free_flat, self._pref_flat, self._gp_flat = (a.reshape(-1) for a in (self.free, self.booked_pref,
+                                                                                  self.booked_gp))
+        assert all(np.shares_memory(f, self.block) for f in (self._free_flat, self._pref_flat, self._gp_flat))
+        self.sup = np.zeros((3, H))                    # GP supervision hours wanted, needed, blocked ahead, by day
+        self.carry_open = np.zeros(nF + 1)             # the fractions of a slot carried: the pools', supervision's
+        self.diag = (np.arange(H), np.arange(H))
+        # requests not yet booked: arrived (before the day's triage), urgent from yesterday, returners
+        self.arrived = np.zeros((2, P, NT), np.int64)  # urgent, routine
+        self.carried = np.zeros((P, NT), np.int64)
+        self.returns = np.zeros((P, NT, return_after_days), np.int64)
+        self.unbooked_today = np.zeros((P, NT), np.int64)   # no eligible slot in the horizon (read by verification)
+
+        # the tallies: the open days' counts this week, appointments by lead, and (after warm-up) totals by
+        # type and slots used and offered by pool (GP, nurse, then the ARRS pools)
+        self.week_counts = np.zeros(1, WEEK_COUNTS)
+        self.served_by_age = np.zeros(H + 1)
+        self.by_type = np.zeros(NT, BY_TYPE)
+        self.used = np.zeros(2 + K)
+        self.offered = np.zeros(2 + K)
+
+    def open_day(self, k: int, staffing: Staffing) -> None:
         """Open diary day k: the clinicians' slots, the share held for the day, and protected supervision."""
-        s, P = self.s, self.P
-        _, slots, needed, wanted, protected = self.staffing()
+        P = self.P
         # whole slots from fractional capacity, the fraction carried to the next day (`carry_open`, the
         # pools' then supervision's), on plain floats: the same IEEE arithmetic as `daybook.open_day`
-        carry, share = self.carry_open.tolist(), s.demand.on_the_day_share
+        carry, share = self.carry_open.tolist(), self.on_the_day_share
         cap = []
-        for i, x in enumerate(slots):
+        for i, x in enumerate(staffing.slots.tolist()):
             total = x + carry[i]
             w = math.floor(total + 1e-9)
             carry[i] = total - w
@@ -58,7 +106,7 @@ class Booking:
         held = [math.floor(c * share) for c in cap]
         free = [c - h for c, h in zip(cap, held)]
         # supervision: the staff working that day need it; a share is blocked before any patient books
-        total = protected + carry[-1]
+        total = staffing.protected + carry[-1]
         block = math.floor(total + 1e-9)
         carry[-1] = total - block
         self.carry_open[:] = carry
@@ -71,7 +119,7 @@ class Booking:
         self.held[:, k] = held
         self.free[:, k] = free
         self.capacity[:, k] = cap
-        self.sup[:, k] = (wanted, needed, block * s.gps.appointment_minutes / 60.0)
+        self.sup[:, k] = (staffing.wanted, staffing.needed, block * self.gp_minutes / 60.0)
 
     # ------------------------------------------------------------------ the day
     def _draw(self, offers: list) -> list:
@@ -294,10 +342,10 @@ class Booking:
         # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
         lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, routine)]
         elsewhere = [sum(col) for col in zip(*lost)]
-        if self.s.demand.return_share > 0:
+        if self.return_share > 0:
             last = ret[:, :, -1]
             last.fill(0)
-            i, a = n_routine, self.s.demand.return_share
+            i, a = n_routine, self.return_share
             for p, row in enumerate(lost):
                 for t, n in enumerate(row):
                     if n:
@@ -310,17 +358,18 @@ class Booking:
             ret[:, :, -1] = 0
         return diverted, elsewhere, back_by_type
 
-    def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list) -> None:
-        """Supervision given, today's appointments counted, the diary moved a day: the reference of
-        `daybook.end_day`."""
-        s, wk, H, P = self.s, self.week, self.H, self.P
+    def end_day_lists(self, diverted: list, elsewhere: list, back_by_type: list, measuring: bool,
+                      staffing: Staffing) -> None:
+        """Supervision given, today's appointments counted (into the tallies), the diary moved a day and
+        the new horizon day opened: the reference of `daybook.end_day`."""
+        H, P, wk = self.H, self.P, self.week_counts[0]
         fl0 = self.free[:P, 0].tolist()
         # supervision not blocked ahead is given from GP slots still free today
-        gp_min = s.gps.appointment_minutes
+        gp_min = self.gp_minutes
         wanted, needed, blocked = self.sup[:, 0].tolist()
         given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl0))) * gp_min / 60.0
-        wk.gp_supervision_hours += blocked + given
-        self.supervision_needed += needed
+        wk["supervision"] += blocked + given
+        wk["supervision_needed"] += needed
 
         # today's appointments
         gp_today = self.booked_gp[:, 0].tolist()
@@ -328,11 +377,11 @@ class Booking:
         nurse_today = sum(pref_today[:P])
         arrs_today = pref_today[P:]
         gp_sum = sum(gp_today)
-        wk.gp_appointments += gp_sum
-        wk.nurse_appointments += nurse_today
-        wk.arrs_appointments += sum(arrs_today)
-        self.week_served_by_age += self.by_lead[:, 0]
-        if self.pcn.measuring:
+        wk["gp"] += gp_sum
+        wk["nurse"] += nurse_today
+        wk["arrs"] += sum(arrs_today)
+        self.served_by_age += self.by_lead[:, 0]
+        if measuring:
             bt = self.by_type
             today = [float(g) for g in gp_today]
             today[self.nursing] += nurse_today
@@ -357,4 +406,25 @@ class Booking:
         b[:, :-1] = b[:, 1:]
         b[:, -1] = 0
         self.sup[:, :-1] = self.sup[:, 1:]
-        self.open_day(H - 1)
+        self.open_day(H - 1, staffing)
+
+    def serve_lists(self, day_index: int, arrivals: np.ndarray, u: list, extra: int, measuring: bool,
+                    staffing: Staffing) -> int:
+        """One open day on lists, the reference of `daybook.serve`: the day's arrivals (urgent, routine by
+        practice and type), held slots released and `extra` GP slots at practice 0, the booking (`u` the
+        day's uniforms), the day's end; returns the returners due on the next open day."""
+        self.arrived += arrivals
+        if measuring:
+            self.by_type["requests"] += arrivals.sum(axis=(0, 1))
+        self.free[:, 0] += self.held[:, 0]
+        if extra:
+            self.free[0, 0] += extra
+            self.capacity[0, 0] += extra
+        diverted, elsewhere, back_by_type = self.book_day_lists(day_index, u)
+        wk = self.week_counts[0]
+        wk["requests"] += arrivals.sum()
+        wk["returned"] += sum(back_by_type)
+        wk["diverted"] += sum(diverted)
+        wk["elsewhere"] += sum(elsewhere)
+        self.end_day_lists(diverted, elsewhere, back_by_type, measuring, staffing)
+        return int(self.returns[:, :, 0].sum())

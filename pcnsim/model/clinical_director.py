@@ -1,6 +1,6 @@
 """The PCN's clinical director (CD): a weekly timetable lived session by session, with a contest for the CD.
 
-The CD is a `simpy.PreemptiveResource` of capacity one (`ClinicalDirector.desk`). Protected
+The CD is a `simpy.PreemptiveResource` of capacity one (`desk.Desk`, which the CD owns). Protected
 sessions (and clinics given up to leadership) are desk sessions: a process that holds the CD
 and works leadership tasks earliest-due first. A system meeting takes the CD with a higher
 priority and preempts the desk session, which keeps the task in hand (its remaining effort)
@@ -14,19 +14,21 @@ protected time, and recovers with slack; strain raises the chance of resigning.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 import simpy
 
 from pcnsim.config import SESSION_HOURS, WEEKS_PER_YEAR, MeetingSeries, Scenario
-from pcnsim.model.desk import Desk
 from pcnsim.model.calendar import (DAY, FRIDAY_EVENING, SESSION_START, SLOTS, WEEK, CD_PLAN_AT, leave_share,
                                    open_days)
+from pcnsim.model.desk import Desk
+from pcnsim.model.leadership import LeadershipWork, PcnManager
+from pcnsim.model.ledger import Measured, Week
 
 if TYPE_CHECKING:
-    from pcnsim.model.ics import Meeting
-    from pcnsim.model.leadership import Task
-    from pcnsim.model.pcn import Pcn
+    from pcnsim.model.ics import Ics, Meeting
+    from pcnsim.model.practices import Practices
 
 #: The fixed weekly pattern: protected sessions take slots in this order, clinics the next ones,
 #: and the slots left at the end are off (baseline: protected Wed PM and Fri PM; clinics Mon, Tue
@@ -68,17 +70,23 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     return kinds, hours
 
 
-class ClinicalDirector(Desk):
-    """The CD post of one PCN: its timetable, the CD in post (or not), on leave, and their strain."""
+class ClinicalDirector:
+    """The CD post of one PCN: its timetable, the CD in post (or not), on leave, and their strain.
 
-    def __init__(self, pcn: Pcn):
-        self.pcn, self.env, self.s, self.week = pcn, pcn.env, pcn.s, pcn.week
-        self.work, self.manager, self.practices = pcn.work, pcn.manager, pcn.practices
-        self.rng, self.rng_recruitment = pcn.rng("clinical_director"), pcn.rng("cd_recruitment")
-        self.rng_meetings, self.rng_commitment = pcn.rng("meetings"), pcn.rng("cd_commitment")
-        ics = pcn.ics
-        self.representative = ics.s.ics.representation == "forum" and pcn.index < ics.s.ics.forum_representatives
-        series = [m for m in ics.series if ics.expects(pcn.index, m)]
+    Collaborators: the leadership work (`work`), the manager (`manager`, who takes operations work
+    while the CD is away), the practices (`practices`: the CD's clinics, a locum's, appointments
+    lost), the ICS's meeting calendar (`ics`, where this PCN is number `index`) and the week's
+    books (`week`). It owns its desk (`desk`: desk sessions, meetings, urgent requests).
+    """
+
+    def __init__(self, env: simpy.Environment, s: Scenario, week: Week, streams: Callable[[str], np.random.Generator],
+                 work: LeadershipWork, manager: PcnManager, practices: Practices, ics: Ics, index: int):
+        self.env, self.s, self.week = env, s, week
+        self.work, self.manager, self.practices, self.ics, self.index = work, manager, practices, ics, index
+        self.rng, self.rng_recruitment = streams("clinical_director"), streams("cd_recruitment")
+        self.rng_meetings, self.rng_commitment = streams("meetings"), streams("cd_commitment")
+        self.representative = ics.s.ics.representation == "forum" and index < ics.s.ics.forum_representatives
+        series = [m for m in ics.series if ics.expects(index, m)]
         self.slot_kind, self.slot_hours = timetable(self.s, series)
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
@@ -93,15 +101,52 @@ class ClinicalDirector(Desk):
         self.in_post, self.on_leave = True, False
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
-        self.desk = simpy.PreemptiveResource(self.env, capacity=1)
-        self.session_proc: Optional[simpy.Process] = None   # the desk session in progress
-        self.holding = False                                 # whether it holds the CD now
-        self.in_hand: Optional[Task] = None                  # the task it is working on
+        self.desk = Desk(env, week, work)
         self.displaced = 0                 # clinics given up to leadership this week
         self.unbackfilled_hours = 0.0      # clinical hours given up with no locum this week
 
     def start(self) -> None:
         self.env.process(self.weeks())
+
+    @property
+    def holding(self) -> bool:
+        """Whether the CD is at their desk now (a desk session holds them)."""
+        return self.desk.holding
+
+    def attend(self, hours: float):
+        """A system meeting: it takes the CD from their desk for its hours (`Desk.attend`)."""
+        return self.desk.attend(hours)
+
+    def start_desk(self, hours: float, meeting_part: float, protected: bool) -> None:
+        """A desk session of `hours` from now, `meeting_part` of them taken by meetings (`Desk.session`)."""
+        self.desk.start(hours, meeting_part, protected)
+
+    def metrics(self, measured: Measured) -> dict[str, float]:
+        """The CD post's catalogue metrics: the CD's week by kind of time, meetings, strain and turnover,
+        and the clinics it gave up (appointments lost, locum sessions)."""
+        mean, per_year, series = measured.mean, measured.per_year, measured.series
+        attended, expected = measured.total("meetings_attended"), measured.total("meetings_expected")
+        in_post = series["cd_in_post"]
+        return {
+            "lost_appointments_per_year": per_year("lost_appointments"),
+            "cd_clinical_hours_per_week": mean("cd_clinical_hours"),
+            "cd_leadership_hours_per_week": mean("cd_leadership_hours"),
+            "cd_meeting_hours_per_week": mean("cd_meeting_hours"),
+            "cd_displaced_clinical_hours_per_week": mean("cd_displaced_clinical_hours"),
+            "cd_overtime_hours_per_week": mean("cd_overtime_hours"),
+            "cd_slack_hours_per_week": mean("cd_slack_hours"),
+            "cd_protected_hours_per_week": mean("cd_protected_hours"),
+            "meetings_attended_share": attended / expected if expected else 1.0,
+            "cd_resignations_per_year": per_year("cd_resignations"),
+            "cd_vacancy_share": 1.0 - mean("cd_in_post"),
+            "cd_posts_filled": mean("cd_in_post"),
+            "cd_strain_mean": (float(series["cd_strain"] @ in_post / in_post.sum())
+                               if in_post.sum() else 0.0),    # over weeks with a CD in post
+            "locum_sessions_per_year": per_year("locum_sessions"),
+            "cd_role_hours_per_week": mean("cd_leadership_hours") + mean("cd_meeting_hours"),
+            "cd_hours_over_contract_per_week": mean("cd_overtime_hours"),
+            "cd_protected_hours_displaced_per_week": mean("cd_protected_displaced_hours"),
+        }
 
     def draw_commitment(self) -> float:
         """How much leadership work this CD takes on, relative to the mean (gamma, mean 1, drawn once per CD)."""
@@ -110,7 +155,7 @@ class ClinicalDirector(Desk):
 
     def expected(self, meetings) -> list[Meeting]:
         """The meetings this PCN's CD is expected at under the representation model."""
-        ics, index = self.pcn.ics, self.pcn.index
+        ics, index = self.ics, self.index
         return [m for m in meetings if ics.expected_at(index, m)]
 
     def weeks(self):
@@ -133,7 +178,7 @@ class ClinicalDirector(Desk):
                 wk.cd_protected_hours += self.protected_hours
             elif "manager" in cd.overflow:   # on leave or vacant: the manager takes operations work due soon
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
-            planned = self.pcn.ics.meetings_this_week
+            planned = self.ics.meetings_this_week
             open_week = self.open_days[week % WEEKS_PER_YEAR]
             for slot in range(SLOTS):
                 kind = self.slot_kind[slot]
@@ -288,7 +333,7 @@ class ClinicalDirector(Desk):
         week less the meetings expected in them, in a later week whole. Worked out once a week (this week's
         again if the ICS lays out a new plan), as `shortfall` asks several times a week."""
         if this_week:
-            planned = self.pcn.ics.meetings_this_week
+            planned = self.ics.meetings_this_week
             if self._this_week[0] != w or self._this_week[1] is not planned:
                 self._this_week = (w, planned, self._windows_of(w, planned))
                 self._later_weeks.pop(w, None)      # kept only for weeks still ahead

@@ -2,32 +2,70 @@
 
 `serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, the routine
 booking passes, who contacts again), `end_day` (supervision given, the day's appointments
-counted, the diary moved a day) and `open_day` (the new horizon day). They work on the
-practices' int64 diaries in place, with the same first-free-slot rules, the same rotation of
-shared counts and the same uniforms consumed in the same order as the list code in
-`booking.py`, which stays the reference: tests/test_daybook.py checks the two agree on random
-scenarios, and `PCNSIM_ENGINE=python` selects it (`engine.py`, docs/performance.md).
+counted, the diary moved a day) and `open_day` (the new horizon day). They work on a `Diary`'s
+arrays in place, with the same first-free-slot rules, the same rotation of shared counts and the
+same uniforms consumed in the same order as the list code in `booking.py`, which stays the
+reference (tests/test_daybook.py) and runs where numba is missing (`engine.py`).
+
+`serve` has an explicit signature and numba's cache (`cache=True`): compiled once per machine on
+first import, loaded from the cache afterwards. That cache is checked against this file's
+timestamp only, so nothing the kernel reads comes from another module's constants: the bundles
+(`Rules`, `Books`, `Day`) are defined here, and the shared tallies (`tallies.WEEK_COUNTS`,
+`tallies.BY_TYPE`) are record types read by field name, so their layout is part of the signature
+that keys the cache. A change to either compiles the day again.
 """
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from collections import namedtuple
 
-from pcnsim.model.booking import (OUT_ARRS, OUT_DIVERTED, OUT_ELSEWHERE, OUT_GP, OUT_NEEDED, OUT_NURSE,
-                                  OUT_REQUESTS, OUT_RETURNED, OUT_SUP)
+import numpy as np
+from numba import from_dtype, njit, types
+
+from pcnsim.model.booking import Diary
+from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
+
+I1, I2, I3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
+F1, F2 = types.float64[::1], types.float64[:, ::1]
+
+#: A PCN's booking rules, fixed for the run: practices, the nursing type and whether an ARRS pool serves it,
+#: whether offers are drawn, the returning share, the share of slots held for the day, a GP appointment's
+#: minutes; acceptance by lead, the GPs' type order, the practices' rotation by day, the ARRS pools' types and
+#: the booking passes' reach.
+_RULES = {"P": types.int64, "nursing": types.int64, "nursing_in_arrs": types.boolean, "draw": types.boolean,
+          "return_share": types.float64, "on_the_day_share": types.float64, "gp_minutes": types.float64,
+          "accept_p": F1, "gp_order": I1, "rotation": I2, "arrs_type_slice": I1, "passes": I1}
+#: The diary and the day's tallies, written in place (`booking.Diary`, whose attributes they are).
+_BOOKS = {"free": I2, "held": I2, "capacity": I2, "booked_gp": I2, "booked_pref": I2, "by_lead": I2, "sup": F2,
+          "arrived": I3, "carried": I2, "returns": I3, "unbooked_today": I2, "carry_open": F1,
+          "week_counts": from_dtype(WEEK_COUNTS)[::1], "by_type": from_dtype(BY_TYPE)[::1], "used": F1,
+          "offered": F1, "served_by_age": F1}
+#: One open day: its urgent and routine arrivals (P, T), the booking stream's uniforms from `u0` on, the day's
+#: index, extra GP slots at practice 0, whether the run is measuring, and the staff's slots by pool and
+#: supervision hours (`booking.Staffing`).
+_DAY = {"urgent": I2, "routine": I2, "u": F1, "u0": types.int64, "day_index": types.int64, "extra": types.int64,
+        "measuring": types.boolean, "slots": F1, "protected": types.float64, "wanted": types.float64,
+        "needed": types.float64}
+
+Rules = namedtuple("Rules", _RULES)
+Books = namedtuple("Books", _BOOKS)
+Day = namedtuple("Day", _DAY)
 
 # the day's counts `book_day` returns, rows of `stats` (by type)
 DIVERTED, ELSEWHERE, BACK = 0, 1, 2
 
 
-I2, I1, F1 = "int64[:, ::1]", "int64[::1]", "float64[::1]"
-# explicit signatures: one compiled body each (numba would otherwise compile one per literal argument)
-_jit = dict(cache=True, nogil=True)
+def bundles(diary: Diary) -> tuple[Rules, Books]:
+    """A diary's rules and arrays as the kernel takes them (views: the kernel writes the diary)."""
+    return (Rules(*(getattr(diary, name) for name in _RULES)), Books(*(getattr(diary, name) for name in _BOOKS)))
 
 
-@njit(f"void({I1}, int64, {I1}, {I1})", **_jit)
+# the helpers compile into `serve` (and into its cache entry) for the types it calls them with
+_jit = dict(nogil=True)
+
+
+@njit(**_jit)
 def _split(counts, total, order, out):
-    """`total` taken from `counts` (by practice) in the rotating `order` (`Booking._split`)."""
+    """`total` taken from `counts` (by practice) in the rotating `order` (`Diary._split`)."""
     for p in range(out.shape[0]):
         out[p] = 0
     if total <= 0:
@@ -42,7 +80,7 @@ def _split(counts, total, order, out):
                 break
 
 
-@njit(f"int64({F1}, int64, int64, float64)", **_jit)
+@njit(**_jit)
 def _taken(u, at, n, a):
     """Patients of an offer of `n` who take it: uniforms u[at:at + n] below `a`."""
     k = 0
@@ -52,11 +90,10 @@ def _taken(u, at, n, a):
     return k
 
 
-@njit(f"int64({I2}, int64, int64, boolean, {I2}, {I2}, {I1}, {I2}, boolean, boolean, int64, int64, {I1}, {I2},"
-      f" boolean, {F1}, {F1}, int64)", **_jit)
-def _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, nurses, arrs,
-          P, nur, atypes, rotation, draw, accept_p, u, ucur):
-    """`Booking._pref_py`: practice nurses' and ARRS pools' first free slots within L days."""
+@njit(**_jit)
+def _pref(rules, books, u, need, L, day_index, urgent, lead, declined, nurses, arrs, draw, ucur):
+    """`Diary._pref_py`: practice nurses' and ARRS pools' first free slots within L days."""
+    P, nur, atypes, free = rules.P, rules.nursing, rules.arrs_type_slice, books.free
     K = atypes.shape[0]
     want = np.zeros(P + K, np.int64)
     if nurses:
@@ -103,7 +140,7 @@ def _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, nurses,
     took = np.empty(no, np.int64)
     for i in range(no):
         if took_any:
-            took[i] = _taken(u, ucur, o_n[i], accept_p[o_l[i]])
+            took[i] = _taken(u, ucur, o_n[i], rules.accept_p[o_l[i]])
             ucur += o_n[i]
         else:
             took[i] = o_n[i]
@@ -112,14 +149,14 @@ def _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, nurses,
         if k:
             r, l = o_r[i], o_l[i]
             free[P + r, l] -= k
-            booked_pref[r, l] += k
+            books.booked_pref[r, l] += k
             if not urgent:
                 lead[l] += k
     for p in range(P):
         need[p, nur] -= asked[p]
     if not arrs:
         return ucur
-    order = rotation[day_index % P]
+    order = rules.rotation[day_index % P]
     splits = np.zeros((K, P), np.int64)
     tmp = np.zeros(P, np.int64)
     for k in range(K):
@@ -133,7 +170,7 @@ def _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, nurses,
             left_over[o_r[i]] -= took[i]
         for p in range(P):
             declined[p, nur] += left_over[p]
-        order2 = rotation[(day_index + 1) % P]
+        order2 = rules.rotation[(day_index + 1) % P]
         for k in range(K):
             _split(splits[k], left_over[P + k], order2, tmp)
             for p in range(P):
@@ -141,22 +178,19 @@ def _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, nurses,
     return ucur
 
 
-@njit(f"int64({I2}, int64, int64, boolean, {I2}, {I2}, {I1}, {I2}, boolean, int64, int64, {I1}, {I2},"
-      f" boolean, {F1}, {F1}, int64)", **_jit)
-def _pref_all(need, L, day_index, urgent, free, booked_pref, lead, declined, nursing_in_arrs,
-              P, nur, atypes, rotation, draw, accept_p, u, ucur):
-    if nursing_in_arrs:       # an ARRS role serving nursing: the practice nurses first, then ARRS
-        ucur = _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, True, False,
-                     P, nur, atypes, rotation, draw, accept_p, u, ucur)
-        return _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, False, True,
-                     P, nur, atypes, rotation, draw, accept_p, u, ucur)
-    return _pref(need, L, day_index, urgent, free, booked_pref, lead, declined, True, True,
-                 P, nur, atypes, rotation, draw, accept_p, u, ucur)
+@njit(**_jit)
+def _pref_all(rules, books, u, need, L, day_index, urgent, lead, declined, draw, ucur):
+    """`Diary._pref_all`: an ARRS role serving nursing leaves the practice nurses first, then ARRS."""
+    if rules.nursing_in_arrs:
+        ucur = _pref(rules, books, u, need, L, day_index, urgent, lead, declined, True, False, draw, ucur)
+        return _pref(rules, books, u, need, L, day_index, urgent, lead, declined, False, True, draw, ucur)
+    return _pref(rules, books, u, need, L, day_index, urgent, lead, declined, True, True, draw, ucur)
 
 
-@njit(f"int64({I2}, int64, {I2}, {I2}, {I1}, {I2}, int64, {I1}, boolean, {F1}, {F1}, int64)", **_jit)
-def _gp(need, L, free, booked_gp, lead, declined, P, gp_order, draw, accept_p, u, ucur):
-    """`Booking._gp_py`: the types most constrained first into each practice's GP days."""
+@njit(**_jit)
+def _gp(rules, books, u, need, L, lead, declined, ucur):
+    """`Diary._gp_py`: the types most constrained first into each practice's GP days."""
+    P, free = rules.P, books.free
     NT = need.shape[1]
     cap = P * NT * (L + 1)
     o_p = np.empty(cap, np.int64)
@@ -167,7 +201,7 @@ def _gp(need, L, free, booked_gp, lead, declined, P, gp_order, draw, accept_p, u
     for p in range(P):
         l = 0
         rem = free[p, 0]
-        for t in gp_order:
+        for t in rules.gp_order:
             left = need[p, t]
             while left > 0:
                 while rem <= 0:
@@ -189,8 +223,8 @@ def _gp(need, L, free, booked_gp, lead, declined, P, gp_order, draw, accept_p, u
                 break
     for i in range(no):
         n = o_n[i]
-        if draw:
-            k = _taken(u, ucur, n, accept_p[o_l[i]])
+        if rules.draw:
+            k = _taken(u, ucur, n, rules.accept_p[o_l[i]])
             ucur += n
         else:
             k = n
@@ -198,14 +232,14 @@ def _gp(need, L, free, booked_gp, lead, declined, P, gp_order, draw, accept_p, u
         need[p, t] -= n
         if k:
             free[p, l] -= k
-            booked_gp[t, l] += k
+            books.booked_gp[t, l] += k
             lead[l] += k
         if k != n:
             declined[p, t] += n - k
     return ucur
 
 
-@njit(f"boolean({I2})", **_jit)
+@njit(**_jit)
 def _any(a):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -214,16 +248,17 @@ def _any(a):
     return False
 
 
-@njit(f"void({I2}, {I2}, {I2}, {I2}, {I2}, int64[:, :, ::1], int64[:, :, ::1], {I2}, int64, {F1}, int64, {F1}, boolean,"
-      f" float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2})", **_jit)
-def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, unbooked, day_index, u, u0,
-             accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, stats):
-    """Urgent care, routine booking and return decisions of one open day, in place (`serve_day`).
+@njit(**_jit)
+def book_day(rules, books, day, stats):
+    """Urgent care, routine booking and return decisions of one open day, in place (`Diary.book_day_lists`).
 
     `arrived` (urgent, routine by practice and type) is emptied, `carried` becomes today's urgent
-    requests not seen, `returns` moves a day and gains today's returners, `unbooked` gets the
+    requests not seen, `returns` moves a day and gains today's returners, `unbooked_today` gets the
     routine requests no diary could take; `stats` rows (DIVERTED, ...) get the day's counts by type.
     """
+    free, booked_gp, by_lead, carried, returns, arrived = (books.free, books.booked_gp, books.by_lead, books.carried,
+                                                           books.returns, books.arrived)
+    u, u0, day_index = day.u, day.u0, day.day_index
     P, NT = carried.shape
     H = free.shape[1]
     R = returns.shape[2]
@@ -258,14 +293,13 @@ def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, u
     # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
     before = both.sum()
     if before:
-        _pref_all(both, 1, day_index, True, free, booked_pref, lead, declined, nursing_in_arrs,
-                  P, nur, atypes, rotation, False, accept_p, u, 0)
+        _pref_all(rules, books, u, both, 1, day_index, True, lead, declined, False, 0)
         for p in range(P):
             cap = free[p, 0]
             if cap <= 0:
                 continue
             tot = 0
-            for t in gp_order:
+            for t in rules.gp_order:
                 g = both[p, t]
                 if g > 0:
                     if g > cap:
@@ -297,18 +331,17 @@ def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, u
 
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
     ucur = u0
-    for L in passes:
+    for L in rules.passes:
         if not _any(routine):
             break
-        ucur = _pref_all(routine, L, day_index, False, free, booked_pref, lead, declined, nursing_in_arrs,
-                         P, nur, atypes, rotation, draw, accept_p, u, ucur)
+        ucur = _pref_all(rules, books, u, routine, L, day_index, False, lead, declined, rules.draw, ucur)
         if _any(routine):
-            ucur = _gp(routine, L, free, booked_gp, lead, declined, P, gp_order, draw, accept_p, u, ucur)
+            ucur = _gp(rules, books, u, routine, L, lead, declined, ucur)
     for l in range(H):
         by_lead[l, l] += lead[l]
     for p in range(P):
         for t in range(NT):
-            unbooked[p, t] = routine[p, t]
+            books.unbooked_today[p, t] = routine[p, t]
     # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
     at = u0 + n_routine
     for p in range(P):
@@ -316,17 +349,17 @@ def book_day(free, booked_gp, booked_pref, by_lead, carried, returns, arrived, u
             n = declined[p, t] + routine[p, t]
             stats[ELSEWHERE, t] += n
             g = 0
-            if return_share > 0 and n:
-                g = _taken(u, at, n, return_share)
+            if rules.return_share > 0 and n:
+                g = _taken(u, at, n, rules.return_share)
                 at += n
                 stats[ELSEWHERE, t] -= g
             returns[p, t, R - 1] = g
 
 
-@njit(f"void(int64[:, ::1], float64[:, ::1], int64, int64, {F1}, {F1}, float64, float64, float64, float64, float64,"
-      f" int64, {I2})", **_jit)
-def open_day(block, sup, P, k, slots, carry, share, protected, wanted, needed, gp_min, day_index, rotation):
-    """`Booking.open_day` of diary day k: slots by pool, the share held for the day, supervision blocked."""
+@njit(**_jit)
+def open_day(rules, books, k, day_index, slots, protected, wanted, needed):
+    """`Diary.open_day` of diary day k: slots by pool, the share held for the day, supervision blocked."""
+    P, carry, free = rules.P, books.carry_open, books.free
     nF = slots.shape[0]
     cap = np.empty(nF, np.int64)
     for i in range(nF):
@@ -340,142 +373,142 @@ def open_day(block, sup, P, k, slots, carry, share, protected, wanted, needed, g
     blk = np.int64(w)
     free_gp = 0
     for i in range(nF):
-        held = np.int64(np.floor(cap[i] * share))
-        block[nF + i, k] = held
-        block[i, k] = cap[i] - held
+        held = np.int64(np.floor(cap[i] * rules.on_the_day_share))
+        books.held[i, k] = held
+        free[i, k] = cap[i] - held
         if i < P:
             free_gp += cap[i] - held
     if free_gp < blk:
         blk = free_gp
     if blk:
         got = np.zeros(P, np.int64)
-        _split(block[:P, k].copy(), blk, rotation[day_index % P], got)
+        _split(free[:P, k].copy(), blk, rules.rotation[day_index % P], got)
         for p in range(P):
-            block[p, k] -= got[p]
+            free[p, k] -= got[p]
             cap[p] -= got[p]
     for i in range(nF):
-        block[2 * nF + i, k] = cap[i]
-    sup[0, k] = wanted
-    sup[1, k] = needed
-    sup[2, k] = blk * gp_min / 60.0
+        books.capacity[i, k] = cap[i]
+    books.sup[0, k] = wanted
+    books.sup[1, k] = needed
+    books.sup[2, k] = blk * rules.gp_minutes / 60.0
 
 
-@njit(f"void(int64[:, ::1], float64[:, ::1], int64, int64, int64, boolean, int64, {I1}, {I2}, float64[:, ::1], {F1},"
-      f" {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {I2}, {F1})", **_jit)
-def end_day(block, sup, P, K, NT, measuring, nursing, atypes, stats, by_type, used, offered, served_by_age,
-            slots, carry, share, protected, wanted, needed, gp_min, rotation, week):
-    """The end of `Practices.serve_day`: supervision given, today's appointments counted, the diary
-    moved a day and a new day opened at the horizon. Adds to `week` (supervision hours given with those
-    blocked, hours needed, GP, nurse and ARRS appointments: `OUT_SUP` to `OUT_ARRS`)."""
-    nF = 2 * P + K
-    H = block.shape[1]
-    g0 = 3 * nF                 # rows of booked_gp, booked_pref, by_lead in the block
-    p0 = g0 + NT
-    l0 = p0 + P + K
+@njit(**_jit)
+def _move(a):
+    """Diary rows moved on a day: day l takes day l + 1's values, the last day zero."""
+    H = a.shape[1]
+    for r in range(a.shape[0]):
+        for l in range(H - 1):
+            a[r, l] = a[r, l + 1]
+        a[r, H - 1] = 0
+
+
+@njit(**_jit)
+def end_day(rules, books, day, stats):
+    """`Diary.end_day_lists`: supervision given, today's appointments counted, the diary moved a day
+    and a new day opened at the horizon; the day's counts go to `week_counts`."""
+    P, atypes, gp_min = rules.P, rules.arrs_type_slice, rules.gp_minutes
+    free, capacity, booked_gp, booked_pref, by_lead, sup = (books.free, books.capacity, books.booked_gp,
+                                                             books.booked_pref, books.by_lead, books.sup)
+    week = books.week_counts[0]
+    K = atypes.shape[0]
+    NT = booked_gp.shape[0]
+    H = free.shape[1]
     # supervision not blocked ahead is given from GP slots still free today
     fl0 = 0
     for p in range(P):
-        fl0 += block[p, 0]
+        fl0 += free[p, 0]
     wanted0, needed0, blocked0 = sup[0, 0], sup[1, 0], sup[2, 0]
     given = min(max(wanted0 - blocked0, 0.0) * 60.0 / gp_min, float(fl0)) * gp_min / 60.0
-    week[OUT_SUP] += blocked0 + given
-    week[OUT_NEEDED] += needed0
+    week.supervision += blocked0 + given
+    week.supervision_needed += needed0
     # today's appointments
     gp_sum = 0
     for t in range(NT):
-        gp_sum += block[g0 + t, 0]
+        gp_sum += booked_gp[t, 0]
     nurse = 0
     for p in range(P):
-        nurse += block[p0 + p, 0]
+        nurse += booked_pref[p, 0]
     arrs = 0
     for k in range(K):
-        arrs += block[p0 + P + k, 0]
-    week[OUT_GP] += gp_sum
-    week[OUT_NURSE] += nurse
-    week[OUT_ARRS] += arrs
+        arrs += booked_pref[P + k, 0]
+    week.gp += gp_sum
+    week.nurse += nurse
+    week.arrs += arrs
     for l in range(H + 1):
-        served_by_age[l] += block[l0 + l, 0]
-    if measuring:               # rows of by_type: requests, appointments, gp, unmet, diverted, returned
+        books.served_by_age[l] += by_lead[l, 0]
+    if day.measuring:
+        by_type = books.by_type
         today = np.empty(NT)
         for t in range(NT):
-            today[t] = float(block[g0 + t, 0])
-        today[nursing] += nurse
+            today[t] = float(booked_gp[t, 0])
+        today[rules.nursing] += nurse
         for k in range(K):
-            today[atypes[k]] += block[p0 + P + k, 0]
+            today[atypes[k]] += booked_pref[P + k, 0]
         for t in range(NT):
-            by_type[1, t] += today[t]
-            by_type[2, t] += block[g0 + t, 0]
-            by_type[3, t] += stats[DIVERTED, t] + stats[ELSEWHERE, t]
-            by_type[4, t] += stats[DIVERTED, t]
-            by_type[5, t] += stats[BACK, t]
+            row = by_type[t]
+            row.appointments += today[t]
+            row.gp += booked_gp[t, 0]
+            row.unmet += stats[DIVERTED, t] + stats[ELSEWHERE, t]
+            row.diverted += stats[DIVERTED, t]
+            row.returned += stats[BACK, t]
+        used, offered = books.used, books.offered
         used[0] += gp_sum
         used[1] += nurse
         for k in range(K):
-            used[2 + k] += block[p0 + P + k, 0]
+            used[2 + k] += booked_pref[P + k, 0]
         c0 = 0
         c1 = 0
         for p in range(P):
-            c0 += block[2 * nF + p, 0]
-            c1 += block[2 * nF + P + p, 0]
+            c0 += capacity[p, 0]
+            c1 += capacity[P + p, 0]
         offered[0] += c0
         offered[1] += c1
         for k in range(K):
-            offered[2 + k] += block[2 * nF + 2 * P + k, 0]
+            offered[2 + k] += capacity[2 * P + k, 0]
     # the diary moves on a day; a new day opens at the horizon
-    for r in range(block.shape[0]):
-        for l in range(H - 1):
-            block[r, l] = block[r, l + 1]
-        block[r, H - 1] = 0
+    for a in (free, books.held, capacity, booked_gp, booked_pref, by_lead):
+        _move(a)
     for r in range(3):
         for l in range(H - 1):
             sup[r, l] = sup[r, l + 1]
-    open_day(block, sup, P, H - 1, slots, carry, share, protected, wanted, needed, gp_min, H - 1, rotation)
+    open_day(rules, books, H - 1, H - 1, day.slots, day.protected, day.wanted, day.needed)
 
 
-
-
-@njit(f"int64(int64[:, ::1], float64[:, ::1], int64[:, :, ::1], int64[:, :, ::1], {I2}, {I2}, {I2}, int64, int64,"
-      f" int64, {F1}, int64, {F1}, boolean, float64, {I1}, {I2}, {I1}, int64, boolean, {I1}, {I2}, boolean,"
-      f" float64[:, ::1],"
-      f" {F1}, {F1}, {F1}, {F1}, {F1}, float64, float64, float64, float64, float64, {F1})", **_jit)
-def serve(block, sup, arrived, returns, arrivals_urgent, arrivals_routine, carried, P, extra, day_index, u, u0,
-          accept_p, draw, return_share, gp_order, rotation, atypes, nur, nursing_in_arrs, passes, unbooked,
-          measuring, by_type, used, offered, served_by_age, slots, carry, share, protected, wanted, needed, gp_min,
-          week):
+@njit(types.int64(types.NamedTuple(tuple(_RULES.values()), Rules), types.NamedTuple(tuple(_BOOKS.values()), Books),
+                  types.NamedTuple(tuple(_DAY.values()), Day)), cache=True, **_jit)
+def serve(rules, books, day):
     """One open day of `Practices.serve_day` in one call: the day's arrivals, held slots released and the
-    CD's or a locum's extra GP slots, `book_day`, then `end_day`. Adds the day's counts named above to `week`
+    CD's or a locum's extra GP slots, `book_day`, then `end_day`. Adds the day's counts to `week_counts`
     (in the order that adding them a day at a time in Python would) and returns the returners due on the
     next open day."""
-    NT = carried.shape[1]
-    K = atypes.shape[0]
-    nF = 2 * P + K
+    P = rules.P
+    NT = books.carried.shape[1]
+    free, arrived = books.free, books.arrived
     total = 0
     for p in range(P):
         for t in range(NT):
-            a, b = arrivals_urgent[p, t], arrivals_routine[p, t]
+            a, b = day.urgent[p, t], day.routine[p, t]
             arrived[0, p, t] += a
             arrived[1, p, t] += b
             total += a + b
-            if measuring:
-                by_type[0, t] += a + b
-    for i in range(nF):
-        block[i, 0] += block[nF + i, 0]              # the day's held slots are released
-    if extra:
-        block[0, 0] += extra
-        block[2 * nF, 0] += extra
+            if day.measuring:
+                books.by_type[t].requests += a + b
+    for i in range(free.shape[0]):
+        free[i, 0] += books.held[i, 0]              # the day's held slots are released
+    if day.extra:
+        free[0, 0] += day.extra
+        books.capacity[0, 0] += day.extra
     stats = np.zeros((3, NT), np.int64)
-    g0 = 3 * nF
-    book_day(block[:nF], block[g0:g0 + NT], block[g0 + NT:g0 + NT + P + K], block[g0 + NT + P + K:], carried,
-             returns, arrived, unbooked, day_index, u, u0, accept_p, draw, return_share, gp_order, rotation, atypes,
-             nur, nursing_in_arrs, passes, stats)
-    end_day(block, sup, P, K, NT, measuring, nur, atypes, stats, by_type, used, offered, served_by_age,
-            slots, carry, share, protected, wanted, needed, gp_min, rotation, week)
-    week[OUT_REQUESTS] += total
-    week[OUT_RETURNED] += stats[BACK].sum()
-    week[OUT_DIVERTED] += stats[DIVERTED].sum()
-    week[OUT_ELSEWHERE] += stats[ELSEWHERE].sum()
+    book_day(rules, books, day, stats)
+    end_day(rules, books, day, stats)
+    week = books.week_counts[0]
+    week.requests += total
+    week.returned += stats[BACK].sum()
+    week.diverted += stats[DIVERTED].sum()
+    week.elsewhere += stats[ELSEWHERE].sum()
     due = 0
     for p in range(P):
         for t in range(NT):
-            due += returns[p, t, 0]
+            due += books.returns[p, t, 0]
     return due

@@ -1,6 +1,6 @@
 """The clinical director's desk: the contest for the CD's time, in SimPy.
 
-The CD is a `simpy.PreemptiveResource` of capacity one (`ClinicalDirector.desk`). A desk session
+The CD is a `simpy.PreemptiveResource` of capacity one (`Desk.director`). A desk session
 (protected time, or a clinic given up to leadership) holds it at `DESK` priority and works
 leadership tasks earliest due first; a system meeting takes it at `MEETING` priority and
 preempts the session, which books the work done on the task in hand (the task keeps its
@@ -9,29 +9,43 @@ request interrupts the task in hand (docs/model.md 2.5).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import simpy
 
+from pcnsim.model.ledger import Week
+
 if TYPE_CHECKING:
-    from pcnsim.model.leadership import Task
+    from pcnsim.model.leadership import LeadershipWork, Task
 
 MEETING, DESK = 0, 1          # priorities on the CD: a meeting preempts a desk session
 
 
 class Desk:
-    """The desk sessions, meetings and urgent requests of `ClinicalDirector` (a mixin)."""
+    """The CD's desk sessions, meetings and urgent requests: a component the `ClinicalDirector` owns.
+
+    Collaborators: the leadership work (`work`: the tasks a session works on) and the week's books
+    (`week`: hours on leadership, development, slack and protected time displaced).
+    """
+
+    def __init__(self, env: simpy.Environment, week: Week, work: LeadershipWork):
+        self.env, self.week, self.work = env, week, work
+        self.director = simpy.PreemptiveResource(env, capacity=1)   # the CD, contested
+        self.session_proc: Optional[simpy.Process] = None   # the desk session in progress
+        self.holding = False                                 # whether it holds the CD now
+        self.in_hand: Optional[Task] = None                  # the task it is working on
 
     def attend(self, hours: float):
         """A system meeting: takes the CD (preempting a desk session) for its hours."""
-        with self.desk.request(priority=MEETING, preempt=True) as req:
+        with self.director.request(priority=MEETING, preempt=True) as req:
             yield req
             yield self.env.timeout(hours)
 
-    def start_desk(self, hours: float, meeting_part: float, protected: bool) -> None:
-        self.session_proc = self.env.process(self.desk_session(hours, meeting_part, protected))
+    def start(self, hours: float, meeting_part: float, protected: bool) -> None:
+        """Start a desk session of `hours` now (`session`)."""
+        self.session_proc = self.env.process(self.session(hours, meeting_part, protected))
 
-    def desk_session(self, hours: float, meeting_part: float, protected: bool):
+    def session(self, hours: float, meeting_part: float, protected: bool):
         """Leadership tasks, earliest due first, for the session's hours.
 
         Preempted by a meeting, the session books the work done on the task in hand (which keeps
@@ -44,7 +58,7 @@ class Desk:
         worked = 0.0
         contended = meeting_part > 0             # only a meeting in this slot can want the CD too
         while end - env.now > 1e-9:
-            req = self.desk.request(priority=DESK, preempt=False) if contended else None
+            req = self.director.request(priority=DESK, preempt=False) if contended else None
             if req is None:
                 pass                             # nobody else wants the CD this session: no request needed
             elif not req.triggered:              # a meeting holds the CD: wait, but not past the session
@@ -74,7 +88,7 @@ class Desk:
             finally:
                 self.holding, self.in_hand = False, None
                 if req is not None:
-                    self.desk.release(req)
+                    self.director.release(req)
         wk.cd_slack_hours += max(0.0, hours - meeting_part - worked)
 
     def book(self, task: Task, hours: float, protected: bool) -> float:

@@ -1,4 +1,4 @@
-"""The integrated care system: its PCNs and the system meeting calendar they share.
+"""The integrated care system: its PCNs, the labour supply and the system meeting calendar they share.
 
 Each Monday the week's meetings are laid out; each Saturday the ICS books whether every
 system meeting had a PCN CD present (representation).
@@ -12,6 +12,7 @@ import simpy
 
 from pcnsim.config import WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, open_days
+from pcnsim.model.labour import LabourSupply
 from pcnsim.model.pcn import Pcn
 from pcnsim.model.practices import days
 from pcnsim.model.engine import engine
@@ -38,7 +39,11 @@ def occurrences(series: MeetingSeries, week: int, load: float) -> int:
 
 
 class Ics:
-    """The ICS of one replication: its PCNs, this week's meetings and its representation record."""
+    """The ICS of one replication: its labour supply, its PCNs, this week's meetings and its representation record.
+
+    Built leaves first: the labour supply, then the PCNs (each handed the supply and this meeting
+    calendar), then the meeting calendar's process.
+    """
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int):
         self.env = env
@@ -51,11 +56,19 @@ class Ics:
         #: how the practices' days run (PCNSIM_ENGINE, read once a replication): "compiled" serves
         #: every PCN's day in one pass a day here; the others give each PCN a process of its own
         self.engine = engine()
+        #: candidates for ARRS posts, shared by the PCNs' workforces (its arrival processes start first)
+        self.labour_supply = LabourSupply(env, scenario, replication)
         # each PCN its own scenario when the PCNs differ in size (Scenario.pcn_scenarios), else this one
         self.pcns = [Pcn(env, s, replication, i, self) for i, s in enumerate(scenario.pcn_scenarios())]
         env.process(self.system_meetings())
         if self.engine == "compiled":
             env.process(days(env, [pcn.practices for pcn in self.pcns]))
+
+    def metrics(self) -> dict[str, float]:
+        """The ICS's own catalogue metrics: representation at system meetings, and the PCNs simulated."""
+        rep = self.representation
+        return {"representation_share": rep["represented"] / rep["held"] if rep["held"] else 1.0,
+                "pcns_simulated": float(len(self.pcns))}
 
     def expected_at(self, pcn_index: int, meeting: Meeting) -> bool:
         """Whether a PCN's CD is expected at a meeting under the representation model."""

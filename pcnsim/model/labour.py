@@ -8,16 +8,11 @@ funding more posts everywhere does not fill them all: vacancies and underspend f
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
 import simpy
 
 from pcnsim.config import ARRS_ROLES, DEFAULT_ICS_NAME, Scenario
 from pcnsim.model.calendar import WEEK
 from pcnsim.model.streams import stream
-
-if TYPE_CHECKING:
-    from pcnsim.model.ics import Ics
 
 YEAR = 52 * WEEK
 
@@ -33,7 +28,10 @@ def candidates_per_year(scenario: Scenario) -> dict[str, float]:
 
 
 class LabourSupply:
-    """One `Container` of candidates per ARRS role, filled by a Poisson arrival process per role."""
+    """One `Container` of candidates per ARRS role, filled by a Poisson arrival process per role.
+
+    The ICS owns it (`Ics.labour_supply`) and hands it to each PCN's `ArrsWorkforce`, which hires from it.
+    """
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int):
         self.env = env
@@ -48,15 +46,6 @@ class LabourSupply:
             for r, rate in self.rates.items():
                 if rate > 0:
                     env.process(self.arrivals(r, rate))
-
-    @classmethod
-    def of(cls, ics: Ics, replication: int) -> "LabourSupply":
-        """The ICS's labour supply, created by the first PCN that asks for it."""
-        supply = getattr(ics, "labour_supply", None)
-        if supply is None:
-            supply = cls(ics.env, ics.s, replication)
-            ics.labour_supply = supply
-        return supply
 
     def arrivals(self, role: str, rate: float):
         pool = self.pools[role]

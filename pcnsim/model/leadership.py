@@ -14,13 +14,15 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Callable, Optional
 
-from pcnsim.config import WTE_HOURS
+import numpy as np
+import simpy
+
+from pcnsim.config import WTE_HOURS, Scenario
+from pcnsim.model.arrs import ArrsWorkforce
 from pcnsim.model.calendar import DAY, WEEK, leave_share
-
-if TYPE_CHECKING:
-    from pcnsim.model.pcn import Pcn
+from pcnsim.model.ledger import Measured, Week
 
 TASK_KINDS = ("operations", "development", "system")
 
@@ -53,24 +55,40 @@ class LeadershipWork:
 
     `tasks` is the CD's heap of operations and system tasks (by due date), `development` the
     heap of development tasks; the manager's own operations tasks are `PcnManager.tasks`.
+    Collaborators: the ARRS workforce (`arrs`: staff in post and starters make operations work, and
+    the work done sets its attrition and recruitment factors). The manager and the CD hold this work;
+    what it needs of them comes back through narrow callbacks the PCN connects (`connect`).
     """
 
-    def __init__(self, pcn: Pcn):
-        self.pcn, self.env, self.s = pcn, pcn.env, pcn.s
-        self.rng = {k: pcn.rng(f"tasks/{k}") for k in TASK_KINDS}
+    #: the manager takes a new operations task if they own less than their share (`PcnManager.claim`)
+    claim: Callable[[Task], bool]
+    #: the CD's desk hears of a system request: it may interrupt the task in hand (`Desk.request_arrived`)
+    urgent: Callable[[Task], None]
+    #: the CD's commitment now (1: the mean), which scales operations and development work
+    commitment: Callable[[], float]
+
+    def __init__(self, env: simpy.Environment, s: Scenario, arrs: ArrsWorkforce,
+                 streams: Callable[[str], np.random.Generator]):
+        self.env, self.s, self.arrs = env, s, arrs
+        self.rng = {k: streams(f"tasks/{k}") for k in TASK_KINDS}
         self.tasks: list[Task] = []
         self.development: list[Task] = []
         self.seq = 0
-        self.ops_hours_arrived = 0.0
+        self.measuring = False                    # after warm-up (the PCN sets it): tasks due count (`finish`)
         self.due = {"count": 0, "overdue": 0}     # measured tasks due by the end: all, and finished late
         # this week's hours by kind, arrived and done (the consequences' inputs)
         self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
         self.done = dict.fromkeys(TASK_KINDS, 0.0)
         self.done_share = {"operations": 1.0, "development": 1.0}   # smoothed share of work done
         # how long after arrival development and operations tasks fall due; tasks due after the horizon never count
-        self.due_after = {"development": pcn.s.leadership.development_due_weeks * WEEK,
-                          "operations": pcn.s.leadership.task_due_weeks * WEEK}
-        self.horizon = pcn.s.run.horizon_weeks * WEEK
+        self.due_after = {"development": s.leadership.development_due_weeks * WEEK,
+                          "operations": s.leadership.task_due_weeks * WEEK}
+        self.horizon = s.run.horizon_weeks * WEEK
+
+    def connect(self, claim: Callable[[Task], bool], urgent: Callable[[Task], None],
+                commitment: Callable[[], float]) -> None:
+        """The callbacks to the manager and the CD, who are built after this work (they hold it)."""
+        self.claim, self.urgent, self.commitment = claim, urgent, commitment
 
     def start(self) -> None:
         for kind in ("development", "system"):     # operations arrive in weekly batches (operations_week)
@@ -82,14 +100,14 @@ class LeadershipWork:
         exponential efforts, from the operations stream; then induction for new ARRS starters."""
         mean_effort = self.s.leadership.task_hours
         rng = self.rng["operations"]
-        n = rng.poisson(self.operations_hours() * self.pcn.cd.commitment / mean_effort)
+        n = rng.poisson(self.operations_hours() * self.commitment() / mean_effort)
         for effort in rng.exponential(mean_effort, n).tolist() if n else ():
             self.add("operations", effort)
         self.new_starters()
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
-        l, wte = self.s.leadership, sum(self.pcn.arrs.in_post.values())
+        l, wte = self.s.leadership, sum(self.arrs.in_post.values())
         return l.operations_hours_per_week + l.operations_hours_per_practice * self.s.pcn.practices + \
             l.operations_hours_per_arrs_wte * wte
 
@@ -101,7 +119,7 @@ class LeadershipWork:
         """
         env, rng, s = self.env, self.rng[kind], self.s
         while True:
-            commitment = self.pcn.cd.commitment if kind != "system" else 1.0
+            commitment = self.commitment() if kind != "system" else 1.0
             if kind == "development":
                 mean_effort = s.leadership.task_hours
                 rate = s.leadership.development_hours_per_week * commitment / mean_effort
@@ -125,19 +143,16 @@ class LeadershipWork:
         if kind == "development":
             heapq.heappush(self.development, task)
             return task
-        if kind == "operations":
-            self.ops_hours_arrived += effort
-            if self.pcn.manager.owns(effort):
-                heapq.heappush(self.pcn.manager.tasks, task)
-                return task
+        if kind == "operations" and self.claim(task):
+            return task
         heapq.heappush(self.tasks, task)
         if kind == "system":
-            self.pcn.cd.request_arrived(task)
+            self.urgent(task)
         return task
 
     def new_starters(self) -> None:
         """Monday: an induction task for each person who took up an ARRS post since last Monday."""
-        starters, self.pcn.arrs.starters = self.pcn.arrs.starters, 0
+        starters, self.arrs.starters = self.arrs.starters, 0
         hours = self.s.leadership.induction_hours_per_starter
         for _ in range(starters if hours > 0 else 0):
             self.add("operations", hours)
@@ -160,7 +175,7 @@ class LeadershipWork:
         return sum([t.effort for t in self.tasks]) + sum([t.effort for t in self.development])
 
     def finish(self, task: Task, when: float) -> None:
-        if self.pcn.measuring and task.due <= self.horizon:
+        if self.measuring and task.due <= self.horizon:
             self.due["count"] += 1
             self.due["overdue"] += when > task.due
 
@@ -213,7 +228,7 @@ class LeadershipWork:
 
     def consequences(self) -> None:
         """Saturday: the smoothed share of operations and development work done this week sets the
-        PCN's ARRS attrition multiplier and recruitment-time factor (docs/model.md 2.6)."""
+        ARRS workforce's attrition multiplier and recruitment-time factor (docs/model.md 2.6)."""
         l = self.s.leadership
         a = 1.0 / l.consequence_weeks
         for kind in ("operations", "development"):
@@ -221,33 +236,51 @@ class LeadershipWork:
             if arrived > 0:
                 share = min(1.0, self.done[kind] / arrived)
                 self.done_share[kind] += a * (share - self.done_share[kind])
-        self.pcn.arrs_attrition_multiplier = 1.0 + (l.undone_operations_attrition_multiplier - 1.0) * (
+        self.arrs.attrition_multiplier = 1.0 + (l.undone_operations_attrition_multiplier - 1.0) * (
             1.0 - self.done_share["operations"])
-        self.pcn.arrs_recruitment_factor = 1.0 - l.development_recruitment_speedup * self.done_share["development"]
+        self.arrs.recruitment_factor = 1.0 - l.development_recruitment_speedup * self.done_share["development"]
         self.arrived = dict.fromkeys(TASK_KINDS, 0.0)
         self.done = dict.fromkeys(TASK_KINDS, 0.0)
+
+    def metrics(self, measured: Measured, manager_tasks: list[Task]) -> dict[str, float]:
+        """The leadership work's catalogue metrics: tasks late or never done, and development done.
+
+        Tasks due by the end count: finished (late or not), or still open past their due date
+        (never done), the CD's and the manager's (`manager_tasks`).
+        """
+        open_late = sum(1 for t in (*self.tasks, *manager_tasks) if t.due <= self.horizon)
+        due, overdue = self.due["count"] + open_late, self.due["overdue"] + open_late
+        return {"leadership_tasks_overdue_share": (overdue / due if due else 0.0),
+                "development_hours_per_week": measured.mean("development_hours")}
 
 
 class PcnManager:
     """The PCN manager: owns a share of the operations work from its arrival, takes more while the
-    CD is away, and spends spare hours on development work."""
+    CD is away, and spends spare hours on development work.
 
-    def __init__(self, pcn: Pcn):
-        self.pcn, self.s, self.work, self.week = pcn, pcn.s, pcn.work, pcn.week
+    Collaborators: the leadership work (`work`: it offers new operations tasks here, `claim`) and the
+    week's books (`week`).
+    """
+
+    def __init__(self, s: Scenario, week: Week, work: LeadershipWork):
+        self.s, self.week, self.work = s, week, work
         self.tasks: list[Task] = []
+        self.ops_hours_arrived = 0.0              # all operations hours arrived so far (`claim`)
         self.hours_taken = 0.0                    # operations hours owned or handed over so far
         #: the manager's hours in an average week (funded WTE less leave)
         self.hours_week = self.s.funding.manager_wte * WTE_HOURS * (1 - leave_share(self.s))
         self.share = self.s.manager.operations_share      # of all operations work, at most
 
-    def owns(self, effort: float) -> bool:
-        """Whether a new operations task is the manager's: while they own less than their share of all
-        operations work arrived (a funded manager only)."""
+    def claim(self, task: Task) -> bool:
+        """Take a new operations task if the manager owns less than their share of all operations work
+        arrived (a funded manager only); return whether they took it."""
+        self.ops_hours_arrived += task.effort
         share = self.share
         if self.hours_week <= 0 or share <= 0:
             return False
-        if self.hours_taken < share * self.work.ops_hours_arrived:
-            self.hours_taken += effort
+        if self.hours_taken < share * self.ops_hours_arrived:
+            self.hours_taken += task.effort
+            heapq.heappush(self.tasks, task)
             return True
         return False
 
@@ -258,7 +291,7 @@ class PcnManager:
         no more than a week of their own hours.
         """
         work = self.work
-        limit = min(hours, self.hours_week, self.s.manager.operations_share * work.ops_hours_arrived - self.hours_taken)
+        limit = min(hours, self.hours_week, self.s.manager.operations_share * self.ops_hours_arrived - self.hours_taken)
         if limit <= 0:
             return 0.0
         moved, keep = 0.0, []
@@ -286,4 +319,7 @@ class PcnManager:
         self.week.manager_hours_used += used + dev
         self.week.manager_development_hours += dev
         self.week.development_hours += dev
-        self.work.consequences()
+
+    def metrics(self, measured: Measured) -> dict[str, float]:
+        """The manager's catalogue metric: their hours used on tasks a week."""
+        return {"manager_hours_used_per_week": measured.mean("manager_hours_used")}

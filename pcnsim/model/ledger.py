@@ -3,11 +3,14 @@
 `Week` is the typed ledger of one PCN's week (a misspelt series is an AttributeError, not a new
 key); `WEEKLY_SERIES` names the series written to weekly.parquet for every week, in this order,
 followed by ARRS staff in post by role (`arrs_in_post.<role>`), which `Pcn.week_close` reads
-from the workforce.
+from the workforce. `Measured` is those series over the weeks after warm-up: what each actor's
+`metrics` reads.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+
+import numpy as np
 
 from pcnsim.config import ARRS_ROLES
 
@@ -68,3 +71,23 @@ WEEK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Week))
 ROLE_SERIES: tuple[str, ...] = tuple(f"arrs_in_post.{r}" for r in ARRS_ROLES)
 #: Weekly series written for every week (per PCN; the mean over PCNs for an ICS).
 WEEKLY_SERIES: tuple[str, ...] = WEEK_FIELDS + ROLE_SERIES
+
+
+class Measured:
+    """The weekly series of one PCN over the weeks after warm-up, and the years they cover: each actor
+    turns the series it wrote into its catalogue metrics (`metrics(measured)`)."""
+
+    def __init__(self, weekly: dict[str, np.ndarray], warmup_weeks: int, years: float):
+        self.series = {k: v[warmup_weeks:] for k, v in weekly.items()}
+        self.years = years
+
+    def total(self, name: str) -> float:
+        return float(self.series[name].sum())
+
+    def per_year(self, name: str) -> float:
+        """The series' total over the measured weeks, a year."""
+        return self.total(name) / self.years
+
+    def mean(self, name: str) -> float:
+        """The series' mean over the measured weeks (a level, or hours a week)."""
+        return float(self.series[name].mean())

@@ -1,8 +1,8 @@
 """One primary care network: its actors, its weekly books and its metrics.
 
-A `Pcn` brings together its practices, ARRS workforce, leadership work, manager and clinical
-director; each Saturday it closes the week's books (one value per WEEKLY_SERIES), and at the
-end it turns the weeks after warm-up into the INTERFACE.md metrics of the PCN.
+A `Pcn` builds its ARRS workforce, practices, leadership work, manager and clinical director,
+each handed the collaborators it uses; each Saturday it closes the week's books (one value per
+WEEKLY_SERIES), and at the end it merges its actors' metrics over the weeks after warm-up.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import numpy as np
 import simpy
 
 from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
-from pcnsim.model.arrs import ArrsWorkforce, arrs_budget
+from pcnsim.model.arrs import ArrsWorkforce
 from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.clinical_director import ClinicalDirector
-from pcnsim.model.ledger import WEEK_FIELDS, WEEKLY_SERIES, Week
+from pcnsim.model.ledger import WEEK_FIELDS, WEEKLY_SERIES, Measured, Week
 from pcnsim.model.leadership import LeadershipWork, PcnManager
 from pcnsim.model.practices import Practices
 from pcnsim.model.streams import pcn_stream
@@ -25,13 +25,21 @@ from pcnsim.model.streams import pcn_stream
 if TYPE_CHECKING:
     from pcnsim.model.ics import Ics
 
+
 class Pcn:
-    """One primary care network: practices, ARRS workforce, leadership work, manager and CD."""
+    """One primary care network: practices, ARRS workforce, leadership work, manager and CD.
+
+    Built leaves first, each actor handed what it uses: the week's books; the ARRS workforce
+    (the books, the ICS's labour supply); the practices; the leadership work (the workforce);
+    the manager (the work); the CD (the work, the manager, the practices, the ICS's meeting
+    calendar). The manager and the CD hold the work, so what the work needs of them goes back
+    as narrow callbacks (`LeadershipWork.connect`).
+    """
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, replication: int, index: int, ics: Ics):
         self.env, self.s, self.replication, self.index, self.ics = env, scenario, replication, index, ics
-        # the week's books, written by every actor and closed on Saturday (one dict, reset in place)
-        self.week = Week()
+        # the week's books, written by every actor and closed on Saturday (one object, reset in place)
+        self.week = week = Week()
         self.week_rows: list[tuple] = []          # one row of WEEKLY_SERIES a week (`weekly` reads them by series)
         self._week_values = operator.attrgetter(*WEEK_FIELDS)
         self._weekly = None
@@ -39,14 +47,14 @@ class Pcn:
         self.measuring = False
         self.backlog_start = 0
 
-        # leadership work's consequences for the ARRS workforce (LeadershipWork.consequences)
-        self.arrs_attrition_multiplier = 1.0
-        self.arrs_recruitment_factor = 1.0
-        self.practices = Practices(self)
-        self.arrs = ArrsWorkforce(self)
-        self.work = LeadershipWork(self)
-        self.manager = PcnManager(self)
-        self.cd = ClinicalDirector(self)
+        self.arrs = ArrsWorkforce(env, scenario, week, ics.labour_supply, self.rng("arrs"),
+                                  self.rng("arrs_recruitment"))
+        self.practices = Practices(scenario, env, week, self.rng("demand"), self.rng("booking"), self.arrs,
+                                   lambda: self.measuring, ics.engine)
+        self.work = work = LeadershipWork(env, scenario, self.arrs, self.rng)
+        self.manager = PcnManager(scenario, week, work)
+        self.cd = cd = ClinicalDirector(env, scenario, week, self.rng, work, self.manager, self.practices, ics, index)
+        work.connect(claim=self.manager.claim, urgent=cd.desk.request_arrived, commitment=lambda: cd.commitment)
         # started in this order: events due at one instant run in the order they were scheduled
         self.practices.start()
         self.arrs.start()
@@ -63,8 +71,6 @@ class Pcn:
         env, s = self.env, self.s
         practices, arrs, cd = self.practices, self.arrs, self.cd
         leads = np.arange(practices.week_served_by_age.size)     # an appointment's lead, in working days
-        costs = [(r, arrs.roles[r].annual_cost) for r in ARRS_ROLES]
-        budgets: dict[int, float] = {}                          # the week's ARRS budget by year
         cd_pay_week = s.cd_protected_sessions * s.costs.cd_session
         manager_pay_week = s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
         week = 0
@@ -73,6 +79,7 @@ class Pcn:
             wk = self.week
             practices.close_week()
             self.manager.close_week()
+            self.work.consequences()
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
             wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments
@@ -83,23 +90,14 @@ class Pcn:
             if self.measuring:
                 self.served_by_age += served
             served.fill(0.0)                          # the practices add to it in place (and read it each day)
-            in_post = arrs.in_post
-            wk.arrs_posts_funded = float(sum(arrs.posts.values()))
-            wk.arrs_in_post = float(sum(in_post.values()))
-            wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
-            wk.arrs_spend = sum([in_post[r] * cost for r, cost in costs]) / WEEKS_PER_YEAR
-            year = week // WEEKS_PER_YEAR
-            if year not in budgets:
-                budgets[year] = arrs_budget(s, year) / WEEKS_PER_YEAR
-            wk.arrs_budget = budgets[year]
+            arrs.close_week(week)
             wk.cd_strain = cd.strain
-            wk.arrs_attrition_multiplier = self.arrs_attrition_multiplier
             wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
             wk.cd_in_post = float(cd.in_post)
             wk.leadership_backlog_hours = self.work.open_hours()
             cd_pay = cd_pay_week if cd.in_post else 0.0
             wk.spend = wk.arrs_spend + cd_pay + manager_pay_week + wk.locum_sessions * s.costs.locum_session
-            self.week_rows.append(self._week_values(wk) + tuple([in_post[r] for r in ARRS_ROLES]))
+            self.week_rows.append(self._week_values(wk) + tuple([arrs.in_post[r] for r in ARRS_ROLES]))
             wk.reset()
             week += 1
             if week == s.run.warmup_weeks:
@@ -115,86 +113,59 @@ class Pcn:
         return self._weekly[1]
 
     def start_measuring(self) -> None:
+        """The end of warm-up: the PCN and its leadership work count from now on."""
         self.measuring = True
+        self.work.measuring = True
         self.backlog_start = self.practices.backlog()
         self.backlog_start_by_type = self.practices.backlog_by_type()
 
     def metrics(self) -> dict[str, float]:
-        """The INTERFACE.md metrics of this PCN over the weeks after warm-up."""
+        """This PCN's catalogue metrics over the weeks after warm-up: each actor's own, merged.
+
+        The practices' are worked out here (`delivery_metrics`) until `Practices` reports its own;
+        the PCN adds its spend, its patients and the two ratios of the merged figures.
+        """
         s = self.s
-        w0 = s.run.warmup_weeks
-        years = s.years_measured
-        series = {k: v[w0:] for k, v in self.weekly.items()}
-        tot = {k: float(v.sum()) for k, v in series.items()}
-        mean = {k: float(v.mean()) for k, v in series.items()}
-        served = self.served_by_age
-        cum = np.cumsum(served)
-        n_served = cum[-1] if cum.size else 0.0
-        funded = series["arrs_posts_funded"]
-        # tasks due by the end: finished (late or not) or still open past their due date (never done)
-        open_late = sum(1 for t in (*self.work.tasks, *self.manager.tasks) if t.due <= s.run.horizon_weeks * WEEK)
-        due, overdue = self.work.due["count"] + open_late, self.work.due["overdue"] + open_late
-        m = {
-            "requests_per_year": tot["requests"] / years,
-            "appointments_per_year": tot["appointments"] / years,
-            "gp_appointments_per_year": tot["gp_appointments"] / years,
-            "arrs_appointments_per_year": tot["arrs_appointments"] / years,
-            "nurse_appointments_per_year": tot["nurse_appointments"] / years,
-            "unmet_per_year": tot["unmet"] / years,
-            "backlog_start": float(self.backlog_start),
-            "backlog_end": self.practices.backlog(),
-            "demand_met_share": tot["appointments"] / tot["requests"] if tot["requests"] else 1.0,
-            "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
-            "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
-            "lost_appointments_per_year": tot["lost_appointments"] / years,
-            "gp_supervision_hours_per_week": mean["gp_supervision_hours"],
-            "cd_clinical_hours_per_week": mean["cd_clinical_hours"],
-            "cd_leadership_hours_per_week": mean["cd_leadership_hours"],
-            "cd_meeting_hours_per_week": mean["cd_meeting_hours"],
-            "cd_displaced_clinical_hours_per_week": mean["cd_displaced_clinical_hours"],
-            "cd_overtime_hours_per_week": mean["cd_overtime_hours"],
-            "cd_slack_hours_per_week": mean["cd_slack_hours"],
-            "cd_protected_hours_per_week": mean["cd_protected_hours"],
-            "leadership_tasks_overdue_share": (overdue / due if due else 0.0),
-            "meetings_attended_share": (tot["meetings_attended"] / tot["meetings_expected"]
-                                        if tot["meetings_expected"] else 1.0),
-            "cd_resignations_per_year": tot["cd_resignations"] / years,
-            "cd_vacancy_share": 1.0 - mean["cd_in_post"],
-            "cd_posts_filled": mean["cd_in_post"],
-            "cd_strain_mean": (float(series["cd_strain"] @ series["cd_in_post"] / series["cd_in_post"].sum())
-                               if series["cd_in_post"].sum() else 0.0),    # over weeks with a CD in post
-            "arrs_leavers_per_year": tot["arrs_leavers"] / years,
-            "arrs_vacancy_rate": float(series["arrs_vacancies"].sum() / funded.sum()) if funded.sum() else 0.0,
-            "arrs_staff_wte": mean["arrs_in_post"],
-            "arrs_posts_funded": mean["arrs_posts_funded"],
-            "arrs_spend_per_year": tot["arrs_spend"] / years,
-            "arrs_budget_per_year": tot["arrs_budget"] / years,
-            "arrs_budget_used_share": tot["arrs_spend"] / tot["arrs_budget"] if tot["arrs_budget"] > 0 else 0.0,
-            "manager_hours_used_per_week": mean["manager_hours_used"],
-            "locum_sessions_per_year": tot["locum_sessions"] / years,
-            # leadership v2 (docs/model.md 3.4)
-            "cd_role_hours_per_week": mean["cd_leadership_hours"] + mean["cd_meeting_hours"],
-            "cd_hours_over_contract_per_week": mean["cd_overtime_hours"],
-            "cd_protected_hours_displaced_per_week": mean["cd_protected_displaced_hours"],
-            "development_hours_per_week": mean["development_hours"],
-            "practice_lead_pcn_hours_per_week": mean["practice_lead_pcn_hours"],
-            "arrs_attrition_multiplier": mean["arrs_attrition_multiplier"],
-            "spend_per_year": tot["spend"] / years,
-            "registered_patients": float(s.list_size),
-        }
-        m.update(self.delivery_metrics(years))
+        measured = Measured(self.weekly, s.run.warmup_weeks, s.years_measured)
+        m = self.delivery_metrics(measured)
+        m.update(self.arrs.metrics(measured))
+        m.update(self.work.metrics(measured, self.manager.tasks))
+        m.update(self.manager.metrics(measured))
+        m.update(self.cd.metrics(measured))
+        m["spend_per_year"] = measured.per_year("spend")
+        m["registered_patients"] = float(s.list_size)
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
         m["gp_appointment_share"] = (m["gp_appointments_per_year"] / m["appointments_per_year"]
                                      if m["appointments_per_year"] else 0.0)
         return m
 
-    def delivery_metrics(self, years: float) -> dict[str, float]:
-        """The v2 delivery metrics: by type, diverted and returned, booking lead times, utilisation by pool."""
-        pr = self.practices
+    def delivery_metrics(self, measured: Measured) -> dict[str, float]:
+        """The practices' metrics: requests, appointments and unmet by who and by type, the backlog,
+        waits and booking lead times, supervision given, practice leads' PCN time and utilisation by pool.
+
+        A seam: these belong to `Practices.metrics`, once the practices report their own.
+        """
+        pr, years, per_year, mean = self.practices, measured.years, measured.per_year, measured.mean
+        requests, appointments = measured.total("requests"), measured.total("appointments")
         bt = pr.by_type
         served = self.served_by_age
+        cum = np.cumsum(served)
+        n_served = cum[-1] if cum.size else 0.0
         n = served.sum()
-        m = {"diverted_per_year": bt["diverted"].sum() / years, "returned_per_year": bt["returned"].sum() / years,
+        m = {"requests_per_year": per_year("requests"),
+             "appointments_per_year": per_year("appointments"),
+             "gp_appointments_per_year": per_year("gp_appointments"),
+             "arrs_appointments_per_year": per_year("arrs_appointments"),
+             "nurse_appointments_per_year": per_year("nurse_appointments"),
+             "unmet_per_year": per_year("unmet"),
+             "backlog_start": float(self.backlog_start),
+             "backlog_end": pr.backlog(),
+             "demand_met_share": appointments / requests if requests else 1.0,
+             "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
+             "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
+             "gp_supervision_hours_per_week": mean("gp_supervision_hours"),
+             "practice_lead_pcn_hours_per_week": mean("practice_lead_pcn_hours"),
+             "diverted_per_year": bt["diverted"].sum() / years, "returned_per_year": bt["returned"].sum() / years,
              "booked_same_day_share": float(served[0] / n) if n else 0.0,
              # 14 calendar days = 10 working days: "over 14 days" is a lead of 11 working days or more
              "booked_over_14_days_share": float(served[11:].sum() / n) if n else 0.0}

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR
-from pcnsim.model import booking, engine
-from pcnsim.model.booking import Booking
+from pcnsim.config import ARRS_ROLES, DAYS_PER_WEEK, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
+from pcnsim.model.booking import Diary, Staffing
 from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS, leave_share,
                                    open_days)
+from pcnsim.model.ledger import Week
 
 if TYPE_CHECKING:
-    from pcnsim.model.pcn import Pcn
+    import simpy
+
+    from pcnsim.model.arrs import ArrsWorkforce
 
 T = {t: i for i, t in enumerate(DEMAND_TYPES)}
 GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
@@ -84,14 +86,19 @@ def days(env, practices: list[Practices]):
         week += 1
 
 
-class Practices(Booking):
-    """The PCN's practices: demand, triage, the booking diaries and the day's appointments."""
+class Practices:
+    """The PCN's practices: demand, triage, the booking diaries (a `Diary`) and the day's appointments.
 
-    def __init__(self, pcn: Pcn):
-        s = self.s = pcn.s
-        self.pcn, self.env, self.week = pcn, pcn.env, pcn.week
-        self.rng = pcn.rng("demand")
-        self.rng_booking = pcn.rng("booking")
+    Its collaborators come in explicitly: the scenario, the SimPy environment, the week's ledger it
+    writes, its demand and booking streams, the ARRS workforce whose staff open clinics, whether the
+    run is measuring yet (asked each day), and the day engine (`engine.engine`).
+    """
+
+    def __init__(self, scenario: Scenario, env: simpy.Environment, week: Week, rng: np.random.Generator,
+                 rng_booking: np.random.Generator, arrs: ArrsWorkforce, measuring: Callable[[], bool], engine: str):
+        s = self.s = scenario
+        self.env, self.week, self.arrs, self.measuring, self.engine = env, week, arrs, measuring, engine
+        self.rng, self.rng_booking = rng, rng_booking
         d = s.demand
         P, NT, H = s.pcn.practices, len(DEMAND_TYPES), d.patience_days
         self.P, self.H = P, H
@@ -114,16 +121,14 @@ class Practices(Booking):
         # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
         self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
         # an offer d days ahead is taken with probability accept_p[d]; no draw when tolerance is 0 (`draw`)
-        self.draw = d.tolerance_days > 0
-        self.accept_p = np.exp(-np.arange(H) / d.tolerance_days) if self.draw else np.ones(H)
-        self.accept_p_py = self.accept_p.tolist()
-        self.reach = min(d.skill_mix_reach_days + 1, H)
-        self.passes = np.array((self.reach, H) if self.reach < H else (H,), np.int64)
+        draw = d.tolerance_days > 0
+        accept_p = np.exp(-np.arange(H) / d.tolerance_days) if draw else np.ones(H)
+        reach = min(d.skill_mix_reach_days + 1, H)
+        passes = np.array((reach, H) if reach < H else (H,), np.int64)
 
         # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
         self.eligible = eligible_roles(s)
         self.arrs_types = [T[t] for t in DEMAND_TYPES if len(self.eligible[t]) > (2 if t == "nursing" else 1)]
-        self.arrs_type_slice = np.array(self.arrs_types, dtype=np.int64)
         K = len(self.arrs_types)
         roles = [getattr(s.arrs.roles, r) for r in ARRS_ROLES]
         # role -> ARRS pool; ARRS GPs and nurses join the practices' diaries (-1, -2), by list share
@@ -139,8 +144,7 @@ class Practices(Booking):
             else:
                 self.pool_of_roles[2 * P + k, i] = 1.0
         # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
-        self.gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
-        self.gp_order_py = self.gp_order.tolist()
+        gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
         self.nursing = T["nursing"]
 
         # capacity a working day, in appointments (before supervision)
@@ -161,64 +165,33 @@ class Practices(Booking):
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
         self.carry_extra = 0.0                  # the fraction of a slot the CD's and locums' clinics carry over
-        self.carry_open = np.zeros(2 * P + len(self.arrs_types) + 1)    # the pools' fractions, then supervision's
-        self._open_key, self._open = None, None
-        # the order practices take a shared count in, rotating by day (row k: practice k first)
-        self.rotation = np.array([np.roll(np.arange(P), -k) for k in range(P)], np.int64).reshape(P, P)
-        self.rotation_py = self.rotation.tolist()
-
-        # the diaries, one int block whose last axis is the open day ahead (0 = today), moved on a day at once:
-        # free and held slots and capacity by pool row (P GP rows, P nurse rows, K ARRS pools), GP bookings
-        # by type, nurse and ARRS bookings by pool row, and appointments by lead (row) for each day
-        nF = 2 * P + K
-        self.rows_pref = slice(P, nF)                  # the preferred pools: practice nurses, then ARRS pools
-        spans = {"free": nF, "held": nF, "capacity": nF, "booked_gp": NT, "booked_pref": P + K, "by_lead": H + 1}
-        self.block = np.zeros((sum(spans.values()), H), np.int64)
-        at = 0
-        for name, n in spans.items():
-            setattr(self, name, self.block[at:at + n])
-            at += n
-        self.free_gp, self.free_pref = self.free[:P], self.free[P:]
-        # flat views of the diaries (rows x days) for writing back the cells a day's booking changed
-        self._free_flat, self._pref_flat, self._gp_flat = (a.reshape(-1) for a in (self.free, self.booked_pref,
-                                                                                  self.booked_gp))
-        assert all(np.shares_memory(f, self.block) for f in (self._free_flat, self._pref_flat, self._gp_flat))
-        self.sup = np.zeros((3, H))                    # GP supervision hours wanted, needed, blocked ahead, by day
-        self.diag = (np.arange(H), np.arange(H))
-        self.nursing_in_arrs = T["nursing"] in self.arrs_types
-        # requests not yet booked: arrived (before the day's triage), urgent from yesterday, returners
-        i64 = np.int64
-        self.arrived = np.zeros((2, P, NT), i64)      # urgent, routine
-        self.carried = np.zeros((P, NT), i64)
-        self.returns = np.zeros((P, NT, d.return_after_days), i64)
-
-        # today's extra GP sessions at practice 0, and this week's books
+        self._open_key: Optional[int] = None
+        self._open: Optional[Staffing] = None
+        self.diary = Diary(P, H, d.return_after_days, self.arrs_types, self.nursing, gp_order, accept_p, draw, passes,
+                           d.return_share, d.on_the_day_share, float(s.gps.appointment_minutes))
+        # the diary's tallies the PCN reads (appointments by lead, totals by type) and its week's supervision needed
+        self.week_served_by_age, self.by_type = self.diary.served_by_age, self.diary.by_type
+        self.supervision_needed = 0.0
+        # today's extra GP sessions at practice 0
         self.cd_gp_slots_today = 0.0
         self.locum_slots_today = 0.0
-        self.unbooked_today = np.zeros((P, NT), np.int64)
         # the compiled day (pcnsim.model.daybook) or the list reference (PCNSIM_ENGINE=python): the same numbers
-        self.compiled = pcn.ics.engine != "python"
-        self._serve = engine.serve() if self.compiled else None
-        self.week_counts = np.zeros(booking.WEEK_COUNTS)   # the compiled days' counts this week (`close_week`)
+        self.compiled = engine != "python"
+        if self.compiled:
+            from pcnsim.model import daybook           # imports numba: only the compiled engines need it
+            self._serve, self._day = daybook.serve, daybook.Day
+            self._rules, self._books = daybook.bundles(self.diary)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
-        self.gp_minutes = float(s.gps.appointment_minutes)
         self._u_pool = np.zeros(1 << 16)               # the booking stream's uniforms, read from `_u_next` on
         self._u_next = self._u_pool.size               # (all read: the first open day fills it)
-        self.week_served_by_age = np.zeros(H + 1)      # appointments delivered by lead, working days
-        self.supervision_needed = 0.0                  # hours of GP supervision the ARRS staff needed
-        # measured totals by type (after warm-up) and by pool
-        self.by_type_rows = np.zeros((6, NT))       # rows as `daybook.end_day` writes them
-        self.by_type = {k: row for k, row in zip(("requests", "appointments", "gp", "unmet", "diverted", "returned"),
-                                                 self.by_type_rows)}
-        self.used = np.zeros(2 + K)
-        self.offered = np.zeros(2 + K)
 
     def start(self) -> None:
         """Open the diary's first days; serve the days in a process of its own unless the ICS serves them."""
+        staffing = self.staffing()
         for k in range(self.H):
-            self.open_day(k)
-        if self.pcn.ics.engine != "compiled":
+            self.diary.open_day(k, staffing)
+        if self.engine != "compiled":
             self.env.process(days(self.env, [self]))
 
     def add_gp_session(self, locum: bool) -> None:
@@ -228,25 +201,41 @@ class Practices(Booking):
         else:
             self.cd_gp_slots_today += self.gp_session_slots
 
+    def staffing(self) -> Staffing:
+        """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
+        what the staff in post give, worked out again only when they change."""
+        s, arrs = self.s, self.arrs
+        key = arrs.changes
+        if key != self._open_key:
+            wte = arrs.working_wte()
+            slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
+            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
+            wanted = needed * s.arrs.supervision_share
+            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
+            self._open_key, self._open = key, Staffing(slots, needed, wanted, protected)
+        return self._open
+
     # ------------------------------------------------------------------ books
     def backlog_by_type(self) -> np.ndarray:
         """Requests waiting, by type: arrived not yet triaged, urgent carried, booked not yet seen, returners."""
-        P = self.P
-        out = (self.arrived.sum(axis=(0, 1)) + self.carried.sum(0) + self.booked_gp.sum(1)
-               + self.returns.sum(axis=(0, 2))).astype(float)
-        pref = self.booked_pref.sum(1)
+        dy, P = self.diary, self.P
+        out = (dy.arrived.sum(axis=(0, 1)) + dy.carried.sum(0) + dy.booked_gp.sum(1)
+               + dy.returns.sum(axis=(0, 2))).astype(float)
+        pref = dy.booked_pref.sum(1)
         out[self.nursing] += pref[:P].sum()
-        out[self.arrs_type_slice] += pref[P:]
+        out[dy.arrs_type_slice] += pref[P:]
         return out
 
     def backlog(self) -> float:
         """Requests waiting (`backlog_by_type`, summed)."""
-        return float(self.arrived.sum() + self.carried.sum() + self.booked_gp.sum() + self.booked_pref.sum()
-                     + self.returns.sum())
+        dy = self.diary
+        return float(dy.arrived.sum() + dy.carried.sum() + dy.booked_gp.sum() + dy.booked_pref.sum()
+                     + dy.returns.sum())
 
     def utilisation(self) -> dict[str, float]:
         """Share of each role's patient-facing slots used for patients (ARRS roles: their pool's share)."""
-        share = np.divide(self.used, self.offered, out=np.zeros_like(self.used), where=self.offered > 0)
+        used, offered = self.diary.used, self.diary.offered
+        share = np.divide(used, offered, out=np.zeros_like(used), where=offered > 0)
         out = {"gp": float(share[0]), "nurse": float(share[1])}
         for r, k in zip(ARRS_ROLES, self.role_pool):
             out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[2 + k])
@@ -273,17 +262,16 @@ class Practices(Booking):
         self.cd_gp_slots_today = self.locum_slots_today = 0.0
 
     def arrive(self, arrivals: np.ndarray, routine: int) -> None:
-        """The day's requests (`routine` of them routine) join those waiting for triage."""
-        self.arrived += arrivals
+        """A closed day's requests (`routine` of them routine) join those waiting for triage."""
+        self.diary.arrived += arrivals
         self.week.requests += arrivals.sum()
         self.routine_pending += routine
-        if self.pcn.measuring:
+        if self.measuring():
             self.by_type["requests"] += arrivals.sum(axis=(0, 1))
 
     def serve_day(self, day_index: int, arrivals: np.ndarray, routine: int) -> None:
         """The day's requests (`routine` of them routine); triage, urgent care, booking, supervision, today's
         appointments; then the diary moves a day. Compiled (`daybook.serve`) unless PCNSIM_ENGINE=python."""
-        s, wk, P = self.s, self.week, self.P
         # the CD's clinics and any locum add whole slots at practice 0, the fraction carried (`whole`)
         total = self.cd_gp_slots_today + self.locum_slots_today + self.carry_extra
         extra = math.floor(total + 1e-9)
@@ -304,42 +292,27 @@ class Practices(Booking):
             self.rng_booking.random(out=pool[left:])
             at = 0
         self._u_next = at + need
-        if not self.compiled:
-            u = self._u_pool[at:at + need]
-            self.arrive(arrivals, routine)
-            self.routine_pending = 0
-            # the day's held slots are released; the CD's clinics and any locum add to practice 0
-            self.free[:, 0] += self.held[:, 0]
-            if extra:
-                self.free[0, 0] += extra
-                self.capacity[0, 0] += extra
-            diverted, elsewhere, back_by_type = self.book_day_lists(day_index, u.tolist())
-            wk.returned += sum(back_by_type)
-            wk.diverted += sum(diverted)
-            wk.unmet += sum(diverted) + sum(elsewhere)
-            self.end_day_lists(diverted, elsewhere, back_by_type)
-            self.returns_due = int(self.returns[:, :, 0].sum())
-            return
-        slots, _, needed, wanted, protected = self.staffing()
-        self.returns_due = self._serve(
-            self.block, self.sup, self.arrived, self.returns, arrivals[0], arrivals[1], self.carried, P, extra,
-            day_index, self._u_pool, at, self.accept_p, self.draw, s.demand.return_share, self.gp_order,
-            self.rotation, self.arrs_type_slice, self.nursing, self.nursing_in_arrs, self.passes,
-            self.unbooked_today, self.pcn.measuring, self.by_type_rows, self.used, self.offered,
-            self.week_served_by_age, slots, self.carry_open, s.demand.on_the_day_share, protected, wanted,
-            needed, self.gp_minutes, self.week_counts)
+        staffing, measuring = self.staffing(), self.measuring()
+        if self.compiled:
+            day = self._day(arrivals[0], arrivals[1], pool, at, day_index, extra, measuring, staffing.slots,
+                            staffing.protected, staffing.wanted, staffing.needed)
+            self.returns_due = self._serve(self._rules, self._books, day)
+        else:
+            self.returns_due = self.diary.serve_lists(day_index, arrivals, pool[at:at + need].tolist(), extra,
+                                                      measuring, staffing)
 
     def close_week(self) -> None:
-        """Saturday, first: the compiled days' counts (`week_counts`, summed day by day in the kernel, as the
-        ledger would have) into the week's books, once a week; nothing reads those series before then."""
-        wk, c = self.week, self.week_counts.tolist()
-        wk.requests += c[booking.OUT_REQUESTS]
-        wk.returned += c[booking.OUT_RETURNED]
-        wk.diverted += c[booking.OUT_DIVERTED]
-        wk.unmet += c[booking.OUT_DIVERTED] + c[booking.OUT_ELSEWHERE]
-        wk.gp_supervision_hours += c[booking.OUT_SUP]
-        self.supervision_needed += c[booking.OUT_NEEDED]
-        wk.gp_appointments += c[booking.OUT_GP]
-        wk.nurse_appointments += c[booking.OUT_NURSE]
-        wk.arrs_appointments += c[booking.OUT_ARRS]
-        self.week_counts.fill(0.0)
+        """Saturday, first: the open days' counts (`Diary.week_counts`, summed day by day, as the ledger would
+        have) into the week's books, once a week; nothing reads those series before then."""
+        wk, counts = self.week, self.diary.week_counts
+        c = dict(zip(counts.dtype.names, counts[0].item()))
+        wk.requests += c["requests"]
+        wk.returned += c["returned"]
+        wk.diverted += c["diverted"]
+        wk.unmet += c["diverted"] + c["elsewhere"]
+        wk.gp_supervision_hours += c["supervision"]
+        self.supervision_needed += c["supervision_needed"]
+        wk.gp_appointments += c["gp"]
+        wk.nurse_appointments += c["nurse"]
+        wk.arrs_appointments += c["arrs"]
+        counts.fill(0.0)

@@ -76,9 +76,7 @@ def simulate(scenario: Scenario, replication: int = 0,
         if entry.aggregate == "ratio" and k in metrics:
             num, den = entry.ratio
             metrics[k] = metrics[num] / metrics[den] if metrics[den] else metrics[k]
-    rep = ics.representation
-    metrics["representation_share"] = rep["represented"] / rep["held"] if rep["held"] else 1.0
-    metrics["pcns_simulated"] = float(len(ics.pcns))
+    metrics.update(ics.metrics())
     if scenario.ics.representation == "forum":     # by role: representatives and the other CDs
         k = scenario.ics.forum_representatives
         groups = {"representative": per_pcn[:k], "other": per_pcn[k:]}

@@ -1,6 +1,6 @@
 """Figures and a one-page offline HTML report for a finished run folder; comparisons of two runs.
 
-`write_report(folder)` reads a run folder (INTERFACE.md "A run folder"), draws the
+`write_report(folder)` reads a run folder (docs/interface.md "The run folder"), draws the
 figures into `<folder>/figures/*.png` and writes `<folder>/report.html`: one
 self-contained page (figures embedded as data URIs, inline CSS, no scripts, no web
 addresses) that a trainer can open offline or a planner can print for a board.
@@ -13,8 +13,9 @@ modules, each with one job:
   the metric catalogue, `pcnsim.metrics`;
 - `style`: the look of every figure; `figures`: the figures (`draw_figures`);
 - `national`: national figures of a run whose points are ICSs (`national_totals`, `national_of`);
-- `tables` and `page`: the HTML page (`key_sentences`, `write_report`);
-- `compare`: two runs, metric by metric, with 95% CIs (`compare_runs`).
+- `tables` and `page`: what the HTML page says (`key_sentences`, `write_report`);
+- `compare`: two runs, metric by metric, with 95% CIs (`compare_runs`); `index`: a pack's index page;
+- `rendering`: the pages from the Jinja2 templates in `templates/` (every value escaped).
 
 What each figure shows, and how to read the page: docs/report.md.
 """

@@ -23,9 +23,11 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import (NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed,
+                                   is_identical)
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
+from pcnsim.report.rendering import embedded_figure, render
 from pcnsim.report.style import new_figure, palette, save, theme
 
 __all__ = ["COLUMNS", "compare_runs", "default_out_dir", "write_comparison", "describe_comparison",
@@ -92,6 +94,9 @@ def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
 
     Raises `ScenarioError` (exit 2) naming the run's points when it matches none or several."""
     text = str(point).strip()
+    if len(text) > 100:   # never a point (and Python reads no integer past 4,300 digits)
+        raise ScenarioError(f"{which} '{run.folder}': the point named is {len(text):,} characters long; name one "
+                            "point by its number or a swept value.")
     if text.lstrip("-").isdigit() and int(text) in run.points:
         return int(text)
     matches = [p for p in run.points
@@ -213,7 +218,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+            if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)
+            and _family(r["metric"]) in catalogue.FAMILIES[:4]]
     if not rows:
         return None
     families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
@@ -311,73 +317,31 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
                       focus: tuple[str, ...] | list[str] = (), figure: Optional[Path] = None,
                       label_a: str = "", label_b: str = "") -> str:
     """compare.html as a string: one self-contained page (figure embedded, no scripts, no web
-    addresses) that opens with the question and the answer."""
-    from pcnsim.report.page import PAGE_CSS, figure_html
-    from pcnsim.report.tables import esc
-
+    addresses) that opens with the question and the answer (`templates/compare.html.j2`)."""
     head = compare_headline(df, focus, question, "A", "B")
     lead = ""
     if question and head and head[0].rstrip("?") == question.rstrip("?"):
-        lead, head = f"<p class=question>{esc(head[0])}</p>", head[1:]
-    short = f"<p class=lede><strong>{esc(head[0])}</strong></p>" if head else ""
-    items = "".join(f"<li>{esc(s)}</li>" for s in head[1:])
-    fig = figure_html(figure, f"{name_b} compared with {name_a}",
-                      "Each panel is one metric's difference B − A in its own unit (shares in "
-                      "percentage points), with its 95% confidence interval; the vertical line is no "
-                      "difference. Orange: the interval excludes zero (distinguishable from noise); "
-                      "grey: within the noise. Differences fixed by the scenarios (no noise at all) "
-                      "are left out.") if figure is not None and figure.exists() else ""
-    method = "".join(f"<p>{esc(s.removesuffix(':') + ('; they are flagged in the table.' if s.endswith(':') else ''))}</p>"
-                     for s in describe_comparison(df, "A", "B") if not s.startswith("  - "))
-    body_rows = []
+        lead, head = head[0], head[1:]
+    fig = embedded_figure(figure, f"{name_b} compared with {name_a}",
+                          "Each panel is one metric's difference B − A in its own unit (shares in "
+                          "percentage points), with its 95% confidence interval; the vertical line is no "
+                          "difference. Orange: the interval excludes zero (distinguishable from noise); "
+                          "grey: it includes zero, and any effect is smaller than the farther end of its "
+                          "interval. Differences fixed by the scenarios (no noise at all) are left out.") if figure is not None and figure.exists() else None
+    method = [s.removesuffix(":") + ("; they are flagged in the table." if s.endswith(":") else "")
+              for s in describe_comparison(df, "A", "B") if not s.startswith("  - ")]
+    rows = []
     for _, r in df.iterrows():
         kind = catalogue.kind(r["metric"])
         where = f" [point {r['point_a']}]" if df["point_a"].nunique() > 1 else ""
-        flag = ("<span class=flag>differs</span>" if r["distinguishable"] and not is_fixed(r)
-                else "set by the scenarios" if is_fixed(r) else "")
-        body_rows.append(
-            f"<tr><td>{esc(catalogue.label(r['metric']) + where)}<br><small><code>{esc(r['metric'])}</code>"
-            f"</small></td><td>{esc(catalogue.unit(r['metric']))}</td>"
-            f"<td class=num>{esc(format_value(r['mean_a'], kind))}</td>"
-            f"<td class=num>{esc(format_value(r['mean_b'], kind))}</td>"
-            f"<td class=num>{esc(_fmt_diff(r))}</td><td>{flag}</td></tr>")
-    table = ("<div class=wide><table><thead><tr><th>metric</th><th>unit</th><th>A</th><th>B</th>"
-             "<th>B − A (95% CI)</th><th></th></tr></thead><tbody>" + "".join(body_rows)
-             + "</tbody></table></div>")
-    return f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(name_b)} compared with {esc(name_a)}: pcnsim</title>
-<style>{PAGE_CSS}</style>
-</head>
-<body>
-<header>
-<p class=meta>pcnsim comparison</p>
-<h1>{esc(name_b)} compared with {esc(name_a)}</h1>
-<p class=meta>A: {esc(label_a or name_a)}<br>B: {esc(label_b or name_b)}</p>
-</header>
-<main>
-<section id="answer">
-{lead}
-{short}
-<ul class=answer>{items}</ul>
-</section>
-<section id="figure"><h2>Every difference, in its own unit</h2>
-{fig or '<p class=note>No difference could be drawn (no metric with an interval in both runs).</p>'}
-</section>
-<section id="method"><h2>How the difference was estimated</h2>
-{method}
-</section>
-<section id="table"><h2>All metrics</h2>
-{table}
-</section>
-</main>
-<footer><p class=meta>Written by pcnsim on {esc(datetime.now().strftime('%Y-%m-%d %H:%M'))}. Open this file in any browser; it needs no network.</p></footer>
-</body>
-</html>
-"""
+        rows.append({"label": catalogue.label(r["metric"]) + where, "metric": r["metric"],
+                     "unit": catalogue.unit(r["metric"]), "a": format_value(r["mean_a"], kind),
+                     "b": format_value(r["mean_b"], kind), "difference": _fmt_diff(r),
+                     "flag": "fixed" if is_fixed(r) else "differs" if r["distinguishable"] else ""})
+    return render("compare.html.j2", name_a=name_a, name_b=name_b, label_a=label_a or name_a,
+                  label_b=label_b or name_b, question=lead, short=head[0] if head else "",
+                  sentences=head[1:], figure=fig, method=method, rows=rows,
+                  written=datetime.now().strftime("%Y-%m-%d %H:%M"))
 
 
 def _fmt_diff(row: pd.Series) -> str:
@@ -408,6 +372,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
     """Plain sentences: how the difference was estimated, and which metrics differ."""
     if df.empty:
         return ["The two runs have no metric in common to compare."]
+    if all_identical(df):
+        return [NO_DIFFERENCE.format(a=name_a, b=name_b)]
     out = []
     if df["paired"].all():
         out.append(f"{name_b} and {name_a} share their random numbers (same seed and replications), "
@@ -436,7 +402,9 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
                        f"{_fmt_diff(r).lstrip('+-')}{unit}.")
         rest = len(df) - len(dist)
         if rest:
-            out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
+            out.append(f"The other {rest} differences are too small for this run to show: each 95% CI "
+                       "includes zero, and any effect is smaller than the farther end of its interval "
+                       "(in the table).")
     if len(fixed):
         out.append("Set by the scenarios, not estimated (no noise at all): "
                    + "; ".join(f"{catalogue.label(r['metric'])} {_fmt_diff(r)}" for _, r in fixed.iterrows())

@@ -1,7 +1,8 @@
 """The look of every figure: theme, palette, a slide-shaped figure with a title band, saving.
 
 Figures are drawn with matplotlib's object API (no pyplot, no global backend or theme
-change), so importing the report from a notebook changes nothing there.
+change), so importing the report from a notebook changes nothing there; seaborn draws on the
+same figures (`sns.heatmap(ax=...)`, `seaborn.objects.Plot.on(...)` with `.theme(rc())`).
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ class Figure:
 
 
 #: seaborn 0.13's "whitegrid" style, "talk" context and "colorblind" palette, written out:
-#: importing seaborn costs about two seconds (it imports scipy.stats), and only the grid
-#: heatmap needs it. tests/test_report.py checks these against seaborn. Left out: the style's
+#: importing seaborn costs about two seconds (it imports scipy.stats), and only a sweep's
+#: figures draw with it (the grid heatmap; the panels by swept key, a seaborn.objects facet
+#: grid), so a single scenario's report does without it. tests/test_report.py checks these against seaborn. Left out: the style's
 #: `image.cmap` ("rocket", a colormap that exists only once seaborn is imported); no figure
 #: draws with the default colormap (the heatmap names viridis).
 WHITEGRID = {
@@ -60,16 +62,25 @@ COLORBLIND = tuple(tuple(c / 255 for c in rgb) for rgb in (
     (202, 145, 97), (251, 175, 228), (148, 148, 148), (236, 225, 51), (86, 180, 233)))
 
 
-@contextlib.contextmanager
-def theme() -> Iterator[None]:
-    """seaborn's "talk" context, white grid and colour-blind palette, for this block only."""
+def rc() -> dict:
+    """The figures' matplotlib settings: seaborn's "talk" context, white grid and colour-blind
+    palette, bold titles. `theme` applies them to a block; a seaborn.objects `Plot` takes them
+    with `.theme(rc())` (it applies its own theme otherwise)."""
     import matplotlib as mpl
 
-    rc = {**WHITEGRID, **TALK}
-    rc["axes.prop_cycle"] = mpl.cycler(color=palette(len(COLORBLIND)))
-    rc.update({"figure.dpi": FIG_DPI, "savefig.dpi": FIG_DPI, "axes.titleweight": "bold",
-               "legend.frameon": True, "legend.framealpha": 0.9})
-    with mpl.rc_context(rc):
+    out = {**WHITEGRID, **TALK}
+    out["axes.prop_cycle"] = mpl.cycler(color=palette(len(COLORBLIND)))
+    out.update({"figure.dpi": FIG_DPI, "savefig.dpi": FIG_DPI, "axes.titleweight": "bold",
+                "legend.frameon": True, "legend.framealpha": 0.9})
+    return out
+
+
+@contextlib.contextmanager
+def theme() -> Iterator[None]:
+    """seaborn's "talk" context, white grid and colour-blind palette (`rc`), for this block only."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(rc()):
         yield
 
 

@@ -1,9 +1,11 @@
-"""The HTML tables of the report page: all metrics of a point, headline metrics by sweep point,
-national totals and the per-ICS table; and `esc`, the page's one way to put text in HTML."""
+"""The tables of the report page as rows of text: all metrics of a point, the headline metrics by
+sweep point, the national totals (with published figures beside them) and the per-ICS table.
+
+Each function returns plain data (numbers already in words); the macros of
+`templates/parts.html.j2` lay the rows out as HTML and escape them (`pcnsim.report.rendering`).
+"""
 from __future__ import annotations
 
-import html
-import re
 from typing import Any, Optional
 
 from pcnsim import metrics as catalogue
@@ -14,107 +16,79 @@ from pcnsim.report.national import AGGREGATE_TEXT, ICS_METRICS, National, compar
     national_comparison, national_kind, national_sentences, published_figures
 from pcnsim.experiment.folder import RunData, order_metrics
 
-__all__ = ["esc", "metrics_table", "sweep_table", "national_section", "published_table", "ics_table", "MAX_TABLE_POINTS"]
+__all__ = ["metric_rows", "sweep_view", "national_view", "published_rows", "ics_view", "value_pm",
+           "MAX_TABLE_POINTS"]
 
 MAX_TABLE_POINTS = 30     # a sweep table of key metrics by point, up to this many points
-_URL = re.compile(r"\b(?:https?|ftp)://", re.IGNORECASE)
 
 
-def esc(text: Any) -> str:
-    """HTML-escape text; web addresses lose their scheme so the page references nothing online."""
-    return html.escape(_URL.sub("", str(text)), quote=True)
+def _heading(metric: str) -> dict[str, str]:
+    """A metric as a column heading: its label and, below it, its unit."""
+    return {"label": catalogue.label(metric), "unit": catalogue.unit(metric)}
 
 
-def metrics_table(run: RunData, point: Optional[int] = None) -> str:
-    """Every metric of a point: mean, 95% CI (as summary.csv has it), unit and n."""
+def metric_rows(run: RunData, point: Optional[int] = None) -> list[dict[str, Any]]:
+    """Every metric of a point: label, name, mean, 95% CI (as summary.csv has it), unit and n."""
     s = run.point_summary(point)
     rows = []
     for m, r in s.iterrows():
         kind = catalogue.kind(m)
         dec = ci_decimals(r["mean"], r["ci_low"], r["ci_high"], kind)
         rd = lambda v: round_to_ci(v, r["mean"], r["ci_low"], r["ci_high"], kind) if finite(v) else v  # noqa: E731
-        n = int(r["n"]) if finite(r.get("n")) else ""
-        rows.append(f"<tr><td>{esc(catalogue.label(m))}<br><code>{esc(m)}</code></td>"
-                    f"<td class=num>{esc(format_value(rd(r['mean']), kind, dec))}</td>"
-                    f"<td class=num>{esc(format_value(rd(r['ci_low']), kind, dec))} to "
-                    f"{esc(format_value(rd(r['ci_high']), kind, dec))}</td>"
-                    f"<td>{esc(catalogue.unit(m))}</td><td class=num>{n}</td></tr>")
-    return ("<table><thead><tr><th>metric</th><th>mean</th><th>95% CI</th><th>unit</th>"
-            "<th>n</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+        rows.append({"label": catalogue.label(m), "metric": m, "mean": format_value(rd(r["mean"]), kind, dec),
+                     "low": format_value(rd(r["ci_low"]), kind, dec),
+                     "high": format_value(rd(r["ci_high"]), kind, dec), "unit": catalogue.unit(m),
+                     "n": int(r["n"]) if finite(r.get("n")) else ""})
+    return rows
 
 
-def sweep_table(run: RunData) -> str:
-    """The headline metrics at each sweep point (the first `MAX_TABLE_POINTS`)."""
+def sweep_view(run: RunData) -> Optional[dict[str, Any]]:
+    """The headline metrics at each sweep point (the first `MAX_TABLE_POINTS`); None when the
+    run has none of them. Each cell is a value and its 95% CI, or None when the point lacks it."""
+    from pcnsim.report.answers import parameter_label
+
     keys = run.swept_keys
     metrics = [m for m in catalogue.HEADLINE if m in set(run.summary["metric"])]
     if not metrics:
-        return ""
+        return None
     s = run.summary[run.summary["metric"].isin(metrics)]
     points = run.points
     shown = points[:MAX_TABLE_POINTS]
-    from pcnsim.report.answers import parameter_label
-
-    head = "".join(f"<th>{esc(parameter_label(k))}</th>" for k in keys) + "".join(
-        f"<th>{esc(catalogue.label(m))}<br><small>{esc(catalogue.unit(m))}</small></th>" for m in metrics)
-    body = []
+    rows = []
     for p in shown:
-        rows = s[s["point"] == p].set_index("metric")
+        have = s[s["point"] == p].set_index("metric")
         vals = run.point_values(p)
-        cells = "".join(f"<td class=num>{esc(format_param(vals.get(k, '')))}</td>" for k in keys)
+        cells = []
         for m in metrics:
-            if m in rows.index:
-                r = rows.loc[m]
+            if m in have.index:
+                r = have.loc[m]
                 value, ci = estimate_cells(r["mean"], r["ci_low"], r["ci_high"], catalogue.kind(m), m)
-                below = f"<br><small>{esc(ci)}</small>" if ci else ""
-                cells += f"<td class=num>{esc(value)}{below}</td>"
+                cells.append({"value": value, "ci": ci})
             else:
-                cells += "<td></td>"
-        body.append(f"<tr><td class=num>{p}</td>{cells}</tr>")
-    more = (f"<p class=note>The first {len(shown)} of {len(points)} points are shown; summary.csv "
-            "holds them all.</p>" if len(points) > len(shown) else "")
-    return ("<p class=note>Each cell: the mean and, below it, its 95% confidence interval.</p>"
-            "<div class=wide><table class=points><thead><tr><th>point</th>" + head + "</tr></thead><tbody>"
-            + "".join(body) + "</tbody></table></div>" + more)
+                cells.append(None)
+        rows.append({"point": p, "values": [format_param(vals.get(k, "")) for k in keys], "cells": cells})
+    return {"keys": [parameter_label(k) for k in keys], "metrics": [_heading(m) for m in metrics],
+            "rows": rows, "shown": len(shown), "total": len(points)}
 
 
-def value_pm(mean: Any, lo: Any, hi: Any, kind: str, metric: Optional[str] = None) -> str:
-    """HTML: a value and, below it, ± its CI half-width, both rounded to what the CI supports."""
+def value_pm(mean: Any, lo: Any, hi: Any, kind: str, metric: Optional[str] = None) -> dict[str, str]:
+    """A value and ± its CI half-width ("" without a CI), both rounded to what the CI supports."""
     value, _ = estimate_cells(mean, lo, hi, kind, metric)
     if not (finite(lo) and finite(hi)):
-        return esc(value)
+        return {"value": value, "pm": ""}
     half = (float(hi) - float(lo)) / 2
-    dec = ci_decimals(mean, lo, hi, kind)
     h = round_to_ci(half, mean, lo, hi, kind)
-    if kind == "share":
-        text = f"{h * 100:.1f} points"
-    else:
-        text = format_value(h, kind, dec)
-    return f"{esc(value)}<br><small>± {esc(text)}</small>"
+    text = f"{h * 100:.1f} points" if kind == "share" else format_value(h, kind, ci_decimals(mean, lo, hi, kind))
+    return {"value": value, "pm": text}
 
 
-def national_section(run: RunData, nat: National) -> str:
-    """The "National totals" section: sentences, a note on the intervals, a table of every metric."""
+def national_view(run: RunData, nat: National) -> dict[str, Any]:
+    """The "National totals" section: sentences, how the intervals were made, every metric's
+    national figure and the published figures beside them. `ok` False (with the `error`) when
+    the national totals could not be computed."""
     if nat.table is None or nat.table.empty:
-        why = f" ({nat.error})" if nat.error else ""
-        return ("<p class=note>National totals could not be computed from this run" + esc(why)
-                + ". Finish the run (<code>pcnsim run --out RUN_FOLDER --resume</code>) and redraw "
-                "the report with <code>pcnsim report RUN_FOLDER</code>.</p>")
+        return {"ok": False, "error": nat.error or ""}
     reps = nat.replications
-    if reps <= 1:
-        ci_note = ("<p class=note><strong>One replication: there are no confidence intervals.</strong> "
-                   "Each figure comes from one simulated run of each ICS, so it carries simulation "
-                   "noise that this run cannot measure. Run with <code>--replications 5</code> (or more) to get "
-                   "95% confidence intervals. Large counts and sums of money are shown to 4 "
-                   "significant figures (national.csv has them in full).</p>")
-    elif nat.method == "summary":
-        ci_note = (f"<p class=note>Ranges are conservative 95% confidence intervals from summary.csv "
-                   f"({reps} replications; the ICSs' half-widths added up, since results.parquet "
-                   "was not available). Ratios of national totals have none.</p>")
-    else:
-        ci_note = (f"<p class=note>Ranges are 95% confidence intervals over {reps} whole national "
-                   "replications (every ICS of a replication shares its random numbers, so the "
-                   "national figure is computed replication by replication).</p>")
-    sentences = "".join(f"<li>{esc(s)}</li>" for s in national_sentences(run, nat))
     t = nat.table.set_index("metric")
     rows = []
     for m in order_metrics(t.index):
@@ -129,76 +103,51 @@ def national_section(run: RunData, nat: National) -> str:
             unit = f"{unit}, per PCN" if unit else "per PCN"
         elif r["aggregate"] == "total":
             unit = f"{unit}, all PCNs" if unit else "all PCNs"
-        rows.append(f"<tr><td>{esc(catalogue.label(m))}<br><code>{esc(m)}</code></td>"
-                    f"<td>{esc(AGGREGATE_TEXT.get(r['aggregate'], r['aggregate']))}<br>"
-                    f"<code>{esc(r['aggregate'])}</code></td>"
-                    f"<td class=num>{esc(value)}</td><td class=num>{esc(ci)}</td>"
-                    f"<td>{esc(unit)}</td></tr>")
-    table = ("<div class=wide><table><thead><tr><th>metric</th><th>how it is combined</th>"
-             "<th>national value</th><th>95% CI</th><th>unit</th></tr></thead><tbody>"
-             + "".join(rows) + "</tbody></table></div>")
-    return (f"<ul class=key>{sentences}</ul>{ci_note}{published_table(run, nat)}"
-            "<p class=note>Counts (per year, backlogs, WTE) are totals over all PCNs; hours, waits "
-            "and shares are means per PCN weighted by each ICS's PCNs; the share of demand met and "
-            "the cost per appointment are ratios of national totals. The 90th percentile wait is "
-            "the weighted mean of the ICSs' percentiles, not a national percentile. The same "
-            "figures are in <code>national.csv</code> in the run folder.</p>" + table)
+        rows.append({"label": catalogue.label(m), "metric": m, "aggregate": r["aggregate"],
+                     "how": AGGREGATE_TEXT.get(r["aggregate"], r["aggregate"]), "value": value, "ci": ci,
+                     "unit": unit})
+    return {"ok": True, "replications": reps, "method": nat.method, "sentences": national_sentences(run, nat),
+            "published": published_rows(run, nat), "rows": rows}
 
 
-def published_table(run: RunData, nat: National) -> str:
-    """The national figures beside the published ones the scenario names (`report.published`), if any."""
+def published_rows(run: RunData, nat: National) -> list[dict[str, str]]:
+    """The national figures beside the published ones the scenario names (`report.published`)."""
     published = published_figures(run)
     if not published:
-        return ""
+        return []
     rows = []
     for _, r in national_comparison(nat, published).iterrows():
         model, value, gap = comparison_cells(r)
-        why = f"<br><small>{esc(r['note'])}</small>" if r["note"] else ""
-        rows.append(f"<tr><td>{esc(r['label'])}<br><code>{esc(r['metric'])}</code></td>"
-                    f"<td class=num>{esc(model)}</td><td class=num>{esc(value)}</td><td class=num>{esc(gap)}</td>"
-                    f"<td>{esc(r['source'])}{why}</td></tr>")
-    return ("<h3>Beside published figures</h3><div class=wide><table><thead><tr><th>figure</th><th>model</th>"
-            "<th>published</th><th>gap</th><th>source, and why they may differ</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table></div><p class=note>Gap: the model's national figure over the "
-            "published one, less 1. The figures and their sources are the scenario's "
-            "<code>report.published</code>.</p>")
+        rows.append({"label": r["label"], "metric": r["metric"], "model": model, "published": value, "gap": gap,
+                     "source": r["source"], "note": r["note"]})
+    return rows
 
 
-def ics_table(run: RunData, nat: National) -> str:
-    """The "Per ICS" table: each ICS's `ICS_METRICS` per PCN, and the national figure per PCN."""
+def ics_view(run: RunData, nat: National) -> dict[str, Any]:
+    """The "Per ICS" table: each ICS's `ICS_METRICS` per PCN (a `value_pm` cell, None for n/a),
+    and the national figure per PCN in a last row."""
     have = set(run.summary["metric"])
     metrics = [m for m in ICS_METRICS if m in have]
-    head = ("<th>ICS</th><th>PCNs</th>" + "".join(
-        f"<th>{esc(catalogue.label(m))}<br><small>{esc(catalogue.unit(m))}</small></th>" for m in metrics))
     s = run.summary[run.summary["metric"].isin(metrics)]
-    body = []
+    rows = []
     for p in nat.points:
-        rows = s[s["point"] == p].set_index("metric")
-        cells = f"<td>{esc(nat.names[p])}</td><td class=num>{esc(format_number(nat.pcns[p], 0))}</td>"
+        at = s[s["point"] == p].set_index("metric")
+        cells = []
         for m in metrics:
-            if m not in rows.index:
-                cells += "<td class=num>n/a</td>"
-                continue
-            r = rows.loc[m]
-            cells += f"<td class=num>{value_pm(r['mean'], r['ci_low'], r['ci_high'], catalogue.kind(m), m)}</td>"
-        body.append(f"<tr>{cells}</tr>")
+            r = at.loc[m] if m in at.index else None
+            cells.append(None if r is None else
+                         value_pm(r["mean"], r["ci_low"], r["ci_high"], catalogue.kind(m), m))
+        rows.append({"name": nat.names[p], "pcns": format_number(nat.pcns[p], 0), "cells": cells})
     # the national row, per PCN: totals / PCNs; means and ratios as they are
-    cells = (f"<td><strong>All {len(nat.points)} ICSs</strong></td>"
-             f"<td class=num><strong>{esc(format_number(nat.total_pcns, 0))}</strong></td>")
+    total = []
     for m in metrics:
         r = nat.row(m)
         if r is None or not finite(r["value"]) or not nat.total_pcns:
-            cells += "<td class=num>n/a</td>"
+            total.append(None)
             continue
         per = nat.total_pcns if r["aggregate"] == "total" else 1.0
-        text = value_pm(float(r["value"]) / per, float(r["ci_low"]) / per, float(r["ci_high"]) / per,
-                        catalogue.kind(m), m)
-        cells += f"<td class=num><strong>{text}</strong></td>"
-    body.append(f"<tr>{cells}</tr>")
-    ci = ("Below each value, ± the half-width of its 95% confidence interval."
-          if (nat.replications or run.replications or 0) > 1
-          else "One replication: no confidence intervals.")
-    return ("<p class=note>Each value is per PCN: the mean over the ICS's PCNs and over "
-            f"replications. {ci} The last row is the national figure per PCN. Every metric of every "
-            "ICS is in summary.csv.</p><div class=wide><table><thead><tr>" + head
-            + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+        total.append(value_pm(float(r["value"]) / per, float(r["ci_low"]) / per, float(r["ci_high"]) / per,
+                              catalogue.kind(m), m))
+    return {"metrics": [_heading(m) for m in metrics], "rows": rows,
+            "total": {"count": len(nat.points), "pcns": format_number(nat.total_pcns, 0), "cells": total},
+            "intervals": (nat.replications or run.replications or 0) > 1}

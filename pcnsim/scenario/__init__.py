@@ -16,13 +16,14 @@ Loading it goes:
 
 Every problem raises `ScenarioError` with one short paragraph naming the file, the
 dotted key, the value and what was expected. This package sits in the config layer: it
-imports only `pcnsim.config` and `pcnsim.errors`. Its modules, by job:
+imports only `pcnsim.config` and `pcnsim.errors` (and the version, for the header of a
+resolved scenario). Its modules, by job:
 
 - `yamlio`: the safe YAML loader, the dumper of resolved scenarios (`dump_yaml`);
 - `keys`: dotted keys and the schema they address (split, resolve, set, merge);
 - `messages`: which file set each key, and pydantic errors as sentences;
 - `files`: finding a file or a bundled name, reading it safely, its `extends` chain;
-- `loading`: `load_scenario`, `--set` (`parse_set`), `apply_values`;
+- `loading`: `load_scenario`, `--set` (`parse_set`), `apply_values`, `bundled_scenarios`;
 - `sweep`: `validate_sweep`.
 """
 from __future__ import annotations
@@ -32,13 +33,13 @@ from pcnsim.scenario.files import (  # the constants: read them here, set them t
     MAX_EXTENDS_DEPTH,
     MAX_FILE_BYTES,
     MAX_NODES,
-    BundledScenario,
-    bundled_scenarios,
     resolve_scenario_path,
     scenario_pack,
 )
 from pcnsim.scenario.loading import (
+    BundledScenario,
     apply_values,
+    bundled_scenarios,
     load_scenario,
     load_scenario_with_source,
     parse_set,

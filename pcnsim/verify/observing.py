@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pcnsim import model
 from pcnsim.config import DAYS_PER_WEEK, Scenario
 from pcnsim.verify.base import OBSERVE_AT
+
+if TYPE_CHECKING:
+    from pcnsim.model.booking import Diary
 
 
 # --------------------------------------------------------------------------- observing a run
@@ -58,8 +61,8 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
                 if model.is_open(s, week, day):
                     row = [week]
                     for i, pcn in enumerate(ics.pcns):
-                        row += [int(round(pcn.practices.backlog())), age_sum(pcn.practices)]
-                        idle[i] = max(idle[i], idle_while_unmet(pcn.practices))
+                        row += [int(round(pcn.practices.backlog())), age_sum(pcn.practices.diary)]
+                        idle[i] = max(idle[i], idle_while_unmet(pcn.practices.diary))
                     seen["days"].append(row)
             week += 1
 
@@ -73,11 +76,11 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
         weekly=[{k: np.asarray(v) for k, v in pcn.weekly.items()} for pcn in ics.pcns],
         patience_days=[pcn.practices.H for pcn in ics.pcns],
         served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns],
-        return_after_days=[pcn.practices.returns.shape[-1] for pcn in ics.pcns], idle_unmet=idle)
+        return_after_days=[pcn.practices.diary.returns.shape[-1] for pcn in ics.pcns], idle_unmet=idle)
 
 
-def age_sum(pr) -> int:
-    """End-of-day counts already made by the requests waiting (after the day's service and diary move)."""
+def age_sum(pr: Diary) -> int:
+    """End-of-day counts already made by the requests waiting in a diary (after the day's service and diary move)."""
     H = pr.H
     lead, k = np.arange(H + 1)[:, None], np.arange(H)[None, :]
     booked = int((pr.by_lead * np.maximum(lead - k, 0)).sum())
@@ -86,7 +89,7 @@ def age_sum(pr) -> int:
     return booked + int(pr.carried.sum()) + returners
 
 
-def idle_while_unmet(pr) -> float:
+def idle_while_unmet(pr: Diary) -> float:
     """Free bookable slots an eligible pool still has while a request it could serve went unbooked today.
 
     Read after the day's service, when the diary has moved on a day: the days that were open to

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -105,24 +106,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
             how = ("Each cell is the mean over replications at that combination (95% confidence "
                    "intervals in summary.csv and the table below).")
         else:
-            n = len(keys)
-            ncols = min(3, n)
-            nrows = math.ceil(n / ncols)
-            axes = np.atleast_1d(body.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
-            for ax, key in zip(axes, keys):
-                if _is_numeric(s[key]):
-                    _scatter(ax, s[key], s, scale, col)
-                else:
-                    cats = sorted(s[key].astype(str).unique())
-                    xs = s[key].astype(str).map({c: i for i, c in enumerate(cats)})
-                    _scatter(ax, xs, s, scale, col)
-                    readable_ticks(ax, range(len(cats)), cats)
-                ax.set_xlabel("\n".join(textwrap.wrap(parameter_label(key), 28)), fontsize="small")
-            for ax in axes[n:]:
-                ax.set_visible(False)
-            for ax in axes[::ncols]:
-                ax.set_ylabel(catalogue.axis_label(metric), fontsize="small")
-                thousands(ax.yaxis)
+            _facet_by_key(body, s, keys, metric, scale, col)
             how = ("Each dot is one point of the sweep (mean over replications"
                    + (", whiskers 95% CIs" if len(s) <= MAX_ERRORBAR_POINTS else "")
                    + "), plotted against each swept parameter in turn; a clear trend in a panel "
@@ -152,6 +136,48 @@ def _yerr(d: pd.DataFrame, scale: float, metric: Optional[str] = None):
     lo = (d["mean"] - low).clip(lower=0) * scale
     hi = (high - d["mean"]).clip(lower=0) * scale
     return np.vstack([lo.fillna(0).to_numpy(), hi.fillna(0).to_numpy()])
+
+
+def _facet_by_key(body, s: pd.DataFrame, keys: list[str], metric: str, scale: float, col) -> None:
+    """A metric against each swept key in turn, a panel per key sharing the y axis (three to a
+    row): a seaborn.objects facet grid drawn on `body`. A text key's values are placed at 0, 1...
+    in sorted order and named on its axis. seaborn (imported here, about a second) is paid for
+    only by a run that sweeps three keys or more, or samples them (LHS, Sobol)."""
+    import seaborn.objects as so
+
+    from pcnsim.report.style import rc
+
+    yerr = _yerr(s, scale, metric)
+    y = s["mean"].to_numpy(dtype=float) * scale
+    categories: dict[str, list[str]] = {}
+    panels = []
+    for key in keys:
+        if _is_numeric(s[key]):
+            x = s[key].astype(float).to_numpy()
+        else:
+            categories[key] = sorted(s[key].astype(str).unique())
+            x = s[key].astype(str).map({c: i for i, c in enumerate(categories[key])}).to_numpy(dtype=float)
+        panels.append(pd.DataFrame({"key": key, "x": x, "y": y, "low": y - yerr[0], "high": y + yerr[1]}))
+    long = pd.concat(panels, ignore_index=True)
+    ncols = min(3, len(keys))
+    plot = (so.Plot(long, x="x", y="y").facet(col="key", order=keys, wrap=ncols)
+            .share(x=False, y=True).theme(rc()).on(body))
+    if len(s) <= MAX_ERRORBAR_POINTS:
+        plot = (plot.add(so.Range(color=col, alpha=0.8, linewidth=1.5), ymin="low", ymax="high")
+                .add(so.Dot(color=col, alpha=0.8, pointsize=7)))
+    else:
+        plot = plot.add(so.Dot(color=col, alpha=0.5, pointsize=4.5, edgewidth=0))
+    with warnings.catch_warnings():   # seaborn 0.13 passes pandas 3 a deprecated `copy=`: not ours
+        warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="seaborn")
+        plot.plot()
+    for i, (ax, key) in enumerate(zip(body.axes, keys)):
+        ax.set_title("")
+        if key in categories:
+            readable_ticks(ax, range(len(categories[key])), categories[key])
+        ax.set_xlabel("\n".join(textwrap.wrap(parameter_label(key), 28)), fontsize="small")
+        ax.set_ylabel(catalogue.axis_label(metric) if i % ncols == 0 else "", fontsize="small")
+        if i % ncols == 0:
+            thousands(ax.yaxis)
 
 
 def _scatter(ax, x, d: pd.DataFrame, scale: float, col) -> None:
