@@ -14,6 +14,22 @@ from pcnsim.config import Scenario
 from tests.fake_runs import make_run_folder
 
 
+#: The tiers (pyproject.toml's markers): every test carries one, so `-m unit` and `-m integration`
+#: together select the whole suite; `slow` is on top of a tier.
+TIERS = ("unit", "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test module whose tests carry no tier marker (`pytestmark = pytest.mark.unit` or
+    `integration` at its top, or one on each test): a new module would otherwise escape `-m`."""
+    untiered = sorted({item.nodeid.split("::")[0] for item in items
+                       if not any(item.get_closest_marker(tier) for tier in TIERS)})
+    if untiered:
+        raise pytest.UsageError(f"test module(s) without a tier marker: {', '.join(untiered)}. Add "
+                                "`pytestmark = pytest.mark.unit` (one function or class) or "
+                                "`pytest.mark.integration` (the model, the CLI or other processes) at the top.")
+
+
 @pytest.fixture(scope="session")
 def small_scenario() -> Scenario:
     """The England-baseline PCN on a short horizon (26 weeks, 4 of warm-up, 2 replications):

@@ -11,6 +11,8 @@ from pcnsim.model.labour import candidates_per_year
 from pcnsim.model.practices import list_sizes
 from pcnsim.verify import idle_while_unmet, observe, scenario
 
+pytestmark = pytest.mark.integration
+
 SHORT = {"run.horizon_weeks": 40, "run.warmup_weeks": 8}
 
 

@@ -349,6 +349,7 @@ def test_default_folder_is_named_and_never_overwritten(tmp_path):
     assert list(a.results.columns) == ["point", "replication", "metric", "value"]
 
 
+@pytest.mark.integration
 def test_resume_refuses_a_run_started_by_other_model_code(reference, tmp_path):
     """Cells computed by two versions of the model must never be mixed in one run."""
     folder = tmp_path / "run"
@@ -365,6 +366,7 @@ def test_resume_refuses_a_run_started_by_other_model_code(reference, tmp_path):
 
 
 
+@pytest.mark.unit
 def test_model_fingerprint_covers_every_module_of_the_model_config_and_scenario_packages(tmp_path, monkeypatch):
     """An edit to any module of pcnsim/model/, pcnsim/config/ or pcnsim/scenario/ changes the
     fingerprint (a resume then refuses to mix cells); an edit elsewhere (the CLI) does not."""
@@ -387,6 +389,7 @@ def test_model_fingerprint_covers_every_module_of_the_model_config_and_scenario_
     assert manifest_module.model_fingerprint() == before
 
 
+@pytest.mark.unit
 def test_the_manifest_records_the_git_commit_and_whether_the_tree_is_dirty(tmp_path, monkeypatch):
     """`git_commit` asks git both questions at once: the commit, then dirty after an edit; None
     outside a repository, and None when git cannot be run."""
@@ -411,6 +414,7 @@ def test_the_manifest_records_the_git_commit_and_whether_the_tree_is_dirty(tmp_p
     assert manifest_module.git_commit() == {"git_commit": None, "git_dirty": None}
 
 
+@pytest.mark.unit
 def test_the_manifest_records_each_package_version_as_importlib_metadata_reads_it(monkeypatch):
     """`versions`: the installed packages' versions as importlib.metadata reads them, None for an absent one."""
     import importlib.metadata as md
@@ -442,6 +446,7 @@ def test_summary_gives_rare_counts_an_exact_poisson_interval(tmp_path, small_sce
     assert row["ci_high"] > 0 and row["ci_low"] >= 0
 
 
+@pytest.mark.integration
 def test_a_cell_of_an_ics_carries_the_ics_not_its_pcns(small_scenario):
     """A national run partitions by ICS: one cell (a task on a dask worker) simulates a whole ICS
     and sends back its per-PCN means, the same size for 1 PCN as for 4, never one record a PCN."""

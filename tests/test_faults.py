@@ -46,9 +46,20 @@ def write_sweep(path: Path, horizon_weeks: int) -> Path:
     return path
 
 
-def run_command(file: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pcnsim", "run", str(file), "--jobs", "1", "--quiet", "--no-report",
-            "--out", str(out), *extra]
+def run_command(file: Path, out: Path, *extra: str, gate: Path | None = None) -> list[str]:
+    """`pcnsim run FILE` in process; with `gate`, every cell but the first held until the file `gate`
+    exists (tests/cell_gate.py), so that a signal comes while exactly one cell is kept."""
+    start = [sys.executable, "-m", "pcnsim"] if gate is None else [sys.executable, "-m", "tests.cell_gate", str(gate)]
+    return [*start, "run", str(file), "--jobs", "1", "--quiet", "--no-report", "--out", str(out), *extra]
+
+
+def wait_for_a_cell(folder: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until the run in `proc` has kept a cell (an event, not a time); fail if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not finished_cells(folder):
+        assert proc.poll() is None, "the run ended before it wrote a cell"
+        assert time.monotonic() < deadline, f"no cell written within {timeout:g} s"
+        time.sleep(0.005)
 
 
 def is_temporary(path: Path) -> bool:
@@ -125,19 +136,15 @@ def test_sigkill_leaves_only_whole_files_and_resume_equals_an_uninterrupted_run(
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     uninterrupted = subprocess.Popen(run_command(file, whole), cwd=ROOT, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
-    proc = subprocess.Popen(run_command(file, killed), cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(run_command(file, killed, gate=tmp_path / "gate"), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not finished_cells(killed):
-        assert proc.poll() is None, "the run ended before it wrote a cell"
-        assert time.monotonic() < deadline, "no cell written within 60 s"
-        time.sleep(0.005)
+    wait_for_a_cell(killed, proc)   # the next cell is held at the gate (never opened)
     os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert proc.wait(timeout=120) == -signal.SIGKILL
 
     # (a) killed mid-run: whole cells, a manifest that does not claim completion, no final files
     kept = finished_cells(killed)
-    assert 0 < len(kept) < 12, kept
+    assert kept == ["p00000-r0000"]
     assert_nothing_half_written(killed, allow_temporary=True)
     assert json.loads((killed / "manifest.json").read_text())["status"] == "running"
     assert not any((killed / name).exists() for name in FINAL_FILES)
@@ -160,17 +167,16 @@ def test_ctrl_c_keeps_finished_cells_and_says_how_to_resume(tmp_path):
     out = tmp_path / "run"
     # A test runner started in the background (`.ci/run &`) ignores SIGINT, and a child inherits
     # that; restore the default so that the run gets its KeyboardInterrupt as from a terminal.
-    proc = subprocess.Popen(run_command(file, out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
-    while not finished_cells(out):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.005)
+    # The first cell is kept, the next held at a gate (never opened): Ctrl-C comes while a cell runs.
+    proc = subprocess.Popen(run_command(file, out, gate=tmp_path / "gate"), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    wait_for_a_cell(out, proc)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert f"pcnsim run --out {out} --resume" in err and "Traceback" not in err
-    assert 0 < len(finished_cells(out)) < 12
+    assert f"pcnsim run --out {out} --resume" in err and "Traceback" not in err, err
+    assert finished_cells(out) == ["p00000-r0000"]
     assert_nothing_half_written(out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"

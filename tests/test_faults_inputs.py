@@ -22,11 +22,13 @@ from pcnsim import experiment
 from pcnsim.cli import main
 from pcnsim.config import MAX_SWEEP_POINTS
 from pcnsim.experiment import cells as cells_module
-from pcnsim.experiment.executors import LocalPool, available_cores, make_executor
+from pcnsim.experiment.executors import InProcess, LocalPool, available_cores, make_executor
 from tests.test_faults import (assert_nothing_half_written, assert_same_results, finished_cells, run_command,
                                write_sweep)
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The CLI, the model or other processes, nearly everywhere here (the few unit tests say so too).
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +112,7 @@ def test_empty_corrupt_or_misplaced_cells_are_redone_on_resume(sweep, reference,
 
 
 # --------------------------------------------------------------------------- inputs checked
+@pytest.mark.integration
 def test_a_sweep_over_the_maximum_is_refused_at_validation_with_its_count(tmp_path):
     values = ", ".join(str(v) for v in range(1000))
     file = tmp_path / "huge.yaml"
@@ -128,21 +131,16 @@ def test_a_sweep_over_the_maximum_is_refused_at_validation_with_its_count(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.integration
 def test_jobs_beyond_the_cores_are_capped_and_said(caplog):
     caplog.set_level("INFO", logger="pcnsim.experiment")
-    pool = make_executor(1000, None, cells=10_000)
-    try:
+    with make_executor(1000, None, cells=10_000) as pool:
         cores = available_cores()
-        if cores == 1:
-            assert pool is None
-        else:
-            assert isinstance(pool, LocalPool) and pool.jobs == cores
+        assert isinstance(pool, InProcess if cores == 1 else LocalPool) and pool.jobs == cores
         assert f"--jobs 1000: this machine has {cores} cores" in caplog.text
-    finally:
-        if pool is not None:
-            pool.close()
 
 
+@pytest.mark.integration
 def test_an_unknown_target_metric_is_refused_with_a_suggestion(sweep, tmp_path):
     out = tmp_path / "run"
     res = CliRunner().invoke(main, ["run", str(sweep), "--jobs", "1", "--quiet", "--no-report", "--out", str(out),
@@ -154,6 +152,7 @@ def test_an_unknown_target_metric_is_refused_with_a_suggestion(sweep, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("damage", ["wrong columns", "text values", "all NaN"])
 def test_damaged_result_files_are_refused_by_report_and_compare(reference, tmp_path, damage):
     run = tmp_path / "run"
@@ -180,6 +179,7 @@ def test_damaged_result_files_are_refused_by_report_and_compare(reference, tmp_p
     assert not (run / "report.html").exists()
 
 
+@pytest.mark.integration
 def test_run_folder_files_follow_the_umask(sweep, tmp_path):
     old = os.umask(0o027)
     try:
@@ -273,6 +273,7 @@ def test_a_script_without_the_main_guard_is_told_and_leaves_no_folder(tmp_path):
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())
 
 
+@pytest.mark.integration
 def test_the_readme_python_example_runs_as_a_script(tmp_path):
     text = (ROOT / "README.md").read_text()
     code = text.split("## Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
@@ -294,6 +295,7 @@ def test_the_readme_python_example_runs_as_a_script(tmp_path):
     ("1e18", "expected a number at most"),           # out of range, not "not a whole number"
     ("1e4", None),                                   # a whole number in range: accepted
 ])
+@pytest.mark.unit
 def test_numbers_in_exponent_notation_are_checked_for_range(value, expected):
     res = CliRunner().invoke(main, ["validate", "baseline", "--set", f"run.replications={value}"])
     if expected is None:
@@ -302,6 +304,7 @@ def test_numbers_in_exponent_notation_are_checked_for_range(value, expected):
         assert res.exit_code == 2 and expected in res.output and "whole number" not in res.output, res.output
 
 
+@pytest.mark.unit
 def test_a_name_with_accented_letters_is_refused_in_words_that_say_why():
     res = CliRunner().invoke(main, ["validate", "baseline", "--set", "name=Ünïcode"])
     assert res.exit_code == 2

@@ -18,6 +18,8 @@ from pcnsim.model.calendar import DAY, SESSION_START, WEEK
 from pcnsim.model.clinical_director import timetable
 from pcnsim.model.streams import STREAM_PROCESSES
 
+pytestmark = pytest.mark.integration
+
 
 def quiet_scenario(**over) -> Scenario:
     """No arrivals of any kind (so a test controls every task) and no meetings."""

@@ -49,7 +49,7 @@ _CLI = """
 """
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 @pytest.mark.parametrize("args", [
     ["--help"], ["--version"], ["run", "--help"], ["validate", "--help"], ["params", "--help"],
     ["report", "--help"], ["compare", "--help"], ["verify", "--help"], ["app", "--help"],
@@ -61,7 +61,7 @@ def test_help_validate_and_params_load_no_heavy_library(args):
     assert got["loaded"] == [], f"pcnsim {' '.join(args)} imported {got['loaded']}"
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_a_worker_unpickles_run_cell_without_pandas_pyarrow_or_scipy():
     """What a spawned worker imports to receive its first cell: `run_cell` and a Scenario."""
     got = _fresh("""
@@ -105,7 +105,7 @@ def test_run_reaches_its_first_cell_before_loading_pandas_or_the_report(tmp_path
     assert "pandas" in got["at_end"]   # the probe saw the run go on to combine its cells
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_the_model_package_loads_a_name_when_it_is_first_used():
     got = _fresh("""
         import json, sys
@@ -168,7 +168,7 @@ def _command(*args: str) -> subprocess.CompletedProcess:
                           text=True, env=env, cwd=ROOT, timeout=300)
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_the_command_line_exits_with_its_status_its_output_and_its_atexit_handlers():
     """From the command line `main` ends through `exit_now`: the status, every line written
     (piped, so block-buffered) and the atexit handlers are kept."""
@@ -189,7 +189,7 @@ def test_the_command_line_exits_with_its_status_its_output_and_its_atexit_handle
     assert bad.returncode == 2 and "does not exist" in bad.stderr and bad.stdout == ran
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_the_command_line_waits_for_a_thread_still_at_work():
     from pcnsim.cli import GC_THRESHOLD
 
@@ -198,7 +198,7 @@ def test_the_command_line_waits_for_a_thread_still_at_work():
     assert "thread done" in done.stdout and done.stdout.endswith(f"atexit ran {GC_THRESHOLD}\n")
 
 
-@pytest.mark.unit
+@pytest.mark.integration
 def test_the_command_line_under_cprofile_leaves_its_profile(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "p.prof"), "-m", "pcnsim",

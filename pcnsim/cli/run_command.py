@@ -193,7 +193,7 @@ def _national(folder, write_csv: bool):
               help="With --resume: accept a run folder from an older pcnsim that recorded no model fingerprint.")
 @click.option("--cluster-timeout", type=click.FloatRange(min=0, min_open=True, max=86_400), metavar="SECONDS",
               help="With --scheduler: stop the run after this long without a scheduler connection or without "
-                   "workers [default: 30].")
+                   "workers; a worker silent this long counts as gone [default: 30].")
 @click.option("--set", "set_", multiple=True, metavar="KEY=VALUE", help="Override a parameter: dotted key = value (read as YAML). Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--target-halfwidth", multiple=True, metavar="METRIC=REL",

@@ -11,7 +11,7 @@ numbers at every point (common random numbers).
 The package, by job (as the EMA Workbench's em_framework):
 - `designs`: the sweep's points (grid, points, LHS, Sobol), each validated into a scenario;
 - `cells`: one cell run in a worker, and its file `cells/pPPPPP-rRRRR.parquet`;
-- `executors`: local worker processes or a dask.distributed cluster;
+- `executors`: one `Executor` interface: in process, local worker processes or a dask.distributed cluster;
 - `runner`: `run` — resume, the target half-width loop, Ctrl-C and full disks, progress events;
 - `combine`: the cell files become results, summary, weekly series, sensitivity, manifest;
 - `folder`: THE run-folder module: atomic writers, folder checks, `load_run` and `RunData`;

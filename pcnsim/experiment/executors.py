@@ -1,12 +1,17 @@
 """Where cells run: in this process, local worker processes, or a dask.distributed cluster.
 
-Each pool submits `run_cell` payloads, waits for the first to finish, turns a future into a
-`CellOutcome`, and stops cleanly on Ctrl-C (cancel what has not started, keep what finished).
+The runner sees one interface, `Executor`: `submit` a cell, iterate the outcomes of the cells
+that `finished`, `cancel` on Ctrl-C (cells not started are dropped, running ones finish and
+are kept), `close` (also as a context manager). Three executors implement it: `InProcess`
+(one cell at a time, here), `LocalPool` (spawned worker processes) and `DaskPool` (a
+dask.distributed scheduler's workers; dask is the optional `cluster` extra).
 
 Failures of the machinery itself end the run within a bounded time with a `ClusterError`
-(never a hang): a local worker process that dies, a dask scheduler that cannot be reached
-(`CONNECT_TIMEOUT`), one that is lost, or a cluster with no workers for `cluster_timeout`
-seconds (`CLUSTER_TIMEOUT` by default).
+(never a hang), each with its own reason: a local worker process that dies; a dask scheduler
+that cannot be reached (`CONNECT_TIMEOUT`) or whose connection is lost; a cluster with no
+worker left for `cluster_timeout` seconds (`CLUSTER_TIMEOUT` by default), where a worker
+that has not answered the scheduler for that long counts as gone. A dask cell whose result
+was lost with its worker while other workers remain is not a failure: dask computes it again.
 """
 from __future__ import annotations
 
@@ -20,8 +25,10 @@ import sys
 import threading
 import time
 import traceback
+from abc import ABC, abstractmethod
+from collections import deque
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterator
 
 from pcnsim.errors import ClusterError, ScenarioError
 from pcnsim.experiment.cells import CellOutcome, cell_name, run_cell
@@ -29,7 +36,8 @@ from pcnsim.experiment.cells import CellOutcome, cell_name, run_cell
 log = logging.getLogger("pcnsim.experiment")
 
 #: Seconds a dask cluster may go without a scheduler connection or without workers before the
-#: run stops (`--cluster-timeout`).
+#: run stops (`--cluster-timeout`); also how long a worker may go without answering the
+#: scheduler (its heartbeat) before it counts as gone.
 CLUSTER_TIMEOUT = 30.0
 #: Seconds to reach a dask scheduler at the start of a run.
 CONNECT_TIMEOUT = 2.0
@@ -38,6 +46,12 @@ _DASK_LOGGERS = ("distributed.client", "distributed.core", "distributed.comm", "
                  "distributed.utils")
 #: How often (seconds) the run checks on the cluster, and a worker process on its parent.
 POLL_SECONDS = 0.5
+#: The one line that says how to get dask for `--scheduler`.
+CLUSTER_EXTRA_HINT = ('--scheduler needs dask.distributed, which is not installed; install it with: '
+                      'pip install "pcnsim[cluster]"')
+
+#: A cell as the executors take it: (point, replication, the point's scenario, simulate or None).
+Payload = tuple
 
 
 def available_cores() -> int:
@@ -89,7 +103,93 @@ def _unguarded_main_script() -> str | None:
     return None if re.search(r"""__name__\s*==\s*['"]__main__['"]""", text) else path
 
 
-class LocalPool:
+class Executor(ABC):
+    """Where a run's cells run: the one interface the runner uses.
+
+    The runner keeps up to `slots` cells in flight (`submit`), takes the outcomes of those
+    that end (`finished`), and on Ctrl-C calls `cancel`; `close` (or leaving a `with` block)
+    frees the workers. Machinery failures raise `ClusterError`; a cell that raises is an
+    outcome with `error` set, not an exception, so the run goes on.
+    """
+
+    kind: str = ""
+    #: Workers (processes or threads) computing cells.
+    jobs: int = 1
+    #: Cells kept in flight: enough to keep every worker busy while results come back.
+    slots: int = 1
+    #: Set when a second Ctrl-C abandoned the running cells: `close` then does not wait for them.
+    abandoned: bool = False
+
+    @abstractmethod
+    def submit(self, payload: Payload) -> None:
+        """Start (or queue) one cell."""
+
+    @property
+    @abstractmethod
+    def in_flight(self) -> int:
+        """Cells submitted whose outcome has not been returned by `finished`."""
+
+    @abstractmethod
+    def finished(self) -> Iterator[CellOutcome]:
+        """Wait until at least one cell in flight ends, then yield the outcome of each that has."""
+
+    @abstractmethod
+    def _cancel(self) -> list[CellOutcome]:
+        """`cancel` without the second-Ctrl-C bookkeeping."""
+
+    def cancel(self) -> list[CellOutcome]:
+        """Ctrl-C: drop the cells no worker has started, let the running ones finish, and return
+        the outcomes of those that finished. A second Ctrl-C meanwhile abandons them (re-raised)."""
+        try:
+            return self._cancel()
+        except KeyboardInterrupt:
+            self.abandoned = True
+            raise
+
+    @abstractmethod
+    def close(self, wait: bool = True) -> None:
+        """Free the workers; `wait=False` ends running cells instead of waiting for them."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records of the executor."""
+        return {"kind": self.kind, "jobs": self.jobs}
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(wait=not self.abandoned)
+
+
+class InProcess(Executor):
+    """Cells one after another in this process (`--jobs 1`): no worker to start, nothing to
+    pickle, and a traceback of a failing cell points into the model directly."""
+
+    kind = "in process"
+
+    def __init__(self) -> None:
+        self.queue: deque[Payload] = deque()
+
+    def submit(self, payload: Payload) -> None:
+        self.queue.append(payload)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.queue)
+
+    def finished(self) -> Iterator[CellOutcome]:
+        if self.queue:
+            yield run_cell(self.queue.popleft())
+
+    def _cancel(self) -> list[CellOutcome]:
+        self.queue.clear()   # Ctrl-C interrupted the running cell itself: nothing finished since
+        return []
+
+    def close(self, wait: bool = True) -> None:
+        self.queue.clear()
+
+
+class LocalPool(Executor):
     """Local worker processes (spawned: safe with threads, the same on every platform)."""
 
     kind = "local"
@@ -98,17 +198,24 @@ class LocalPool:
         self.jobs = jobs
         self.slots = 2 * jobs
         self.finished_any = False
+        self.futures: dict[cf.Future, tuple[int, int]] = {}
         self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                            initializer=_init_worker, initargs=(os.getpid(),))
 
-    def submit(self, payload: Any) -> Any:
-        return self.pool.submit(run_cell, payload)
+    def submit(self, payload: Payload) -> None:
+        self.futures[self.pool.submit(run_cell, payload)] = (payload[0], payload[1])
 
-    def wait_first(self, futures: Sequence[Any]) -> Iterable[Any]:
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-        return done
+    @property
+    def in_flight(self) -> int:
+        return len(self.futures)
 
-    def outcome(self, future: Any, point: int, replication: int) -> CellOutcome:
+    def finished(self) -> Iterator[CellOutcome]:
+        done, _ = cf.wait(list(self.futures), return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            self.futures.pop(future)
+            yield self._outcome(future)
+
+    def _outcome(self, future: cf.Future) -> CellOutcome:
         try:
             out = future.result()
         except cf.process.BrokenProcessPool:
@@ -123,12 +230,13 @@ class LocalPool:
         self.finished_any = True
         return out
 
-    def stop(self, futures: Sequence[Any]) -> list[Any]:
-        """Cancel what has not started, wait for the running cells; return those that finished."""
+    def _cancel(self) -> list[CellOutcome]:
+        futures = list(self.futures)
         for f in futures:
             f.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
-        return [f for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+        self.futures.clear()
+        return [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
 
     def close(self, wait: bool = True) -> None:
         if not wait:  # abandoned (a second Ctrl-C): do not wait for the workers, end them
@@ -161,23 +269,33 @@ def check_scheduler_address(address: str) -> str:
     return text if m.group("scheme") else f"tcp://{text}"
 
 
-class DaskPool:
+class DaskPool(Executor):
     """Cells on a dask.distributed cluster (`dask scheduler` + `dask worker`s).
 
-    The connection and the workers are watched while cells run: no scheduler connection, or
-    no worker, for `timeout` seconds raises `ClusterError`."""
+    The scheduler and its workers are watched while cells run (`_watch`, about once a
+    second). Faults are told apart:
+    - the connection to the scheduler lost: the run ends at once (dask has cancelled every
+      cell in flight), saying so;
+    - a worker gone while others remain: nothing to do; a cell it held (running, or finished
+      but not yet fetched: dask marks it `lost`) is computed again by dask on another worker;
+    - a worker that has not answered the scheduler (its heartbeat) for `timeout` seconds, a
+      frozen one say, counts as gone: the scheduler is asked to drop it, as its own
+      `worker-ttl` would after five minutes, so its cells go to the others;
+    - no worker left (none answering) for `timeout` seconds: the run ends, saying so.
+    """
 
     kind = "dask"
 
     def __init__(self, address: str, timeout: float | None = None) -> None:
+        distributed = import_distributed()
         address = check_scheduler_address(address)
-        try:
-            import distributed
-        except ImportError:  # pragma: no cover - a declared dependency
-            raise ScenarioError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
         self.distributed = distributed
         self.address = address
         self.timeout = CLUSTER_TIMEOUT if timeout is None else float(timeout)
+        self.futures: dict[Any, tuple[int, int]] = {}
+        self.heard: dict[str, tuple[float, float]] = {}  # worker: (its last_seen, when it last changed here)
+        self.dropped: set[str] = set()                     # workers this run asked the scheduler to drop
+        self.last_check = 0.0
         # dask logs a lost connection with tracebacks; this pool reports it in one paragraph instead
         self.quieted = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
         for name in _DASK_LOGGERS:
@@ -185,92 +303,178 @@ class DaskPool:
         try:
             self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as err:  # noqa: BLE001 - OSError, TimeoutError, ValueError... all mean "not there"
+            _stop_failed_client(err, distributed.Client)
             self._restore_logging()
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ScenarioError(f"--scheduler {address}: cannot reach a dask scheduler there within "
                                f"{CONNECT_TIMEOUT:g} s ({reason}); start one with `dask scheduler` and give "
                                "the tcp://HOST:PORT address it prints") from None
-        threads = self._worker_threads(wait=self.timeout)
+        self.since_healthy = time.monotonic()
+        threads = self._wait_for_workers()
         if not threads:
             self.close()
             raise ClusterError(f"--scheduler {address}: the scheduler has no workers (none joined within "
                                f"{self.timeout:g} s); start some with `dask worker {address}`")
         self.jobs = sum(threads.values())
         self.slots = max(4, 2 * self.jobs)
-        self.since_healthy = time.monotonic()
 
-    def _worker_threads(self, wait: float = 0.0) -> dict[str, int] | None:
-        """{worker: threads} from the scheduler (waiting up to `wait` s for one); None if unreachable."""
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                if self.client.status != "running":
-                    return None
-                threads = self.client.sync(self.client.scheduler.ncores, callback_timeout=5)
-            except Exception:  # noqa: BLE001 - a lost scheduler
+    # ----------------------------------------------------------------- the cluster's health
+    def _workers(self) -> dict[str, tuple[int, float]] | None:
+        """{worker: (threads, last heartbeat in the scheduler's clock)}; None if the scheduler is
+        not connected or does not answer within 5 s."""
+        try:
+            if self.client.status != "running":
                 return None
-            if threads or time.monotonic() >= deadline:
-                return dict(threads)
+            info = self.client.sync(self.client.scheduler.identity, n_workers=-1, callback_timeout=5)
+        except Exception:  # noqa: BLE001 - a lost scheduler
+            return None
+        return {addr: (int(w.get("nthreads", 1)), float(w.get("last_seen", 0.0)))
+                for addr, w in (info.get("workers") or {}).items()}
+
+    def _answering(self, workers: dict[str, tuple[int, float]], now: float) -> dict[str, int]:
+        """The workers whose heartbeat advanced within `timeout` seconds (by this machine's clock:
+        only changes of the scheduler's timestamp are compared, never the two clocks), {worker:
+        threads}; notes the last time any worker was heard from in `since_healthy`."""
+        for addr, (_, seen) in workers.items():
+            before = self.heard.get(addr)
+            if before is None or before[0] != seen:
+                self.heard[addr] = (seen, now)
+        for addr in set(self.heard) - set(workers):
+            del self.heard[addr]
+        if self.heard:
+            self.since_healthy = max(self.since_healthy, max(t for _, t in self.heard.values()))
+        return {addr: workers[addr][0] for addr, (_, t) in self.heard.items() if now - t < self.timeout}
+
+    def _wait_for_workers(self) -> dict[str, int]:
+        """{worker: threads} once one has joined, waiting up to `timeout` seconds ({} if none did)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            workers = self._workers()
+            if workers or workers is None or time.monotonic() >= deadline:
+                return {addr: threads for addr, (threads, _) in (workers or {}).items()}
             time.sleep(POLL_SECONDS)
 
-    def submit(self, payload: Any) -> Any:
-        point, rep = payload[0], payload[1]
-        return self.client.submit(run_cell, payload, pure=False,
-                                  key=f"pcnsim-{cell_name(point, rep)}-{os.urandom(4).hex()}")
+    def _lost_scheduler(self) -> ClusterError:
+        return ClusterError(f"the connection to the dask scheduler at {self.address} was lost")
 
-    def wait_first(self, futures: Sequence[Any]) -> Iterable[Any]:
-        """The futures that ended (finished, erred, cancelled); raises `ClusterError` when the
-        cluster has been unusable for `timeout` seconds."""
-        last_check = 0.0
-        while True:
-            done = [f for f in futures if f.status in ("finished", "error", "cancelled", "lost")]
-            if done:
-                return done
-            now = time.monotonic()
-            if now - last_check >= 1.0:
-                last_check = now
-                threads = self._worker_threads() if self.client.status == "running" else None
-                if self.client.status != "running":
-                    problem = "the connection to the dask scheduler was lost"
-                elif threads is None:
-                    problem = "the dask scheduler does not answer"
-                elif not threads:
-                    problem = "the cluster has no workers left"
-                else:
-                    problem = None
-                    self.since_healthy = now
-                if problem is not None and now - self.since_healthy >= self.timeout:
-                    raise ClusterError(f"{problem} (for {self.timeout:g} s) at {self.address}")
-            time.sleep(0.05)
-
-    def outcome(self, future: Any, point: int, replication: int) -> CellOutcome:
-        if future.status in ("cancelled", "lost") or self.client.status != "running":
-            raise ClusterError(f"the connection to the dask scheduler at {self.address} was lost")
-        try:
-            return future.result(timeout=self.timeout)
-        except Exception as err:  # noqa: BLE001 - e.g. KilledWorker: the cell failed, the run goes on
+    def _watch(self) -> None:
+        """About once a second: raise `ClusterError` if the scheduler is gone, or has had no
+        answering worker for `timeout` seconds; ask it to drop the workers that stopped answering."""
+        now = time.monotonic()
+        if now - self.last_check < 1.0:
+            return
+        self.last_check = now
+        if self.client.status != "running":
+            raise self._lost_scheduler()
+        workers = self._workers()
+        if workers is None:
             if self.client.status != "running":
-                raise ClusterError(f"the connection to the dask scheduler at {self.address} was lost") from None
-            return CellOutcome(point, replication, error={
-                "type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()})
+                raise self._lost_scheduler()
+            if now - self.since_healthy >= self.timeout:
+                raise ClusterError(f"the dask scheduler at {self.address} has not answered for {self.timeout:g} s")
+            return
+        answering = self._answering(workers, now)
+        silent = sorted(set(workers) - set(answering) - self.dropped)
+        if silent:
+            self._drop(silent)
+        if not answering and now - self.since_healthy >= self.timeout:
+            frozen = f" ({len(workers)} stopped answering)" if workers else ""
+            raise ClusterError(f"the cluster has no workers left{frozen}: none has answered the dask scheduler "
+                               f"at {self.address} for {self.timeout:g} s")
 
-    def stop(self, futures: Sequence[Any]) -> list[Any]:
+    def _drop(self, workers: list[str]) -> None:
+        """Ask the scheduler to drop workers that stopped answering (what its `worker-ttl` does),
+        so that their cells run elsewhere; a worker with a nanny is restarted by it."""
+        self.dropped.update(workers)
+        log.warning("dask worker(s) %s have not answered for %g s: treated as gone, their cells run elsewhere.",
+                    ", ".join(workers), self.timeout)
+        try:
+            self.client.sync(self.client.scheduler.restart_workers, workers=workers, timeout=5,
+                             wait_for_workers=False, on_error="return",
+                             stimulus_id=f"pcnsim-unresponsive-{time.time()}", callback_timeout=10)
+        except Exception:  # noqa: BLE001 - the scheduler's own worker-ttl still drops them later
+            pass
+
+    # ----------------------------------------------------------------- cells
+    def submit(self, payload: Payload) -> None:
+        point, rep = payload[0], payload[1]
+        future = self.client.submit(run_cell, payload, pure=False,
+                                    key=f"pcnsim-{cell_name(point, rep)}-{os.urandom(4).hex()}")
+        self.futures[future] = (point, rep)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.futures)
+
+    def finished(self) -> Iterator[CellOutcome]:
+        """The outcomes of the cells that ended. `lost` (the worker holding the result died) is
+        not an end: dask computes the cell again while the run watches the cluster."""
+        while True:
+            done = [f for f in self.futures if f.status in ("finished", "error", "cancelled")]
+            if done:
+                break
+            self._watch()
+            time.sleep(0.05)
+        for future in done:
+            out = self._outcome(future)
+            del self.futures[future]
+            yield out
+
+    def _outcome(self, future: Any) -> CellOutcome:
+        point, rep = self.futures[future]
+        if future.status == "cancelled":   # dask cancels every future when the scheduler is lost
+            raise self._lost_scheduler()
+        while True:
+            try:
+                if future.status == "error":   # raised at once: the exception came with the report
+                    future.result(timeout=self.timeout)
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                if future.status == "error":
+                    return self._failed(point, rep, future.exception(timeout=self.timeout))
+                # finished, but its worker died before the result came (`lost`): dask computes it
+                # again on another worker, while the cluster is watched
+                self._watch()
+            except Exception as err:  # noqa: BLE001 - e.g. KilledWorker: the cell failed, the run goes on
+                if self.client.status != "running" or future.status == "cancelled":
+                    raise self._lost_scheduler() from None
+                return self._failed(point, rep, err)
+
+    @staticmethod
+    def _failed(point: int, rep: int, err: BaseException) -> CellOutcome:
+        return CellOutcome(point, rep, error={"type": type(err).__name__, "message": str(err),
+                                              "traceback": "".join(traceback.format_exception(err))})
+
+    def _cancel(self) -> list[CellOutcome]:
         """Cancel the cells no worker has started, let the running ones finish (up to `timeout`
-        seconds; a second Ctrl-C abandons them); return those that finished."""
+        seconds); the outcomes of those that finished."""
+        futures = list(self.futures)
         try:
             running = {key for keys in self.client.processing().values() for key in keys}
         except Exception:  # noqa: BLE001 - a lost scheduler: nothing can finish
             running = set()
-        waiting = [f for f in futures if f.key in running and f.status == "pending"]
+        waiting = [f for f in futures if f.key in running and f.status in ("pending", "lost")]
         try:
-            self.client.cancel([f for f in futures if f.status == "pending" and f.key not in running])
+            self.client.cancel([f for f in futures if f.status in ("pending", "lost") and f.key not in running])
             deadline = time.monotonic() + self.timeout
-            while (any(f.status == "pending" for f in waiting) and self.client.status == "running"
+            while (any(f.status in ("pending", "lost") for f in waiting) and self.client.status == "running"
                    and time.monotonic() < deadline):
                 time.sleep(0.05)
+        except KeyboardInterrupt:
+            raise
         except Exception:  # noqa: BLE001 - the cluster went away meanwhile: keep what finished
             pass
-        return [f for f in futures if f.status == "finished"]
+        outcomes = []
+        for f in futures:
+            if f.status == "finished":
+                try:
+                    outcomes.append(f.result(timeout=self.timeout))
+                except KeyboardInterrupt:
+                    raise
+                except Exception:  # noqa: BLE001 - its result went with its worker or the scheduler
+                    pass
+        self.futures.clear()
+        return outcomes
 
     def close(self, wait: bool = True) -> None:
         try:
@@ -287,10 +491,37 @@ class DaskPool:
         return {"kind": "dask.distributed", "scheduler": self.address, "worker_threads": self.jobs}
 
 
+def _stop_failed_client(err: BaseException, client_type: type) -> None:
+    """Stop the IO-loop thread of a dask `Client` whose connection failed in its constructor.
+
+    dask leaves that thread running (the half-made client is out of reach but for the
+    exception's traceback); a process that goes on (a test session, a notebook) would keep it,
+    and a live loop thread makes pytest crash while it parses source (CPython gh-106905)."""
+    tb = err.__traceback__
+    while tb is not None:
+        client = tb.tb_frame.f_locals.get("self")
+        if isinstance(client, client_type):
+            try:
+                client._loop_runner.stop()
+            except Exception:  # noqa: BLE001 - another dask: the thread then stays, as before
+                pass
+            return
+        tb = tb.tb_next
+
+
+def import_distributed() -> Any:
+    """`distributed`, or a `ScenarioError` (exit status 2) saying how to install the cluster extra."""
+    try:
+        import distributed
+    except ImportError:
+        raise ScenarioError(CLUSTER_EXTRA_HINT) from None
+    return distributed
+
+
 def make_executor(jobs: int | None, scheduler: str | None, cells: int,
-                  cluster_timeout: float | None = None) -> LocalPool | DaskPool | None:
-    """The pool for a run: dask if a scheduler is given, else `jobs` local processes (None: in
-    process). `jobs` is capped at the cores available and at the number of cells."""
+                  cluster_timeout: float | None = None) -> Executor:
+    """The executor for a run: dask if a scheduler is given, else `jobs` local processes (one: in
+    this process). `jobs` is capped at the cores available and at the number of cells."""
     if cluster_timeout is not None and (isinstance(cluster_timeout, bool) or not 0 < float(cluster_timeout) < 86_400):
         raise ScenarioError(f"--cluster-timeout {cluster_timeout}: expected seconds, more than 0 and less than a day")
     if scheduler:
@@ -303,4 +534,4 @@ def make_executor(jobs: int | None, scheduler: str | None, cells: int,
         log.info("--jobs %d: this machine has %d cores; using %d worker processes.", jobs, cores, cores)
         jobs = cores
     jobs = min(jobs, max(1, cells))
-    return None if jobs == 1 else LocalPool(jobs)
+    return InProcess() if jobs == 1 else LocalPool(jobs)

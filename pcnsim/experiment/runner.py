@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from pcnsim.config import Scenario
 from pcnsim.errors import ClusterError, ModelMismatchError, PcnsimError, RunFolderError, ScenarioError
 from pcnsim.experiment.cells import (FOREIGN_SCENARIO, CellOutcome, cell_name, cell_problem, read_cell_metrics,
-                                     run_cell, write_cell)
+                                     write_cell)
 from pcnsim.experiment.combine import combine
 from pcnsim.experiment.designs import plan_points
-from pcnsim.experiment.executors import DaskPool, LocalPool, make_executor
+from pcnsim.experiment.executors import Executor, make_executor
 from pcnsim.experiment.folder import (FolderLock, RunData, WriteFailed, check_out, claim_folder, local_path,
                                       lock_folder, make_dir, new_folder, write_text_atomic)
 from pcnsim.experiment.manifest import (base_manifest, check_same_code, check_same_scenario, model_fingerprint, now,
@@ -137,33 +137,28 @@ class _Run:
         self.position += 1
         self.report()
 
-    def execute(self, todo: list[tuple[int, int]], executor: LocalPool | DaskPool | None) -> None:
-        if executor is None:
-            for point, rep in todo:
-                self.record(run_cell((point, rep, self.scenarios[point], self.simulate)))
-            return
+    def execute(self, todo: list[tuple[int, int]], executor: Executor) -> None:
+        """Run the cells `todo`, keeping `executor.slots` in flight and recording each as it ends."""
         queue = iter(todo)
-        inflight: dict[Any, tuple[int, int]] = {}
 
         def fill() -> None:
-            while len(inflight) < executor.slots:
+            while executor.in_flight < executor.slots:
                 cell = next(queue, None)
                 if cell is None:
                     return
-                inflight[executor.submit((cell[0], cell[1], self.scenarios[cell[0]], self.simulate))] = cell
+                executor.submit((cell[0], cell[1], self.scenarios[cell[0]], self.simulate))
 
         try:
             fill()
-            while inflight:
-                for future in executor.wait_first(list(inflight)):
-                    point, rep = inflight.pop(future)
-                    self.record(executor.outcome(future, point, rep))
+            while executor.in_flight:
+                for out in executor.finished():
+                    self.record(out)
                 fill()
         except KeyboardInterrupt:
-            log.info("Stopping: waiting for the running cells to finish (Ctrl-C again to abandon them)...")
+            if executor.in_flight:   # in process, Ctrl-C stopped the running cell itself
+                log.info("Stopping: waiting for the running cells to finish (Ctrl-C again to abandon them)...")
             try:
-                for future in executor.stop(list(inflight)):
-                    out = future.result()
+                for out in executor.cancel():
                     if out.error is None:
                         self.record(out)
             except KeyboardInterrupt:
@@ -185,7 +180,7 @@ class _Run:
             return pd.DataFrame(columns=["point", "replication", "metric", "value"])
         return pd.concat(frames, ignore_index=True)
 
-    def execute_all(self, executor: Any, n_points: int, reps: int, targets: Mapping[str, float],
+    def execute_all(self, executor: Executor, n_points: int, reps: int, targets: Mapping[str, float],
                     max_reps: int) -> int:
         """Run every cell not yet done, adding replications for the target half-width; the replications."""
         def todo_for(r: int) -> list[tuple[int, int]]:
@@ -238,7 +233,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
       than the cores is capped at the cores); ``scheduler``: a dask.distributed scheduler
       address (``tcp://host:8786``) instead.
     - ``cluster_timeout``: seconds a dask cluster may be without a scheduler connection or
-      without workers before the run stops (default `executors.CLUSTER_TIMEOUT`, 30).
+      without workers before the run stops, and a worker without a heartbeat before it counts
+      as gone (default `executors.CLUSTER_TIMEOUT`, 30).
     - ``out``: the run folder (refused if it exists and is not empty, unless ``resume``);
       default ``<outputs_dir>/<name>-<YYYYmmdd-HHMMSS>/``.
     - ``resume``: finish the interrupted run in ``out``; refused if the resolved scenario
@@ -347,7 +343,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                 if isinstance(command_line, (list, tuple)):
                     command_line = " ".join(command_line)
                 session = {"started": now(), "command": command_line or "pcnsim.run (Python API)",
-                           "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
+                           "executor": executor.describe(),
                            "cells_done_before": len(state.done)}
                 if not resume:
                     from pcnsim.scenario import dump_yaml
@@ -403,8 +399,7 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
                                  error=f"{type(err).__name__}: {err}")
                     raise
             finally:
-                if executor is not None:
-                    executor.close(wait=not (state is not None and state.abandoned))
+                executor.close(wait=not (executor.abandoned or (state is not None and state.abandoned)))
 
             session["finished"] = now()
             session["wall_seconds"] = round(time.time() - started, 3)
