@@ -140,6 +140,14 @@ _ENTRIES: tuple[Metric, ...] = (
        ratio=("gp_appointments_per_year", "appointments_per_year")),
     _m("arrs_budget_per_year", "ARRS budget", "money", "£ a year", "money", "total"),
     _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
+    # leadership v3, consequences (docs/model.md 2.6, 2.10): expected resignations, CAIP income
+    _m("cd_resignations_expected_per_year", "CD resignations expected (sum of weekly hazards)", "count", _YEAR,
+       "retention", "total"),
+    # CD-years in post / expected resignations; 100 years when none is expected (a zero hazard)
+    _m("cd_tenure_expected_years", "CD expected tenure", "count", "years", "retention", "ratio",
+       ratio=("cd_posts_filled", "cd_resignations_expected_per_year")),
+    _m("caip_earned_share", "Capacity and Access Improvement Payment earned", "share", "%", "money"),
+    _m("leadership_income_per_year", "Leadership income (CAIP earned)", "money", "£ a year", "money", "total"),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
