@@ -24,7 +24,7 @@ class ClinicalDirectorConfig(Frozen):
     max_overtime_hours: float = P(8.0, "hours a week", "assumed (two long evenings; 20 h gave a runaway "
                                   "catch-up mode no survey reports)",
                                   "unpaid hours a CD will work beyond contract in a week", ge=0, le=80)
-    base_resignation_per_year: float = P(0.042, "per year", "calibrated (docs/model.md 7) so that CDs resign "
+    base_resignation_per_year: float = P(0.06, "per year", "calibrated (docs/model.md 7) so that CDs resign "
                                          "at about 12% a year at baseline (the expected hazard over 120 "
                                          "replications): BMA CD survey 2019 (n = 213) 11% plan "
                                          "to quit within 12 months; Pulse 2024 (n = 65) 13% want to stay under a "
