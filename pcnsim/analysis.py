@@ -9,7 +9,13 @@ displayed interval), so that every layer above the model can use them.
   cut for display at the bounds a metric cannot cross (`finite` says whether a value is a
   number at all).
 - `summarise` turns long-form results (one row per point, replication and metric) into
-  means with 95% t-intervals.
+  means with 95% t-intervals, and (with ``spread=True``, as summary.csv has them) the 10th,
+  50th and 90th percentiles of the replications: the spread between CDs, not the precision
+  of the mean.
+- `point_differences` gives each point of a sweep against a reference point, metric by
+  metric: the paired t-interval of the replication-by-replication differences under common
+  random numbers (Welch's interval where the points do not share their random numbers), as
+  differences.csv has them.
 - `halfwidth`, `relative_halfwidth` and `replications_needed` support the "replicate
   until the confidence interval is narrow enough" rule.
 - `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5).
@@ -33,6 +39,11 @@ if TYPE_CHECKING:  # pandas and scipy load when a function needs them: `pcnsim r
 
 CONFIDENCE = 0.95
 SUMMARY_STATS = ("mean", "std", "ci_low", "ci_high", "n")
+#: The quantiles of the replications summary.csv gives each metric, and their columns.
+SPREAD_QUANTILES = (0.1, 0.5, 0.9)
+SPREAD_COLUMNS = ("p10", "p50", "p90")
+#: Columns of differences.csv (`point_differences`).
+DIFFERENCE_COLUMNS = ("point", "metric", "reference", "difference", "ci_low", "ci_high", "n", "method")
 SENSITIVITY_COLUMNS = ("metric", "parameter", "S1", "S1_conf", "ST", "ST_conf", "noise_share")
 
 
@@ -165,7 +176,7 @@ def poisson_interval(count: float, exposure: float, confidence: float = CONFIDEN
 
 def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
               confidence: float = CONFIDENCE, exposure: float | Mapping[Any, float] | None = None,
-              rare: Iterable[str] = ()) -> pd.DataFrame:
+              rare: Iterable[str] = (), spread: bool = False) -> pd.DataFrame:
     """Summarise long-form results into one row per group and metric.
 
     ``results`` has columns ``metric`` and ``value`` (and normally ``point``, the swept
@@ -181,13 +192,20 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
     get the exact Poisson interval (`poisson_interval`) of their total count, sum(value x
     exposure) over replications, over the total exposure, instead of the t-interval. Without
     ``exposure`` (the default) every metric keeps its t-interval.
+
+    Spread: with ``spread=True`` the columns ``p10, p50, p90`` follow ``n``: the 10th, 50th
+    and 90th percentiles of the group's values (linear interpolation between replications).
+    The interval says how precisely the mean is known and narrows with more replications;
+    these say how much one replication (one CD, with a single PCN) differs from another,
+    and do not narrow. Values are what the cells hold: for an ICS of several PCNs, each
+    replication's value is already the mean over its PCNs.
     """
     import pandas as pd
 
     if by is None:
         by = [c for c in results.columns if c not in ("replication", "metric", "value")]
     keys = [*by, "metric"]
-    columns = [*keys, *SUMMARY_STATS]
+    columns = [*keys, *SUMMARY_STATS, *(SPREAD_COLUMNS if spread else ())]
     if results.empty:
         return pd.DataFrame({c: pd.Series(dtype=float if c in SUMMARY_STATS else object) for c in columns})
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
@@ -214,7 +232,97 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
             if e is None or not e > 0:
                 continue
             out.loc[i, ["ci_low", "ci_high"]] = poisson_interval(sums[i] * e, n[i] * e, confidence)
+    if spread:
+        for col, level in zip(SPREAD_COLUMNS, SPREAD_QUANTILES):   # in the groups' order, as `out`
+            out[col] = grouped.quantile(level).to_numpy(dtype=float)
     return out[columns]
+
+
+PAIRED_METHOD = "paired t (common random numbers)"
+WELCH_METHOD = "Welch t"
+
+
+def point_differences(results: pd.DataFrame | None, reference: int, *, summary: pd.DataFrame | None = None,
+                      unpaired: Iterable[int] = (), confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Each point of a sweep minus the reference point, metric by metric, with a 95% interval.
+
+    Replication r of every point of a sweep draws the same random numbers (common random
+    numbers, `pcnsim.model.streams`), so point p is compared with the reference replication
+    by replication: the mean of the differences value(p, r) - value(reference, r) over the
+    replications both have, and its Student-t interval (as `paired_interval`; a pair with a
+    non-finite difference is left out). Positive correlation between the two removes most of
+    the noise the points share, so this interval is far narrower than two overlapping
+    intervals of means. Points in ``unpaired`` (those that do not share the reference's
+    random numbers, e.g. ICSs of other names) get Welch's interval of two independent
+    samples instead, as do all points when ``results`` is None (then from ``summary``'s
+    mean, std and n).
+
+    ``results``: long form with ``point``, ``replication``, ``metric``, ``value``. Returns
+    `DIFFERENCE_COLUMNS` (``point, metric, reference, difference, ci_low, ci_high, n,
+    method``), one row per point other than the reference and metric at both, points in
+    order and metrics in the order they first appear; ``n`` is the pairs (paired) or the
+    smaller sample (Welch); NaN interval with fewer than two.
+    """
+    import pandas as pd
+
+    columns = list(DIFFERENCE_COLUMNS)
+    unpaired = {int(p) for p in unpaired}
+    frames = []
+    if results is not None and len(results):
+        r = results[["point", "replication", "metric", "value"]]
+        order = list(pd.unique(r["metric"]))
+        wide = r.groupby(["metric", "replication", "point"], sort=True)["value"].mean().unstack("point")
+        if reference in wide.columns:
+            others = [p for p in wide.columns if p != reference and int(p) not in unpaired]
+            d = wide[others].sub(wide[reference], axis=0)
+            d = d.where(np.isfinite(d))
+            g = d.groupby(level="metric")
+            mean, std, n = g.mean(), g.std(ddof=1), g.count()
+            long = pd.DataFrame({"difference": mean.unstack(), "std": std.unstack(),
+                                 "n": n.unstack()}).reset_index()
+            long.columns = ["point", "metric", "difference", "std", "n"]
+            long = long[long["n"] > 0]
+            nn = long["n"].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                tcrit = t_quantile(0.5 + confidence / 2, np.where(nn > 1, nn - 1, np.nan))
+                h = np.where(nn > 1, tcrit * long["std"].to_numpy(dtype=float) / np.sqrt(nn), np.nan)
+            diff = long["difference"].to_numpy(dtype=float)
+            long["ci_low"], long["ci_high"] = diff - h, diff + h
+            long["reference"] = reference
+            long["method"] = PAIRED_METHOD
+            long["_order"] = long["metric"].map({m: i for i, m in enumerate(order)})
+            frames.append(long)
+        stats = r.groupby(["point", "metric"])["value"].agg(["mean", "std", "count"])
+    elif summary is not None and len(summary):
+        order = list(pd.unique(summary["metric"]))
+        stats = summary.groupby(["point", "metric"]).agg(mean=("mean", "first"), std=("std", "first"),
+                                                          count=("n", "first"))
+        unpaired = {int(p) for p in summary["point"].unique()}
+    else:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    welch = []
+    points = sorted({int(p) for p in stats.index.get_level_values("point")})
+    if reference in points:
+        ref = stats.loc[reference]
+        for p in points:
+            if p == reference or p not in unpaired:
+                continue
+            here = stats.loc[p]
+            for m in here.index.intersection(ref.index):
+                a, b = ref.loc[m], here.loc[m]
+                na, nb = int(a["count"]) if finite(a["count"]) else 0, int(b["count"]) if finite(b["count"]) else 0
+                diff, lo, hi = welch_interval(a["mean"], a["std"], na, b["mean"], b["std"], nb, confidence)
+                welch.append({"point": p, "metric": m, "difference": diff, "ci_low": lo, "ci_high": hi,
+                              "n": min(na, nb), "reference": reference, "method": WELCH_METHOD,
+                              "_order": order.index(m) if m in order else len(order)})
+    if welch:
+        frames.append(pd.DataFrame(welch))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out = pd.concat(frames, ignore_index=True).sort_values(["point", "_order"], kind="stable")
+    out["point"] = out["point"].astype("int64")
+    out["n"] = out["n"].astype("int64")
+    return out[columns].reset_index(drop=True)
 
 
 def relative_halfwidths(summary: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:

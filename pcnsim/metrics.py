@@ -8,6 +8,19 @@ a list of metric names. A metric with a suffix (`requests_per_year.msk`,
 the first dot and adds the suffix to its label (`lookup`).
 
 Kinds drive formatting: count, share, hours, days, money, wte, score.
+
+Drivers (`Metric.drivers`, read with `drivers(name)`): the metrics whose change explains this
+one, by the model's own mechanism (docs/model.md), e.g. CD resignations <- strain (2.10: the
+weekly hazard grows with strain), strain <- overtime, clinics given up, protected time taken
+and, lowering it, slack (its formula). A name with a leading "-" is a driver whose rise
+lowers the metric. When a sweep's or a comparison's paired difference of a metric excludes
+zero, its answer sentence names the drivers that moved too, with their own paired change:
+those that moved the way that explains it ("... lower, through CD unpaid overtime (-3.6
+hours a week)") and those that pushed against it ("partly offset by ..."). Only direct
+drivers are named, and only those the run has. A new metric gets its drivers with one
+argument of its entry, `drivers=("cd_strain_mean",)`; a suffixed name
+(`cd_strain_mean.representative`) takes its base's drivers, each read with the same suffix
+where the run has it.
 Aggregation over PCNs (`aggregate`):
 - `total`: a per-PCN amount; the ICS figure is the mean per PCN, national is x PCNs, summed;
 - `mean`: a per-PCN level (hours a week, shares of a PCN's own events); mean over PCNs;
@@ -20,7 +33,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 __all__ = ["Metric", "CATALOGUE", "HEADLINE", "RARE", "lookup", "label", "kind", "unit", "axis_label",
-           "aggregate", "ratio_of", "bounds", "order", "suffix_label", "FAMILIES"]
+           "aggregate", "ratio_of", "bounds", "drivers", "order", "suffix_label", "FAMILIES"]
 
 FAMILIES = ("delivery", "leadership", "retention", "money", "run")
 
@@ -41,6 +54,7 @@ class Metric:
     headline: bool = False
     headline_rank: int = 0                # a headline metric's place in HEADLINE (reading order)
     rare: bool = False                    # a count of rare events: exact Poisson interval (analysis.poisson_interval)
+    drivers: tuple[str, ...] = ()         # metrics whose change explains this one; "-name": a rise lowers it
 
     @property
     def bounds(self) -> tuple[Optional[float], Optional[float]]:
@@ -62,7 +76,8 @@ _ENTRIES: tuple[Metric, ...] = (
     # delivery
     _m("requests_per_year", "Appointment requests", "count", "requests a year", "delivery", "total"),
     _m("appointments_per_year", "Appointments delivered", "count", "appointments a year", "delivery", "total",
-       headline=1),
+       headline=1,
+       drivers=("-lost_appointments_per_year", "arrs_staff_wte")),
     _m("gp_appointments_per_year", "Appointments delivered by GPs", "count", "appointments a year", "delivery",
        "total"),
     _m("arrs_appointments_per_year", "Appointments delivered by ARRS staff", "count", "appointments a year",
@@ -77,24 +92,35 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("wait_days_mean", "Mean wait for an appointment", "days", "working days", "delivery", headline=3),
     _m("wait_days_p90", "90th percentile wait", "days", "working days", "delivery"),
     _m("lost_appointments_per_year", "Appointments lost to displaced CD sessions", "count", "appointments a year",
-       "delivery", "total"),
+       "delivery", "total",
+       drivers=("cd_displaced_clinical_hours_per_week",)),
     _m("gp_supervision_hours_per_week", "GP time supervising ARRS staff", "hours", _WEEK, "delivery"),
     # leadership time
     _m("cd_clinical_hours_per_week", "CD time in clinical sessions", "hours", _WEEK, "leadership"),
-    _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership"),
+    _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership",
+       drivers=("cd_protected_hours_per_week", "-cd_protected_hours_displaced_per_week")),
     _m("cd_meeting_hours_per_week", "CD time in system meetings", "hours", _WEEK, "leadership"),
-    _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership"),
-    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=5),
+    # docs/model.md 2.5 and 7: a meeting in a clinical slot gives the clinic up, one in an off slot is
+    # overtime; protected time that meetings and requests take spills into clinics and evenings
+    _m("cd_displaced_clinical_hours_per_week", "CD clinical time given up", "hours", _WEEK, "leadership",
+       drivers=("cd_meeting_hours_per_week", "cd_protected_hours_displaced_per_week")),
+    _m("cd_overtime_hours_per_week", "CD unpaid overtime", "hours", _WEEK, "leadership", headline=5,
+       drivers=("cd_meeting_hours_per_week", "cd_protected_hours_displaced_per_week")),
     _m("leadership_tasks_overdue_share", "Leadership tasks late or never done", "share", "%", "leadership",
-       headline=6),
+       headline=6,
+       drivers=("-cd_leadership_hours_per_week", "-manager_hours_used_per_week")),
     _m("meetings_attended_share", "System meetings the CD attended", "share", "%", "leadership"),
     _m("representation_share", "System meetings with a PCN CD present", "share", "%", "leadership"),
     # retention
     _m("cd_resignations_per_year", "CD resignations", "count", _YEAR, "retention", "total", headline=7,
-       rare=True),
-    _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention"),
-    _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total"),
-    _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=8),
+       rare=True,
+       drivers=("cd_strain_mean",)),
+    _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention",
+       drivers=("cd_resignations_per_year",)),
+    _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total",
+       drivers=("arrs_attrition_multiplier",)),
+    _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=8,
+       drivers=("arrs_leavers_per_year",)),
     _m("arrs_staff_wte", "ARRS staff in post", "wte", "WTE", "retention", "total"),
     _m("arrs_budget_used_share", "ARRS budget used", "share", "%", "money"),
     # money
@@ -109,7 +135,12 @@ _ENTRIES: tuple[Metric, ...] = (
        "delivery", "total"),
     _m("cd_slack_hours_per_week", "CD protected time with no task to do", "hours", _WEEK, "leadership"),
     _m("cd_protected_hours_per_week", "CD protected time", "hours", _WEEK, "leadership"),
-    _m("cd_strain_mean", "CD strain (mean weekly)", "score", "strain score", "retention"),
+    _m("cd_strain_mean", "CD strain (mean weekly)", "score", "strain score", "retention",
+       # docs/model.md 2.10: overtime, clinics given up and protected time taken add to strain; slack
+       # relieves it (protected hours are not a driver: whether they lengthen the week depends on
+       # where the sessions come from)
+       drivers=("cd_overtime_hours_per_week", "cd_displaced_clinical_hours_per_week",
+                "cd_protected_hours_displaced_per_week", "-cd_slack_hours_per_week")),
     _m("arrs_posts_funded", "ARRS posts funded", "wte", "WTE", "retention", "total"),
     _m("arrs_spend_per_year", "ARRS pay", "money", "£ a year", "money", "total"),
     _m("manager_hours_used_per_week", "PCN manager time used on tasks", "hours", _WEEK, "leadership"),
@@ -142,12 +173,16 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
     # leadership v3, consequences (docs/model.md 2.6, 2.10): expected resignations, CAIP income
     _m("cd_resignations_expected_per_year", "CD resignations expected (sum of weekly hazards)", "count", _YEAR,
-       "retention", "total"),
+       "retention", "total", drivers=("cd_strain_mean",)),
     # CD-years in post / expected resignations; 100 years when none is expected (a zero hazard)
     _m("cd_tenure_expected_years", "CD expected tenure", "count", "years", "retention", "ratio",
-       ratio=("cd_posts_filled", "cd_resignations_expected_per_year")),
-    _m("caip_earned_share", "Capacity and Access Improvement Payment earned", "share", "%", "money"),
-    _m("leadership_income_per_year", "Leadership income (CAIP earned)", "money", "£ a year", "money", "total"),
+       ratio=("cd_posts_filled", "cd_resignations_expected_per_year"),
+       drivers=("-cd_resignations_expected_per_year",)),
+    # access work done within its grace (2.6): the CD's and the manager's
+    _m("caip_earned_share", "Capacity and Access Improvement Payment earned", "share", "%", "money",
+       drivers=("-leadership_tasks_overdue_share", "manager_hours_used_per_week")),
+    _m("leadership_income_per_year", "Leadership income (CAIP earned)", "money", "£ a year", "money", "total",
+       drivers=("caip_earned_share",)),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
@@ -179,7 +214,7 @@ def lookup(name: str) -> Optional[Metric]:
         m = CATALOGUE[base]
         ratio = tuple(f"{part}.{suffix}" for part in m.ratio) if m.ratio else None
         return Metric(name, f"{m.label}: {suffix_label(suffix)}", m.kind, m.unit, m.family, m.aggregate,
-                      ratio, m.low, m.high, headline=False, headline_rank=0, rare=m.rare)
+                      ratio, m.low, m.high, headline=False, headline_rank=0, rare=m.rare, drivers=m.drivers)
     return None
 
 
@@ -239,6 +274,23 @@ def bounds(name: str) -> tuple[Optional[float], Optional[float]]:
     if m:
         return m.bounds
     return (0.0, 1.0) if _guess_kind(name) == "share" else (0.0, None)
+
+
+def drivers(name: str) -> tuple[tuple[str, int], ...]:
+    """The metrics whose change explains `name`, each with its direction: (driver, +1) when a
+    rise of the driver raises `name`, (driver, -1) when it lowers it (the catalogue entry's
+    `drivers`; none if unknown). A suffixed name's drivers carry its suffix
+    ("cd_strain_mean.representative" -> "cd_overtime_hours_per_week.representative", ...):
+    callers fall back to the plain name where the run has no suffixed one."""
+    m = lookup(name)
+    if m is None:
+        return ()
+    _, dot, suffix = name.partition(".")
+    out = []
+    for d in m.drivers:
+        sign, base = (-1, d[1:]) if d.startswith("-") else (1, d)
+        out.append((f"{base}.{suffix}" if dot and name not in CATALOGUE else base, sign))
+    return tuple(out)
 
 
 def order(names: Iterable[str]) -> list[str]:

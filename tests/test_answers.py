@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -117,8 +118,10 @@ def test_sobol_indices_are_shown_within_0_and_1():
 
 def test_answers_say_the_focus_plainly_and_name_what_is_missing():
     summary = pd.DataFrame([
-        {"point": 0, "metric": "representation_share", "mean": 0.993, "ci_low": 0.977, "ci_high": 1.008},
-        {"point": 1, "metric": "representation_share", "mean": 0.80, "ci_low": 0.75, "ci_high": 0.85},
+        {"point": 0, "metric": "representation_share", "mean": 0.993, "ci_low": 0.977, "ci_high": 1.008,
+         "std": 0.0108, "n": 5},
+        {"point": 1, "metric": "representation_share", "mean": 0.80, "ci_low": 0.75, "ci_high": 0.85,
+         "std": 0.0403, "n": 5},
     ])
     question, focus = story({"report": {"question": "Forum or all?",
                                         "focus": ["representation_share", "cd_meeting_hours_per_week.other"]}})
@@ -126,7 +129,8 @@ def test_answers_say_the_focus_plainly_and_name_what_is_missing():
     assert question == "Forum or all?"
     assert lines[0].startswith("System meetings with a PCN CD present: 99.3% (95% CI 97.7% to 100.0%) at all; "
                                "80.0% (95% CI 75.0% to 85.0%) at forum.")        # cut at 100%
-    assert "differ by more than the noise" in lines[0]
+    # no differences.csv: the points are compared from the summary, as independent samples
+    assert "Against all, as independent samples (5 replications each): at forum: 19.3 points lower (" in lines[0]
     assert "Not in this run's results: CD time in system meetings: other CDs" in lines[1]
     assert story({})[1][0] == "appointments_per_year"                 # no report key: the headline
 
@@ -293,3 +297,41 @@ def test_report_and_compare_pages_fit_1280px_in_chromium(tmp_path, chromium):
     assert CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)]).exit_code == 0
     width, overflowing, images, drawn = _render(chromium, out / "compare.html", tmp_path, "compare")
     assert width <= 1280 and overflowing == 0 and images == 1 and drawn == 1
+
+
+def test_a_tiny_sweep_writes_paired_differences_and_answers_with_a_bound_or_a_direction(tmp_path):
+    """End to end (issue 25): a two-point grid of the real model writes differences.csv (every
+    point against the reference, paired by replication), summary.csv's spread columns, and a
+    report whose answer gives each focus metric a direction and size or a bound."""
+    from click.testing import CliRunner
+
+    from pcnsim.cli import main
+
+    src = tmp_path / "tiny.yaml"
+    src.write_text("extends: baseline\nname: tiny\nrun: {horizon_weeks: 30, warmup_weeks: 4, replications: 3}\n"
+                   "report:\n  question: 'Does protected time help?'\n"
+                   "  focus: [lost_appointments_per_year, cd_strain_mean]\n"
+                   "sweep: {grid: {clinical_director.extra_protected_sessions: [0, 4]}}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(src), "--out", str(out), "--quiet", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    diffs = pd.read_csv(out / "differences.csv")
+    assert list(diffs.columns) == ["point", "clinical_director.extra_protected_sessions", "metric", "reference",
+                                   "difference", "ci_low", "ci_high", "n", "method"]
+    assert set(diffs["point"]) == {1} and set(diffs["reference"]) == {0} and (diffs["n"] == 3).all()
+    assert set(diffs["method"]) == {"paired t (common random numbers)"}
+    results = pd.read_parquet(out / "results.parquet")
+    lost = results[results["metric"] == "lost_appointments_per_year"].sort_values("replication")
+    row = diffs.set_index("metric").loc["lost_appointments_per_year"]
+    assert row["difference"] == pytest.approx(lost[lost["point"] == 1]["value"].mean()
+                                              - lost[lost["point"] == 0]["value"].mean())
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"p10", "p50", "p90"} <= set(summary.columns)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('id="question"'):page.index("</section>", page.index('id="question"'))]
+    assert "Against extra_protected_sessions 0, replication by replication (3 replications" in section
+    for label in ("Appointments lost to displaced CD sessions", "CD strain (mean weekly)"):
+        line = next(li for li in section.split("<li>") if li.startswith(label))
+        assert re.search(r"(higher|lower) \(|any effect is smaller than ±|the same in every replication", line), line
+    assert "within the noise" not in page
+    assert "Spread between CDs of leadership tasks late or never done" in section

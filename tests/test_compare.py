@@ -155,7 +155,7 @@ def test_compare_opens_with_the_answer_and_writes_a_page(tmp_path):
     assert first[0].startswith("In short: from A to B, appointments delivered rose")
     assert first[1].startswith("Appointments delivered (appointments a year): 118 in B against 115 in A, "
                                "higher by 2.5 (95% CI")
-    assert "within the noise" in first[2]                    # the wait did not change
+    assert "too small for this run to show: any effect is smaller than ±" in first[2]   # the wait: a bound
     page = (out / "compare.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "http" not in page.replace("http-equiv", "")
     assert page.index("In short") < page.index("All metrics")
@@ -175,7 +175,9 @@ def test_compare_headline_is_pure_and_says_noise_plainly():
     lines = compare_headline(df, ["representation_share"], "Forum or not", "all", "forum")
     assert lines[0] == "Forum or not?"
     assert lines[1].startswith("In short: from all to forum, system meetings with a PCN CD present fell; "
-                               "appointments delivered did not change by more than the noise")
+                               "any change in appointments delivered (smaller than ±600 appointments a year) "
+                               "is too small for this run to show")
     assert lines[2].startswith("System meetings with a PCN CD present: 80.0% in forum against 100.0% in all")
-    assert "within the noise" in lines[3] and "-81 (95% CI -603 to +440)" in lines[3]
+    assert "-81 (95% CI -603 to +440)" in lines[3] and "any effect is smaller than ±600" in lines[3]
+    assert not any("within the noise" in line for line in lines)     # a bound, not a shrug
     assert not any("ARRS posts funded" in line for line in lines)   # fixed by the scenarios: not news

@@ -197,12 +197,12 @@ def disk_full_after(monkeypatch, writes_allowed: int) -> list[str]:
     return written
 
 
-# writes of a 12-cell run: scenario.yaml, manifest.json, 12 cells, weekly.parquet, results.parquet,
-# results.csv, summary.csv, manifest.json
+# writes of a 12-cell run (a grid sweep): scenario.yaml, manifest.json, 12 cells, weekly.parquet,
+# results.parquet, results.csv, summary.csv, differences.csv, manifest.json
 @pytest.mark.integration
 @pytest.mark.parametrize(("writes_allowed", "failing"), [
     (0, "scenario.yaml"), (1, "manifest.json"), (5, "cells/p00001-r0001.parquet"),
-    (14, "weekly.parquet"), (17, "summary.csv"), (18, "manifest.json")])
+    (14, "weekly.parquet"), (17, "summary.csv"), (18, "differences.csv"), (19, "manifest.json")])
 def test_a_disk_that_fills_stops_the_run_keeps_whole_cells_and_resume_finishes_it(
         short_sweep, reference, tmp_path, monkeypatch, writes_allowed, failing):
     out = tmp_path / "run"

@@ -130,7 +130,9 @@ def test_the_model_package_loads_a_name_when_it_is_first_used():
 
 @pytest.mark.integration
 def test_a_run_with_worker_processes_never_loads_the_model_in_its_main_process(tmp_path):
-    """The workers simulate; the main process plans, writes the manifest and combines."""
+    """The workers simulate; the main process plans, writes the manifest and combines (once the day is
+    in numba's cache: on a machine's first run the main process compiles it for the workers)."""
+    import pcnsim.model.daybook  # noqa: F401  (compiles the day into the cache if it is not there yet)
     got = _fresh("""
         import json, sys
         from click.testing import CliRunner

@@ -2,7 +2,8 @@
 
 Everything the page decides is here, as plain functions that tests call directly:
 
-- `LEVERS`: the controls (dotted scenario keys of docs/interface.md, labels, ranges);
+- `LEVERS`: the controls (dotted scenario keys of docs/interface.md, labels, ranges); `query_value` checks one
+  given in the page's address as the CLI checks `--set`;
 - `starting_points`: the bundled scenarios (and the points of their sweeps) a page can start from;
 - `what_if`: the starting scenario with the controls' values, validated exactly as `--set` is
   (a bad combination raises the CLI's `ScenarioError`, and nothing runs);
@@ -37,7 +38,7 @@ from pcnsim.report.formatting import point_text
 
 __all__ = ["Lever", "LEVERS", "Precision", "precisions", "Start", "starting_points", "lever_values",
            "what_if", "changes", "sized", "find_run", "run_scenario", "answer", "focus_metrics",
-           "focus_rows", "zip_folder", "Cancelled", "WHERE", "COMMAND"]
+           "focus_rows", "zip_folder", "query_value", "Cancelled", "WHERE", "COMMAND"]
 
 #: How the page names itself in error messages ("the controls: ics.forum_representatives = 3: ...").
 WHERE = "the controls"
@@ -90,6 +91,39 @@ LEVERS: tuple[Lever, ...] = (
     Lever("pcn.practices", "Practices in the PCN", "int", 1, 15, 1),
     Lever("pcn.list_size_per_practice", "Patients per practice", "int", 2000, 20000, 500),
 )
+
+
+def query_value(lever: Lever, text: Any, start_value: Any) -> Any:
+    """A control's value given in the page's address (`?pcn.practices=6`), checked as the CLI
+    checks `--set` before it reaches a widget: read as YAML by `parse_set` (its length, digits,
+    nesting and aliases bounded), of the control's kind, and within the control's range
+    (`Lever.bounds` of the starting scenario's value). Raises `ScenarioError` in one sentence
+    naming the key, the value and what was expected; a widget is never given a value it would
+    refuse with a traceback."""
+    from pcnsim.errors import ScenarioError
+    from pcnsim.scenario import parse_set
+    from pcnsim.scenario.yamlio import _show
+
+    text = str(text)
+    where = f"the page's address: {lever.key}={_show(text, 40)}"
+    value = parse_set([f"{lever.key}={text}"])[lever.key] if not text.lstrip().startswith("*") else text
+    if lever.kind == "bool":
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{where}: expected true or false.")
+        return value
+    if lever.kind == "choice":
+        if value not in lever.choices:
+            raise ScenarioError(f"{where}: expected one of {', '.join(lever.choices)}.")
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if lever.kind == "int" and number and float(value).is_integer():
+        value = int(value)
+    elif lever.kind == "int" or not number:
+        raise ScenarioError(f"{where}: expected a {'whole ' if lever.kind == 'int' else ''}number.")
+    low, high = lever.bounds(start_value)
+    if not low <= value <= high:
+        raise ScenarioError(f"{where}: expected a number from {low:g} to {high:g} (the control's range).")
+    return float(value) if lever.kind == "float" else value
 
 
 class Cancelled(Exception):

@@ -31,16 +31,6 @@ def _widget_key(lever: logic.Lever) -> str:
     return f"lever:{lever.key}"
 
 
-def _from_text(lever: logic.Lever, text: str):
-    if lever.kind == "bool":
-        return text.lower() in ("true", "1", "yes")
-    if lever.kind == "int":
-        return int(float(text))
-    if lever.kind == "float":
-        return float(text)
-    return text
-
-
 def _reset_levers() -> None:
     """The controls take the values of the chosen starting scenario."""
     start = _starts()[st.session_state["start"]]
@@ -56,12 +46,16 @@ def _first_visit(starts: dict[str, logic.Start]) -> None:
     st.session_state["precision"] = params.get("precision") if params.get("precision") in PRECISION_LABELS \
         else "quick"
     _reset_levers()
+    start_values = logic.lever_values(starts[st.session_state["start"]].scenario)
+    refused = []
     for lever in logic.LEVERS:
         if lever.key in params:
-            try:
-                st.session_state[_widget_key(lever)] = _from_text(lever, params[lever.key])
-            except ValueError:
-                pass
+            try:   # checked as `--set` is: a value out of a widget's range is said, not a traceback
+                st.session_state[_widget_key(lever)] = logic.query_value(lever, params[lever.key],
+                                                                         start_values[lever.key])
+            except PcnsimError as err:
+                refused.append(str(err))
+    st.session_state["_refused"] = refused
     st.session_state["_ready"] = True
 
 
@@ -112,6 +106,8 @@ def main() -> None:
     starts = _starts()
     if "_ready" not in st.session_state:
         _first_visit(starts)
+    for message in st.session_state.get("_refused", []):
+        st.warning(message + " That control keeps the starting scenario's value.")
 
     # ---- the controls ---------------------------------------------------------------------------------
     with st.sidebar:

@@ -2,6 +2,8 @@
 changes from one run to another."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from pcnsim.cli.terminal import friendly_errors
@@ -18,9 +20,33 @@ def report_cmd(run_dir: str) -> None:
     """
     from pcnsim.report import write_report
 
-    path = write_report(run_dir)
+    try:
+        path = write_report(run_dir)
+    except OSError as err:   # a full disk, a read-only folder: one paragraph (each file is whole or absent)
+        raise _write_failed(err, run_dir, f"pcnsim report {run_dir}",
+                            "its results are untouched, and every file written is whole") from None
     click.echo(f"Report: {path}")
     click.echo(f"Figures: {path.parent / 'figures'}")
+
+
+def _write_failed(err: OSError, folder, again: str, kept: str):
+    """The one-paragraph error for a write the system refused (disk full, read-only folder)."""
+    import os
+
+    from pcnsim.errors import RunFolderError
+
+    path = getattr(err, "path", None) or err.filename or folder
+    reason = getattr(err, "reason", None) or (os.strerror(err.errno) if err.errno else str(err))
+    return RunFolderError(f"cannot write to '{folder}' (writing {path}): {reason}. Nothing was left half-written: "
+                          f"{kept}. Make room on the disk (or make the folder writable), then run: {again}")
+
+
+def _is_dir(text: str) -> bool:
+    """`Path.is_dir`, False for a path the system refuses (a name too long)."""
+    try:
+        return Path(text).is_dir()
+    except OSError:
+        return False
 
 
 def _run_and_point(text: str, option: str | None, which: str):
@@ -31,9 +57,11 @@ def _run_and_point(text: str, option: str | None, which: str):
     from pcnsim.report import load_run
 
     folder, point = text, None
-    if not Path(text).is_dir() and ":" in text:
+    if len(text) > 4096:
+        raise ScenarioError(f"run {which}: a name of {len(text):,} characters is no run folder.")
+    if not _is_dir(text) and ":" in text:
         head, _, tail = text.rpartition(":")
-        if Path(head).is_dir() and tail:
+        if _is_dir(head) and tail:
             folder, point = head, tail
     if option is not None:
         if point is not None and point != option:
@@ -41,6 +69,19 @@ def _run_and_point(text: str, option: str | None, which: str):
                                 "name it once, as RUN:POINT or with the option.")
         point = option
     return load_run(folder), point
+
+
+def _remove_comparison(target, existed: bool) -> None:
+    """Remove what a refused comparison wrote: the folder it made, or its files in the (empty) one given."""
+    import contextlib
+    import shutil
+
+    if not existed:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    for name in ("compare.csv", "compare.png", "compare.html"):
+        with contextlib.suppress(OSError):
+            (target / name).unlink(missing_ok=True)
 
 
 @click.command("compare")
@@ -83,8 +124,16 @@ def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None
         return text + ")"
 
     label_a, label_b = label(a, "point_a"), label(b, "point_b")
-    folder = write_comparison(df, out or default_out_dir(a, b), name_a, name_b, question=question,
-                              focus=focus, label_a=label_a, label_b=label_b)
+    target = Path(out) if out else default_out_dir(a, b)
+    existed = target.exists()
+    try:
+        folder = write_comparison(df, target, name_a, name_b, question=question,
+                                  focus=focus, label_a=label_a, label_b=label_b)
+    except OSError as err:   # a full disk: nothing of the comparison is left, not a compare.csv alone
+        _remove_comparison(target, existed)
+        again = " ".join(["pcnsim compare", run_a, run_b, *(["--point-a", point_a] if point_a else []),
+                          *(["--point-b", point_b] if point_b else []), *(["--out", out] if out else [])])
+        raise _write_failed(err, target, again, "no comparison file was kept") from None
     for line in compare_headline(df, focus, question, "A", "B"):
         click.echo(line)
     click.echo("")

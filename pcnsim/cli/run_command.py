@@ -25,6 +25,37 @@ def _parse_targets(items: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
+def _whole_number(option: str, text: str | None) -> int | None:
+    """A count option (`--replications 20`, `1e4` too) as an int, within 1 to 100,000, or a
+    one-paragraph `ScenarioError`: checked before the number is used (`1e9` plans nothing)."""
+    from pcnsim.errors import ScenarioError
+    from pcnsim.experiment.runner import MAX_REPLICATIONS
+
+    if text is None:
+        return None
+    try:
+        value = float(text) if len(text) < 40 else float("nan")
+    except ValueError:
+        value = float("nan")
+    if not value.is_integer() or not 1 <= value <= MAX_REPLICATIONS:
+        raise ScenarioError(f"{option} {text[:40]!r}: expected a whole number from 1 to {MAX_REPLICATIONS:,}.")
+    return int(value)
+
+
+def _seed(text: str | None) -> int | None:
+    """`--seed` as a whole number from 0, its digits bounded (as in files) before it is read."""
+    from pcnsim.errors import ScenarioError
+    from pcnsim.scenario.yamlio import MAX_INT_DIGITS
+
+    if text is None:
+        return None
+    digits = text.strip()
+    if not digits.isdigit() or len(digits) > MAX_INT_DIGITS or not digits.isascii():
+        shown = digits if len(digits) <= 40 else f"{digits[:20]}... ({len(digits):,} characters)"
+        raise ScenarioError(f"--seed {shown!s}: expected a whole number from 0, of at most {MAX_INT_DIGITS} digits.")
+    return int(digits)
+
+
 def _day_compiled() -> bool:
     """Whether numba's cache holds the compiled day (`daybook.serve`'s index file), looked for where numba
     keeps it (NUMBA_CACHE_DIR, next to the source, or the user's cache) without importing numba, which
@@ -152,8 +183,8 @@ def _national(folder, write_csv: bool):
 
 @click.command("run")
 @click.argument("file", required=False)
-@click.option("--replications", type=click.IntRange(min=1), help="Replications per point (overrides run.replications).")
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
+@click.option("--replications", metavar="N", help="Replications per point (overrides run.replications).")
+@click.option("--seed", metavar="SEED", help="Root seed, a whole number from 0 (overrides run.seed).")
 @click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
 @click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
@@ -168,7 +199,7 @@ def _national(folder, write_csv: bool):
 @click.option("--target-halfwidth", multiple=True, metavar="METRIC=REL",
               help="Add replications until the 95% CI of METRIC is within REL of its mean at every point "
                    "(e.g. appointments_per_year=0.01). Repeatable.")
-@click.option("--max-replications", type=click.IntRange(min=1), help="Cap for --target-halfwidth [default: 200].")
+@click.option("--max-replications", metavar="N", help="Cap for --target-halfwidth [default: 200; at most 100,000].")
 @click.option("--suggest-warmup", is_flag=True, help="Print the MSER-5 warm-up suggestion from the weekly series.")
 @click.option("--no-report", is_flag=True, help="Do not draw figures and report.html.")
 @friendly_errors
@@ -184,6 +215,36 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     process) was lost, 2 bad input or a run folder that cannot be written (a full disk, a
     read-only folder: finished cells are kept for --resume), 130 Ctrl-C, 143 SIGTERM.
     """
+    # Ctrl-C and SIGTERM alike, in every phase: while the scenarios are read and the cells
+    # planned (nothing written yet), while cells run or are combined (the library keeps the
+    # finished cells, marks the manifest `interrupted` and logs the resume command), and while
+    # the report is drawn (the run is complete; the report can be drawn again).
+    terminated = Terminated()
+    phase = _Phase()
+    with sigterm_as_interrupt(terminated):
+        try:
+            _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unverified_model,
+                     cluster_timeout, set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report,
+                     phase)
+        except KeyboardInterrupt:
+            if phase.message:
+                click.echo(phase.message, err=True)
+            sys.exit(143 if terminated else 130)
+
+
+class _Phase:
+    """What to tell the user if a signal stops the command now (set as the command goes on)."""
+
+    def __init__(self) -> None:
+        self.message = "Interrupted before the run started: nothing was written."
+
+
+def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unverified_model, cluster_timeout,
+             set_, quiet, target_halfwidth, max_replications, suggest_warmup, no_report, phase: _Phase) -> None:
+    """`pcnsim run`'s work; `run_cmd` handles the signals."""
+    replications = _whole_number("--replications", replications)
+    seed = _seed(seed)
+    max_replications = _whole_number("--max-replications", max_replications)
     import json
     import os
     import shlex
@@ -195,9 +256,13 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
     from pcnsim.model.engine import engine
 
     # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
-    if engine() != "python" and not quiet and not _day_compiled():
-        click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
-                   "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+    if engine() != "python" and not _day_compiled():
+        if not quiet:
+            click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
+                       "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
+        # compiled here, once, into numba's cache: worker processes started after it load it from there
+        # rather than each compiling it (its explicit signature compiles it on import)
+        import pcnsim.model.daybook  # noqa: F401
     targets = _parse_targets(target_halfwidth)
     source = None
     if file is not None:
@@ -207,7 +272,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
         if pack is not None:
             _run_pack(file, pack, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
                       out=out, set_=set_, quiet=quiet, no_report=no_report, targets=targets,
-                      max_replications=max_replications, resume=resume)
+                      max_replications=max_replications, resume=resume, phase=phase)
             return
     if file is None:
         if not resume or out is None:
@@ -215,11 +280,22 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
                                 "'baseline'); only `--resume --out DIR` may omit it.")
         from pcnsim.config import Scenario
 
+        manifest_path = Path(out) / "manifest.json"
         try:
-            manifest = json.loads((Path(out) / "manifest.json").read_text(encoding="utf-8"))
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder: its manifest.json cannot be read "
+                                 f"({type(err).__name__}: {getattr(err, 'strerror', None) or err}).") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
+            raise RunFolderError(f"--resume: '{manifest_path}' does not hold a pcnsim manifest (a JSON object with "
+                                 "the run's `scenario`), so the run cannot be resumed from it; give the --out "
+                                 "folder of the run to finish, or resume with the scenario FILE of the first run.")
+        try:
             scenario = Scenario.model_validate_json(json.dumps(manifest["scenario"]))
-        except (OSError, ValueError, KeyError) as err:
-            raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder ({err})") from None
+        except ValueError:
+            raise RunFolderError(f"--resume: the scenario recorded in '{manifest_path}' is not a valid pcnsim "
+                                 "scenario (edited by hand, or from another version); resume with the scenario "
+                                 "FILE of the first run.") from None
         if set_ or replications is not None or seed is not None:
             raise ScenarioError("--resume without FILE uses the folder's own scenario: drop --set, "
                                 "--replications and --seed (or give the FILE and options of the first run).")
@@ -231,17 +307,15 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
 
         scenario, source = load_scenario_with_source(file, list(set_))
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
-    terminated = Terminated()
+    phase.message = ""   # from here the library says what was kept and how to resume, in every phase
     try:
-        with Terminal().attached(quiet) as terminal, sigterm_as_interrupt(terminated):
+        with Terminal().attached(quiet) as terminal:
             result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
                                     scheduler=scheduler, out=out, resume=resume, quiet=quiet,
                                     command_line=command, source_path=source,
                                     target_halfwidth=targets or None, max_replications=max_replications,
                                     progress=terminal.progress, cluster_timeout=cluster_timeout,
                                     allow_unverified_model=allow_unverified_model)
-    except KeyboardInterrupt:
-        sys.exit(143 if terminated else 130)
     except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback
         reason = os.strerror(err.errno) if err.errno else str(err)
         where = f" ({err.filename})" if err.filename else ""
@@ -249,6 +323,8 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
         raise RunFolderError(f"the run stopped on a system error: {reason}{where}. Cells that finished are "
                              f"kept; once the cause is fixed, finish the run with: {resume}") from None
 
+    phase.message = (f"Interrupted after the run: its results are complete in {result.folder}. Draw its "
+                     f"report with: pcnsim report {result.folder}")
     _print_key_metrics(result)
     _print_levers(result)
     if suggest_warmup:
@@ -285,7 +361,7 @@ def run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unveri
 
 
 def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
-              max_replications, resume=False) -> None:
+              max_replications, resume=False, phase: _Phase | None = None) -> None:
     """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
     pack folder, then index.html linking each report under its question. With `--resume --out PACK`:
     each scenario's run folder that was started is finished (redoing nothing that finished), the
@@ -320,6 +396,9 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         pack = Path(out)
     else:
         pack = new_folder(title, Path("outputs"))
+    finish = f"pcnsim run {file} --out {pack} --resume"
+    if phase is not None:
+        phase.message = f"Interrupted: the finished cells are kept. Finish the pack with: {finish}"
     click.echo(f"{'Finishing' if resume else 'Running'} the {len(files)} scenarios of '{file}' into {pack}")
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
     entries, failed = [], 0
@@ -331,18 +410,13 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         story = write_report = None
     for (scenario, source), path in zip(loaded, files):
         click.echo(f"\n== {scenario.name} ({path.name})")
-        try:
-            with Terminal().attached(quiet) as terminal:
-                started = resume and (pack / scenario.name).is_dir() and any((pack / scenario.name).iterdir())
-                result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
-                                        scheduler=scheduler, out=pack / scenario.name, resume=started, quiet=quiet,
-                                        command_line=command, source_path=source,
-                                        target_halfwidth=targets or None, max_replications=max_replications,
-                                        progress=terminal.progress)
-        except KeyboardInterrupt:
-            click.echo(f"Interrupted: the finished cells are kept. Finish the pack with: pcnsim run {file} "
-                       f"--out {pack} --resume", err=True)
-            sys.exit(130)
+        with Terminal().attached(quiet) as terminal:
+            started = resume and (pack / scenario.name).is_dir() and any((pack / scenario.name).iterdir())
+            result = run_experiment(scenario, replications=replications, seed=seed, jobs=jobs,
+                                    scheduler=scheduler, out=pack / scenario.name, resume=started, quiet=quiet,
+                                    command_line=command, source_path=source,
+                                    target_halfwidth=targets or None, max_replications=max_replications,
+                                    progress=terminal.progress)
         _print_key_metrics(result)
         note = ""
         if result.failed:

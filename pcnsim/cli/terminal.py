@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import sys
 
 import click
@@ -14,7 +15,8 @@ from pcnsim.errors import PcnsimError
 
 
 def friendly_errors(func):
-    """Turn pcnsim's own errors into a message and an exit status."""
+    """Turn pcnsim's own errors into a message and an exit status; an `OSError` no layer
+    expected (a path too long, a folder not readable) too, in one paragraph (exit status 2)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -23,6 +25,14 @@ def friendly_errors(func):
         except PcnsimError as err:
             click.echo(f"Error: {err}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:   # a path the system refuses (too long, no permission...): no traceback
+            name = str(err.filename) if err.filename is not None else ""
+            shown = name if len(name) <= 120 else f"{name[:60]}... ({len(name):,} characters)"
+            reason = os.strerror(err.errno) if err.errno else str(err)
+            click.echo(f"Error: {reason}" + (f": '{shown}'" if shown else "") + ". Check the paths given "
+                       "(a file or folder name of at most 255 characters, in a folder you may read and write).",
+                       err=True)
+            sys.exit(2)
 
     return wrapper
 

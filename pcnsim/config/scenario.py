@@ -55,6 +55,9 @@ class ReportConfig(Frozen):
                                    "`cd_meeting_hours_per_week.representative` allowed)")
     published: tuple[PublishedFigure, ...] = Field((), max_length=40, description="published national "
                                                    "figures a national run's totals are set beside")
+    reference: Optional[int] = Field(None, ge=0, description="the point of a `grid` or `points` sweep "
+                                     "that every other point is compared with, replication by replication "
+                                     "(its number, 0 the first, as in summary.csv); default: the first point")
 
     @model_validator(mode="after")
     def _known_metrics(self) -> "ReportConfig":
@@ -96,6 +99,21 @@ class Scenario(Frozen):
                     f"{key}: it gives the PCNs sizes of their own, and each PCN's practices follow its size, "
                     f"so {' and '.join('pcn.' + k for k in per_practice)} (one value per practice) cannot be "
                     f"used with it; remove one or the other")
+        return self
+
+    @model_validator(mode="after")
+    def _reference_is_a_point(self) -> "Scenario":
+        """`report.reference` names a point of a grid or points sweep (a design of its own has no
+        natural reference: its points are samples, not options). Without a sweep it is not
+        checked: each point of a sweep is validated as a scenario of its own, without one."""
+        ref = self.report.reference
+        if ref is None or self.sweep is None:
+            return self
+        if self.sweep.kind not in ("grid", "points"):
+            raise ValueError("report.reference names the sweep point the others are compared with; it needs a "
+                             f"`grid` or `points` sweep, not `{self.sweep.kind}`")
+        if ref >= self.sweep.size():
+            raise ValueError(f"report.reference = {ref}: this sweep has points 0 to {self.sweep.size() - 1}")
         return self
 
     # -- derived quantities the model and the docs share

@@ -22,6 +22,8 @@ from pcnsim.config import Scenario
 from pcnsim.experiment.folder import atomic
 
 METRIC_WEEK = -1               # week value of the whole-run metric rows in a cell file
+#: `cell_problem`'s word for a cell computed for another scenario (refused, not redone).
+FOREIGN_SCENARIO = "computed for another scenario"
 
 
 def cell_name(point: int, replication: int) -> str:
@@ -94,8 +96,11 @@ def schemas() -> tuple[Any, Any]:
     return cell, weekly
 
 
-def write_cell(cells_dir: Path, out: CellOutcome) -> None:
-    """One cell's metrics (week -1) and weekly series as a small parquet file, atomically."""
+def write_cell(cells_dir: Path, out: CellOutcome, scenario_fp: str = "") -> None:
+    """One cell's metrics (week -1) and weekly series as a small parquet file, atomically.
+
+    Its metadata record the model fingerprint of the worker that computed it and `scenario_fp`,
+    the run's scenario fingerprint, so that a cell is never used for another scenario."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -114,9 +119,11 @@ def write_cell(cells_dir: Path, out: CellOutcome) -> None:
                      schema=schemas()[0])
     info = {"point": out.point, "replication": out.replication, "events": out.events, "pcns": out.pcns,
             "seconds": round(out.seconds, 6), "model_fingerprint": out.fingerprint}
+    if scenario_fp:
+        info["scenario_fingerprint"] = scenario_fp
     table = table.replace_schema_metadata({b"pcnsim.cell": json.dumps(info).encode()})
     with atomic(cells_dir / f"{cell_name(out.point, out.replication)}.parquet") as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, str(tmp), compression="zstd")
 
 
 def read_cell(path: Path) -> tuple[Any, dict[str, Any]]:
@@ -137,9 +144,11 @@ def read_cell_metrics(path: Path) -> tuple[list[str], np.ndarray]:
     return table.column("metric").to_pylist(), table.column("value").to_numpy()
 
 
-def cell_problem(path: Path, fingerprint: str | None = None) -> str | None:
+def cell_problem(path: Path, fingerprint: str | None = None, scenario_fp: str | None = None) -> str | None:
     """Why a cell file cannot be used (empty, truncated, not a cell, the wrong cell, another
-    model's), or None if it is whole. Reads only the file's footer, so it is cheap."""
+    model's, another scenario's: `FOREIGN_SCENARIO`), or None if it is whole. Reads only the
+    file's footer, so it is cheap. A cell without a scenario fingerprint (an older pcnsim) is
+    not checked for it."""
     import pyarrow.parquet as pq
 
     try:
@@ -157,6 +166,9 @@ def cell_problem(path: Path, fingerprint: str | None = None) -> str | None:
     stored = info.get("model_fingerprint")
     if fingerprint and stored and stored != fingerprint:
         return "computed by other model code"
+    stored_scenario = info.get("scenario_fingerprint")
+    if scenario_fp and stored_scenario and stored_scenario != scenario_fp:
+        return FOREIGN_SCENARIO
     if meta.num_rows == 0:
         return "has no rows"
     return None

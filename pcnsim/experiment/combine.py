@@ -1,7 +1,7 @@
 """The finish step: the cell files, in (point, replication) order, become the run folder's files.
 
 results.parquet/.csv, summary.csv, weekly.parquet (streamed: memory stays flat as sweeps
-grow), sensitivity.csv for Sobol sweeps, and the completed manifest.json with the MSER-5
+grow), sensitivity.csv for Sobol sweeps, differences.csv for grid and points sweeps, and the completed manifest.json with the MSER-5
 warm-up suggestion. Statistics come from `pcnsim.analysis`.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from pcnsim import metrics
 from pcnsim.config import WEEKS_PER_YEAR, Scenario
 from pcnsim.experiment.cells import METRIC_WEEK, cell_name, read_cell, schemas
+from pcnsim.experiment.differences import sweep_differences, write_differences
 from pcnsim.experiment.folder import RunData, atomic, write_frame_atomic, write_text_atomic
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
                 if not is_done(point, rep):
                     continue
                 table, info = read_cell(cells_dir / f"{cell_name(point, rep)}.parquet")
+                _check_scenario(cells_dir, point, rep, info, manifest.get("scenario_fingerprint"))
                 per_cell_events.append([point, rep, int(info.get("events", 0))])
                 pcns_total += int(info.get("pcns", 0))
                 cell_seconds += float(info.get("seconds", 0.0))
@@ -83,7 +85,7 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
 
     results = _results_frame(metric_cols, points, keys)
     summary = analysis.summarise(results, by=["point", *keys], exposure=_exposure(results, points, scenario),
-                                 rare=metrics.RARE)
+                                 rare=metrics.RARE, spread=True)
     sensitivity = None
     if scenario.sweep is not None and scenario.sweep.kind == "sobol":
         problem = analysis.sobol_problem(scenario.sweep.sobol.ranges)
@@ -93,6 +95,8 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     write_frame_atomic(folder / "summary.csv", summary)
     if sensitivity is not None:
         write_frame_atomic(folder / "sensitivity.csv", sensitivity)
+    write_differences(folder, sweep_differences(results, summary, scenario.sweep.kind if scenario.sweep else None,
+                                                manifest.get("scenario"), lambda p: points[p], keys))
 
     failed = sorted(failed_cells, key=lambda f: (f["point"], f["replication"]))
     for stale in ("finished_cells", "error"):   # left by an interrupted or stopped session
@@ -115,6 +119,21 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     })
     write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
     return RunData(folder, manifest, manifest.get("scenario") or {}, summary, results, sensitivity, list(keys))
+
+
+def _check_scenario(cells_dir: Path, point: int, rep: int, info: dict[str, Any], expected: str | None) -> None:
+    """Refuse a cell computed for another scenario than the run's (two runs into one folder),
+    rather than mix it into the results. Cells and manifests without a scenario fingerprint
+    (an older pcnsim) are not checked."""
+    stored = info.get("scenario_fingerprint")
+    if expected and stored and stored != expected:
+        from pcnsim.errors import RunFolderError
+
+        raise RunFolderError(
+            f"cannot combine the run in '{cells_dir.parent}': the cell file "
+            f"{cell_name(point, rep)}.parquet was computed for another scenario (scenario fingerprint "
+            f"{stored[:12]}, the run's {expected[:12]}), so another run wrote into this folder and its cells "
+            "are mixed. Start a new run in a new folder.")
 
 
 def _accumulate(sums: dict, counts: dict, point: int, week: np.ndarray, metric: np.ndarray,

@@ -3,7 +3,8 @@
 Writing: every file goes under a temporary name beside its target and is renamed into place
 (`atomic`, `write_text_atomic`, `write_frame_atomic`), so a reader sees a whole file or none;
 a refusal of the system (full disk, read-only folder) becomes `WriteFailed` naming the file.
-`new_folder` and `check_out` create a run folder or vet the one given with `--out`.
+`new_folder` and `check_out` create a run folder or vet the one given with `--out`;
+`claim_folder` and `lock_folder` give one run at a time the right to write a folder.
 
 Reading: `load_run` returns a `RunData`, the same class `pcnsim.run()` returns: the frames,
 the manifest and the scenario, read tolerantly (missing optional parts are None).
@@ -30,11 +31,12 @@ if TYPE_CHECKING:  # pandas loads lazily: worker processes need only the model
     import pandas as pd
 
 __all__ = ["RunData", "RunResult", "load_run", "order_metrics", "WriteFailed", "atomic", "write_text_atomic",
-           "write_frame_atomic", "new_folder", "check_out", "STANDARD_COLUMNS"]
+           "write_frame_atomic", "new_folder", "check_out", "claim_folder", "lock_folder", "FolderLock",
+           "local_path", "STANDARD_COLUMNS"]
 
 #: Columns of results and summary files that are not swept keys.
 STANDARD_COLUMNS = {"point", "replication", "metric", "value", "mean", "std", "ci_low", "ci_high",
-                    "n", "week"}
+                    "n", "week", "p10", "p50", "p90"}
 
 
 # --------------------------------------------------------------------------- writing
@@ -117,18 +119,166 @@ def new_folder(name: str, outputs_dir: Path) -> Path:
     raise AssertionError("unreachable")
 
 
-def check_out(out: Path, resume: bool) -> None:
-    """Refuse an `--out` folder we must not write to, before anything is written."""
+def local_path(path: str | os.PathLike) -> Path:
+    """`path` as a local path that pyarrow cannot mistake for a URI.
+
+    pyarrow reads a relative path whose first part holds a ':' (`--out t12:30`) as a URI with
+    a scheme ("Unrecognized filesystem type in URI"); the same path made absolute is read as
+    the local file it is. Other paths are returned as given (messages show them as typed)."""
+    path = Path(path)
+    if ":" in str(path) and not path.is_absolute():
+        return path.absolute()
+    return path
+
+
+def short_path(path: str | os.PathLike) -> str:
+    """A path for a message: as given, or its start and length when it is very long."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+
+
+def _busy(folder: Path, resume: bool) -> str:
+    verb = "finish" if resume else "write"
+    return (f"'{folder}' is in use: another pcnsim run holds it (a run folder has one writer at a time, "
+            f"and that run holds the folder's lock until it ends), so this one cannot {verb} it. Wait for "
+            "the other run to end, or choose another folder with --out.")
+
+
+def check_out(out: Path, resume: bool, probe: bool = True) -> None:
+    """Refuse an `--out` folder we must not write to, before anything is written. A folder
+    another run holds is refused as such (`probe`: look for its lock; False when this process
+    holds it)."""
+    try:
+        out.exists()
+    except OSError as err:   # a name too long, a folder not searchable
+        raise RunFolderError(f"--out '{short_path(out)}' cannot be used as a folder: "
+                             f"{os.strerror(err.errno) if err.errno else err}; choose another folder.") from None
     if resume:
         if not (out / "manifest.json").is_file():
+            if probe and out.is_dir() and folder_in_use(out):
+                raise RunFolderError(_busy(out, resume))
             raise RunFolderError(f"--resume: '{out}' is not a pcnsim run folder (no manifest.json); give the "
                                  "--out folder of the run to finish")
         return
     if out.exists() and not out.is_dir():
         raise RunFolderError(f"--out '{out}' is a file, not a folder; choose a new folder")
     if out.exists() and any(out.iterdir()):
+        if probe and folder_in_use(out):
+            raise RunFolderError(_busy(out, resume))
         raise RunFolderError(f"--out '{out}' exists and is not empty; choose a new folder, or add --resume to "
                              "finish the run in it")
+
+
+# --------------------------------------------------------------------------- one writer per folder
+#: The lock file on systems without `fcntl` (Windows), where a folder itself cannot be locked.
+LOCK_FILE = ".pcnsim-lock"
+
+
+class FolderLock:
+    """An exclusive lock on a run folder, held by the one run writing it (`lock_folder`).
+
+    On Unix it is `fcntl.flock` on the folder itself (no file is added to the folder); on
+    Windows `msvcrt.locking` on a `.pcnsim-lock` file in it. The system releases it when the
+    process ends, however it ends (kill -9 included), so a lock is never left behind;
+    `release` releases it at once."""
+
+    def __init__(self, folder: Path, fd: int | None) -> None:
+        self.folder, self.fd = folder, fd
+
+    def release(self) -> None:
+        """Release the lock (closing its descriptor releases it); safe to call twice."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_folder(folder: Path) -> Optional[FolderLock]:
+    """Take the folder's exclusive lock without waiting: a `FolderLock`, or None when another
+    process holds it. On a system with neither `fcntl` nor `msvcrt` no lock is taken (the
+    folder's atomic claim, `claim_folder`, still keeps two new runs apart)."""
+    try:
+        import fcntl   # not at the top: Windows has no fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is not None:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:   # BlockingIOError: another process holds it
+            os.close(fd)
+            return None
+        return FolderLock(folder, fd)
+    try:
+        import msvcrt
+    except ImportError:
+        return FolderLock(folder, None)
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise WriteFailed(folder / LOCK_FILE, err, "create") from err
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        os.close(fd)
+        return None
+    return FolderLock(folder, fd)
+
+
+def folder_in_use(folder: Path) -> bool:
+    """Whether another process holds the folder's lock (a run writing it now)."""
+    try:
+        lock = lock_folder(folder)
+    except OSError:
+        return False
+    if lock is None:
+        return True
+    lock.release()
+    return False
+
+
+def claim_folder(out: Path, resume: bool) -> tuple[FolderLock, bool]:
+    """Claim the run folder `out` for this run: (its lock, whether this run created the folder).
+
+    The claim is atomic: the folder is created with `mkdir` (which one process alone can do)
+    if it does not exist, then locked, and only then checked (`check_out`: empty for a new
+    run, a run folder for a resume). Of two runs started together into one `--out`, one
+    holds the lock and writes; the other finds the folder locked, or no longer empty, and is
+    refused (`RunFolderError`, exit status 2) having written nothing. The lock is held until
+    `release` (the run's end) or the process's end. A folder that cannot be created raises
+    `WriteFailed` naming it."""
+    created = False
+    if not resume:
+        try:
+            out.mkdir(parents=True)
+            created = True
+        except FileExistsError:
+            pass
+        except OSError as err:
+            raise WriteFailed(out, err, "create") from err
+    try:
+        lock = lock_folder(out)
+    except NotADirectoryError:
+        raise RunFolderError(f"--out '{out}' is a file, not a folder; choose a new folder") from None
+    except FileNotFoundError:
+        raise RunFolderError(f"--resume: '{out}' does not exist; give the --out folder of the run to finish") \
+            from None
+    except OSError as err:
+        raise WriteFailed(out, err, "open") from err
+    if lock is None:   # never remove a folder another run holds, even one this run created
+        raise RunFolderError(_busy(out, resume))
+    try:
+        check_out(out, resume, probe=False)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, created
 
 
 # --------------------------------------------------------------------------- reading
@@ -314,10 +464,15 @@ def load_run(folder: str | os.PathLike) -> RunData:
     summary.csv and no results)."""
     import pandas as pd
 
-    folder = Path(folder)
+    folder = local_path(folder)
     what = ("a run folder holds manifest.json, summary.csv and results.parquet, as written by "
             "`pcnsim run`")
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError as err:   # a name too long, a folder not searchable
+        raise RunFolderError(f"'{short_path(folder)}' cannot be read: "
+                             f"{os.strerror(err.errno) if err.errno else err}; {what}.") from None
+    if not is_dir:
         raise RunFolderError(f"{folder} is not a folder; {what}.")
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():
@@ -363,6 +518,8 @@ def load_run(folder: str | os.PathLike) -> RunData:
             raise RunFolderError(f"{summary_path} lacks the column `{col}`.")
     if "n" not in summary:
         summary["n"] = manifest.get("replications", math.nan)
+    if "p10" not in summary and results is not None:   # a folder written before summary.csv had them
+        summary = _with_spread(summary, results)
 
     sensitivity = None
     sens_path = folder / "sensitivity.csv"
@@ -417,7 +574,19 @@ def _summarise(results: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     from pcnsim.analysis import summarise
 
     ordered = results.sort_values(["point", "metric"], kind="stable")
-    return summarise(ordered, by=["point", *keys])
+    return summarise(ordered, by=["point", *keys], spread=True)
+
+
+def _with_spread(summary: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """summary with the p10, p50 and p90 columns worked out from the results (by point and metric)."""
+    from pcnsim.analysis import SPREAD_COLUMNS, SPREAD_QUANTILES
+
+    grouped = results.groupby(["point", "metric"])["value"]
+    spread = {col: grouped.quantile(q).rename(col) for col, q in zip(SPREAD_COLUMNS, SPREAD_QUANTILES)}
+    import pandas as pd
+
+    table = pd.concat(spread.values(), axis=1).reset_index()
+    return summary.merge(table, on=["point", "metric"], how="left")
 
 
 def _read_scenario_yaml(folder: Path) -> Optional[dict]:

@@ -127,6 +127,16 @@ def model_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def scenario_fingerprint(scenario: Mapping[str, Any]) -> str:
+    """sha256 of the resolved scenario (`Scenario.model_dump(mode="json")`, keys sorted).
+
+    Recorded in the manifest (`scenario_fingerprint`) and in every cell file, so that a resume
+    or the final combining refuses a cell computed for another scenario (two runs into one
+    folder) instead of mixing it into the results."""
+    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def versions() -> dict[str, str | None]:
     """The installed version of each package a run depends on (None if absent)."""
     out: dict[str, str | None] = {}

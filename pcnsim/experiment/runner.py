@@ -25,18 +25,26 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from pcnsim.config import Scenario
 from pcnsim.errors import ClusterError, ModelMismatchError, PcnsimError, RunFolderError, ScenarioError
-from pcnsim.experiment.cells import CellOutcome, cell_name, cell_problem, read_cell_metrics, run_cell, write_cell
+from pcnsim.experiment.cells import (FOREIGN_SCENARIO, CellOutcome, cell_name, cell_problem, read_cell_metrics,
+                                     run_cell, write_cell)
 from pcnsim.experiment.combine import combine
 from pcnsim.experiment.designs import plan_points
 from pcnsim.experiment.executors import DaskPool, LocalPool, make_executor
-from pcnsim.experiment.folder import RunData, WriteFailed, check_out, make_dir, new_folder, write_text_atomic
-from pcnsim.experiment.manifest import base_manifest, check_same_code, check_same_scenario, model_fingerprint, now
+from pcnsim.experiment.folder import (FolderLock, RunData, WriteFailed, check_out, claim_folder, local_path,
+                                      lock_folder, make_dir, new_folder, write_text_atomic)
+from pcnsim.experiment.manifest import (base_manifest, check_same_code, check_same_scenario, model_fingerprint, now,
+                                        scenario_fingerprint)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger("pcnsim.experiment")
 MAX_REPLICATIONS_DEFAULT = 200
+#: The most replications a run may reach (as `run.replications` at most), `--max-replications` included.
+MAX_REPLICATIONS = 100_000
+#: The most cells (points x replications) a run may plan: its list of cells to do is held in
+#: memory, and 10 million cells is years of computing.
+MAX_CELLS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,8 @@ class _Run:
     """The bookkeeping of one run folder: which cells are done, which failed; reports progress."""
 
     def __init__(self, folder: Path, scenarios: list[Scenario], simulate: Callable | None,
-                 progress: Callable[[Progress], None] | None, name: str, fingerprint: str) -> None:
+                 progress: Callable[[Progress], None] | None, name: str, fingerprint: str,
+                 scenario_fp: str = "") -> None:
         self.folder = folder
         self.cells_dir = folder / "cells"
         make_dir(self.cells_dir)
@@ -67,6 +76,7 @@ class _Run:
         self.progress = progress
         self.name = name
         self.fingerprint = fingerprint
+        self.scenario_fp = scenario_fp   # the run's scenario (`manifest.scenario_fingerprint`)
         self.done = self._whole_cells()
         self.failed: dict[tuple[int, int], dict[str, Any]] = {}
         self.position = 0       # cells counted for the progress report
@@ -78,8 +88,12 @@ class _Run:
         copy from another run) is removed, with a warning, so that it is run again."""
         done = set()
         bad = []
+        foreign = []
         for path in sorted(self.cells_dir.glob("p*-r*.parquet")):
-            problem = cell_problem(path, self.fingerprint)
+            problem = cell_problem(path, self.fingerprint, self.scenario_fp)
+            if problem == FOREIGN_SCENARIO:
+                foreign.append(path.name)
+                continue
             if problem is None:
                 done.add(path.stem)
                 continue
@@ -89,6 +103,13 @@ class _Run:
         if bad:
             log.warning("%d cell file(s) in %s could not be used and will be run again: %s", len(bad),
                         self.cells_dir, ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
+        if foreign:   # not redone quietly: another run wrote here, and what else it did is unknown
+            raise RunFolderError(
+                f"--resume: {len(foreign)} cell file(s) in '{self.cells_dir}' ({', '.join(foreign[:3])}"
+                f"{' and more' if len(foreign) > 3 else ''}) were computed for another scenario than the run's "
+                f"(the manifest's scenario_fingerprint {self.scenario_fp[:12]}): another run wrote into this "
+                "folder, so its cells are mixed. Start a new run in a new folder (or delete those cell files, "
+                "then resume).")
         return done
 
     def is_done(self, point: int, rep: int) -> bool:
@@ -107,7 +128,7 @@ class _Run:
                 "The cell was discarded and the run stopped. Install the same pcnsim on every worker "
                 "(`pcnsim --version`, and the same model files), then resume.")
         if out.error is None:
-            write_cell(self.cells_dir, out)
+            write_cell(self.cells_dir, out, self.scenario_fp)
             self.done.add(cell_name(out.point, out.replication))
             self.failed.pop((out.point, out.replication), None)
         else:
@@ -254,121 +275,158 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         # `if __name__ == "__main__":`): end this worker quietly; the parent explains.
         raise SystemExit(1)
     started = time.time()
-    if not isinstance(scenario, Scenario):
-        from pcnsim.scenario import load_scenario_with_source
-
-        scenario, path = load_scenario_with_source(scenario)
-        source_path = source_path or path
-    scenario = _resolve_scenario(scenario, replications, seed)
-    targets = _check_targets(target_halfwidth)
-    keys, points, scenarios = plan_points(scenario)
-    first_reps = scenario.run.replications
-    max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None else int(max_replications))
-    if simulate is not None and (jobs is None or jobs != 1 or scheduler):
-        try:
-            pickle.dumps(simulate)
-        except Exception:  # noqa: BLE001
-            raise ScenarioError("simulate must be a module-level function to run in worker processes "
-                                "(or use jobs=1)") from None
-    given = scenario.model_dump(mode="json")
-
-    out_path = Path(out) if out is not None else None
-    if resume and out_path is None:
-        raise RunFolderError("--resume needs --out DIR: the folder of the run to finish")
-    if out_path is not None:
-        check_out(out_path, resume)
-    manifest: dict[str, Any] = {}
-    if resume:
-        try:
-            manifest = json.loads((out_path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise RunFolderError(f"--resume: cannot read '{out_path / 'manifest.json'}' ({err})") from None
-        if not isinstance(manifest, dict):
-            raise RunFolderError(f"--resume: '{out_path / 'manifest.json'}' does not hold a JSON object")
-        check_same_scenario(out_path, manifest.get("scenario", {}), given)
-        check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None,
-                        allow_unverified_model)
-    fingerprint = model_fingerprint()
-
-    executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout)
+    locks: list[FolderLock] = []   # the run folder's lock: one writer at a time, released however the run ends
+    told: list[bool] = []          # a signal's outcome was logged (kept cells, the resume command)
     folder: Path | None = None
     state: _Run | None = None
-    created = False     # this session made the folder (removed again if it keeps nothing)
-    recorded = resume   # the folder holds a manifest that a resume can use
+    created, recorded, manifest = False, resume, {}
     try:
-        try:
-            if out_path is None:
-                folder = new_folder(scenario.name, Path(outputs_dir))
-                created = True
-            else:
-                created = not out_path.exists()
-                make_dir(out_path, parents=True)
-                folder = out_path
-            state = _Run(folder, scenarios, simulate, None if quiet else progress, scenario.name, fingerprint)
-            if isinstance(command_line, (list, tuple)):
-                command_line = " ".join(command_line)
-            session = {"started": now(), "command": command_line or "pcnsim.run (Python API)",
-                       "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
-                       "cells_done_before": len(state.done)}
-            if not resume:
-                from pcnsim.scenario import dump_yaml
+        if not isinstance(scenario, Scenario):
+            from pcnsim.scenario import load_scenario_with_source
 
-                manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps, fingerprint)
-                write_text_atomic(folder / "scenario.yaml", dump_yaml(scenario))
-            manifest.setdefault("sessions", []).append(session)
-            manifest.update(status="running", finished=None, command=session["command"],
-                            executor=session["executor"])
-            if not resume:
-                manifest["started"] = session["started"]
-            write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
-            recorded = True
-
-            reps = int(manifest.get("replications") or first_reps) if resume else first_reps
-            reps = max(reps, first_reps)
+            scenario, path = load_scenario_with_source(scenario)
+            source_path = source_path or path
+        scenario = _resolve_scenario(scenario, replications, seed)
+        targets = _check_targets(target_halfwidth)
+        keys, points, scenarios = plan_points(scenario)
+        first_reps = scenario.run.replications
+        max_reps = max(first_reps, MAX_REPLICATIONS_DEFAULT if max_replications is None
+                       else _check_max_replications(max_replications))
+        _check_cells(len(points), first_reps, max_reps if targets else first_reps)
+        if simulate is not None and (jobs is None or jobs != 1 or scheduler):
             try:
-                reps = state.execute_all(executor, len(points), reps, targets, max_reps)
-            except (KeyboardInterrupt, ClusterError) as err:
-                if created and not state.done:   # nothing to resume: leave no folder behind
-                    _remove_run_folder(folder)
-                    if isinstance(err, KeyboardInterrupt):
-                        log.warning("Interrupted before any cell finished; nothing was kept.")
-                        raise
-                    raise ClusterError(f"{str(err).rstrip('.')}. No cell had finished, so no run folder was "
-                                       "kept.") from None
-                _stopped(manifest, session, started, "interrupted", reps, state, len(points))
-                resume_with = f"pcnsim run --out {folder} --resume"
-                if isinstance(err, KeyboardInterrupt):
-                    log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
-                                "Resume with:  %s", len(state.done), len(points) * reps, folder, resume_with)
-                    raise
-                raise ClusterError(f"The run stopped: {str(err).rstrip('.')}. The {len(state.done)} of {len(points) * reps} cells "
-                                   f"that finished are kept in {folder}; once the cluster (or the machine) is "
-                                   f"back, resume with: {resume_with}") from None
-            except PcnsimError as err:  # e.g. a cell of other model code: keep the record straight
-                if created and not state.done:
-                    _remove_run_folder(folder)
-                    raise
-                _stopped(manifest, session, started, "stopped", reps, state, len(points), error=str(err))
-                raise
-            except Exception as err:  # noqa: BLE001 - unexpected: still no junk folder, and the reason recorded
-                if isinstance(err, WriteFailed):
-                    raise
-                if created and not state.done:
-                    _remove_run_folder(folder)
-                    raise
-                with contextlib.suppress(Exception):
-                    _stopped(manifest, session, started, "stopped", reps, state, len(points),
-                             error=f"{type(err).__name__}: {err}")
-                raise
-        finally:
-            if executor is not None:
-                executor.close(wait=not (state is not None and state.abandoned))
+                pickle.dumps(simulate)
+            except Exception:  # noqa: BLE001
+                raise ScenarioError("simulate must be a module-level function to run in worker processes "
+                                    "(or use jobs=1)") from None
+        given = scenario.model_dump(mode="json")
 
-        session["finished"] = now()
-        session["wall_seconds"] = round(time.time() - started, 3)
-        return combine(folder, state.is_done, list(state.failed.values()), scenario, manifest, points, keys, reps)
-    except WriteFailed as failed:
-        raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+        out_path = local_path(out) if out is not None else None
+        if resume and out_path is None:
+            raise RunFolderError("--resume needs --out DIR: the folder of the run to finish")
+        if out_path is not None:
+            check_out(out_path, resume)
+        if resume:   # before its manifest is read: a run still writing the folder is refused
+            locks.append(claim_folder(out_path, True)[0])
+        manifest: dict[str, Any] = {}
+        if resume:
+            try:
+                manifest = json.loads((out_path / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise RunFolderError(f"--resume: cannot read '{out_path / 'manifest.json'}' ({err})") from None
+            if not isinstance(manifest, dict):
+                raise RunFolderError(f"--resume: '{out_path / 'manifest.json'}' does not hold a JSON object")
+            check_same_scenario(out_path, manifest.get("scenario", {}), given)
+            check_same_code(out_path, manifest, scenario.sweep.kind if scenario.sweep is not None else None,
+                            allow_unverified_model)
+            manifest.setdefault("scenario_fingerprint", scenario_fingerprint(given))   # from an older pcnsim
+        fingerprint = model_fingerprint()
+        scenario_fp = scenario_fingerprint(given)
+
+        executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout)
+        folder: Path | None = None
+        state: _Run | None = None
+        created = False     # this session made the folder (removed again if it keeps nothing)
+        recorded = resume   # the folder holds a manifest that a resume can use
+        try:
+            try:
+                if out_path is None:
+                    folder = new_folder(scenario.name, local_path(outputs_dir))
+                    created = True
+                    lock = lock_folder(folder)
+                    if lock is not None:
+                        locks.append(lock)
+                elif resume:
+                    folder = out_path
+                else:   # the atomic claim: of two runs into one --out, one alone gets here
+                    lock, created = claim_folder(out_path, False)
+                    locks.append(lock)
+                    folder = out_path
+                state = _Run(folder, scenarios, simulate, None if quiet else progress, scenario.name, fingerprint,
+                             scenario_fp)
+                if isinstance(command_line, (list, tuple)):
+                    command_line = " ".join(command_line)
+                session = {"started": now(), "command": command_line or "pcnsim.run (Python API)",
+                           "executor": executor.describe() if executor else {"kind": "in process", "jobs": 1},
+                           "cells_done_before": len(state.done)}
+                if not resume:
+                    from pcnsim.scenario import dump_yaml
+
+                    manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps, fingerprint)
+                    manifest["scenario_fingerprint"] = scenario_fp
+                    write_text_atomic(folder / "scenario.yaml", dump_yaml(scenario))
+                manifest.setdefault("sessions", []).append(session)
+                manifest.update(status="running", finished=None, command=session["command"],
+                                executor=session["executor"])
+                if not resume:
+                    manifest["started"] = session["started"]
+                write_text_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                recorded = True
+
+                reps = int(manifest.get("replications") or first_reps) if resume else first_reps
+                reps = max(reps, first_reps)
+                try:
+                    reps = state.execute_all(executor, len(points), reps, targets, max_reps)
+                except (KeyboardInterrupt, ClusterError) as err:
+                    if created and not state.done:   # nothing to resume: leave no folder behind
+                        _remove_run_folder(folder)
+                        if isinstance(err, KeyboardInterrupt):
+                            log.warning("Interrupted before any cell finished; nothing was kept.")
+                            told.append(True)
+                            raise
+                        raise ClusterError(f"{str(err).rstrip('.')}. No cell had finished, so no run folder was "
+                                           "kept.") from None
+                    _stopped(manifest, session, started, "interrupted", reps, state, len(points))
+                    resume_with = f"pcnsim run --out {folder} --resume"
+                    if isinstance(err, KeyboardInterrupt):
+                        log.warning("Interrupted: %d of %d cells finished and are kept in %s.\n"
+                                    "Resume with:  %s", len(state.done), len(points) * reps, folder, resume_with)
+                        told.append(True)
+                        raise
+                    raise ClusterError(f"The run stopped: {str(err).rstrip('.')}. The {len(state.done)} of {len(points) * reps} cells "
+                                       f"that finished are kept in {folder}; once the cluster (or the machine) is "
+                                       f"back, resume with: {resume_with}") from None
+                except PcnsimError as err:  # e.g. a cell of other model code: keep the record straight
+                    if created and not state.done:
+                        _remove_run_folder(folder)
+                        raise
+                    _stopped(manifest, session, started, "stopped", reps, state, len(points), error=str(err))
+                    raise
+                except Exception as err:  # noqa: BLE001 - unexpected: still no junk folder, and the reason recorded
+                    if isinstance(err, WriteFailed):
+                        raise
+                    if created and not state.done:
+                        _remove_run_folder(folder)
+                        raise
+                    with contextlib.suppress(Exception):
+                        _stopped(manifest, session, started, "stopped", reps, state, len(points),
+                                 error=f"{type(err).__name__}: {err}")
+                    raise
+            finally:
+                if executor is not None:
+                    executor.close(wait=not (state is not None and state.abandoned))
+
+            session["finished"] = now()
+            session["wall_seconds"] = round(time.time() - started, 3)
+            try:
+                return combine(folder, state.is_done, list(state.failed.values()), scenario, manifest, points,
+                               keys, reps)
+            except KeyboardInterrupt:   # Ctrl-C or SIGTERM while the cells are combined: resumable
+                _stopped(manifest, session, started, "interrupted", reps, state, len(points))
+                log.warning("Interrupted while the results were combined: every one of the %d finished cells is "
+                            "kept in %s.\nResume with:  pcnsim run --out %s --resume", len(state.done), folder,
+                            folder)
+                told.append(True)
+                raise
+        except WriteFailed as failed:
+            raise _write_failure(failed, folder, state, manifest, created, recorded) from None
+    except KeyboardInterrupt:   # Ctrl-C or SIGTERM outside the cells and the combining: said, and tidy
+        if not told:
+            _interrupted_outside_cells(folder, created, recorded, manifest, state, started)
+        raise
+    finally:
+        for lock in locks:
+            lock.release()
 
 
 def _stopped(manifest: dict[str, Any], session: dict[str, Any], started: float, status: str, reps: int,
@@ -382,6 +440,26 @@ def _stopped(manifest: dict[str, Any], session: dict[str, Any], started: float, 
     if error is not None:
         manifest["error"] = error
     write_text_atomic(state.folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+
+
+def _interrupted_outside_cells(folder: Path | None, created: bool, recorded: bool, manifest: dict[str, Any],
+                               state: _Run | None, started: float) -> None:
+    """A signal while the run was planned or its folder prepared: say so and leave nothing half-made.
+
+    Before the folder exists nothing was written; a folder this session created holds no cell
+    yet and is removed; a resumed run's manifest says `interrupted`, with the resume command."""
+    if folder is None:
+        log.warning("Interrupted before the run started: nothing was written.")
+    elif created and (state is None or not state.done):
+        _remove_run_folder(folder)
+        log.warning("Interrupted before any cell finished; nothing was kept.")
+    else:
+        if recorded and state is not None and manifest.get("sessions"):
+            with contextlib.suppress(Exception):
+                _stopped(manifest, manifest["sessions"][-1], started, "interrupted",
+                         int(manifest.get("replications") or 0), state, int(manifest.get("points") or 0))
+        log.warning("Interrupted: the cells that finished are kept in %s.\nResume with:  pcnsim run --out %s "
+                    "--resume", folder, folder)
 
 
 def _remove_run_folder(folder: Path) -> None:
@@ -433,6 +511,26 @@ def _resolve_scenario(scenario: Scenario, replications: int | None, seed: int | 
     sweep = scenario.sweep
     resolved = apply_values(scenario.model_copy(update={"sweep": None}), values, where="option")
     return resolved.model_copy(update={"sweep": sweep})
+
+
+def _check_max_replications(value: Any) -> int:
+    """`max_replications` as a whole number from 1 to `MAX_REPLICATIONS`, or a `ScenarioError`."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and float(value).is_integer()
+    if not ok or not 1 <= value <= MAX_REPLICATIONS:
+        shown = f"{value:,}" if ok else repr(value)
+        raise ScenarioError(f"--max-replications {shown}: expected a whole number from 1 to {MAX_REPLICATIONS:,} "
+                            "(the most replications a run may have, as run.replications).")
+    return int(value)
+
+
+def _check_cells(n_points: int, reps: int, max_reps: int) -> None:
+    """Refuse a run that could plan more than `MAX_CELLS` cells, before it plans them."""
+    for count, what in ((n_points * reps, f"{reps:,} replications"),
+                        (n_points * max_reps, f"up to --max-replications {max_reps:,}")):
+        if count > MAX_CELLS:
+            raise ScenarioError(f"the run would have {n_points:,} points x {what} = {count:,} cells, more than the "
+                                f"maximum of {MAX_CELLS:,}; sweep fewer points or run fewer replications.")
 
 
 def _check_targets(targets: Mapping[str, float] | None) -> dict[str, float]:

@@ -23,7 +23,8 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import (NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed,
+                                   is_identical)
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.rendering import embedded_figure, render
@@ -93,6 +94,9 @@ def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
 
     Raises `ScenarioError` (exit 2) naming the run's points when it matches none or several."""
     text = str(point).strip()
+    if len(text) > 100:   # never a point (and Python reads no integer past 4,300 digits)
+        raise ScenarioError(f"{which} '{run.folder}': the point named is {len(text):,} characters long; name one "
+                            "point by its number or a swept value.")
     if text.lstrip("-").isdigit() and int(text) in run.points:
         return int(text)
     matches = [p for p in run.points
@@ -214,7 +218,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Pa
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+            if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)
+            and _family(r["metric"]) in catalogue.FAMILIES[:4]]
     if not rows:
         return None
     families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
@@ -321,8 +326,8 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
                           "Each panel is one metric's difference B − A in its own unit (shares in "
                           "percentage points), with its 95% confidence interval; the vertical line is no "
                           "difference. Orange: the interval excludes zero (distinguishable from noise); "
-                          "grey: within the noise. Differences fixed by the scenarios (no noise at all) "
-                          "are left out.") if figure is not None and figure.exists() else None
+                          "grey: it includes zero, and any effect is smaller than the farther end of its "
+                          "interval. Differences fixed by the scenarios (no noise at all) are left out.") if figure is not None and figure.exists() else None
     method = [s.removesuffix(":") + ("; they are flagged in the table." if s.endswith(":") else "")
               for s in describe_comparison(df, "A", "B") if not s.startswith("  - ")]
     rows = []
@@ -367,6 +372,8 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
     """Plain sentences: how the difference was estimated, and which metrics differ."""
     if df.empty:
         return ["The two runs have no metric in common to compare."]
+    if all_identical(df):
+        return [NO_DIFFERENCE.format(a=name_a, b=name_b)]
     out = []
     if df["paired"].all():
         out.append(f"{name_b} and {name_a} share their random numbers (same seed and replications), "
@@ -395,7 +402,9 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
                        f"{_fmt_diff(r).lstrip('+-')}{unit}.")
         rest = len(df) - len(dist)
         if rest:
-            out.append(f"The other {rest} differences are within the noise (their 95% CIs include zero).")
+            out.append(f"The other {rest} differences are too small for this run to show: each 95% CI "
+                       "includes zero, and any effect is smaller than the farther end of its interval "
+                       "(in the table).")
     if len(fixed):
         out.append("Set by the scenarios, not estimated (no noise at all): "
                    + "; ".join(f"{catalogue.label(r['metric'])} {_fmt_diff(r)}" for _, r in fixed.iterrows())

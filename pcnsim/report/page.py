@@ -21,6 +21,7 @@ from pcnsim.report.formatting import format_estimate, format_number, format_para
 from pcnsim.report.national import National, national_of, save_national
 from pcnsim.report.sentences import result_sentences
 from pcnsim.report.answers import answer_sentences, story
+from pcnsim.experiment.differences import load_differences
 from pcnsim.report.figures.focus import MAX_FOCUS_POINTS, point_names
 from pcnsim.experiment.folder import RunData, scenario_object, load_run, write_text_atomic
 from pcnsim.report.style import Figure
@@ -120,7 +121,8 @@ def _question_view(run: RunData, focus_figures: list[Figure]) -> dict:
     (or, for a sweep too wide for one, a note that the sweep figures show it)."""
     question, focus = story(run.scenario)
     names = point_names(run, short=False)
-    return {"text": question, "sentences": answer_sentences(run.summary, focus, names),
+    return {"text": question, "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
+                                                pcns=run.pcns),
             "figures": [embedded_figure(f.path, f.title, f.caption) for f in focus_figures],
             "too_many": not focus_figures and len(run.points) > MAX_FOCUS_POINTS}
 

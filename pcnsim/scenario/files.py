@@ -82,8 +82,18 @@ def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = N
     path = Path(text).expanduser()
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
-    if path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError as err:   # a name too long, a folder not searchable: refused before anything is read
+        shown = text if len(text) <= 120 else f"{text[:60]}... ({len(text):,} characters)"
+        raise ScenarioError(f"{referrer + ': base scenario' if referrer else 'scenario file'} '{shown}' cannot be "
+                            f"read: {err.strerror or err}.") from None
+    if is_file:
         return path
+    if path.exists() and not path.is_dir():   # a device, a FIFO, a socket: refused on its stat, unread
+        what = f"{referrer}: base scenario" if referrer else "scenario file"
+        raise ScenarioError(f"{what} '{text}' is not a regular file (a device, a pipe or a socket); a scenario "
+                            "is a YAML text file.")
     bundled = _bundled_path(text)
     if bundled is not None:
         return bundled
@@ -104,15 +114,46 @@ def resolve_scenario_path(path_or_name: str | Path, base_dir: Optional[Path] = N
     raise ScenarioError(_sentence(text_msg))
 
 
-def _read_layer(path: Path, origin: str) -> dict[str, Any]:
-    """One scenario file's own mapping (not yet merged)."""
+def _read_bytes(path: Path, origin: str) -> bytes:
+    """A scenario file's bytes, refusing without reading anything but a regular file.
+
+    A FIFO, a device or a socket (`extends: /dev/zero`, `/dev/stdin`) is refused on its
+    `os.stat` before it is opened (reading one could block for ever or never end); the file is
+    opened without blocking and checked again (`fstat`), and at most `MAX_FILE_BYTES` + 1
+    bytes are read, so a file of the kernel's (`/proc/kmsg`, which says it is empty and blocks)
+    is not read either: a size of 0 is an empty file, refused unread."""
+    import os
+    import stat
+
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(f"{origin} is not a regular file (a device, a pipe or a socket); a scenario is "
+                                "a YAML text file.")
+        if info.st_size > MAX_FILE_BYTES:
             raise ScenarioError(f"{origin} is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
                                 "a scenario file is a short YAML text.")
-        raw = path.read_bytes()
+        if info.st_size == 0:
+            return b""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):   # swapped since the stat
+                raise ScenarioError(f"{origin} is not a regular file; a scenario is a YAML text file.")
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ScenarioError(f"{origin} cannot be read: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{origin} is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                            "a scenario file is a short YAML text.")
+    return raw
+
+
+def _read_layer(path: Path, origin: str) -> dict[str, Any]:
+    """One scenario file's own mapping (not yet merged)."""
+    raw = _read_bytes(path, origin)
     if b"\x00" in raw:
         raise ScenarioError(f"{origin} is a binary file, not YAML text.")
     try:
@@ -128,16 +169,32 @@ def _read_layer(path: Path, origin: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{origin} is not valid YAML{where}: {problem}. Check the "
-                            "indentation and the ':' after each key.") from None
+        hint = "" if isinstance(exc, yaml.constructor.ConstructorError) else \
+            " Check the indentation and the ':' after each key."
+        raise ScenarioError(f"{origin} is not valid YAML{where}: {problem}.{hint}") from None
     if data is None:
         raise ScenarioError(f"{origin} is empty; a scenario is a YAML mapping such as "
                             "'extends: baseline' followed by the keys it changes.")
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{origin}: the top level is {type(data).__name__} {_show(data, 40)}, "
-                            "expected a mapping of keys to values (such as 'extends: baseline').")
+    if not isinstance(data, dict):   # its content is not quoted: it may be no scenario (/etc/passwd)
+        kind = {str: "text", list: "a list"}.get(type(data), f"a {type(data).__name__}")
+        raise ScenarioError(f"{origin}: the top level is {kind}, not a mapping of keys to values (such as "
+                            "'extends: baseline'), so this is not a scenario file.")
     _check_keys(data, (), origin, [0])
+    _check_is_scenario(data, origin)
     return data
+
+
+def _check_is_scenario(data: dict[str, Any], origin: str) -> None:
+    """Refuse, without quoting it, a mapping none of whose keys is (or nearly is) a scenario's:
+    another program's YAML or configuration file (`extends: /etc/some.conf`), whose content
+    an error naming its keys and values would repeat."""
+    from pcnsim.config import Scenario
+
+    known = [*Scenario.model_fields, "extends"]
+    if not data or any(k in known or _closest(k, known) for k in data):
+        return
+    raise ScenarioError(f"{origin} holds none of a scenario's keys (such as extends, name, run, pcn), so it is "
+                        "not a scenario file.")
 
 
 MAX_NODES = 100_000
@@ -147,8 +204,8 @@ def _check_keys(data: Any, prefix: tuple, origin: str, count: list[int]) -> None
     """Every key is text; and the file is not a YAML alias bomb."""
     count[0] += 1
     if count[0] > MAX_NODES or len(prefix) > 50:
-        raise ScenarioError(f"{origin} holds more than {MAX_NODES:,} values or is nested too "
-                            "deeply to be a scenario file.")
+        raise ScenarioError(f"{origin} holds more than {MAX_NODES:,} values or is nested more than 50 levels "
+                            "deep (a YAML alias counts each time it is used), which no scenario is.")
     if isinstance(data, Mapping):
         for k, v in data.items():
             if not isinstance(k, str):
@@ -161,8 +218,21 @@ def _check_keys(data: Any, prefix: tuple, origin: str, count: list[int]) -> None
             _check_keys(v, prefix + (i,), origin, count)
 
 
-def _layers(path: Path, top: Path, stack: tuple[Path, ...] = ()) -> list[tuple[Path, dict]]:
-    """The file's layers, bases first (depth-first), each without its `extends`."""
+#: Files an `extends` graph may load in all, counting a base each time it is reached (a
+#: diamond reaches its shared bases by every path: 12 levels deep, 4,096 times).
+MAX_EXTENDS_LOADS = 1_000
+
+
+def _layers(path: Path, top: Path, stack: tuple[Path, ...] = (),
+            seen: Optional[dict[Path, tuple[dict, list[str]]]] = None, loads: Optional[list[int]] = None,
+            ) -> list[tuple[Path, dict]]:
+    """The file's layers, bases first (depth-first), each without its `extends`.
+
+    Each file is read and parsed once (`seen`), however many paths reach it, and the layers
+    reached in all are counted (`loads`): a graph past `MAX_EXTENDS_LOADS` is refused at
+    once rather than merged for seconds."""
+    seen = {} if seen is None else seen
+    loads = [0] if loads is None else loads
     real = path.resolve()
     if real in stack:
         chain = " -> ".join(f"'{_display_path(p)}'" for p in (*stack, real))
@@ -170,20 +240,28 @@ def _layers(path: Path, top: Path, stack: tuple[Path, ...] = ()) -> list[tuple[P
     if len(stack) >= MAX_EXTENDS_DEPTH:
         raise ScenarioError(f"{_file_origin(top)}: 'extends' chains more than "
                             f"{MAX_EXTENDS_DEPTH} files.")
+    loads[0] += 1
+    if loads[0] > MAX_EXTENDS_LOADS:
+        raise ScenarioError(f"{_file_origin(top)}: its 'extends' bases reach more than {MAX_EXTENDS_LOADS:,} "
+                            "files in all (a base shared by several bases counts each time it is reached); "
+                            "extend fewer files, or copy the keys needed into one base.")
     origin = _file_origin(path, top)
-    data = _read_layer(path, origin)
-    bases = data.pop("extends", None)
-    if bases is None:
-        bases = []
-    elif isinstance(bases, str):
-        bases = [bases]
-    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise ScenarioError(f"{origin}: extends = {_show(bases)}: expected the path or bundled name "
-                            "of a base scenario (or a list of them).")
+    if real not in seen:
+        data = _read_layer(path, origin)
+        bases = data.pop("extends", None)
+        if bases is None:
+            bases = []
+        elif isinstance(bases, str):
+            bases = [bases]
+        if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+            raise ScenarioError(f"{origin}: extends = {_show(bases)}: expected the path or bundled name "
+                                "of a base scenario (or a list of them).")
+        seen[real] = (data, bases)
+    data, bases = seen[real]
     out: list[tuple[Path, dict]] = []
     for base in bases:
         base_path = resolve_scenario_path(base, base_dir=path.parent, referrer=origin + ", extends")
-        out.extend(_layers(base_path, top, (*stack, real)))
+        out.extend(_layers(base_path, top, (*stack, real), seen, loads))
     out.append((path, data))
     return out
 

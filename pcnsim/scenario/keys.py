@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import re
 import types
 import typing
@@ -169,6 +170,9 @@ class Relative:
             raise ScenarioError(f"{where}: '{key}' is {_show(current)}, not a number, so '{self.text}' (a "
                                 "relative change) cannot apply; give the new value itself.")
         value = current * self.factor
+        if not math.isfinite(value) or abs(value) > 1e300:   # *1e308: no number, refused before it is used
+            raise ScenarioError(f"{where}: '{key}' = {_show(current)} times {self.factor:g} ('{self.text}') is "
+                                "too large to be a value; give a factor that keeps the value within its range.")
         if isinstance(current, int) and abs(value - round(value)) < 1e-9:
             return int(round(value))
         return float(f"{value:.12g}")   # 22.89 x 0.9 = 20.601, not 20.601000000000003

@@ -12,15 +12,23 @@ import yaml
 
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
-from pcnsim.scenario.files import _bundled_root, _layers, _stem_name, resolve_scenario_path
+from pcnsim.scenario.files import _bundled_root, _check_keys, _layers, _stem_name, resolve_scenario_path
 from pcnsim.scenario.keys import Relative, _default_data, _get, _merge, _resolve, _set, _split_key
 from pcnsim.scenario.messages import _Origins, _file_origin, _validate
 from pcnsim.scenario.sweep import validate_sweep
 from pcnsim.scenario.yamlio import _parse_yaml, _plain, _show
 
+#: Characters a `--set` value may have (a scenario file may have `MAX_FILE_BYTES`).
+MAX_SET_CHARS = 100_000
+
+
 def parse_set(items: Sequence[str]) -> dict[str, Any]:
     """`KEY=VALUE` strings (as given to `--set`) as {dotted key: value}, VALUE read as YAML;
-    `KEY=*F` is a change relative to the value the key has (x F), applied when loading."""
+    `KEY=*F` is a change relative to the value the key has (x F), applied when loading.
+
+    A value is bounded as a file is (`files._check_keys`): its length, its integers' digits,
+    its nesting and the values its YAML aliases expand to, so that no `--set` can hang or
+    crash the loader."""
     if isinstance(items, str):
         items = [items]
     out: dict[str, Any] = {}
@@ -45,13 +53,35 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
                                     f"--set {key}=*0.9 (90% of the value it has).") from None
             out[key] = Relative(factor, text.strip())
             continue
+        if len(text) > MAX_SET_CHARS:
+            raise ScenarioError(f"--set {key}: the value is {len(text):,} characters long; a value of --set is "
+                                f"at most {MAX_SET_CHARS:,} (put larger settings in a scenario file).")
+        origin = f"--set {key}"
+        if _flow_depth(text) > 50:   # refused before the parser recurses 3,000 levels (seconds, then an error)
+            raise ScenarioError(f"{origin}: the value is nested more than 50 levels deep, which no setting is.")
         try:
-            out[key] = _parse_yaml(text) if text.strip() else None
+            value = _parse_yaml(text) if text.strip() else None
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or "not valid YAML"
-            raise ScenarioError(f"--set {key}: the value {text!r} is not valid YAML ({problem}); "
+            raise ScenarioError(f"--set {key}: the value {_show(text, 60)} is not valid YAML ({problem}); "
                                 "quote text, and write lists as [a, b].") from None
+        except RecursionError:
+            raise ScenarioError(f"{origin}: the value is nested too deeply to be a setting.") from None
+        _check_keys(value, (), origin, [0])   # as in files: no alias bomb, no value containing itself
+        out[key] = value
     return out
+
+
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` nest in a value (brackets inside quotes counted too: a bound, not a parse)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _overrides(overrides: Any) -> list[tuple[str, Any, str]]:

@@ -35,6 +35,8 @@ class _Origins:
         if not prefix and not (isinstance(data, Mapping) and data):
             return  # a file that sets nothing
         if isinstance(data, Mapping) and data:
+            if prefix in self.by_path:   # a mapping replaces a value set before (description: {a: 1})
+                self.by_path[prefix] = origin
             for k, v in data.items():
                 self.record(v, origin, prefix + (k,))
         else:
@@ -157,6 +159,11 @@ def _validation_message(exc: ValidationError, data: Mapping[str, Any],
 
 def _validate(data: Mapping[str, Any], origin_of: Any) -> Scenario:
     try:
-        return Scenario.model_validate(_tupled(data))
+        scenario = Scenario.model_validate(_tupled(data))
     except ValidationError as exc:
         raise ScenarioError(_validation_message(exc, data, origin_of)) from None
+    if not scenario.name.strip("."):   # '.' or '..' names a run's folder: the outputs or the pack folder itself
+        raise ScenarioError(f"{origin_of(('name',))}: name = {_show(scenario.name)}: expected a name with a letter "
+                            "or a digit; a name of dots only would name the folder it is in (or its parent), not "
+                            "a run folder of its own.")
+    return scenario

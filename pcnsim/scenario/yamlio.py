@@ -34,12 +34,36 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+#: Digits a whole number may have (a scenario's largest is a seed, 20 digits): Python refuses
+#: to read more than 4,300 (its int-string limit), and a longer one is never a parameter.
+MAX_INT_DIGITS = 100
+
+
+def _too_long(node: yaml.Node, text: str) -> yaml.constructor.ConstructorError:
+    digits = sum(c.isdigit() for c in text)
+    return yaml.constructor.ConstructorError(
+        None, None, f"a whole number of {digits:,} digits (at most {MAX_INT_DIGITS} are read)", node.start_mark)
+
+
+def _construct_int(loader: _Loader, node: yaml.Node) -> int:
+    """A YAML integer, its length checked before it is read (Python refuses past 4,300 digits)."""
+    text = str(node.value)
+    if len(text) > MAX_INT_DIGITS + 3:   # a sign, a 0x/0o prefix
+        raise _too_long(node, text)
+    return loader.construct_yaml_int(node)
+
+
 def _construct_exponent(loader: _Loader, node: yaml.Node) -> int | float:
-    """`1e4` (YAML 1.1 reads it as text): a number, an integer when it is a whole one without a dot."""
+    """`1e4` (YAML 1.1 reads it as text): a number, an integer when it is a whole one without a dot.
+
+    A whole number of more than `MAX_INT_DIGITS` digits (`1e5000`) stays a float (infinite or
+    huge), which validation refuses as out of range, rather than an integer Python cannot show."""
     text = loader.construct_scalar(node).replace("_", "")
+    if len(text) > 400:
+        raise _too_long(node, text)
     value = float(text)
-    if "." not in text and value.is_integer():   # exact, however large (1e18: then "out of range")
-        import decimal
+    if "." not in text and value.is_integer() and abs(value) < 10.0 ** MAX_INT_DIGITS:
+        import decimal   # exact, however large within the limit (1e18: then "out of range")
 
         return int(decimal.Decimal(text))
     return value
@@ -50,6 +74,7 @@ _Loader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"))
 _Loader.add_constructor("tag:pcnsim,2024:exponent", _construct_exponent)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class _Dumper(yaml.SafeDumper):
