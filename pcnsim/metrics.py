@@ -175,6 +175,18 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_involved_share", "Decisions affecting the PCN with its view put in", "share", "%", "leadership"),
     _m("cd_always_involved_share", "CDs always involved (view in 90%+ of decisions while at work)", "share", "%",
        "leadership"),
+    # leadership v3, consequences (docs/model.md 2.6, 2.10): expected resignations, CAIP income
+    _m("cd_resignations_expected_per_year", "CD resignations expected (sum of weekly hazards)", "count", _YEAR,
+       "retention", "total", drivers=("cd_strain_mean",)),
+    # CD-years in post / expected resignations; 100 years when none is expected (a zero hazard)
+    _m("cd_tenure_expected_years", "CD expected tenure", "count", "years", "retention", "ratio",
+       ratio=("cd_posts_filled", "cd_resignations_expected_per_year"),
+       drivers=("-cd_resignations_expected_per_year",)),
+    # access work done within its grace (2.6): the CD's and the manager's
+    _m("caip_earned_share", "Capacity and Access Improvement Payment earned", "share", "%", "money",
+       drivers=("-leadership_tasks_overdue_share", "manager_hours_used_per_week")),
+    _m("leadership_income_per_year", "Leadership income (CAIP earned)", "money", "£ a year", "money", "total",
+       drivers=("caip_earned_share",)),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}

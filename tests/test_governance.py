@@ -9,7 +9,8 @@ import pytest
 
 from pcnsim.config import DEFAULT_MEETINGS, Scenario
 from pcnsim.model import simulate
-\npytestmark = pytest.mark.integration
+
+pytestmark = pytest.mark.integration
 
 SHORT = {"run": {"horizon_weeks": 60, "warmup_weeks": 8}}
 

@@ -26,7 +26,7 @@ def quiet_scenario(**over) -> Scenario:
     data = {"ics": {"meeting_load": 0.0, "requests_per_week": 0.0},
             "leadership": {"operations_hours_per_week": 0.0, "operations_hours_per_practice": 0.0,
                            "operations_hours_per_arrs_wte": 0.0, "development_hours_per_week": 0.0,
-                           "induction_hours_per_starter": 0.0}}
+                           "induction_hours_per_starter": 0.0, "access_hours_per_week": 0.0}}
     for k, v in over.items():
         data.setdefault(k, {}).update(v)
     return Scenario.model_validate(data)
@@ -243,3 +243,94 @@ def test_exact_poisson_interval_for_rare_counts():
     exact = summarise(df, by=["point"], exposure=2.75, rare=metrics.RARE)
     assert exact["ci_low"].iloc[0] == 0.0 and exact["ci_high"].iloc[0] == pytest.approx(
         -math.log(0.025) / (4 * 2.75))
+
+
+# ---------------------------------------------------------------- leadership v3: consequences and retention
+def paired(over_a: dict, over_b: dict, reps: int, run: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """The metrics of two scenarios, replication by replication (common random numbers)."""
+    run = run or {}
+    a = Scenario.model_validate({**over_a, "run": run})
+    b = Scenario.model_validate({**over_b, "run": run})
+    return [simulate(a, r).metrics for r in range(reps)], [simulate(b, r).metrics for r in range(reps)]
+
+
+def test_expected_resignations_are_the_sum_of_the_weekly_resignation_probabilities():
+    # no strain effect: each week in post adds 1 - exp(-base/52), exactly the realised draw's probability
+    base = 0.2
+    s = Scenario.model_validate({"run": {"horizon_weeks": 60, "warmup_weeks": 8},
+                                 "clinical_director": {"base_resignation_per_year": base, "strain_sensitivity": 0.0}})
+    rep = simulate(s, 0)
+    m, weekly = rep.metrics, rep.weekly
+    in_post = weekly["cd_in_post"][8:]
+    assert m["cd_resignations_expected_per_year"] == pytest.approx(
+        (1 - math.exp(-base / 52)) * in_post.sum() / s.years_measured)
+    assert m["cd_tenure_expected_years"] == pytest.approx(1 / (52 * (1 - math.exp(-base / 52))), rel=1e-9)
+    assert "cd_resignations_expected_per_year" not in metrics.RARE          # a smooth mean: a t-interval
+    never = Scenario.model_validate({"run": {"horizon_weeks": 30, "warmup_weeks": 4},
+                                     "clinical_director": {"base_resignation_per_year": 0.0}})
+    m0 = simulate(never, 0).metrics
+    assert m0["cd_resignations_expected_per_year"] == 0.0 and m0["cd_tenure_expected_years"] == 100.0
+
+
+def test_the_hazard_elasticity_is_the_cited_one_and_system_demand_raises_expected_resignations():
+    cd = Scenario().clinical_director
+    # 10 h a week of strain multiplies the hazard by about 2: within the odds ratios 1.35-2.7 (PMC7702723)
+    assert 1.35 <= math.exp(10 * cd.strain_sensitivity) <= 2.7
+    low, high = paired({}, {"ics": {"meeting_load": 3.0, "requests_per_week": 3.0}}, 4,
+                       {"horizon_weeks": 104, "warmup_weeks": 26})
+    diff = [h["cd_resignations_expected_per_year"] - l["cd_resignations_expected_per_year"] for l, h in zip(low, high)]
+    assert np.mean(diff) > 0 and sum(d > 0 for d in diff) >= 3
+
+
+def test_starving_leadership_loses_caip_and_raises_arrs_vacancies():
+    fed, starved = paired({}, {"funding": {"manager_wte": 0.0, "cd_wte_per_50k": 0.125}}, 5)
+    caip = [m["caip_earned_share"] for m in fed], [m["caip_earned_share"] for m in starved]
+    vacancy = [m["arrs_vacancy_rate"] for m in fed], [m["arrs_vacancy_rate"] for m in starved]
+    assert np.mean(caip[0]) > 0.6 and np.mean(caip[1]) < np.mean(caip[0]) - 0.3
+    assert np.mean(vacancy[1]) > np.mean(vacancy[0])
+    for m in (*fed, *starved):
+        assert m["leadership_income_per_year"] == pytest.approx(m["caip_earned_share"] * 0.974 * 45_000)
+
+
+def test_the_caip_link_switched_off_pays_in_full_and_changes_nothing_else():
+    run = {"horizon_weeks": 40, "warmup_weeks": 8}
+    on, off = paired({"funding": {"manager_wte": 0.0}}, {"funding": {"manager_wte": 0.0},
+                                                          "leadership": {"caip_link": False}}, 1, run)
+    assert off[0]["caip_earned_share"] == 1.0 and on[0]["caip_earned_share"] < 1.0
+    assert off[0]["leadership_income_per_year"] == pytest.approx(0.974 * 45_000)
+    assert on[0]["appointments_per_year"] == off[0]["appointments_per_year"]
+
+
+def test_a_new_starter_works_at_reduced_productivity_until_their_induction_is_done():
+    env, pcn = one_cd(quiet_scenario(leadership={"induction_hours_per_starter": 12.0}))
+    arrs, work = pcn.arrs, pcn.work
+    role = "clinical_pharmacist"                            # about 5 WTE in post
+    before = arrs.working_wte().copy()
+    arrs.started(role, 1.0)
+    i = arrs.role_index[role]
+    assert arrs.working_wte()[i] == pytest.approx(before[i] - 0.5 * (1 - arrs.leave))   # half a WTE less
+    work.new_starters()                                     # Monday: the induction task
+    task = next(t for t in (*work.tasks, *pcn.manager.tasks) if t.starter is not None)
+    changes = arrs.changes
+    work.finish(task, env.now)
+    assert arrs.working_wte()[i] == pytest.approx(before[i]) and arrs.changes > changes
+    # switched off: productive from the first day
+    env, pcn = one_cd(quiet_scenario(leadership={"induction_hours_per_starter": 12.0, "induction_link": False}))
+    before = pcn.arrs.working_wte().copy()
+    pcn.arrs.started(role, 1.0)
+    assert np.array_equal(pcn.arrs.working_wte(), before)
+
+
+def test_development_demand_reduction_is_off_by_default_and_cuts_requests_when_set():
+    run = {"horizon_weeks": 40, "warmup_weeks": 8}
+    off, on = paired({}, {"leadership": {"development_demand_reduction": 0.03}}, 1, run)
+    assert Scenario().leadership.development_demand_reduction == 0.0
+    assert on[0]["requests_per_year"] < off[0]["requests_per_year"] * 0.995
+
+
+def test_the_access_work_draws_from_its_own_stream():
+    assert "tasks/access" in STREAM_PROCESSES
+    env, pcn = one_cd(quiet_scenario(leadership={"access_hours_per_week": 30.0}))
+    pcn.work.access_week()
+    tasks = [t for t in (*pcn.work.tasks, *pcn.manager.tasks) if t.component >= 0]
+    assert {t.component for t in tasks} == {0, 1, 2} and all(t.kind == "operations" for t in tasks)

@@ -114,6 +114,14 @@ class ArrsConfig(Frozen):
         0.75, "share", "assumed: no public figure (Nuffield Trust: supervision is unfunded and uncosted)",
         "share of the supervision wanted that is blocked into GP diaries when a day opens, before any "
         "patient is booked; the rest is given on the day from GP slots left free after patients", ge=0, le=1)
+    new_starter_productivity: float = P(
+        0.5, "share of a WTE's appointments", "assumed (range 0.3-0.8): a new starter learns the PCN's "
+        "systems, pathways and rota before a full list", "what a new ARRS starter delivers until their induction "
+        "task is done (`leadership.induction_link`)", ge=0, le=1)
+    unaided_induction_weeks: float = P(
+        13.0, "weeks", "assumed (range 8-26): a starter whose induction is never done finds their own way in "
+        "a quarter", "weeks after which a new starter is productive even if their induction is not done",
+        ge=0, le=104)
     supervision_share: float = P(1.0, "share", "assumed: no public figure (Nuffield Trust: "
                                  "supervision is unfunded and uncosted)",
                                  "share of the supervision ARRS staff need that GPs give", ge=0, le=1)

@@ -24,14 +24,20 @@ class ClinicalDirectorConfig(Frozen):
     max_overtime_hours: float = P(8.0, "hours a week", "assumed (two long evenings; 20 h gave a runaway "
                                   "catch-up mode no survey reports)",
                                   "unpaid hours a CD will work beyond contract in a week", ge=0, le=80)
-    base_resignation_per_year: float = P(0.042, "per year", "calibrated (docs/model.md 7) so that CDs resign "
+    base_resignation_per_year: float = P(0.06, "per year", "calibrated (docs/model.md 7) so that CDs resign "
                                          "at about 12% a year at baseline (the expected hazard over 120 "
                                          "replications): BMA CD survey 2019 (n = 213) 11% plan "
                                          "to quit within 12 months; Pulse 2024 (n = 65) 13% want to stay under a "
                                          "year", "resignation hazard with no strain",
                                          ge=0, le=1)
-    strain_sensitivity: float = P(0.1, "per hour a week", "assumed (docs/model.md 2.10: the weekly resignation "
-                                  "hazard is the base hazard x exp(0.1 x strain))",
+    strain_sensitivity: float = P(0.07, "per hour a week", "calibrated to GPs' intention to leave (docs/model.md "
+                                  "2.10): 10 h a week of strain (a 50-hour week against a sustainable 40) "
+                                  "multiplies the hazard by 2 (exp(0.7)), the middle of the odds ratios of "
+                                  "intention to leave for low job satisfaction, 1.35 (1.12-1.70), and low "
+                                  "morale, 2.68 (1.56-3.80) (Shen et al., BMC Fam Pract 2020;21:246, "
+                                  "PMC7702723; 25 studies, 27,285 GPs); Fletcher et al., BMJ Open "
+                                  "2017;7:e015853: low morale and workload predict GPs' intention to quit. "
+                                  "Range 0.03-0.10 (x1.35 to x2.7 at 10 h). Intention is not behaviour",
                                   "log-hazard increase per hour of strain", ge=0, le=5)
     strain_weeks: float = P(13.0, "weeks", "assumed", "memory of strain (exponential smoothing)",
                             ge=1, le=260)
@@ -80,8 +86,9 @@ class ManagerConfig(Frozen):
 
 
 class LeadershipConfig(Frozen):
-    operations_hours_per_week: float = P(10.0, "hours", "assumed; with the rest of leadership work, set so that "
-                                         "time on the role matches Pulse 2024 (docs/model.md 7)",
+    operations_hours_per_week: float = P(8.0, "hours", "assumed; with the rest of leadership work, set so that "
+                                         "time on the role matches Pulse 2024 (docs/model.md 7); 10 h before "
+                                         "the access work (`access_hours_per_week`) was named apart",
                                          "PCN operations work, fixed part",
                                          ge=0, le=200)
     operations_hours_per_practice: float = P(1.0, "hours", "assumed", "operations work per practice",
@@ -122,6 +129,30 @@ class LeadershipConfig(Frozen):
     task_abandon_weeks: float = P(13.0, "weeks", "assumed",
                                   "weeks past due after which an undone task is dropped (never done)",
                                   gt=0, le=520)
+    # leadership v3, consequences (docs/model.md 2.6): each link sourced or assumed, with a switch
+    access_hours_per_week: float = P(
+        2.0, "hours a week", "assumed (range 1-4): the leadership work of the three Modern General Practice "
+        "Access components (better digital telephony, simpler online requests, faster care navigation, "
+        "assessment and response) that the CD certifies to the ICB (Network Contract DES 2024/25 part B); "
+        "taken out of the operations work, which was 10 h, so time on the role stays calibrated",
+        "operations work for the Capacity and Access Improvement Payment, a third per component", ge=0, le=50)
+    access_grace_weeks: float = P(13.0, "weeks", "assumed (range 4-26): the ICB assesses the access components "
+                                  "over the year and since 2024/25 may pay the CAIP at any point in it (Pulse, "
+                                  "28 Feb 2024), so access work done within a quarter of its due date counts",
+                                  "weeks after an access task's due date within which doing it still earns "
+                                  "its part of the CAIP", ge=0, le=52)
+    caip_link: bool = P(True, "-", "Pulse, 28 Feb 2024 (each MGPA component attracts a third of CAIP); "
+                        "Pulse PCN FOI 2024: most ICBs that had assessed paid PCNs 100%",
+                        "whether the CAIP is earned only as its access work gets done by its due dates "
+                        "(false: the full payment, whatever is done)")
+    induction_link: bool = P(True, "-", "assumed (docs/model.md 2.6)",
+                             "whether a new ARRS starter works at `arrs.new_starter_productivity` until "
+                             "their induction task is done (false: productive from the first day)")
+    development_demand_reduction: float = P(
+        0.0, "share of requests", "no source pins it: evaluations of integrated care (Nuffield Trust and "
+        "King's Fund reviews) find small or no reductions in unplanned care; range 0-0.03",
+        "share of appointment requests avoided when all development work (integrated neighbourhood teams, "
+        "proactive care) gets done (0 switches the link off)", ge=0, le=0.2)
 
 
 # --------------------------------------------------------------------------- the ICS

@@ -19,6 +19,12 @@ class FundingConfig(Frozen):
                               "funded CD time", ge=0, le=5)
     manager_wte: float = P(1.0, "WTE", "assumed; leadership and management payment £0.699 per adjusted "
                            "patient 2023/24 (NHS England)", "PCN manager time funded", ge=0, le=10)
+    caip_per_patient: float = P(0.974, "£ per patient per year", "2024/25: the Capacity and Access Improvement "
+                                "Payment, 30% of the Capacity and Access Payment (£3.248 per adjusted patient), "
+                                "a third per Modern General Practice Access component (Network Contract DES "
+                                "2024/25 part B; Pulse, 28 Feb 2024); per registered patient here, as ARRS; "
+                                "range 0.9-1.2 (£1.185 in 2023/24)",
+                                "the CAIP the PCN can earn (`leadership.caip_link`)", ge=0, le=100)
     backfill_meetings: bool = P(False, "-", "scenario lever",
                                 "whether a locum backfills a clinical session a CD leaves for a meeting")
     backfill_leadership: bool = P(False, "-", "scenario lever (added by pcnsim)",

@@ -9,6 +9,7 @@ not given. The staff in post open clinics in the booking diaries (`practices.Pra
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -45,6 +46,15 @@ def arrs_posts(scenario: Scenario, year: int = 0, week: int | None = None) -> di
     return {r: budget * mix[r] / total / per_unit for r in ARRS_ROLES}
 
 
+@dataclass(eq=False, slots=True)
+class Starter:
+    """A new ARRS starter: their role's index, their WTE and when they took up the post (their induction)."""
+
+    role: int
+    wte: float
+    since: float
+
+
 class ArrsWorkforce:
     """The ARRS staff of one PCN, by role: establishment (whole posts + a part-time post) and who is in post.
 
@@ -78,6 +88,13 @@ class ArrsWorkforce:
         self.seeking_whole = dict.fromkeys(ARRS_ROLES, 0)     # whole-time posts being recruited
         self.seeking_part = dict.fromkeys(ARRS_ROLES, False)
         self.starters = 0     # people who took up a post since the leadership work last counted them (induction)
+        # the induction link (docs/model.md 2.6): starters not yet counted by the leadership work, and those
+        # working at `arrs.new_starter_productivity` until their induction is done (or `unaided_induction_weeks`)
+        self.new_starters: list[Starter] = []
+        self.inducting: list[Starter] = []
+        self.induction_link = (s.leadership.induction_link and s.leadership.induction_hours_per_starter > 0
+                               and s.arrs.new_starter_productivity < 1.0)
+        self.role_index = {r: i for i, r in enumerate(ARRS_ROLES)}
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
@@ -156,8 +173,37 @@ class ArrsWorkforce:
             self.env.process(self.recruit(r, False, residual))
 
     def working_wte(self) -> np.ndarray:
-        """WTE by role at work on an average day (in post, less the leave share)."""
-        return np.array([self.in_post[r] for r in ARRS_ROLES]) * (1.0 - self.leave)
+        """WTE by role at work on an average day (in post, less the leave share), new starters whose
+        induction is not done counted at `arrs.new_starter_productivity` (at most the staff in post)."""
+        wte = np.array([self.in_post[r] for r in ARRS_ROLES])
+        if self.inducting:
+            new = np.zeros(len(ARRS_ROLES))
+            for st in self.inducting:
+                new[st.role] += st.wte
+            wte = wte - (1.0 - self.s.arrs.new_starter_productivity) * np.minimum(new, wte)
+        return wte * (1.0 - self.leave)
+
+    def started(self, role: str, wte: float) -> None:
+        """Someone took up a post: the leadership work gives them an induction task next Monday; with the
+        induction link they work at reduced productivity until it is done."""
+        self.starters += 1
+        starter = Starter(self.role_index[role], wte, self.env.now)
+        self.new_starters.append(starter)
+        if self.induction_link:
+            self.inducting.append(starter)
+
+    def inducted(self, starter: Starter) -> None:
+        """A starter's induction task is done: fully productive from now (the diaries re-read the staff)."""
+        if starter in self.inducting:
+            self.inducting.remove(starter)
+            self.changes += 1
+
+    def unaided(self) -> None:
+        """Monday: starters past `arrs.unaided_induction_weeks` are productive, inducted or not."""
+        limit = self.env.now - self.s.arrs.unaided_induction_weeks * WEEK
+        if self.inducting and self.inducting[0].since <= limit:    # in order of starting
+            self.inducting = [st for st in self.inducting if st.since > limit]
+            self.changes += 1
 
     def weeks(self):
         """Each Monday: in April the year's establishment; leavers (attrition rises without supervision)."""
@@ -170,6 +216,7 @@ class ArrsWorkforce:
             yield env.timeout(WEEK_PLAN_AT)
             if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
                 self.establish(week // WEEKS_PER_YEAR, week=week)
+            self.unaided()
             # unsupervised staff leave more, and so do staff whose line management and induction go undone
             multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.attrition_multiplier
             for r, a in attrition:
@@ -203,10 +250,10 @@ class ArrsWorkforce:
             self.seeking_whole[role] -= 1
             if self.in_whole[role] < self.whole[role]:
                 self.in_whole[role] += 1
-                self.starters += 1
+                self.started(role, 1.0)
         else:
             self.seeking_part[role] = False
             if self.part[role]:
                 self.in_part[role] = True
-                self.starters += 1
+                self.started(role, self.part[role])
         self._update(role)

@@ -70,6 +70,17 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     return kinds, hours
 
 
+#: `cd_tenure_expected_years` when no resignation is expected (a zero hazard): a cap, not infinity
+TENURE_CAP_YEARS = 100.0
+
+
+def expected_tenure(cd_years_a_year: float, expected_a_year: float) -> float:
+    """CD-years in post over expected resignations (both a year), capped at TENURE_CAP_YEARS."""
+    if expected_a_year <= cd_years_a_year / TENURE_CAP_YEARS:
+        return TENURE_CAP_YEARS
+    return cd_years_a_year / expected_a_year
+
+
 class ClinicalDirector:
     """The CD post of one PCN: its timetable, the CD in post (or not), on leave, and their strain.
 
@@ -139,6 +150,7 @@ class ClinicalDirector:
             "cd_protected_hours_per_week": mean("cd_protected_hours"),
             "meetings_attended_share": attended / expected if expected else 1.0,
             "cd_resignations_per_year": per_year("cd_resignations"),
+            **self.retention_metrics(measured),
             "cd_vacancy_share": 1.0 - mean("cd_in_post"),
             "cd_posts_filled": mean("cd_in_post"),
             "cd_strain_mean": (float(series["cd_strain"] @ in_post / in_post.sum())
@@ -148,6 +160,14 @@ class ClinicalDirector:
             "cd_hours_over_contract_per_week": mean("cd_overtime_hours"),
             "cd_protected_hours_displaced_per_week": mean("cd_protected_displaced_hours"),
         }
+
+    def retention_metrics(self, measured: Measured) -> dict[str, float]:
+        """Expected resignations (the sum of the weeks' resignation probabilities while in post: the
+        realised count's conditional expectation, far less noisy) and the expected tenure they imply."""
+        expected = measured.per_year("cd_resignations_expected")
+        in_post = measured.mean("cd_in_post")
+        return {"cd_resignations_expected_per_year": expected,
+                "cd_tenure_expected_years": expected_tenure(in_post, expected)}
 
     def draw_commitment(self) -> float:
         """How much leadership work this CD takes on, relative to the mean (gamma, mean 1, drawn once per CD)."""
@@ -215,7 +235,9 @@ class ClinicalDirector:
                 self.update_strain(0.0)             # a week of leave: strain recovers
             quit_draw = rng.random()                # drawn every week, like leave: the stream keeps step
             if self.in_post:
-                if quit_draw < 1.0 - math.exp(-self.hazard() / WEEKS_PER_YEAR):
+                p_quit = 1.0 - math.exp(-self.hazard() / WEEKS_PER_YEAR)
+                wk.cd_resignations_expected += p_quit   # the week's expected resignations (docs/model.md 2.10)
+                if quit_draw < p_quit:
                     wk.cd_resignations += 1
                     self.in_post = False
                     self.reset_strain()

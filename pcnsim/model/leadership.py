@@ -7,7 +7,10 @@ PCN manager owns a share of the operations work from its arrival; the rest is th
 director's, done earliest-due first. Development work is done only in protected time (or by
 the manager's spare hours), so it is what gets dropped when time is short. Tasks long past
 due are dropped. The share of operations and development work done feeds back on the PCN's
-ARRS workforce (attrition, recruitment time): `LeadershipWork.consequences`.
+ARRS workforce (attrition, recruitment time): `LeadershipWork.consequences`. Access work (the three
+Modern General Practice Access components) earns the Capacity and Access Improvement Payment when
+done by its due dates, and a new ARRS starter is fully productive once their induction is done
+(docs/model.md 2.6).
 """
 from __future__ import annotations
 
@@ -20,11 +23,13 @@ import numpy as np
 import simpy
 
 from pcnsim.config import WTE_HOURS, Scenario
-from pcnsim.model.arrs import ArrsWorkforce
+from pcnsim.model.arrs import ArrsWorkforce, Starter
 from pcnsim.model.calendar import DAY, WEEK, leave_share
 from pcnsim.model.ledger import Measured, Week
 
 TASK_KINDS = ("operations", "development", "system")
+#: the Modern General Practice Access components, each a third of the CAIP (docs/model.md 2.6)
+ACCESS_COMPONENTS = ("telephony", "online_requests", "care_navigation")
 
 
 @dataclass(eq=False, slots=True)
@@ -35,6 +40,9 @@ class Task:
     seq: int
     kind: str          # operations, development, system
     effort: float      # hours still to do
+    component: int = -1                # an access task: its MGPA component (ACCESS_COMPONENTS), else -1
+    size: float = 0.0                  # an access task: its whole effort (the CAIP counts hours)
+    starter: Optional[Starter] = None  # an induction task: the new ARRS starter it inducts
 
     def __lt__(self, other: "Task") -> bool:   # the heaps' order, without building tuples
         return self.due < other.due or (self.due == other.due and self.seq < other.seq)
@@ -71,6 +79,11 @@ class LeadershipWork:
                  streams: Callable[[str], np.random.Generator]):
         self.env, self.s, self.arrs = env, s, arrs
         self.rng = {k: streams(f"tasks/{k}") for k in TASK_KINDS}
+        self.rng_access = streams("tasks/access")
+        # the CAIP: per access component, measured hours due by the end, and those done by their due date
+        self.access_due = [0.0] * len(ACCESS_COMPONENTS)
+        self.access_on_time = [0.0] * len(ACCESS_COMPONENTS)
+        self.access_grace = s.leadership.access_grace_weeks * WEEK
         self.tasks: list[Task] = []
         self.development: list[Task] = []
         self.seq = 0
@@ -104,6 +117,20 @@ class LeadershipWork:
         for effort in rng.exponential(mean_effort, n).tolist() if n else ():
             self.add("operations", effort)
         self.new_starters()
+        self.access_week()
+
+    def access_week(self) -> None:
+        """Monday: each access component's work for the week (a third of `leadership.access_hours_per_week`):
+        a Poisson number of operations tasks with exponential efforts, from the access stream; the CAIP
+        is earned on it (`caip_earned_share`). The contract asks for it, so the CD's commitment does not scale it."""
+        hours = self.s.leadership.access_hours_per_week / len(ACCESS_COMPONENTS)
+        if hours <= 0:
+            return
+        mean_effort, rng = self.s.leadership.task_hours, self.rng_access
+        for c in range(len(ACCESS_COMPONENTS)):
+            n = rng.poisson(hours / mean_effort)
+            for effort in rng.exponential(mean_effort, n).tolist() if n else ():
+                self.add("operations", effort, component=c)
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
@@ -130,15 +157,17 @@ class LeadershipWork:
             yield env.timeout(rng.exponential(WEEK / rate))
             self.add(kind, rng.exponential(mean_effort))
 
-    def add(self, kind: str, effort: float, due: Optional[float] = None) -> Task:
-        """A new task: operations go to the manager while they own less than their share."""
+    def add(self, kind: str, effort: float, due: Optional[float] = None, component: int = -1,
+            starter: Optional[Starter] = None) -> Task:
+        """A new task: operations go to the manager while they own less than their share. An access task
+        names its component, an induction task its starter."""
         self.seq += 1
         if due is None:
             if kind == "system":
                 due = working_days_later(self.env.now, self.s.ics.request_deadline_days)
             else:
                 due = self.env.now + self.due_after[kind]
-        task = Task(due, self.seq, kind, effort)
+        task = Task(due, self.seq, kind, effort, component, effort, starter)
         self.arrived[kind] += effort
         if kind == "development":
             heapq.heappush(self.development, task)
@@ -153,9 +182,10 @@ class LeadershipWork:
     def new_starters(self) -> None:
         """Monday: an induction task for each person who took up an ARRS post since last Monday."""
         starters, self.arrs.starters = self.arrs.starters, 0
+        inductees, self.arrs.new_starters = self.arrs.new_starters, []
         hours = self.s.leadership.induction_hours_per_starter
-        for _ in range(starters if hours > 0 else 0):
-            self.add("operations", hours)
+        for i in range(starters if hours > 0 else 0):
+            self.add("operations", hours, starter=inductees[i] if i < len(inductees) else None)
 
     def hours_due_before(self, when: float) -> float:
         """Hours of work on the CD's open operations and system tasks due before `when`."""
@@ -175,9 +205,17 @@ class LeadershipWork:
         return sum([t.effort for t in self.tasks]) + sum([t.effort for t in self.development])
 
     def finish(self, task: Task, when: float) -> None:
+        """A task finished at `when` (math.inf: dropped): the tasks due, the CAIP's access hours, and a
+        new starter's induction done (they are productive from now: `ArrsWorkforce.inducted`)."""
+        if task.starter is not None and when < math.inf:
+            self.arrs.inducted(task.starter)
         if self.measuring and task.due <= self.horizon:
             self.due["count"] += 1
             self.due["overdue"] += when > task.due
+            if task.component >= 0:
+                self.access_due[task.component] += task.size
+                if when <= task.due + self.access_grace:
+                    self.access_on_time[task.component] += task.size
 
     def next_task(self, development: bool = True) -> Optional[Task]:
         """The CD's earliest-due open task (development too, unless `development` is False)."""
@@ -251,7 +289,22 @@ class LeadershipWork:
         open_late = sum(1 for t in (*self.tasks, *manager_tasks) if t.due <= self.horizon)
         due, overdue = self.due["count"] + open_late, self.due["overdue"] + open_late
         return {"leadership_tasks_overdue_share": (overdue / due if due else 0.0),
-                "development_hours_per_week": measured.mean("development_hours")}
+                "development_hours_per_week": measured.mean("development_hours"),
+                **self.caip_metrics(manager_tasks)}
+
+    def caip_metrics(self, manager_tasks: list[Task]) -> dict[str, float]:
+        """The CAIP earned: each component's third in proportion to its measured access hours done within
+        `access_grace_weeks` of their due dates (tasks open at the end past that count as not done; a
+        component with no work due is earned in full),
+        and the income it brings (`funding.caip_per_patient` x patients; all of it with `caip_link` off)."""
+        due = list(self.access_due)
+        for t in (*self.tasks, *manager_tasks):
+            if t.component >= 0 and t.due + self.access_grace <= self.horizon and self.measuring:   # failed
+                due[t.component] += t.size
+        shares = [on_time / d if d > 0 else 1.0 for on_time, d in zip(self.access_on_time, due)]
+        share = sum(shares) / len(shares) if self.s.leadership.caip_link else 1.0
+        return {"caip_earned_share": share,
+                "leadership_income_per_year": share * self.s.funding.caip_per_patient * self.s.list_size}
 
 
 class PcnManager:

@@ -61,6 +61,8 @@ class Week:
     manager_development_hours: float = 0.0
     practice_lead_pcn_hours: float = 0.0
     arrs_attrition_multiplier: float = 0.0
+    # leadership v3, consequences (docs/model.md 2.10, 2.14)
+    cd_resignations_expected: float = 0.0
 
     def reset(self) -> None:
         """Every series back to its default, 0.0, in place: the actors hold this object for the whole run."""

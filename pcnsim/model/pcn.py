@@ -80,6 +80,9 @@ class Pcn:
             practices.close_week()
             self.manager.close_week()
             self.work.consequences()
+            if s.leadership.development_demand_reduction > 0:     # development done avoids demand (2.6)
+                practices.demand_factor = 1.0 - s.leadership.development_demand_reduction * \
+                    self.work.done_share["development"]
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
             wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments

@@ -185,6 +185,9 @@ class Practices:
         self.returns_due = 0                           # returners due on the next open day
         self._u_pool = np.zeros(1 << 16)               # the booking stream's uniforms, read from `_u_next` on
         self._u_next = self._u_pool.size               # (all read: the first open day fills it)
+        #: requests arriving as a share of the expected: development work done avoids some (docs/model.md 2.6;
+        #: the PCN sets it each Saturday when `leadership.development_demand_reduction` > 0)
+        self.demand_factor = 1.0
 
     def start(self) -> None:
         """Open the diary's first days; serve the days in a process of its own unless the ICS serves them."""
@@ -248,7 +251,7 @@ class Practices:
         if lam is None:
             season = self.season[w] * self.weekday_profile
             lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
-        self.week_arrivals = self.rng.poisson(lam)
+        self.week_arrivals = self.rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)
         # routine requests by day: (P, T) flattened, a view (summing over two axes at once is several times slower)
         self.routine_by_day = self.week_arrivals[:, 1].reshape(DAYS_PER_WEEK, -1).sum(axis=1).tolist()
 
