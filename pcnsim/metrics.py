@@ -140,6 +140,11 @@ _ENTRIES: tuple[Metric, ...] = (
        ratio=("gp_appointments_per_year", "appointments_per_year")),
     _m("arrs_budget_per_year", "ARRS budget", "money", "£ a year", "money", "total"),
     _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
+    # leadership v3, part A (docs/model.md 2.5.1): claims on the CD's protected time, by claimant via suffixes
+    # (`.system`, `.practices`, `.arrs`) and in total
+    _m("cd_preemptions_per_week", "Claims that took the CD from protected desk work", "count", "preemptions a week",
+       "leadership"),
+    _m("cd_protected_hours_lost_per_week", "CD protected time taken by claims", "hours", _WEEK, "leadership"),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
@@ -154,6 +159,7 @@ _SUFFIX_LABELS = {
     "first_contact_physio": "first contact physio", "social_prescribing_link_worker": "social prescribing link worker",
     "health_wellbeing_coach": "health & wellbeing coach", "msk": "MSK", "gp_complex": "GP (complex)",
     "same_day": "same day", "representative": "representative CDs", "other": "other CDs",
+    "system": "the system", "practices": "the practices", "arrs": "ARRS staff",
 }
 
 

@@ -9,6 +9,7 @@ not given. The staff in post open clinics in the booking diaries (`practices.Pra
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import simpy
@@ -78,6 +79,7 @@ class ArrsWorkforce:
         self.seeking_whole = dict.fromkeys(ARRS_ROLES, 0)     # whole-time posts being recruited
         self.seeking_part = dict.fromkeys(ARRS_ROLES, False)
         self.starters = 0     # people who took up a post since the leadership work last counted them (induction)
+        self.start_times: deque[float] = deque()              # when recent starters took up their posts
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
@@ -159,6 +161,17 @@ class ArrsWorkforce:
         """WTE by role at work on an average day (in post, less the leave share)."""
         return np.array([self.in_post[r] for r in ARRS_ROLES]) * (1.0 - self.leave)
 
+    def wte_in_post(self) -> float:
+        """ARRS WTE in post now (read-only)."""
+        return float(sum(self.in_post.values()))
+
+    def recent_starters(self, weeks: float) -> int:
+        """People who took up a post in the last `weeks` weeks (read-only, leavers among them included)."""
+        times, since = self.start_times, self.env.now - weeks * WEEK
+        while times and times[0] < since:
+            times.popleft()
+        return len(times)
+
     def weeks(self):
         """Each Monday: in April the year's establishment; leavers (attrition rises without supervision)."""
         env, s, rng = self.env, self.s, self.rng
@@ -204,9 +217,11 @@ class ArrsWorkforce:
             if self.in_whole[role] < self.whole[role]:
                 self.in_whole[role] += 1
                 self.starters += 1
+                self.start_times.append(self.env.now)
         else:
             self.seeking_part[role] = False
             if self.part[role]:
                 self.in_part[role] = True
                 self.starters += 1
+                self.start_times.append(self.env.now)
         self._update(role)
