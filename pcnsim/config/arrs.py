@@ -120,8 +120,8 @@ class ArrsConfig(Frozen):
     # leadership v3, part A: ARRS staff's claims on the CD's protected time (docs/model.md 2.5.1)
     cd_queries_per_wte_hour: float = P(
         0.003, "claims per WTE in post per protected hour", "assumed (supervision questions and queries that "
-        "cannot wait for the supervision rota: about one every 40 protected hours for a PCN of 20 WTE's "
-        "worth each week; range 0.001-0.01)",
+        "cannot wait for the supervision rota: with 20 WTE in post, about one claim in two protected sessions; "
+        "range 0.001-0.01)",
         "ARRS staff's claims on the CD's protected time, per WTE in post", ge=0, le=1)
     cd_queries_per_starter_hour: float = P(
         0.02, "claims per starter per protected hour", "assumed (a new starter's questions, induction and "
