@@ -245,19 +245,33 @@ def test_exact_poisson_interval_for_rare_counts():
 
 # --------------------------------------------------------------------------- leadership v3, part A
 # Three claimants preempt protected time (docs/model.md 2.5.1); extra protected time from clinics (2.5).
+class FixedClaims:
+    """The claims a test makes, drawn at the next protected session's start in place of random ones."""
+
+    def __init__(self, claims, *made: tuple[float, str, float, int]):
+        self.claims, self.made = claims, list(made)      # (hours into the session, claimant, hours, practice)
+
+    def draw(self, desk, hours: float) -> bool:
+        now = desk.env.now
+        drawn = sorted((now + at, who, h, p) for at, who, h, p in self.made)
+        self.made = []
+        if drawn:
+            desk.env.process(self.claims.claims(desk, drawn, now + hours))
+        return bool(drawn)
+
+
 def test_a_claim_preempts_protected_work_mid_task_which_resumes_when_it_ends():
     """A claim at CLAIM priority takes the CD from desk work mid-task: the work done is booked, the task keeps
     its remaining effort, the desk session resumes when the claim ends; the claim's hours are protected time
     displaced and the claimant's preemption."""
     env, pcn = one_cd(quiet_scenario(funding={"manager_wte": 0.0}))
-    cd, work, desk, claims = pcn.cd, pcn.work, pcn.cd.desk, pcn.claims
-    desk.claims = None                              # no random claims: this test makes its own
+    cd, work, desk = pcn.cd, pcn.work, pcn.cd.desk
+    desk.claims = FixedClaims(pcn.claims, (1.0, "arrs", 0.5, -1))      # at t = 1, for half an hour
     task = work.add("operations", 3.0, due=10 * DAY)
     seen = {}
 
     def events():
         cd.start_desk(4.0, 0.0, protected=True)     # a 4-hour protected session from t = 0
-        env.process(claims.claim(desk, "arrs", 1.0, 4.0, 0.5, -1))    # at t = 1, for half an hour
         yield env.timeout(1.25)
         seen["held"], seen["effort"] = cd.holding, task.effort
     env.process(events())
@@ -273,14 +287,13 @@ def test_a_claim_preempts_protected_work_mid_task_which_resumes_when_it_ends():
 
 def test_a_claim_waits_for_a_meeting_and_lapses_when_the_session_ends():
     env, pcn = one_cd(quiet_scenario())
-    cd, desk, claims = pcn.cd, pcn.cd.desk, pcn.claims
-    desk.claims = None
+    cd, desk = pcn.cd, pcn.cd.desk
+    desk.claims = FixedClaims(pcn.claims, (0.5, "system", 0.75, -1),    # waits for the meeting: 2 to 2.75
+                              (1.0, "system", 2.0, -1))                 # then 2.75 to the end, cut to 0.25 h
 
     def events():
         env.process(cd.attend(2.0))                 # a meeting holds the CD from t = 0 to 2
         cd.start_desk(3.0, 2.0, protected=True)
-        env.process(claims.claim(desk, "system", 0.5, 3.0, 0.75, -1))     # waits for the meeting: 2 to 2.75
-        env.process(claims.claim(desk, "system", 1.0, 3.0, 2.0, -1))      # then 2.75 to the end, cut to 0.25 h
         yield env.timeout(0)
     env.process(events())
     env.run(until=4.0)
@@ -290,12 +303,11 @@ def test_a_claim_waits_for_a_meeting_and_lapses_when_the_session_ends():
     assert wk.cd_slack_hours == pytest.approx(0.0)
     # a claim that finds a meeting holding the CD to the end of the session lapses
     env2, pcn2 = one_cd(quiet_scenario())
-    pcn2.cd.desk.claims = None
+    pcn2.cd.desk.claims = FixedClaims(pcn2.claims, (1.0, "arrs", 0.5, -1))
 
     def late():
         env2.process(pcn2.cd.attend(3.0))
         pcn2.cd.start_desk(3.0, 3.0, protected=True)
-        env2.process(pcn2.claims.claim(pcn2.cd.desk, "arrs", 1.0, 3.0, 0.5, -1))
         yield env2.timeout(0)
     env2.process(late())
     env2.run(until=4.0)
@@ -304,12 +316,10 @@ def test_a_claim_waits_for_a_meeting_and_lapses_when_the_session_ends():
 
 def test_a_recall_runs_the_rest_of_the_session_as_a_clinic_at_the_recalling_practice():
     env, pcn = one_cd(quiet_scenario())
-    cd, desk, claims, practices = pcn.cd, pcn.cd.desk, pcn.claims, pcn.practices
-    desk.claims = None
+    cd, desk, practices = pcn.cd, pcn.cd.desk, pcn.practices
+    desk.claims = FixedClaims(pcn.claims, (1.0, "practices", 4.0, 2))   # practice 2 recalls the CD at 14:00
     env.run(until=SESSION_START[1])                 # Monday 13:00, before the day is served
-    before = practices.diary.capacity[:practices.P, 0].copy()
     cd.start_desk(4.0, 0.0, protected=True)
-    env.process(claims.claim(desk, "practices", env.now + 1.0, env.now + 4.0, 4.0, 2))
     env.run(until=SESSION_START[1] + 4.5)
     wk = pcn.week
     assert wk.cd_preemptions_practices == 1.0 and wk.cd_claim_hours_practices == pytest.approx(3.0)

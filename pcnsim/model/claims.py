@@ -2,8 +2,8 @@
 
 At the start of each protected desk session each claimant draws, from its own stream, a Poisson
 number of claims over the session (rate x hours), each at a uniform time within it and with its
-length. Each claim is a SimPy process that, at its time, requests the CD (`Desk.director`) at
-`CLAIM` priority with `preempt=True`: it takes the CD from desk work mid-task (the desk session
+length. A session's claims are made in time order by one SimPy process: each, at its time,
+requests the CD (`Desk.director`) at `CLAIM` priority with `preempt=True`: it takes the CD from desk work mid-task (the desk session
 books the work done and queues again), waits for a meeting that holds the CD, and gives up when
 the session ends. Drawn only at session starts, so the claims cost a few events a week
 (docs/model.md 2.5.1).
@@ -52,6 +52,7 @@ class Claims:
         self.rng = {c: streams(f"claims/{c}") for c in CLAIMANTS}
         others = np.asarray(list_sizes, dtype=float)[1:]
         self.others = others / others.sum() if others.size and others.sum() > 0 else None   # recalls elsewhere
+        self.others_cum = np.cumsum(self.others) if self.others is not None else None
         ics, gps, arrs = s.ics, s.gps, s.arrs
         self.system_rate, self.system_hours = ics.interruptions_per_protected_hour, ics.interruption_hours
         self.recall_rate, self.recall_power = gps.cd_recall_per_session, gps.cd_recall_pressure_elasticity
@@ -60,27 +61,31 @@ class Claims:
         self.query_hours, self.induction_weeks = arrs.cd_query_hours, arrs.induction_weeks
 
     # ------------------------------------------------------------------ drawing
-    def draw(self, desk: Contested, hours: float) -> None:
-        """A protected desk session of `hours` starts now: each claimant's claims over it, as processes."""
+    def draw(self, desk: Contested, hours: float) -> bool:
+        """A protected desk session of `hours` starts now: each claimant's claims over it, made in time order
+        by one process (claims of one priority queue first come, first served, so one process in time order
+        is the same contest with fewer events). Returns whether any claim was drawn."""
         env = self.env
         now = env.now
-        end = now + hours
+        drawn: list[tuple[float, str, float, int]] = []          # (time, claimant, hours, practice)
         if self.system_rate > 0:
             rng = self.rng["system"]
             n = rng.poisson(self.system_rate * hours)
             if n:
                 at, length = rng.random(n), rng.exponential(self.system_hours, n)
-                for a, h in zip(at.tolist(), length.tolist()):
-                    env.process(self.claim(desk, "system", now + a * hours, end, h, -1))
+                drawn += [(now + a * hours, "system", h, -1) for a, h in zip(at.tolist(), length.tolist())]
         if self.recall_rate > 0:
             rng = self.rng["practices"]
             rate = self.recall_rate * max(self.gp_pressure(), 0.0) ** self.recall_power   # per session
             n = rng.poisson(rate)
             if n:
                 at = float(rng.random(n).min())      # the first recall takes the rest of the session
-                own = rng.random() < self.own_share or self.others is None
-                practice = 0 if own else 1 + int(rng.choice(self.others.size, p=self.others))
-                env.process(self.claim(desk, "practices", now + at * hours, end, hours, practice))
+                u = rng.random()
+                practice = 0
+                if u >= self.own_share and self.others is not None:   # another practice, by list size
+                    v = (u - self.own_share) / (1.0 - self.own_share)
+                    practice = 1 + min(int(np.searchsorted(self.others_cum, v, side="right")), self.others.size - 1)
+                drawn.append((now + at * hours, "practices", hours, practice))
         if self.query_wte > 0 or self.query_starter > 0:
             rng = self.rng["arrs"]
             starters = self.arrs_starters(self.induction_weeks) if self.query_starter > 0 else 0
@@ -88,16 +93,26 @@ class Claims:
             n = rng.poisson(rate * hours) if rate > 0 else 0
             if n:
                 at, length = rng.random(n), rng.exponential(self.query_hours, n)
-                for a, h in zip(at.tolist(), length.tolist()):
-                    env.process(self.claim(desk, "arrs", now + a * hours, end, h, -1))
+                drawn += [(now + a * hours, "arrs", h, -1) for a, h in zip(at.tolist(), length.tolist())]
+        if drawn:
+            drawn.sort()
+            env.process(self.claims(desk, drawn, now + hours))
+        return bool(drawn)
+
+    def claims(self, desk: Contested, drawn: list[tuple[float, str, float, int]], end: float):
+        """A session's claims, in time order, each when it falls due (or when the one before it ends)."""
+        env = self.env
+        for at, who, hours, practice in drawn:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            yield from self.hold(desk, who, end, hours, practice)
 
     # ------------------------------------------------------------------ a claim
-    def claim(self, desk: Contested, who: str, at: float, end: float, hours: float, practice: int):
-        """One claim: at `at`, take the CD from desk work (preempting it) for `hours`, within the session
-        ending at `end`; a meeting holding the CD is waited for, and past the session's end the claim lapses.
+    def hold(self, desk: Contested, who: str, end: float, hours: float, practice: int):
+        """A claim made now: take the CD from desk work (preempting it) for `hours`, within the session ending
+        at `end`; a meeting holding the CD is waited for, and past the session's end the claim lapses.
         The practices' claim recalls the CD to clinic at `practice` for the rest of the session."""
         env = self.env
-        yield env.timeout(at - env.now)
         if end - env.now <= 1e-9:
             return
         req = desk.director.request(priority=CLAIM, preempt=True)

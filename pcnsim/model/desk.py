@@ -54,7 +54,9 @@ class Desk:
     def session(self, hours: float, meeting_part: float, protected: bool):
         """Leadership tasks, earliest due first, for the session's hours.
 
-        The session always asks for the CD (at `DESK` priority). Preempted by a meeting or a claim, it
+        The session asks for the CD (at `DESK` priority) whenever anyone else may want them in it (a
+        meeting in the slot, or a claim drawn for it; otherwise holding the resource changes nothing and
+        costs events, so it does not ask). Preempted by a meeting or a claim, it
         books the work done on the task in hand (which keeps its remaining effort) and queues for the CD
         again, resuming if the session has time left; interrupted by an urgent request, it turns to the
         request. Time with no task to do is slack; `meeting_part` hours of the session went to meetings
@@ -64,13 +66,15 @@ class Desk:
         end = env.now + hours
         worked = 0.0
         self.claimed = 0.0
-        if protected and self.claims is not None:
-            self.claims.draw(self, hours)
+        claimed = protected and self.claims is not None and self.claims.draw(self, hours)
+        contended = meeting_part > 0 or claimed       # only a meeting in this slot or a claim can want the CD too
         while end - env.now > 1e-9:
-            req = self.director.request(priority=DESK, preempt=False)
+            req = self.director.request(priority=DESK, preempt=False) if contended else None
             since, task = env.now, None
             try:
-                if not req.triggered:            # a meeting or a claim holds the CD: wait, but not past the session
+                if req is None:
+                    pass                         # nobody else wants the CD this session: no request needed
+                elif not req.triggered:          # a meeting or a claim holds the CD: wait, but not past the session
                     got = yield req | env.timeout(end - env.now)
                     if req not in got:           # the session ended while they held the CD
                         break
@@ -95,7 +99,9 @@ class Desk:
                     worked += self.book(task, min(done, task.effort), protected)
             finally:
                 self.holding, self.in_hand = False, None
-                if req.triggered:
+                if req is None:
+                    pass
+                elif req.triggered:
                     self.director.release(req)
                 else:
                     req.cancel()
