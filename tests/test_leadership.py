@@ -256,7 +256,7 @@ class FixedClaims:
         drawn = sorted((now + at, who, h, p) for at, who, h, p in self.made)
         self.made = []
         if drawn:
-            desk.env.process(self.claims.claims(desk, drawn, now + hours))
+            desk.env.process(self.claims.in_turn(desk, drawn, now + hours))
         return bool(drawn)
 
 

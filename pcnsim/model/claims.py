@@ -96,10 +96,10 @@ class Claims:
                 drawn += [(now + a * hours, "arrs", h, -1) for a, h in zip(at.tolist(), length.tolist())]
         if drawn:
             drawn.sort()
-            env.process(self.claims(desk, drawn, now + hours))
+            env.process(self.in_turn(desk, drawn, now + hours))
         return bool(drawn)
 
-    def claims(self, desk: Contested, drawn: list[tuple[float, str, float, int]], end: float):
+    def in_turn(self, desk: Contested, drawn: list[tuple[float, str, float, int]], end: float):
         """A session's claims, in time order, each when it falls due (or when the one before it ends)."""
         env = self.env
         for at, who, hours, practice in drawn:
