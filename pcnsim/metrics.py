@@ -187,6 +187,11 @@ _ENTRIES: tuple[Metric, ...] = (
        drivers=("-leadership_tasks_overdue_share", "manager_hours_used_per_week")),
     _m("leadership_income_per_year", "Leadership income (CAIP earned)", "money", "£ a year", "money", "total",
        drivers=("caip_earned_share",)),
+    # leadership v3, part A (docs/model.md 2.5.1): claims on the CD's protected time, by claimant via suffixes
+    # (`.system`, `.practices`, `.arrs`) and in total
+    _m("cd_preemptions_per_week", "Claims that took the CD from protected desk work", "count", "preemptions a week",
+       "leadership"),
+    _m("cd_protected_hours_lost_per_week", "CD protected time taken by claims", "hours", _WEEK, "leadership"),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
@@ -202,6 +207,7 @@ _SUFFIX_LABELS = {
     "health_wellbeing_coach": "health & wellbeing coach", "msk": "MSK", "gp_complex": "GP (complex)",
     "same_day": "same day", "representative": "representative CDs", "other": "other CDs",
     "seated": "CDs with a seat", "unseated": "CDs without a seat",
+    "system": "the system", "practices": "the practices", "arrs": "ARRS staff",
 }
 
 

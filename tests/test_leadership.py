@@ -334,3 +334,156 @@ def test_the_access_work_draws_from_its_own_stream():
     pcn.work.access_week()
     tasks = [t for t in (*pcn.work.tasks, *pcn.manager.tasks) if t.component >= 0]
     assert {t.component for t in tasks} == {0, 1, 2} and all(t.kind == "operations" for t in tasks)
+
+
+# --------------------------------------------------------------------------- leadership v3, part A
+# Three claimants preempt protected time (docs/model.md 2.5.1); extra protected time from clinics (2.5).
+class FixedClaims:
+    """The claims a test makes, drawn at the next protected session's start in place of random ones."""
+
+    def __init__(self, claims, *made: tuple[float, str, float, int]):
+        self.claims, self.made = claims, list(made)      # (hours into the session, claimant, hours, practice)
+
+    def draw(self, desk, hours: float) -> bool:
+        now = desk.env.now
+        drawn = sorted((now + at, who, h, p) for at, who, h, p in self.made)
+        self.made = []
+        if drawn:
+            desk.env.process(self.claims.in_turn(desk, drawn, now + hours))
+        return bool(drawn)
+
+
+def test_a_claim_preempts_protected_work_mid_task_which_resumes_when_it_ends():
+    """A claim at CLAIM priority takes the CD from desk work mid-task: the work done is booked, the task keeps
+    its remaining effort, the desk session resumes when the claim ends; the claim's hours are protected time
+    displaced and the claimant's preemption."""
+    env, pcn = one_cd(quiet_scenario(funding={"manager_wte": 0.0}))
+    cd, work, desk = pcn.cd, pcn.work, pcn.cd.desk
+    desk.claims = FixedClaims(pcn.claims, (1.0, "arrs", 0.5, -1))      # at t = 1, for half an hour
+    task = work.add("operations", 3.0, due=10 * DAY)
+    seen = {}
+
+    def events():
+        cd.start_desk(4.0, 0.0, protected=True)     # a 4-hour protected session from t = 0
+        yield env.timeout(1.25)
+        seen["held"], seen["effort"] = cd.holding, task.effort
+    env.process(events())
+    env.run(until=5.0)
+    assert seen["held"] is False and seen["effort"] == pytest.approx(2.0)   # 1 h done, booked at t = 1
+    assert task.effort == pytest.approx(0.0)        # resumed at 1.5: the 2 h left done by 3.5
+    wk = pcn.week
+    assert (wk.cd_preemptions_arrs, wk.cd_claim_hours_arrs) == (1.0, pytest.approx(0.5))
+    assert wk.cd_protected_displaced_hours == pytest.approx(0.5)
+    assert wk.cd_leadership_hours == pytest.approx(3.0 + 0.5)
+    assert wk.cd_slack_hours == pytest.approx(0.5)   # 4 h = 3 h of the task + 0.5 h claimed + 0.5 h slack
+
+
+def test_a_claim_waits_for_a_meeting_and_lapses_when_the_session_ends():
+    env, pcn = one_cd(quiet_scenario())
+    cd, desk = pcn.cd, pcn.cd.desk
+    desk.claims = FixedClaims(pcn.claims, (0.5, "system", 0.75, -1),    # waits for the meeting: 2 to 2.75
+                              (1.0, "system", 2.0, -1))                 # then 2.75 to the end, cut to 0.25 h
+
+    def events():
+        env.process(cd.attend(2.0))                 # a meeting holds the CD from t = 0 to 2
+        cd.start_desk(3.0, 2.0, protected=True)
+        yield env.timeout(0)
+    env.process(events())
+    env.run(until=4.0)
+    wk = pcn.week
+    assert wk.cd_preemptions_system == 2.0
+    assert wk.cd_claim_hours_system == pytest.approx(0.75 + 0.25)
+    assert wk.cd_slack_hours == pytest.approx(0.0)
+    # a claim that finds a meeting holding the CD to the end of the session lapses
+    env2, pcn2 = one_cd(quiet_scenario())
+    pcn2.cd.desk.claims = FixedClaims(pcn2.claims, (1.0, "arrs", 0.5, -1))
+
+    def late():
+        env2.process(pcn2.cd.attend(3.0))
+        pcn2.cd.start_desk(3.0, 3.0, protected=True)
+        yield env2.timeout(0)
+    env2.process(late())
+    env2.run(until=4.0)
+    assert pcn2.week.cd_preemptions_arrs == 0.0 and pcn2.week.cd_claim_hours_arrs == 0.0
+
+
+def test_a_recall_runs_the_rest_of_the_session_as_a_clinic_at_the_recalling_practice():
+    env, pcn = one_cd(quiet_scenario())
+    cd, desk, practices = pcn.cd, pcn.cd.desk, pcn.practices
+    desk.claims = FixedClaims(pcn.claims, (1.0, "practices", 4.0, 2))   # practice 2 recalls the CD at 14:00
+    env.run(until=SESSION_START[1])                 # Monday 13:00, before the day is served
+    cd.start_desk(4.0, 0.0, protected=True)
+    env.run(until=SESSION_START[1] + 4.5)
+    wk = pcn.week
+    assert wk.cd_preemptions_practices == 1.0 and wk.cd_claim_hours_practices == pytest.approx(3.0)
+    assert wk.cd_clinical_hours == pytest.approx(3.0)
+    slots = 3.0 * 60 * Scenario().gps.patient_facing_share / Scenario().gps.appointment_minutes
+    assert practices.recall_slots_today[2] == pytest.approx(slots) and sum(practices.recall_slots_today) == slots
+    env.run(until=DAY)                              # served at 18:00: whole slots in practice 2's diary today
+    assert practices.recall_carry[2] == pytest.approx(slots - math.floor(slots))
+
+
+def test_claims_have_their_own_streams_and_drawing_them_leaves_demand_alone():
+    for c in ("system", "practices", "arrs"):
+        assert f"claims/{c}" in STREAM_PROCESSES
+    base = {"run": {"horizon_weeks": 20, "warmup_weeks": 4}}
+    none = {**base, "ics": {"interruptions_per_protected_hour": 0.0}, "gps": {"cd_recall_per_session": 0.0},
+            "arrs": {"cd_queries_per_wte_hour": 0.0, "cd_queries_per_starter_hour": 0.0}}
+    a = simulate(Scenario.model_validate(base), 0)
+    b = simulate(Scenario.model_validate(none), 0)
+    assert np.array_equal(a.weekly["requests"], b.weekly["requests"])
+    assert b.metrics["cd_preemptions_per_week"] == 0.0 and b.metrics["cd_protected_hours_lost_per_week"] == 0.0
+
+
+def _paired(values: dict, reps: int = 6) -> list[dict]:
+    s = Scenario.model_validate({"run": {"horizon_weeks": 104, "warmup_weeks": 13}, **values})
+    return [simulate(s, r).metrics for r in range(reps)]
+
+
+def test_every_claimant_preempts_at_baseline_and_grows_with_its_driver():
+    """Baseline: each claimant > 0.2 preemptions a week; fewer GPs raise the practices' recalls; more ARRS
+    staff raise their claims (paired: the same replications, common random numbers)."""
+    base = _paired({})
+    for c in ("system", "practices", "arrs"):
+        assert np.mean([m[f"cd_preemptions_per_week.{c}"] for m in base]) > 0.2, c
+    for m in base:
+        total = sum(m[f"cd_protected_hours_lost_per_week.{c}"] for c in ("system", "practices", "arrs"))
+        assert m["cd_protected_hours_lost_per_week"] == pytest.approx(total)
+    few_gps = _paired({"gps": {"wte_per_10k": 4.5 * 0.55}})
+    diff = [b["cd_preemptions_per_week.practices"] - a["cd_preemptions_per_week.practices"]
+            for a, b in zip(base, few_gps)]
+    assert np.mean(diff) > 0.2 and min(diff) > 0
+    more_arrs = _paired({"funding": {"arrs_per_patient": 2 * 22.89}})
+    diff = [b["cd_preemptions_per_week.arrs"] - a["cd_preemptions_per_week.arrs"] for a, b in zip(base, more_arrs)]
+    assert np.mean(diff) > 0.2 and min(diff) > 0
+
+
+@pytest.mark.parametrize("source, clinics, replaced", [("clinics_backfilled", 5, 1), ("clinics", 5, 1), ("off", 6, 0)])
+def test_an_extra_protected_session_replaces_a_clinic_unless_it_takes_a_day_off(source, clinics, replaced):
+    from pcnsim.model.clinical_director import clinic_count
+    s = Scenario.model_validate({"clinical_director": {"extra_protected_sessions": 1.0,
+                                                       "extra_protected_from": source}})
+    kinds, _ = timetable(s)
+    assert kinds.count("protected") == 3 and kinds.count("clinical") == clinics
+    assert kinds.count("off") == 2 if source != "off" else kinds.count("off") == 1
+    assert clinic_count(s) == (clinics, replaced)
+    # four extra sessions with 'off': two days off, then two clinics
+    s4 = Scenario.model_validate({"clinical_director": {"extra_protected_sessions": 4.0, "extra_protected_from": "off"}})
+    assert clinic_count(s4) == (4, 2)
+
+
+def test_backfilled_extra_protected_time_pays_a_locum_and_unbackfilled_loses_the_appointments():
+    base = {"run": {"horizon_weeks": 30, "warmup_weeks": 4}}
+
+    def run(source: str, extra: float):
+        return simulate(Scenario.model_validate({**base, "clinical_director": {
+            "extra_protected_sessions": extra, "extra_protected_from": source}}), 0).metrics
+    none, backfilled, lost, off = run("clinics_backfilled", 0.0), run("clinics_backfilled", 1.0), \
+        run("clinics", 1.0), run("off", 1.0)
+    assert none["locum_sessions_per_year"] == 0.0
+    assert backfilled["locum_sessions_per_year"] > 35       # one a working week (leave and bank holidays aside)
+    assert lost["locum_sessions_per_year"] == 0.0 and off["locum_sessions_per_year"] == 0.0
+    gp_session = Scenario().gps.patient_facing_share * 250 / Scenario().gps.appointment_minutes
+    assert lost["lost_appointments_per_year"] - backfilled["lost_appointments_per_year"] > 30 * gp_session
+    # contracted hours: the week is no longer with clinics replaced; with 'off' it is one session longer
+    assert off["cd_protected_hours_per_week"] == pytest.approx(backfilled["cd_protected_hours_per_week"])

@@ -65,9 +65,11 @@ def test_protected_time_cuts_displaced_clinics_and_lost_appointments():
         > four["cd_displaced_clinical_hours_per_week"]
     assert none["lost_appointments_per_year"] > two["lost_appointments_per_year"] > four["lost_appointments_per_year"]
     assert none["cd_strain_mean"] > four["cd_strain_mean"]
-    # the cost side of the story: once the week is full (ten sessions), protected sessions replace clinics
+    # the cost side of the story: protected sessions replace the CD's clinics (extra_protected_from's default,
+    # clinics_backfilled), which locums run: the cost is money, not the practices' GP appointments
     assert four["cd_clinical_hours_per_week"] < none["cd_clinical_hours_per_week"]
-    assert four["gp_appointments_per_year"] < none["gp_appointments_per_year"]
+    assert none["locum_sessions_per_year"] < two["locum_sessions_per_year"] < four["locum_sessions_per_year"]
+    assert four["spend_per_year"] > none["spend_per_year"]
 
 
 def test_leadership_investment_steps():

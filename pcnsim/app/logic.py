@@ -75,7 +75,8 @@ LEVERS: tuple[Lever, ...] = (
     Lever("funding.cd_wte_per_50k", "Funded clinical director time (WTE per 50,000 patients)", "float",
           0.0, 1.5, 0.05, help="The contract funds 0.25 WTE per 50,000 patients."),
     Lever("clinical_director.extra_protected_sessions", "Extra protected CD sessions a week", "float",
-          0.0, 4.0, 0.5, help="Protected sessions beyond the funded CD time."),
+          0.0, 4.0, 0.5, help="Protected sessions beyond the funded CD time; by default each replaces one of the CD's "
+               "clinics, run by a paid locum (clinical_director.extra_protected_from)."),
     Lever("ics.meeting_load", "System meeting load (times today's calendar)", "float", 0.0, 3.0, 0.25,
           help="0 removes the ICS's meetings, 2 doubles them."),
     Lever("ics.pcns", "PCNs in the ICS (simulated together)", "int", 1, 10, 1,

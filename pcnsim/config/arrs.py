@@ -125,3 +125,19 @@ class ArrsConfig(Frozen):
     supervision_share: float = P(1.0, "share", "assumed: no public figure (Nuffield Trust: "
                                  "supervision is unfunded and uncosted)",
                                  "share of the supervision ARRS staff need that GPs give", ge=0, le=1)
+    # leadership v3, part A: ARRS staff's claims on the CD's protected time (docs/model.md 2.5.1)
+    cd_queries_per_wte_hour: float = P(
+        0.003, "claims per WTE in post per protected hour", "assumed (supervision questions and queries that "
+        "cannot wait for the supervision rota: with 20 WTE in post, about one claim in two protected sessions; "
+        "range 0.001-0.01)",
+        "ARRS staff's claims on the CD's protected time, per WTE in post", ge=0, le=1)
+    cd_queries_per_starter_hour: float = P(
+        0.02, "claims per starter per protected hour", "assumed (a new starter's questions, induction and "
+        "first appraisal: several times an established WTE's; range 0.005-0.05)",
+        "ARRS staff's claims on the CD's protected time, per member of staff in their first "
+        "`arrs.induction_weeks` weeks", ge=0, le=1)
+    cd_query_hours: float = P(0.33, "hours", "assumed (a query of 20 minutes; range 0.15-0.75)",
+                              "mean length of an ARRS claim on the CD (exponential)", gt=0, le=4)
+    induction_weeks: float = P(12.0, "weeks", "assumed (a new ARRS starter's first three months: induction, "
+                               "a probation period of 3-6 months is usual; range 4-26)",
+                               "weeks after starting during which an ARRS starter counts as new", ge=0, le=104)

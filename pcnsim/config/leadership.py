@@ -8,6 +8,9 @@ from pydantic import Field, model_validator
 
 from pcnsim.config.base import SESSION_HOURS, Frozen, OverflowTarget, P, TimetablePolicy
 
+#: What an extra protected session replaces (`clinical_director.extra_protected_from`).
+ExtraProtectedFrom = Literal["clinics_backfilled", "clinics", "off"]
+
 
 # --------------------------------------------------------------------------- leadership
 class ClinicalDirectorConfig(Frozen):
@@ -15,7 +18,16 @@ class ClinicalDirectorConfig(Frozen):
                                "(BJGP 2024;74:e652)", "the CD's clinical sessions", ge=0, le=10)
     extra_protected_sessions: float = P(0.0, "sessions a week", "scenario lever (the Fuller stocktake "
                                         "asks for 'sufficient protected time')",
-                                        "protected sessions beyond funded CD time", ge=0, le=10)
+                                        "protected sessions beyond funded CD time; what each replaces is "
+                                        "`clinical_director.extra_protected_from` (default "
+                                        "'clinics_backfilled': one of the CD's clinics, a locum paid for it)",
+                                        ge=0, le=10)
+    extra_protected_from: ExtraProtectedFrom = P(
+        "clinics_backfilled", "policy", "assumed (the Fuller stocktake and the sector mean sessions freed from "
+        "clinics, backfilled and funded; docs/model.md 2.5)",
+        "what an extra protected session replaces: 'clinics_backfilled' one of the CD's clinics, a locum paid "
+        "for it (the practice keeps its appointments); 'clinics' one of the CD's clinics, not backfilled (its "
+        "appointments lost); 'off' the CD's days off first, unpaid (the behaviour before leadership v3)")
     overflow: tuple[OverflowTarget, ...] = P(("manager", "clinical", "overtime"), "order", "assumed",
                                              "where leadership work beyond protected time goes")
     max_displaced_sessions: int = P(2, "sessions a week", "assumed",
@@ -236,6 +248,14 @@ class IcsConfig(Frozen):
                                      "commonly asked for within days)",
                                      "deadline of an ad-hoc system request from its arrival; one that "
                                      "protected time cannot meet takes a clinic", gt=0, le=60)
+    # leadership v3, part A: the system's claim on the CD's protected time (docs/model.md 2.5.1)
+    interruptions_per_protected_hour: float = P(
+        0.08, "claims per protected hour", "assumed (ad-hoc calls, an urgent request that will not wait, a "
+        "meeting that overruns: about one protected session in three; range 0-0.3)",
+        "the system's claims on the CD during protected time (Poisson); scaled by the system-demands scenario",
+        ge=0, le=5)
+    interruption_hours: float = P(0.5, "hours", "assumed (range 0.25-1)",
+                                  "mean length of a system claim on the CD (exponential)", gt=0, le=4)
     representative_prep_hours: float = P(2.0, "hours per meeting", "assumed (reading papers, gathering "
                                          "the other CDs' views, feeding back)",
                                          "preparation and feedback work a forum representative carries "

@@ -182,6 +182,19 @@ class GpConfig(Frozen):
     appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
                                    "over 15 min (GPonline 2022); mean f2f 9.2 min (BMJ Open 2017)",
                                    "GP appointment length", gt=0, le=240)
+    # leadership v3, part A: the practices' claim on the CD's protected time (docs/model.md 2.5.1)
+    cd_recall_per_session: float = P(
+        0.12, "recalls per protected session at pressure 1", "assumed (a GP off sick or a clinic short and "
+        "the CD, a GP of the PCN, pulled back to it: about one protected session in eight; range 0.05-0.3)",
+        "rate at which the practices recall the CD to clinic from a protected session, at GP pressure 1 "
+        "(GP demand equal to GP slots)", ge=0, le=5)
+    cd_recall_pressure_elasticity: float = P(
+        2.0, "exponent", "assumed (recalls grow faster than the shortfall: range 1-3)",
+        "the recall rate scales as (GP pressure) ** this, GP pressure = last week's GP appointments + "
+        "unmet requests over GP slots offered", ge=0, le=5)
+    cd_recall_own_practice_share: float = P(
+        0.7, "share", "assumed (the CD is first a GP of their own practice; range 0.5-0.9)",
+        "share of recalls to the CD's own practice (the rest go to the others, by list size)", ge=0, le=1)
 
 
 class NurseConfig(Frozen):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections import deque
 
 import numpy as np
 import simpy
@@ -95,6 +96,7 @@ class ArrsWorkforce:
         self.induction_link = (s.leadership.induction_link and s.leadership.induction_hours_per_starter > 0
                                and s.arrs.new_starter_productivity < 1.0)
         self.role_index = {r: i for i, r in enumerate(ARRS_ROLES)}
+        self.start_times: deque[float] = deque()              # when recent starters took up their posts
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
@@ -187,6 +189,7 @@ class ArrsWorkforce:
         """Someone took up a post: the leadership work gives them an induction task next Monday; with the
         induction link they work at reduced productivity until it is done."""
         self.starters += 1
+        self.start_times.append(self.env.now)
         starter = Starter(self.role_index[role], wte, self.env.now)
         self.new_starters.append(starter)
         if self.induction_link:
@@ -204,6 +207,17 @@ class ArrsWorkforce:
         if self.inducting and self.inducting[0].since <= limit:    # in order of starting
             self.inducting = [st for st in self.inducting if st.since > limit]
             self.changes += 1
+
+    def wte_in_post(self) -> float:
+        """ARRS WTE in post now (read-only)."""
+        return float(sum(self.in_post.values()))
+
+    def recent_starters(self, weeks: float) -> int:
+        """People who took up a post in the last `weeks` weeks (read-only, leavers among them included)."""
+        times, since = self.start_times, self.env.now - weeks * WEEK
+        while times and times[0] < since:
+            times.popleft()
+        return len(times)
 
     def weeks(self):
         """Each Monday: in April the year's establishment; leavers (attrition rises without supervision)."""

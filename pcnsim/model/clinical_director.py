@@ -14,7 +14,7 @@ protected time, and recovers with slack; strain raises the chance of resigning.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 import simpy
@@ -27,6 +27,7 @@ from pcnsim.model.leadership import LeadershipWork, PcnManager
 from pcnsim.model.ledger import Measured, Week
 
 if TYPE_CHECKING:
+    from pcnsim.model.claims import Claims
     from pcnsim.model.ics import Ics, Meeting
     from pcnsim.model.practices import Practices
 
@@ -40,17 +41,38 @@ def slot_of(series: MeetingSeries) -> int:
     return series.weekday * 2 + (series.session == "pm")
 
 
+def clinic_count(scenario: Scenario) -> tuple[int, int]:
+    """The CD's clinics a week, and how many of the contracted ones the extra protected sessions replace.
+
+    `clinical_director.extra_protected_from`: with 'clinics' or 'clinics_backfilled' each protected
+    slot beyond the funded ones replaces a clinic; with 'off' the extra slots take the days off first
+    and replace clinics only once those are used up. Either way protected and clinical slots share
+    the ten. Replaced clinics are counted against the timetable of the funded sessions alone.
+    """
+    cd = scenario.clinical_director
+    prot = scenario.cd_protected_sessions
+    n_prot = max(1, round(prot)) if prot > 1e-9 else 0
+    funded = min(10.0, scenario.cd_funded_hours / SESSION_HOURS)
+    n_funded = max(1, round(funded)) if funded > 1e-9 else 0
+    clinics = min(cd.clinical_sessions, SLOTS)
+    if cd.extra_protected_from == "off":
+        n_clin = min(clinics, SLOTS - n_prot)
+    else:
+        n_clin = max(0, min(clinics - max(0, n_prot - n_funded), SLOTS - n_prot))
+    return n_clin, max(0, min(clinics, SLOTS - n_funded) - n_clin)
+
+
 def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> tuple[list[str], list[float]]:
     """The CD's weekly timetable under `clinical_director.timetable`: each slot's kind and hours.
 
     Protected time is n = round(p) whole slots (at least one if any is funded) sharing its hours.
     `meeting_aware` puts them on the slots of `meeting_series` (the series the CD is expected
     at), most frequent first, then in FIXED_ORDER; `fixed` uses FIXED_ORDER. Clinics take the
-    next slots of FIXED_ORDER, the rest are off. No random draw.
+    next slots of FIXED_ORDER (as many as `clinic_count` gives), the rest are off. No random draw.
     """
     prot = scenario.cd_protected_sessions
     n_prot = max(1, round(prot)) if prot > 1e-9 else 0
-    n_clin = min(scenario.clinical_director.clinical_sessions, SLOTS - n_prot)
+    n_clin, _ = clinic_count(scenario)
     order = list(FIXED_ORDER)
     if scenario.clinical_director.timetable == "meeting_aware":
         first: list[int] = []
@@ -86,12 +108,14 @@ class ClinicalDirector:
 
     Collaborators: the leadership work (`work`), the manager (`manager`, who takes operations work
     while the CD is away), the practices (`practices`: the CD's clinics, a locum's, appointments
-    lost), the ICS's meeting calendar (`ics`, where this PCN is number `index`) and the week's
-    books (`week`). It owns its desk (`desk`: desk sessions, meetings, urgent requests).
+    lost), the ICS's meeting calendar (`ics`, where this PCN is number `index`), the week's
+    books (`week`) and the claimants on protected time (`claims`, handed to its desk). It owns its
+    desk (`desk`: desk sessions, meetings, urgent requests, claims).
     """
 
     def __init__(self, env: simpy.Environment, s: Scenario, week: Week, streams: Callable[[str], np.random.Generator],
-                 work: LeadershipWork, manager: PcnManager, practices: Practices, ics: Ics, index: int):
+                 work: LeadershipWork, manager: PcnManager, practices: Practices, ics: Ics, index: int,
+                 claims: Optional[Claims] = None):
         self.env, self.s, self.week = env, s, week
         self.work, self.manager, self.practices, self.ics, self.index = work, manager, practices, ics, index
         self.rng, self.rng_recruitment = streams("clinical_director"), streams("cd_recruitment")
@@ -99,6 +123,12 @@ class ClinicalDirector:
         self.representative = ics.s.ics.representation == "forum" and index < ics.s.ics.forum_representatives
         series = [m for m in ics.series if ics.expects(index, m)]
         self.slot_kind, self.slot_hours = timetable(self.s, series)
+        # the protected slots that replace a clinic (`clinic_count`; the week's last ones): a locum's clinic
+        # with 'clinics_backfilled', the clinic's appointments lost with 'clinics', nothing with 'off'
+        n_replaced = clinic_count(self.s)[1]
+        prot_slots = [slot for slot, k in enumerate(self.slot_kind) if k == "protected"]
+        self.replacing = frozenset(prot_slots[len(prot_slots) - n_replaced:] if n_replaced else ())
+        self.extra_from = self.s.clinical_director.extra_protected_from
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
         self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
@@ -113,7 +143,7 @@ class ClinicalDirector:
         self.at_work = True                 # in post and not on leave this week
         self.commitment = self.draw_commitment()
         self.reset_strain()    # strain, its EWMA numerator and bias correction (update_strain)
-        self.desk = Desk(env, week, work)
+        self.desk = Desk(env, week, work, claims)
         self.displaced = 0                 # clinics given up to leadership this week
         self.unbackfilled_hours = 0.0      # clinical hours given up with no locum this week
 
@@ -159,6 +189,7 @@ class ClinicalDirector:
             "cd_role_hours_per_week": mean("cd_leadership_hours") + mean("cd_meeting_hours"),
             "cd_hours_over_contract_per_week": mean("cd_overtime_hours"),
             "cd_protected_hours_displaced_per_week": mean("cd_protected_displaced_hours"),
+            **self.desk.metrics(measured),      # the claims on protected time, by claimant
         }
 
     def retention_metrics(self, measured: Measured) -> dict[str, float]:
@@ -206,7 +237,8 @@ class ClinicalDirector:
                 kind = self.slot_kind[slot]
                 if kind == "off" and slot not in planned:
                     continue                 # nothing happens in this slot
-                if kind != "clinical" and not working and slot not in planned:
+                gp_clinic = kind == "clinical" or slot in self.replacing   # a clinic the post's GP holds
+                if not gp_clinic and not working and slot not in planned:
                     continue
                 day = slot // 2
                 yield env.timeout(start + self.slot_at[slot] - env.now)     # whole hours: the same sum
@@ -222,7 +254,9 @@ class ClinicalDirector:
                     continue
                 if working:
                     self.session(slot, meetings)
-                elif kind == "clinical" and not self.in_post:
+                    if slot in self.replacing:
+                        self.replaced_clinic()
+                elif gp_clinic and not self.in_post:
                     # the post is vacant: the GP who held it still runs their clinics
                     self.practices.add_gp_session(locum=False)
             # Friday evening: overtime on work that would otherwise be late, then the week's strain
@@ -376,6 +410,16 @@ class ClinicalDirector:
                 left = h - min(h, sum(m.series.hours for m in self.expected(planned[slot]))) if slot in planned else h
                 out.append((at, h, (at + left, left)))
         return out
+
+    def replaced_clinic(self) -> None:
+        """A clinic an extra protected session replaced (`clinical_director.extra_protected_from`): a locum
+        runs it ('clinics_backfilled'), or its appointments are lost ('clinics'); with 'off', as before
+        leadership v3, nothing is booked."""
+        if self.extra_from == "clinics_backfilled":
+            self.week.locum_sessions += 1
+            self.practices.add_gp_session(locum=True)
+        elif self.extra_from == "clinics":
+            self.week.lost_appointments += self.practices.gp_session_slots
 
     def give_up_clinic(self, hours: float, backfilled: bool) -> None:
         """A clinical session given up: a locum takes it if backfill is funded, else its appointments are lost."""

@@ -63,6 +63,13 @@ class Week:
     arrs_attrition_multiplier: float = 0.0
     # leadership v3, consequences (docs/model.md 2.10, 2.14)
     cd_resignations_expected: float = 0.0
+    # leadership v3, part A: claims that preempted the CD's protected desk time, and the hours they took
+    cd_preemptions_system: float = 0.0
+    cd_preemptions_practices: float = 0.0
+    cd_preemptions_arrs: float = 0.0
+    cd_claim_hours_system: float = 0.0
+    cd_claim_hours_practices: float = 0.0
+    cd_claim_hours_arrs: float = 0.0
 
     def reset(self) -> None:
         """Every series back to its default, 0.0, in place: the actors hold this object for the whole run."""

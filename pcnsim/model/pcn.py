@@ -16,6 +16,7 @@ import simpy
 from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce
 from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
+from pcnsim.model.claims import Claims
 from pcnsim.model.clinical_director import ClinicalDirector
 from pcnsim.model.ledger import WEEK_FIELDS, WEEKLY_SERIES, Measured, Week
 from pcnsim.model.leadership import LeadershipWork, PcnManager
@@ -31,8 +32,9 @@ class Pcn:
 
     Built leaves first, each actor handed what it uses: the week's books; the ARRS workforce
     (the books, the ICS's labour supply); the practices; the leadership work (the workforce);
-    the manager (the work); the CD (the work, the manager, the practices, the ICS's meeting
-    calendar). The manager and the CD hold the work, so what the work needs of them goes back
+    the manager (the work); the claimants on the CD's protected time (the practices' GP pressure
+    and recall to clinic, the workforce's staff in post and recent starters); the CD (the work, the
+    manager, the practices, the ICS's meeting calendar, the claimants). The manager and the CD hold the work, so what the work needs of them goes back
     as narrow callbacks (`LeadershipWork.connect`).
     """
 
@@ -53,7 +55,11 @@ class Pcn:
                                    lambda: self.measuring, ics.engine)
         self.work = work = LeadershipWork(env, scenario, self.arrs, self.rng)
         self.manager = PcnManager(scenario, week, work)
-        self.cd = cd = ClinicalDirector(env, scenario, week, self.rng, work, self.manager, self.practices, ics, index)
+        # the claimants on the CD's protected time: read-only callables of the practices and the workforce
+        self.claims = Claims(env, scenario, week, self.rng, self.practices.gp_pressure, self.practices.add_gp_hours,
+                             self.arrs.wte_in_post, self.arrs.recent_starters, self.practices.list_sizes)
+        self.cd = cd = ClinicalDirector(env, scenario, week, self.rng, work, self.manager, self.practices, ics, index,
+                                        self.claims)
         work.connect(claim=self.manager.claim, urgent=cd.desk.request_arrived, commitment=lambda: cd.commitment)
         # started in this order: events due at one instant run in the order they were scheduled
         self.practices.start()

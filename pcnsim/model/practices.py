@@ -183,6 +183,13 @@ class Practices:
             self._rules, self._books = daybook.bundles(self.diary)
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
+        # the CD recalled to clinic from protected time (`add_gp_hours`): today's GP slots by practice, and
+        # the fractions carried; the GP slots offered this week and last week's GP pressure (`gp_pressure`)
+        self.recall_slots_today = [0.0] * P
+        self.recall_carry = [0.0] * P
+        self.recalled = False
+        self.gp_offered_week = 0.0
+        self.last_gp_pressure = 1.0
         self._u_pool = np.zeros(1 << 16)               # the booking stream's uniforms, read from `_u_next` on
         self._u_next = self._u_pool.size               # (all read: the first open day fills it)
         #: requests arriving as a share of the expected: development work done avoids some (docs/model.md 2.6;
@@ -203,6 +210,16 @@ class Practices:
             self.locum_slots_today += self.gp_session_slots
         else:
             self.cd_gp_slots_today += self.gp_session_slots
+
+    def add_gp_hours(self, practice: int, hours: float) -> None:
+        """The CD recalled to clinic at `practice` for `hours` today: GP slots for today's triage there."""
+        self.recall_slots_today[practice] += hours * 60.0 * self.s.gps.patient_facing_share / self.s.gps.appointment_minutes
+        self.recalled = True
+
+    def gp_pressure(self) -> float:
+        """Last week's GP pressure: GP appointments + requests unmet, over GP slots offered (1 before the first
+        week closes). Read-only; what the practices' claim on the CD's protected time scales with."""
+        return self.last_gp_pressure
 
     def staffing(self) -> Staffing:
         """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
@@ -263,6 +280,9 @@ class Practices:
         else:
             self.arrive(arrivals, self.routine_by_day[day])
         self.cd_gp_slots_today = self.locum_slots_today = 0.0
+        if self.recalled:
+            self.recall_slots_today = [0.0] * self.P
+            self.recalled = False
 
     def arrive(self, arrivals: np.ndarray, routine: int) -> None:
         """A closed day's requests (`routine` of them routine) join those waiting for triage."""
@@ -295,6 +315,16 @@ class Practices:
             self.rng_booking.random(out=pool[left:])
             at = 0
         self._u_next = at + need
+        dy = self.diary
+        if self.recalled:                              # the CD recalled to clinic: whole slots, fractions carried
+            for p, x in enumerate(self.recall_slots_today):
+                if x:
+                    total = x + self.recall_carry[p]
+                    whole = math.floor(total + 1e-9)
+                    self.recall_carry[p] = total - whole
+                    dy.free[p, 0] += whole
+                    dy.capacity[p, 0] += whole
+        self.gp_offered_week += float(dy.capacity[:self.P, 0].sum()) + extra
         staffing, measuring = self.staffing(), self.measuring()
         if self.compiled:
             day = self._day(arrivals[0], arrivals[1], pool, at, day_index, extra, measuring, staffing.slots,
@@ -318,4 +348,7 @@ class Practices:
         wk.gp_appointments += c["gp"]
         wk.nurse_appointments += c["nurse"]
         wk.arrs_appointments += c["arrs"]
+        if self.gp_offered_week > 0:
+            self.last_gp_pressure = (c["gp"] + c["diverted"] + c["elsewhere"]) / self.gp_offered_week
+        self.gp_offered_week = 0.0
         counts.fill(0.0)

@@ -10,7 +10,9 @@ from pcnsim.config import DEFAULT_ICS_NAME, Scenario
 #: The stochastic processes of a PCN, each with its own stream named `pcn{i}/{process}`.
 STREAM_PROCESSES = ("demand", "booking", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
                     "cd_commitment", "tasks/operations", "tasks/development", "tasks/system",
-                    "tasks/access")
+                    "tasks/access",
+                    # leadership v3, part A: the claimants on the CD's protected time (claims.py)
+                    "claims/system", "claims/practices", "claims/arrs")
 STREAM_NAME_PATTERN = "pcn{i}/{process}, prefixed by '{ics.name}/' when ics.name is not the default 'ICS'"
 #: How `stream` seeds, in words, for the run manifest.
 STREAM_SCHEME = ("one numpy.random.Generator(PCG64) per stochastic process: SeedSequence(entropy=run.seed, "

@@ -169,6 +169,41 @@ def _delivery_checks(plan: _Plan) -> list[Check]:
     return checks
 
 
+def _claims_checks(plan: _Plan) -> list[Check]:
+    """The contest for protected time (docs/model.md 2.5.1): each claimant preempts the CD's protected desk
+    work at baseline, and each grows with its driver (paired replications: common random numbers)."""
+    weeks, reps = (78, 2) if plan.quick else (104, 4)
+    base = scenario(values={"name": "verify-claims", "run.horizon_weeks": weeks, "run.warmup_weeks": 13})
+
+    def runs(values: dict) -> list[dict[str, float]]:
+        sc = scenario(base, values) if values else base
+        return [model.simulate(sc, r).metrics for r in range(reps)]
+
+    def mean(ms: list[dict[str, float]], key: str) -> float:
+        return float(np.mean([m[key] for m in ms]))
+
+    at_base = runs({})
+    who = {"system": "the system preempts", "practices": "the practices preempt", "arrs": "ARRS staff preempt"}
+    checks = [_check(f"claims: {who[c]} protected time at baseline", 0.2,
+                     mean(at_base, f"cd_preemptions_per_week.{c}"), 0.0,
+                     f"mean cd_preemptions_per_week.{c} over {reps} replications of {weeks - 13} weeks "
+                     f"(> 0.2 a week: the issue's bar)", relation=">=")
+              for c in ("system", "practices", "arrs")]
+    few_gps = runs({"gps.wte_per_10k": base.gps.wte_per_10k * 0.55})
+    more_arrs = runs({"funding.arrs_per_patient": base.funding.arrs_per_patient * 2})
+    for label, other, claimant, driver in (("fewer GPs raise the practices' recalls", few_gps, "practices",
+                                            "gps.wte_per_10k x 0.55"),
+                                           ("more ARRS staff raise their claims", more_arrs, "arrs",
+                                            "funding.arrs_per_patient x 2")):
+        key = f"cd_preemptions_per_week.{claimant}"
+        diff = min(o[key] - b[key] for b, o in zip(at_base, other))
+        checks.append(_check(f"claims: {label}", 0.05, diff, 0.0,
+                             f"smallest paired difference in {key} with {driver} over {reps} replications "
+                             f"(baseline {mean(at_base, key):.2f}, changed {mean(other, key):.2f} a week; at least 0.05 in every pair)",
+                             relation=">="))
+    return checks
+
+
 def _determinism_checks(plan: _Plan) -> list[Check]:
     s = _baseline(plan)
     a, b, c = model.simulate(s, 1), model.simulate(s, 1), model.simulate(s, 2)
@@ -249,7 +284,7 @@ def run_checks(quick: bool = False, only: Optional[Callable[[str], bool]] = None
     """Run every verification check (smaller runs with `quick`); a check that raises fails.
 
     `only`, if given, is called with each group's name (demand, hours, arrs, limits,
-    delivery, determinism, queue, little) and the group runs when it returns True.
+    delivery, claims, determinism, queue, little) and the group runs when it returns True.
     """
     plan = _Plan(quick)
     base = _baseline(plan)
@@ -277,6 +312,7 @@ def run_checks(quick: bool = False, only: Optional[Callable[[str], bool]] = None
         ("arrs", lambda: _arrs_checks(plan, all_runs())),
         ("limits", lambda: _limit_checks(plan)),
         ("delivery", lambda: _delivery_checks(plan)),
+        ("claims", lambda: _claims_checks(plan)),
         ("determinism", lambda: _determinism_checks(plan)),
         *(("queue", lambda q=q: _queue_checks(*q)) for q in plan.queues),
         ("little", lambda: _little_baseline_checks(base_observed())),
