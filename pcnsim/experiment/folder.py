@@ -333,6 +333,26 @@ class RunData:
         return str(self.scenario.get("description") or "")
 
     @property
+    def changes(self) -> list[str]:
+        """The run's changes from the scenario it starts from, in words (the manifest's `changes`,
+        from `--set`s or the app's controls); [] for a scenario run as it is."""
+        got = self.manifest.get("changes")
+        return [str(c) for c in got] if isinstance(got, list) else []
+
+    @property
+    def based_on(self) -> str:
+        """The name of the scenario the run starts from (the manifest's `based_on`, else its name)."""
+        return str(self.manifest.get("based_on") or self.name)
+
+    @property
+    def title(self) -> str:
+        """The run in words: its scenario's name, and its changes when it has any ("baseline with
+        62,000 patients in 7 practices; ARRS budget 90% of baseline")."""
+        if not self.changes:
+            return self.name
+        return f"{self.based_on} with " + "; ".join(self.changes)
+
+    @property
     def run_settings(self) -> dict:
         run = self.scenario.get("run")
         return run if isinstance(run, dict) else {}
