@@ -453,7 +453,10 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
                 note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
         if story is not None:
             question, _ = story(scenario.model_dump(mode="json"))
-            entries.append(PackEntry(path.name, scenario.name, question, scenario.description.strip(),
+            from pcnsim.scenario.changes import changes_sentence
+
+            described = changes_sentence(result.changes, scenario.name) or scenario.description.strip()
+            entries.append(PackEntry(path.name, scenario.name, question, described,
                                      result.folder, note.strip()))
     if story is not None and not no_report:
         index = write_index(pack, title, entries)

@@ -121,10 +121,23 @@ def _question_view(run: RunData, focus_figures: list[Figure]) -> dict:
     (or, for a sweep too wide for one, a note that the sweep figures show it)."""
     question, focus = story(run.scenario)
     names = point_names(run, short=False)
-    return {"text": question, "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
+    return {"text": question, "asked_of": run.based_on if run.changes else "",
+            "changes": "; ".join(run.changes), "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
                                                 pcns=run.pcns),
             "figures": [embedded_figure(f.path, f.title, f.caption) for f in focus_figures],
             "too_many": not focus_figures and len(run.points) > MAX_FOCUS_POINTS}
+
+
+def run_description(run: RunData) -> str:
+    """What the run is, in a sentence or two: the scenario's description, or, when the run changes
+    the scenario (`RunData.changes`), what it is based on and its changes, never the base's
+    description, which these changes may contradict ("Five GP practices of 9,000 patients")."""
+    from pcnsim.scenario.changes import changes_sentence
+
+    if run.changes:
+        return (changes_sentence(run.changes, run.based_on) + f" The description of {run.based_on} is not repeated "
+                "here: these changes may make it untrue.")
+    return run.description or "(The scenario has no description.)"
 
 
 def _meta(run: RunData) -> str:
@@ -167,7 +180,7 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
             shown.append(embedded_figure(extra, extra.stem.replace("_", " "),
                                          "A figure found in the run's figures folder."))
     return render(
-        "report.html.j2", name=run.name, description=run.description or "(The scenario has no description.)",
+        "report.html.j2", name=run.title, description=run_description(run), changed=bool(run.changes),
         meta=_meta(run), question=_question_view(run, [f for f in figures if f.path.name == "focus.png"]),
         national=national_ctx, sweep=sweep, point=point, swept=swept,
         point_text=point_text(run.point_values(point)), key=key_sentences(run, point), figures=shown,
