@@ -126,11 +126,11 @@ def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None
         again = " ".join(["pcnsim compare", run_a, run_b, *(["--point-a", point_a] if point_a else []),
                           *(["--point-b", point_b] if point_b else []), *(["--out", out] if out else [])])
         raise _write_failed(err, target, again, "no comparison file was kept") from None
-    click.echo(f"A: {label_a}")
-    click.echo(f"B: {label_b}")
-    click.echo("")
     for line in compare_headline(df, focus, question, "A", "B", exposure):
         click.echo(line)
+    click.echo("")
+    click.echo(f"A: {label_a}")
+    click.echo(f"B: {label_b}")
     click.echo("")
     if show_all:
         click.echo(comparison_table(df))
@@ -139,6 +139,7 @@ def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None
             click.echo(line)
     else:
         click.echo(comparison_table(focus_rows(df, focus)))
+        click.echo(describe_comparison(df, "A", "B")[0])   # how the difference was estimated
         click.echo(f"The answer's metrics; every metric ({df['metric'].nunique()}) is in compare.csv and "
                    "compare.html, or printed with --all.")
     click.echo("")

@@ -82,14 +82,21 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_frame_atomic(path: Path, frame: pd.DataFrame) -> None:
-    """Write a frame as parquet (zstd) or CSV, by the file's suffix, whole or not at all."""
+def write_frame_atomic(path: Path, frame: pd.DataFrame, metadata: Optional[dict[str, Any]] = None) -> None:
+    """Write a frame as parquet (zstd) or CSV, by the file's suffix, whole or not at all.
+    `metadata` ({key: JSON-able value}) goes into a parquet file's schema metadata, each value
+    as JSON (`metric_metadata`: every metric's label, unit, kind and family)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with atomic(path) as tmp:
         if path.suffix == ".parquet":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if metadata:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                       **{k.encode(): json.dumps(v, default=str).encode()
+                                                          for k, v in metadata.items()}})
+            pq.write_table(table, tmp, compression="zstd")
         else:
             frame.to_csv(tmp, index=False, lineterminator="\n")
 
@@ -472,6 +479,21 @@ class RunData:
 
 #: The name `pcnsim.run()` has always returned; the same class.
 RunResult = RunData
+
+
+def metric_metadata(names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{metric: {label, unit, kind, family}} from the catalogue, a share's unit "fraction (0 to 1)"
+    as the files hold it: the `pcnsim.metrics` key of results.parquet's and weekly.parquet's
+    schema metadata, so that a researcher's file says what each number is."""
+    from pcnsim import metrics as catalogue
+
+    out = {}
+    for m in sorted({str(n) for n in names}):
+        entry = catalogue.lookup(m)
+        unit = "fraction (0 to 1)" if catalogue.kind(m) == "share" else catalogue.unit(m)
+        out[m] = {"label": catalogue.label(m), "unit": unit, "kind": catalogue.kind(m),
+                  "family": entry.family if entry else ""}
+    return out
 
 
 def order_metrics(names: Iterable[str]) -> list[str]:
