@@ -501,6 +501,8 @@ def sobol_display(table: pd.DataFrame) -> pd.DataFrame:
         out[f"{col}_low"] = (est - conf.fillna(0)).clip(0, 1)
         out[f"{col}_high"] = (est + conf.fillna(0)).clip(0, 1)
         out[col] = est.clip(0, 1)
+        # said, not hidden: the estimate SALib gave where it left [0, 1] (NaN where it did not)
+        out[f"{col}_raw"] = est.where((est < 0) | (est > 1))
     return out
 
 

@@ -625,6 +625,7 @@ def sobol_sentences(sensitivity: pd.DataFrame, metrics: Sequence[str], k: int = 
         if rows.empty:
             continue
         parts = [f"{parameter_label(r['parameter'])} {r['ST']:.2f} ({r['ST_low']:.2f} to {r['ST_high']:.2f})"
+                 + (f" [clipped to 0-1 from {r['ST_raw']:.2f}]" if finite(r.get("ST_raw")) else "")
                  for _, r in rows.iterrows()]
         noise = sensitivity.loc[sensitivity["metric"] == m, "noise_share"]
         noise_text = ""
