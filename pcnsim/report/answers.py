@@ -309,6 +309,10 @@ def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
     points = sorted(int(p) for p in summary["point"].unique()) if len(summary) else []
     names = dict(names or {})
     diffs = _differences_by(summary, differences, points)
+    if len(points) == 1:
+        short = run_in_short(summary, focus, years * max(1, pcns) if years else None)
+        if short:
+            out.append(short)
     for m in dict.fromkeys(focus):
         rows = summary[summary["metric"] == m].sort_values("point")
         if rows.empty:
@@ -683,3 +687,35 @@ def rare_words(metric: str, rate: Any, n: Any, exposure: Optional[float], lo: An
     if events is not None and events < FEW_EVENTS:
         text += "; too few events to pin the rate down"
     return text
+
+
+def run_in_short(summary: pd.DataFrame, focus: Sequence[str], exposure: Optional[float] = None) -> str:
+    """"In short" for one run: a plain sentence for each of delivery, leadership time, retention
+    and money (the family's focus metrics, else `FAMILY_DEFAULTS`), each metric's value (the
+    intervals follow in the sentences below it); a rare count in words with its count
+    (`rare_words`). `exposure`: PCN-years a replication. "" when no family's metric is there."""
+    rows = {str(r["metric"]): r for r in summary.to_dict("records")}
+    sentences = []
+    for fam, words in FAMILY_WORDS.items():
+        chosen = [m for m in dict.fromkeys(focus) if m in rows and _family(m) == fam]
+        chosen = chosen or [m for m in FAMILY_DEFAULTS[fam] if m in rows]
+        if not chosen:
+            continue
+        parts = []
+        for m in chosen:
+            r = rows[m]
+            label = lower_first(catalogue.label(m))
+            if m.partition(".")[0] in catalogue.RARE:
+                events = event_count(r.get("mean"), r.get("n"), exposure)
+                text = f"{label} {rate_words(r.get('mean'))}"
+                if events is not None:
+                    text += f" ({_count_word(events)} in {float(r['n']) * exposure:,.0f} PCN-years simulated"
+                    text += ", too few events to pin the rate down)" if events < FEW_EVENTS else ")"
+                parts.append(text)
+                continue
+            value, _ = estimate_cells(r.get("mean"), r.get("ci_low"), r.get("ci_high"), catalogue.kind(m), m)
+            unit = _unit_words(m) or (" " + catalogue.unit(m).removeprefix("£").strip()
+                                      if catalogue.kind(m) == "money" else "")
+            parts.append(f"{label} {value}{unit}")
+        sentences.append(f"{words}: " + _join(parts) + ".")
+    return ("In short: " + " ".join(sentences)) if sentences else ""

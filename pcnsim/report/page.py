@@ -123,9 +123,17 @@ def _question_view(run: RunData, focus_figures: list[Figure]) -> dict:
     names = point_names(run, short=False)
     return {"text": question, "asked_of": run.based_on if run.changes else "",
             "changes": "; ".join(run.changes), "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
-                                                pcns=run.pcns),
+                                                pcns=run.pcns, years=_years(run)),
             "figures": [embedded_figure(f.path, f.title, f.caption) for f in focus_figures],
             "too_many": not focus_figures and len(run.points) > MAX_FOCUS_POINTS}
+
+
+def _years(run: RunData) -> Optional[float]:
+    """Years measured in a replication (after the warm-up), for the counts behind rare events."""
+    from pcnsim.config import WEEKS_PER_YEAR
+
+    h, w = run.horizon_weeks, run.warmup_weeks or 0.0
+    return (h - w) / WEEKS_PER_YEAR if h and h > w else None
 
 
 def run_description(run: RunData) -> str:

@@ -116,6 +116,8 @@ def about_rows(run: RunData) -> list[tuple[str, Any]]:
         from pcnsim.config import parameter_rows
 
         for r in parameter_rows(sc):
+            if r["key"] in ("name", "description"):   # said above (a changed run's base description may be untrue)
+                continue
             value = r["value"]
             text = json.dumps(value) if isinstance(value, (list, dict)) else value
             if isinstance(text, str) and len(text) > 300:
