@@ -88,6 +88,19 @@ def _values(run: RunData, point: int) -> Optional[pd.DataFrame]:
     return run.results[run.results["point"] == point]
 
 
+def _by_metric(values: Optional[pd.DataFrame]) -> Optional[dict[str, pd.Series]]:
+    """{metric: its value by replication (the mean of a replication's rows)}, in one pass over
+    the results rather than one filter of the whole frame per metric (a comparison of two
+    baseline runs reads some 100 metrics: this keeps `pcnsim compare` near a second)."""
+    if values is None:
+        return None
+    agg = values.groupby(["metric", "replication"], sort=True)["value"].mean()
+    out: dict[str, dict] = {}
+    for (m, r), v in zip(agg.index, agg.to_numpy()):
+        out.setdefault(str(m), {})[r] = v
+    return {m: pd.Series(d, dtype="float64") for m, d in out.items()}
+
+
 # --------------------------------------------------------------------------- comparison
 def resolve_point(run: RunData, point: Any, which: str = "run") -> int:
     """A point of `run` named by its number (`2`) or by a swept value (`forum`, `2.0`).
@@ -156,16 +169,14 @@ def compare_runs(run_a: Any, run_b: Any, point_a: Any = None, point_b: Any = Non
     for pa, pb in pairs:
         sa = a.summary[a.summary["point"] == pa].set_index("metric")
         sb = b.summary[b.summary["point"] == pb].set_index("metric")
-        va, vb = _values(a, pa), _values(b, pb)
+        va, vb = _by_metric(_values(a, pa)), _by_metric(_values(b, pb))
         metrics = order_metrics(m for m in sa.index if m in sb.index)
         point_cols = {k: v for k, v in a.point_values(pa).items() if k in keys}
         for m in metrics:
             row: dict[str, Any] = {"metric": m, "point_a": pa, "point_b": pb, **point_cols}
-            xa = va[va["metric"] == m].set_index("replication")["value"] if va is not None else None
-            xb = vb[vb["metric"] == m].set_index("replication")["value"] if vb is not None else None
+            xa = va.get(m) if va is not None else None
+            xb = vb.get(m) if vb is not None else None
             if xa is not None and xb is not None and len(xa) and len(xb):
-                xa = xa.groupby(level=0).mean()
-                xb = xb.groupby(level=0).mean()
                 mean_a, mean_b = float(xa.mean()), float(xb.mean())
                 n_a, n_b = int(xa.count()), int(xb.count())
                 paired = same_seed and set(xa.index) == set(xb.index) and n_a >= 2
