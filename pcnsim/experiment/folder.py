@@ -360,6 +360,17 @@ class RunData:
         return f"{self.based_on} with " + "; ".join(self.changes)
 
     @property
+    def stated_description(self) -> str:
+        """What the run is, as every output says it: the scenario's description, or, when the
+        run changes the scenario, "Based on baseline, with these changes: ..." and never the
+        base's description, which the changes may make untrue ("Five GP practices of 9,000
+        patients" for a run of 62,000 patients in 7 practices)."""
+        if self.changes:   # the wording of pcnsim.scenario.changes.changes_sentence (not imported: a report layer)
+            return (f"Based on {self.based_on}, with these changes: " + "; ".join(self.changes)
+                    + f". The description of {self.based_on} is not repeated here: these changes may make it untrue.")
+        return self.description
+
+    @property
     def run_settings(self) -> dict:
         run = self.scenario.get("run")
         return run if isinstance(run, dict) else {}

@@ -137,15 +137,9 @@ def _years(run: RunData) -> Optional[float]:
 
 
 def run_description(run: RunData) -> str:
-    """What the run is, in a sentence or two: the scenario's description, or, when the run changes
-    the scenario (`RunData.changes`), what it is based on and its changes, never the base's
-    description, which these changes may contradict ("Five GP practices of 9,000 patients")."""
-    from pcnsim.scenario.changes import changes_sentence
-
-    if run.changes:
-        return (changes_sentence(run.changes, run.based_on) + f" The description of {run.based_on} is not repeated "
-                "here: these changes may make it untrue.")
-    return run.description or "(The scenario has no description.)"
+    """What the run is (`RunData.stated_description`): the scenario's description, or, for a
+    run with changes, what it is based on and its changes, never the base's description."""
+    return run.stated_description or "(The scenario has no description.)"
 
 
 def _meta(run: RunData) -> str:

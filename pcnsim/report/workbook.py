@@ -91,8 +91,6 @@ def _family_frame(frame: pd.DataFrame, family: str, focus: list[str]) -> pd.Data
 def about_rows(run: RunData) -> list[tuple[str, Any]]:
     """The "About" sheet: what the run is (its changes, never the base's description as if it
     still held), its question, how to read the numbers, then every setting it used."""
-    from pcnsim.report.page import run_description
-
     question, _ = story(run.scenario)
     if question and run.changes:
         question = f"The question of {run.based_on}, asked of this run with its changes: {question}"
@@ -100,7 +98,7 @@ def about_rows(run: RunData) -> list[tuple[str, Any]]:
         ("scenario", run.title),
         ("based on", run.based_on),
         ("changes", "; ".join(run.changes) if run.changes else "none: the scenario as its file gives it"),
-        ("description", run_description(run)),
+        ("description", run.stated_description or "(the scenario has no description)"),
         ("question", question or "(the scenario states none)"),
         ("replications", run.replications),
         ("how to read", "Each row is a metric at one point of the run: the mean over replications after the "

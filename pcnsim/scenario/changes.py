@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from pcnsim.config import Scenario
+from pcnsim.scenario.keys import CONFLICTS, conflicting_overrides  # noqa: F401 (re-exported)
 
 __all__ = ["describe_changes", "changes_sentence", "conflicting_overrides", "parameter_words", "CONFLICTS"]
 
@@ -41,17 +42,6 @@ _WORDS = {
     "run.horizon_weeks": "weeks simulated",
     "run.warmup_weeks": "warm-up weeks",
 }
-
-#: Pairs of keys that set the same thing two ways: both given as overrides is a conflict.
-CONFLICTS: tuple[tuple[str, str, str], ...] = (
-    ("pcn.list_size", "pcn.list_size_per_practice",
-     "both set the practices' lists (pcn.list_size is the PCN's whole list, split evenly between the practices, "
-     "and would silently win)"),
-    ("pcn.list_sizes", "pcn.list_size",
-     "both set the practices' lists (pcn.list_sizes gives each practice's list one by one)"),
-    ("pcn.list_sizes", "pcn.list_size_per_practice",
-     "both set the practices' lists (pcn.list_sizes gives each practice's list one by one)"),
-)
 
 _ROWS: dict[str, dict[str, Any]] = {}
 
@@ -222,13 +212,3 @@ def changes_sentence(changes: Sequence[str], based_on: str) -> str:
     if not changes:
         return ""
     return f"Based on {based_on}, with these changes: " + "; ".join(changes) + "."
-
-
-def conflicting_overrides(keys: Sequence[str]) -> Optional[tuple[str, str, str]]:
-    """The first pair of `keys` (dotted keys of overrides) that set the same thing two ways, with
-    why (`CONFLICTS`); None when they do not conflict."""
-    given = set(keys)
-    for a, b, why in CONFLICTS:
-        if a in given and b in given:
-            return a, b, why
-    return None

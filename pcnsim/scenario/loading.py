@@ -13,7 +13,7 @@ import yaml
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
 from pcnsim.scenario.files import _bundled_root, _check_keys, _layers, _stem_name, resolve_scenario_path
-from pcnsim.scenario.keys import Relative, _default_data, _get, _merge, _resolve, _set, _split_key
+from pcnsim.scenario.keys import Relative, conflicting_overrides, _default_data, _get, _merge, _resolve, _set, _split_key
 from pcnsim.scenario.messages import _Origins, _file_origin, _validate
 from pcnsim.scenario.sweep import validate_sweep
 from pcnsim.scenario.yamlio import _parse_yaml, _plain, _show
@@ -125,8 +125,6 @@ def load_scenario_with_source(path_or_name: str | Path,
 def _refuse_conflicts(given: Sequence[tuple[str, Any, str]]) -> None:
     """Refuse two overrides that set the same thing two ways (`changes.CONFLICTS`: the PCN's whole
     list and each practice's list), naming both, rather than letting one win silently."""
-    from pcnsim.scenario.changes import conflicting_overrides
-
     keys = {k.strip().replace("[", ".").rstrip("]"): origin for k, _, origin in given}
     clash = conflicting_overrides(list(keys))
     if clash is not None:
