@@ -228,6 +228,8 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str,
     `headline_metrics`), one row each: B - A as a percentage of A's value with its 95% CI, on
     one shared scale, the difference in the metric's own unit written beside it. One axes,
     so that it draws in a fraction of a second (the full table is in compare.csv)."""
+    import textwrap
+
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
     by = {r["metric"]: r for r in first.to_dict("records")}
     names = answer_metrics(list(focus) or list(DEFAULT_FOCUS), list(by), size=10)
@@ -252,7 +254,7 @@ def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str,
                 ax.hlines(i, lo, hi, colors=[c], lw=3)
             ax.plot([x], [i], "o", color=c, ms=8)
         ax.axvline(0, color="black", lw=1.2)
-        ax.set_yticks(range(len(rows)), [catalogue.label(r["metric"])[:48] for r in rows], fontsize="small")
+        ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(catalogue.label(r["metric"]), 34)[:2]) for r in rows], fontsize="small")
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xlabel("B − A, % of A's value", fontsize="small")
         ax.tick_params(axis="x", labelsize="small")
