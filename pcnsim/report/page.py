@@ -153,6 +153,9 @@ def _meta(run: RunData) -> str:
                     + (f", the first {run.warmup_weeks:g} a warm-up not measured" if run.warmup_weeks else ""))
     if run.pcns > 1:
         meta.append(f"{run.pcns} PCNs in one ICS; results are per PCN")
+    if reps and reps <= 3:   # said where the numbers are read, not only on the terminal
+        meta.append(f"only {reps} replication{'s' if reps != 1 else ''}: the intervals are too wide to answer "
+                    "most questions (use 10 or more)")
     if run.manifest.get("finished"):
         meta.append(f"finished {run.manifest['finished']}")
     return " · ".join(meta)
