@@ -436,12 +436,27 @@ def noise_share(results: pd.DataFrame, points: int) -> float:
     noise rather than the parameters' effect (0: none; near 1: the indices mean little).
     Capped at 1 (both variances are estimates, and with few replications the noise
     estimate can exceed the total). NaN with fewer than two replications per point.
+
+    Common random numbers: when every point ran the same replications (``replication``
+    column, a full table), replication r of every point shares its random numbers, so a
+    replication's own luck (a CD who resigns early in replication 0, at every point) shifts
+    every point's mean alike and leaves the indices untouched. The noise is then the
+    point-by-replication interaction (two-way residual variance, (P-1)(n-1) degrees of
+    freedom) over n, not the whole within-point variance, which would count the shared luck
+    as noise (it made the bundled sensitivity scenario's leadership indices "100% noise").
     """
     g = results.groupby("point")["value"]
     means = g.mean().reindex(range(points))
     var_of_mean = (g.var(ddof=1) / g.count()).reindex(range(points))
     total = float(np.nanvar(means.to_numpy(dtype=float), ddof=1)) if points > 1 else math.nan
     noise = float(np.nanmean(var_of_mean.to_numpy(dtype=float))) if var_of_mean.notna().any() else math.nan
+    if "replication" in results.columns and points > 1:
+        table = results.pivot_table(index="point", columns="replication", values="value", aggfunc="mean")
+        if len(table) == points and table.shape[1] >= 2 and not table.isna().any().any():
+            x = table.to_numpy(dtype=float)
+            resid = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+            n = x.shape[1]
+            noise = float((resid ** 2).sum() / ((points - 1) * (n - 1))) / n
     if math.isnan(noise) or math.isnan(total):
         return math.nan
     if total == 0:
@@ -501,6 +516,8 @@ def sobol_display(table: pd.DataFrame) -> pd.DataFrame:
         out[f"{col}_low"] = (est - conf.fillna(0)).clip(0, 1)
         out[f"{col}_high"] = (est + conf.fillna(0)).clip(0, 1)
         out[col] = est.clip(0, 1)
+        # said, not hidden: the estimate SALib gave where it left [0, 1] (NaN where it did not)
+        out[f"{col}_raw"] = est.where((est < 0) | (est > 1))
     return out
 
 

@@ -151,3 +151,17 @@ def test_sensitivity_uses_only_replications_finished_at_every_point():
     expected = analysis.sensitivity(full[full["replication"] < 2], problem, points, seed=5)
     got = analysis.sensitivity(failed, problem, points, seed=5)
     assert got[["S1", "ST"]].to_numpy() == pytest.approx(expected[["S1", "ST"]].to_numpy())
+
+
+def test_noise_share_leaves_out_luck_shared_by_every_point():
+    """Common random numbers: a replication's own luck shifts every point alike and is not noise
+    for the indices; only the point-by-replication interaction is (issue 28: the sensitivity
+    scenario's leadership indices read "100% noise")."""
+    rng = np.random.default_rng(5)
+    signal = np.linspace(0, 1, 30)
+    luck = rng.normal(0, 5, 6)                                  # far larger than the signal
+    rows = [{"point": p, "replication": r, "value": signal[p] + luck[r] + rng.normal(0, 0.01)}
+            for p in range(30) for r in range(6)]
+    assert analysis.noise_share(pd.DataFrame(rows), 30) < 0.01
+    unpaired = pd.DataFrame(rows).drop(columns="replication")
+    assert analysis.noise_share(unpaired, 30) == 1.0            # without replication numbers: counted as noise

@@ -107,8 +107,11 @@ def test_cli_compare(tmp_path):
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "paired t-interval" in result.output
-    assert "Appointments delivered: higher in B" in result.output
+    assert "In short" in result.output and "--all" in result.output
+    assert "Appointments delivered: higher in B" not in result.output   # the answer's metrics only
     assert (out / "compare.csv").exists() and (out / "compare.png").exists()
+    every = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "cmp-all"), "--all"])
+    assert every.exit_code == 0 and "Appointments delivered: higher in B" in every.output
     saved = pd.read_csv(out / "compare.csv")
     assert {"metric", "mean_a", "mean_b", "difference", "ci_low", "ci_high", "n", "paired",
             "distinguishable"} <= set(saved.columns)
@@ -152,7 +155,7 @@ def test_compare_opens_with_the_answer_and_writes_a_page(tmp_path):
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--out", str(out)])
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[:3]
-    assert first[0].startswith("In short: from A to B, appointments delivered rose")
+    assert first[0].startswith("In short, from A to B: Delivery: appointments delivered rose")
     assert first[1].startswith("Appointments delivered (appointments a year): 118 in B against 115 in A, "
                                "higher by 2.5 (95% CI")
     assert "too small for this run to show: any effect is smaller than ±" in first[2]   # the wait: a bound
@@ -174,9 +177,9 @@ def test_compare_headline_is_pure_and_says_noise_plainly():
     ])
     lines = compare_headline(df, ["representation_share"], "Forum or not", "all", "forum")
     assert lines[0] == "Forum or not?"
-    assert lines[1].startswith("In short: from all to forum, system meetings with a PCN CD present fell; "
-                               "any change in appointments delivered (smaller than ±600 appointments a year) "
-                               "is too small for this run to show")
+    assert lines[1] == ("In short, from all to forum: Delivery: no clear change in appointments delivered (smaller "
+                        "than ±600 appointments a year). Leadership time: system meetings with a PCN CD present fell "
+                        "by 20 points.")
     assert lines[2].startswith("System meetings with a PCN CD present: 80.0% in forum against 100.0% in all")
     assert "-81 (95% CI -603 to +440)" in lines[3] and "any effect is smaller than ±600" in lines[3]
     assert not any("within the noise" in line for line in lines)     # a bound, not a shrug

@@ -180,7 +180,7 @@ def test_spread_between_cds_is_said_for_late_tasks_and_role_hours():
     assert ics.startswith("Spread between replications of leadership tasks late or never done: across replications "
                           "(each the mean of 10 PCNs' CDs; single CDs vary more)")
     assert spread_sentences(summary.drop(columns=["p10", "p50", "p90"])) == []
-    assert answer_sentences(summary, ["leadership_tasks_overdue_share"])[1] == lines[0]
+    assert answer_sentences(summary, ["leadership_tasks_overdue_share"])[2] == lines[0]   # after "In short"
 
 
 def test_the_reference_point_and_which_points_share_random_numbers():
@@ -214,8 +214,8 @@ def test_compare_states_a_bound_and_the_drivers_that_moved():
          "difference": 0.1, "ci_low": -0.2, "ci_high": 0.4, "distinguishable": False},
     ])
     lines = compare_headline(df, ["cd_strain_mean", "wait_days_mean"], "", "A", "B")
-    assert lines[0] == ("In short: from A to B, CD strain (mean weekly) rose and CD unpaid overtime rose; any "
-                        "change in mean wait for an appointment (smaller than ±0.40 working days) is too small "
-                        "for this run to show.")
+    assert lines[0] == ("In short, from A to B: Delivery: no clear change in mean wait for an appointment (smaller "
+                        "than ±0.40 working days). Leadership time: CD unpaid overtime rose by 1.2 hours a week. "
+                        "Retention: CD strain (mean weekly) rose by 2.0.")
     assert lines[1].endswith("higher by 2.0 (95% CI +1.0 to +3.0), through CD unpaid overtime (+1.2 hours a week).")
     assert "any effect is smaller than ±0.40 working days" in lines[2]

@@ -152,7 +152,8 @@ def test_run_folder_contents(reference):
     assert len(results) == 4 * 3 * 4
     summary = pd.read_csv(folder / "summary.csv")
     assert list(summary.columns) == ["point", "funding.arrs_per_patient", "funding.cd_wte_per_50k", "metric",
-                                     "mean", "std", "ci_low", "ci_high", "n", "p10", "p50", "p90"]
+                                     "label", "unit", "kind", "mean", "std", "ci_low", "ci_high", "n", "p10", "p50",
+                                     "p90", "ci_low_bounded", "ci_high_bounded", "ci_cut"]
     assert (summary["p10"] <= summary["p50"]).all() and (summary["p50"] <= summary["p90"]).all()
     assert (summary["n"] == 3).all()
     weekly = reference.weekly(metrics="backlog", point=0)

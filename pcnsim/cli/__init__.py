@@ -6,7 +6,7 @@ Every `PcnsimError` becomes a one-paragraph message on stderr and its exit statu
 This module holds the group (`main`, the console script `pcnsim.cli:main`) and adds to it the
 verbs, each a click command in a module of the package, by job:
 
-- `scenario_commands`: `validate`, `params`, `scenarios`;
+- `scenario_commands`: `validate`, `params`, `scenarios`, `metrics`;
 - `run_command`: `run` (one scenario or a folder of them), with `terminal` (the progress
   bar, the messages, SIGTERM as Ctrl-C, and `friendly_errors`, shared by every verb);
 - `report_commands`: `report` and `compare`;
@@ -95,12 +95,12 @@ def main() -> None:
 from pcnsim.cli.app_command import app_cmd  # noqa: E402
 from pcnsim.cli.report_commands import compare_cmd, report_cmd  # noqa: E402
 from pcnsim.cli.run_command import run_cmd  # noqa: E402
-from pcnsim.cli.scenario_commands import params, scenarios, validate  # noqa: E402
+from pcnsim.cli.scenario_commands import metrics_cmd, params, scenarios, validate  # noqa: E402
 from pcnsim.cli.terminal import friendly_errors  # noqa: E402
 from pcnsim.cli.verify_command import verify  # noqa: E402
 
-for _verb in (validate, params, scenarios, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
+for _verb in (validate, params, scenarios, metrics_cmd, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
     main.add_command(_verb)
 
-__all__ = ["app_cmd", "compare_cmd", "friendly_errors", "main", "params", "report_cmd", "run_cmd",
+__all__ = ["app_cmd", "compare_cmd", "friendly_errors", "main", "metrics_cmd", "params", "report_cmd", "run_cmd",
            "scenarios", "validate", "verify"]

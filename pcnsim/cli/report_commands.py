@@ -92,8 +92,12 @@ def _remove_comparison(target, existed: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False),
               help="Folder for compare.csv, compare.png and compare.html "
                    "[default: outputs/compare-<A>-vs-<B>-<time>/]; refused if it exists and is not empty.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Print every metric's difference and how it was estimated, not only the answer's metrics "
+                   "(compare.csv and compare.html always hold every metric).")
 @friendly_errors
-def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None, out: str | None) -> None:
+def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None, out: str | None,
+                show_all: bool = False) -> None:
     """What changes from run A to run B: the answer first, then every metric with its 95% CI.
 
     Name a point of a sweep as RUN:POINT (`outputs/ics-forum-...:forum` or `...:1`) or with
@@ -103,47 +107,41 @@ def compare_cmd(run_a: str, run_b: str, point_a: str | None, point_b: str | None
     compare.csv, compare.png (each difference in its own unit) and compare.html, a page
     that opens offline.
     """
-    from pcnsim.report.answers import compare_headline, story
-    from pcnsim.report.compare import (comparison_table, compare_runs, default_out_dir,
-                                       describe_comparison, write_comparison)
-    from pcnsim.report.formatting import point_text
+    from pcnsim.report.answers import compare_headline
+    from pcnsim.report.compare import (comparison_table, compare_runs, comparison_names, default_out_dir,
+                                       describe_comparison, focus_rows, run_exposure, write_comparison)
 
     a, pa = _run_and_point(run_a, point_a, "A")
     b, pb = _run_and_point(run_b, point_b, "B")
     df = compare_runs(a, b, pa, pb)
-    question, focus = story(b.scenario)
-    if not question:
-        question, focus = story(a.scenario)
-    name_a, name_b = a.folder.resolve().name, b.folder.resolve().name
-
-    def label(run, point_col: str) -> str:
-        text = f"{run.folder}  ({run.name}"
-        if run.swept_keys and not df.empty and df[point_col].nunique() == 1:
-            p = int(df[point_col].iloc[0])
-            text += f", point {p}: {point_text(run.point_values(p))}"
-        return text + ")"
-
-    label_a, label_b = label(a, "point_a"), label(b, "point_b")
+    question, focus, name_a, name_b, label_a, label_b = comparison_names(a, b, df)
+    exposure = (run_exposure(a), run_exposure(b))
     target = Path(out) if out else default_out_dir(a, b)
     existed = target.exists()
     try:
         folder = write_comparison(df, target, name_a, name_b, question=question,
-                                  focus=focus, label_a=label_a, label_b=label_b)
+                                  focus=focus, label_a=label_a, label_b=label_b, exposure=exposure)
     except OSError as err:   # a full disk: nothing of the comparison is left, not a compare.csv alone
         _remove_comparison(target, existed)
         again = " ".join(["pcnsim compare", run_a, run_b, *(["--point-a", point_a] if point_a else []),
                           *(["--point-b", point_b] if point_b else []), *(["--out", out] if out else [])])
         raise _write_failed(err, target, again, "no comparison file was kept") from None
-    for line in compare_headline(df, focus, question, "A", "B"):
+    for line in compare_headline(df, focus, question, "A", "B", exposure):
         click.echo(line)
     click.echo("")
     click.echo(f"A: {label_a}")
     click.echo(f"B: {label_b}")
     click.echo("")
-    click.echo(comparison_table(df))
-    click.echo("")
-    for line in describe_comparison(df, "A", "B"):
-        click.echo(line)
+    if show_all:
+        click.echo(comparison_table(df))
+        click.echo("")
+        for line in describe_comparison(df, "A", "B"):
+            click.echo(line)
+    else:
+        click.echo(comparison_table(focus_rows(df, focus)))
+        click.echo(describe_comparison(df, "A", "B")[0])   # how the difference was estimated
+        click.echo(f"The answer's metrics; every metric ({df['metric'].nunique()}) is in compare.csv and "
+                   "compare.html, or printed with --all.")
     click.echo("")
     click.echo(f"Comparison page: {folder / 'compare.html'}")
     click.echo(f"Comparison folder: {folder}")

@@ -56,6 +56,26 @@ def _seed(text: str | None) -> int | None:
     return int(digits)
 
 
+def _changes(source, set_) -> list[str]:
+    """The run's `--set`s in words against the scenario file they change (recorded in the manifest
+    and stated by every output: `pcnsim.scenario.changes.describe_changes`)."""
+    if not set_:
+        return []
+    from pcnsim.scenario import load_scenario
+    from pcnsim.scenario.changes import describe_changes
+
+    return describe_changes(load_scenario(source), list(set_))
+
+
+def _warn_few_replications(result) -> None:
+    """With 3 replications or fewer, say that the intervals are too wide to read much into."""
+    reps = result.replications
+    if reps is not None and reps <= 3:
+        click.echo(f"Warning: only {reps} replication{'s' if reps != 1 else ''} per point: the 95% intervals are "
+                   "wide (a share can span 0% to 100%) and cannot tell most changes from noise. Use "
+                   "--replications 10 or more for an answer.", err=True)
+
+
 def _day_compiled() -> bool:
     """Whether numba's cache holds the compiled day (`daybook.serve`'s index file), looked for where numba
     keeps it (NUMBA_CACHE_DIR, next to the source, or the user's cache) without importing numba, which
@@ -306,6 +326,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
         from pcnsim.scenario import load_scenario_with_source
 
         scenario, source = load_scenario_with_source(file, list(set_))
+    changes = _changes(source, set_) if file is not None else None
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
     phase.message = ""   # from here the library says what was kept and how to resume, in every phase
     try:
@@ -315,7 +336,8 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
                                     command_line=command, source_path=source,
                                     target_halfwidth=targets or None, max_replications=max_replications,
                                     progress=terminal.progress, cluster_timeout=cluster_timeout,
-                                    allow_unverified_model=allow_unverified_model)
+                                    allow_unverified_model=allow_unverified_model,
+                                    changes=changes, based_on=scenario.name)
     except OSError as err:  # the system refused something run() does not expect: one paragraph, no traceback
         reason = os.strerror(err.errno) if err.errno else str(err)
         where = f" ({err.filename})" if err.filename else ""
@@ -326,6 +348,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
     phase.message = (f"Interrupted after the run: its results are complete in {result.folder}. Draw its "
                      f"report with: pcnsim report {result.folder}")
     _print_key_metrics(result)
+    _warn_few_replications(result)
     _print_levers(result)
     if suggest_warmup:
         w = result.warmup
@@ -416,7 +439,8 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
                                     scheduler=scheduler, out=pack / scenario.name, resume=started, quiet=quiet,
                                     command_line=command, source_path=source,
                                     target_halfwidth=targets or None, max_replications=max_replications,
-                                    progress=terminal.progress)
+                                    progress=terminal.progress, changes=_changes(source, set_),
+                                    based_on=scenario.name)
         _print_key_metrics(result)
         note = ""
         if result.failed:
@@ -429,7 +453,10 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
                 note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
         if story is not None:
             question, _ = story(scenario.model_dump(mode="json"))
-            entries.append(PackEntry(path.name, scenario.name, question, scenario.description.strip(),
+            from pcnsim.scenario.changes import changes_sentence
+
+            described = changes_sentence(result.changes, scenario.name) or scenario.description.strip()
+            entries.append(PackEntry(path.name, scenario.name, question, described,
                                      result.folder, note.strip()))
     if story is not None and not no_report:
         index = write_index(pack, title, entries)

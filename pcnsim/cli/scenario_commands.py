@@ -120,3 +120,38 @@ def scenarios() -> None:
     for b in found:
         first = re.split(r"(?<=[.!?])\s+", b.description.strip(), maxsplit=1)[0] if b.description else ""
         click.echo(f"{b.name.ljust(width)}  {first or '(no description)'}")
+
+
+@click.command("metrics")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table",
+              help="A table to read, or CSV for a program.")
+@friendly_errors
+def metrics_cmd(fmt: str) -> None:
+    """List every metric pcnsim writes: name, label, unit, kind, family and drivers.
+
+    The catalogue (`pcnsim.metrics`) every output reads: results.parquet, summary.csv and
+    compare.csv carry the same labels and units (a share is a fraction from 0 to 1 in the files,
+    a percentage on the pages). A metric named `base.suffix` (`utilisation.paramedic`) takes
+    the entry of `base`. Drivers are the metrics whose change explains this one ("-": a rise
+    of the driver lowers it).
+    """
+    import csv
+    import sys
+
+    from pcnsim import metrics as catalogue
+
+    rows = []
+    for m in catalogue.CATALOGUE.values():
+        unit = "fraction (0 to 1)" if m.kind == "share" else m.unit
+        rows.append({"name": m.name, "label": m.label, "unit": unit, "kind": m.kind, "family": m.family,
+                     "drivers": " ".join(m.drivers)})
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    cols = ("name", "label", "unit", "kind", "family", "drivers")
+    widths = {c: min(48, max(len(c), *(len(r[c]) for r in rows))) for c in cols[:-1]}
+    click.echo("  ".join(c.ljust(widths.get(c, 0)) for c in cols).rstrip())
+    for r in rows:
+        click.echo("  ".join(r[c][:48].ljust(widths[c]) for c in cols[:-1]) + "  " + r["drivers"])

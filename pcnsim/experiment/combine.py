@@ -16,7 +16,7 @@ from pcnsim import metrics
 from pcnsim.config import WEEKS_PER_YEAR, Scenario
 from pcnsim.experiment.cells import METRIC_WEEK, cell_name, read_cell, schemas
 from pcnsim.experiment.differences import sweep_differences, write_differences
-from pcnsim.experiment.folder import RunData, atomic, write_frame_atomic, write_text_atomic
+from pcnsim.experiment.folder import RunData, atomic, metric_metadata, write_frame_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,9 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     truncation: dict[str, int] = {}                  # MSER-5 weeks per series, largest over points
     pending: list[pa.Table] = []
     pending_rows = 0
-    weekly_schema = schemas()[1]
+    # the swept values of each point ride in the schema metadata: weekly rows carry the point number
+    weekly_schema = schemas()[1].with_metadata({b"pcnsim.points": json.dumps(dict(enumerate(points)),
+                                                                             default=str).encode()})
     with atomic(folder / "weekly.parquet") as weekly_tmp, \
             pq.ParquetWriter(weekly_tmp, weekly_schema, compression="zstd") as writer:
         for point in range(len(points)):
@@ -90,9 +92,11 @@ def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Seq
     if scenario.sweep is not None and scenario.sweep.kind == "sobol":
         problem = analysis.sobol_problem(scenario.sweep.sobol.ranges)
         sensitivity = analysis.sensitivity(results, problem, len(points), seed=scenario.run.seed)
-    write_frame_atomic(folder / "results.parquet", results)
+    described = metric_metadata(results["metric"].unique()) if len(results) else {}
+    write_frame_atomic(folder / "results.parquet", results,
+                       {"pcnsim.metrics": described, "pcnsim.points": dict(enumerate(points))})
     write_frame_atomic(folder / "results.csv", results)
-    write_frame_atomic(folder / "summary.csv", summary)
+    write_frame_atomic(folder / "summary.csv", summary_file(summary))
     if sensitivity is not None:
         write_frame_atomic(folder / "sensitivity.csv", sensitivity)
     write_differences(folder, sweep_differences(results, summary, scenario.sweep.kind if scenario.sweep else None,
@@ -180,6 +184,30 @@ def _warmup_suggestion(by_metric: dict[str, int], warmup_weeks: int) -> dict[str
         "suggested_weeks": max(by_metric[m] for m in key),
         "by_series": dict(sorted(by_metric.items())),
     }
+
+
+def summary_file(summary: "pd.DataFrame") -> "pd.DataFrame":
+    """summary.csv as written: after `metric`, its `label`, `unit` (a share's "fraction (0 to 1)")
+    and `kind`; at the end the 95% interval kept within the metric's bounds (`ci_low_bounded`,
+    `ci_high_bounded`: `pcnsim.analysis.bounded_interval`, a share within 0 to 1, nothing below
+    zero) and `ci_cut` (True where a bound cut the t-interval, which `ci_low` and `ci_high` keep)."""
+    from pcnsim.analysis import bounded_interval
+
+    out = summary.copy()
+    if out.empty or "metric" not in out:
+        return out
+    meta = metric_metadata(out["metric"].unique())
+    at = list(out.columns).index("metric") + 1
+    for i, col in enumerate(("label", "unit", "kind")):
+        out.insert(at + i, col, [meta[str(m)][col] for m in out["metric"]])
+    cut = [bounded_interval(float(m), float(lo), float(hi), metric=str(name))
+           if all(np.isfinite(v) for v in (m, lo, hi)) else (lo, hi)
+           for name, m, lo, hi in zip(out["metric"], out["mean"], out["ci_low"], out["ci_high"])]
+    out["ci_low_bounded"] = [c[0] for c in cut]
+    out["ci_high_bounded"] = [c[1] for c in cut]
+    out["ci_cut"] = [bool((c[0] != lo) or (c[1] != hi)) and np.isfinite(lo) and np.isfinite(hi)
+                     for c, lo, hi in zip(cut, out["ci_low"], out["ci_high"])]
+    return out
 
 
 def _results_frame(cols: dict[str, list[np.ndarray]], points: list[dict[str, Any]],

@@ -82,14 +82,21 @@ def write_text_atomic(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_frame_atomic(path: Path, frame: pd.DataFrame) -> None:
-    """Write a frame as parquet (zstd) or CSV, by the file's suffix, whole or not at all."""
+def write_frame_atomic(path: Path, frame: pd.DataFrame, metadata: Optional[dict[str, Any]] = None) -> None:
+    """Write a frame as parquet (zstd) or CSV, by the file's suffix, whole or not at all.
+    `metadata` ({key: JSON-able value}) goes into a parquet file's schema metadata, each value
+    as JSON (`metric_metadata`: every metric's label, unit, kind and family)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with atomic(path) as tmp:
         if path.suffix == ".parquet":
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if metadata:
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                       **{k.encode(): json.dumps(v, default=str).encode()
+                                                          for k, v in metadata.items()}})
+            pq.write_table(table, tmp, compression="zstd")
         else:
             frame.to_csv(tmp, index=False, lineterminator="\n")
 
@@ -333,6 +340,37 @@ class RunData:
         return str(self.scenario.get("description") or "")
 
     @property
+    def changes(self) -> list[str]:
+        """The run's changes from the scenario it starts from, in words (the manifest's `changes`,
+        from `--set`s or the app's controls); [] for a scenario run as it is."""
+        got = self.manifest.get("changes")
+        return [str(c) for c in got] if isinstance(got, list) else []
+
+    @property
+    def based_on(self) -> str:
+        """The name of the scenario the run starts from (the manifest's `based_on`, else its name)."""
+        return str(self.manifest.get("based_on") or self.name)
+
+    @property
+    def title(self) -> str:
+        """The run in words: its scenario's name, and its changes when it has any ("baseline with
+        62,000 patients in 7 practices; ARRS budget 90% of baseline")."""
+        if not self.changes:
+            return self.name
+        return f"{self.based_on} with " + "; ".join(self.changes)
+
+    @property
+    def stated_description(self) -> str:
+        """What the run is, as every output says it: the scenario's description, or, when the
+        run changes the scenario, "Based on baseline, with these changes: ..." and never the
+        base's description, which the changes may make untrue ("Five GP practices of 9,000
+        patients" for a run of 62,000 patients in 7 practices)."""
+        if self.changes:   # the wording of pcnsim.scenario.changes.changes_sentence (not imported: a report layer)
+            return (f"Based on {self.based_on}, with these changes: " + "; ".join(self.changes)
+                    + f". The description of {self.based_on} is not repeated here: these changes may make it untrue.")
+        return self.description
+
+    @property
     def run_settings(self) -> dict:
         run = self.scenario.get("run")
         return run if isinstance(run, dict) else {}
@@ -452,6 +490,21 @@ class RunData:
 
 #: The name `pcnsim.run()` has always returned; the same class.
 RunResult = RunData
+
+
+def metric_metadata(names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{metric: {label, unit, kind, family}} from the catalogue, a share's unit "fraction (0 to 1)"
+    as the files hold it: the `pcnsim.metrics` key of results.parquet's and weekly.parquet's
+    schema metadata, so that a researcher's file says what each number is."""
+    from pcnsim import metrics as catalogue
+
+    out = {}
+    for m in sorted({str(n) for n in names}):
+        entry = catalogue.lookup(m)
+        unit = "fraction (0 to 1)" if catalogue.kind(m) == "share" else catalogue.unit(m)
+        out[m] = {"label": catalogue.label(m), "unit": unit, "kind": catalogue.kind(m),
+                  "family": entry.family if entry else ""}
+    return out
 
 
 def order_metrics(names: Iterable[str]) -> list[str]:

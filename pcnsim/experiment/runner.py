@@ -224,7 +224,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         simulate: Callable[[Scenario, int], Any] | None = None, source_path: str | Path | None = None,
         target_halfwidth: Mapping[str, float] | None = None, max_replications: int | None = None,
         outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None,
-        cluster_timeout: float | None = None, allow_unverified_model: bool = False) -> RunData:
+        cluster_timeout: float | None = None, allow_unverified_model: bool = False,
+        changes: Sequence[str] | None = None, based_on: str | None = None) -> RunData:
     """Run every point of a scenario's sweep (or the scenario itself) times its replications.
 
     - ``scenario``: a `Scenario`, or a path / bundled name for `load_scenario`.
@@ -250,6 +251,9 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
     - ``progress``: called with a `Progress` event as cells finish (``quiet`` sends none);
       messages go to the `logging` logger ``pcnsim.experiment``. Nothing is printed.
     - ``command_line`` and ``source_path`` go into the manifest.
+    - ``changes``: the run's changes from the scenario it starts from, in words
+      (`pcnsim.scenario.changes.describe_changes`), and ``based_on``, that scenario's name: both
+      go into the manifest (`changes`, `based_on`), and every page, sheet and figure states them.
 
     With worker processes (``jobs`` > 1), a script that calls this must do so under
     ``if __name__ == "__main__":`` (the workers are spawned and re-import the script).
@@ -350,6 +354,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
 
                     manifest = base_manifest(scenario, source_path, keys, len(points), targets, max_reps, fingerprint)
                     manifest["scenario_fingerprint"] = scenario_fp
+                    manifest["changes"] = [str(c) for c in (changes or ())]
+                    manifest["based_on"] = based_on or scenario.name
                     write_text_atomic(folder / "scenario.yaml", dump_yaml(scenario))
                 manifest.setdefault("sessions", []).append(session)
                 manifest.update(status="running", finished=None, command=session["command"],

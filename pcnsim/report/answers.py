@@ -26,7 +26,7 @@ import pandas as pd
 
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite
-from pcnsim.report.formatting import format_estimate, format_value, lower_first
+from pcnsim.report.formatting import estimate_cells, format_estimate, format_value, lower_first
 
 __all__ = ["story", "answer_sentences", "compare_headline", "headline_metrics", "is_fixed", "is_identical",
            "all_identical",
@@ -36,14 +36,30 @@ __all__ = ["story", "answer_sentences", "compare_headline", "headline_metrics", 
 HEADLINE_SIZE = 6
 
 
+#: The whole answer, family by family: what "In short" says for a family the focus list leaves
+#: out (delivery, leadership time, retention and money are always answered).
+FAMILY_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "delivery": ("appointments_per_year", "unmet_per_year"),
+    "leadership": ("cd_overtime_hours_per_week", "leadership_tasks_overdue_share"),
+    "retention": ("cd_resignations_per_year", "arrs_vacancy_rate"),
+    "money": ("spend_per_year", "cost_per_appointment"),
+}
+FAMILY_WORDS = {"delivery": "Delivery", "leadership": "Leadership time", "retention": "Retention",
+                "money": "Money"}
+#: The focus of a scenario that declares none: the headline metrics, then money.
+DEFAULT_FOCUS: tuple[str, ...] = tuple(dict.fromkeys((*catalogue.HEADLINE, "spend_per_year",
+                                                      "cost_per_appointment")))
+
+
 def story(scenario: Optional[Mapping[str, Any]]) -> tuple[str, list[str]]:
     """(question, focus metrics) of a scenario's `report:` key (a dict as in manifest.json or
-    scenario.yaml); ("", the catalogue's headline metrics) when it has none."""
+    scenario.yaml); ("", `DEFAULT_FOCUS`: delivery, leadership time, retention and money) when
+    it has none."""
     report = (scenario or {}).get("report") if isinstance(scenario, Mapping) else None
     report = report if isinstance(report, Mapping) else {}
     question = " ".join(str(report.get("question") or "").split())
     focus = [str(m) for m in (report.get("focus") or ()) if isinstance(m, str)]
-    return question, focus or list(catalogue.HEADLINE)
+    return question, focus or list(DEFAULT_FOCUS)
 
 
 def headline_metrics(focus: Sequence[str], present: Sequence[str], size: int = HEADLINE_SIZE) -> list[str]:
@@ -132,8 +148,77 @@ def _difference_sentence(r: Mapping[str, Any], name_a: str, name_b: str,
             f"run to show: any effect is {_bound_words(m, r)[1:-1]}.")
 
 
+def answer_metrics(focus: Sequence[str], present: Sequence[str], size: int = 10) -> list[str]:
+    """The metrics of the whole answer: the focus and headline ones (`headline_metrics`), then,
+    for any of delivery, leadership time, retention and money still missing, its defaults
+    (`FAMILY_DEFAULTS`) that are present."""
+    chosen = headline_metrics(focus, present, size)
+    have = set(present)
+    for fam, names in FAMILY_DEFAULTS.items():
+        if not any(_family(m) == fam for m in chosen):
+            chosen.extend(m for m in names if m in have and m not in chosen)
+    return chosen
+
+
+def _family(metric: str) -> str:
+    m = catalogue.lookup(metric)
+    return m.family if m is not None else "delivery"
+
+
+def in_short(rows: Mapping[str, Mapping[str, Any]], focus: Sequence[str], name_a: str = "A", name_b: str = "B",
+             exposure: Optional[tuple[float, float]] = None) -> str:
+    """"In short": the whole answer, one plain sentence for each of delivery, leadership time,
+    retention and money (the focus metrics of the family, else `FAMILY_DEFAULTS`), each metric
+    as rose / fell by how much, no clear change (with the bound on it), identical in both runs
+    (shared random numbers), or, for a rare count, its rate in words with the events behind it.
+    `rows`: {metric: comparison row}; `exposure`: PCN-years a replication of A and of B (for
+    the counts of rare events). "" when no family has a metric in `rows`."""
+    sentences = []
+    for fam, words in FAMILY_WORDS.items():
+        chosen = [m for m in dict.fromkeys(focus) if m in rows and _family(m) == fam]
+        chosen = chosen or [m for m in FAMILY_DEFAULTS[fam] if m in rows]
+        chosen = [m for m in chosen if not is_fixed(rows[m])]
+        if not chosen:
+            continue
+        parts = [_short_phrase(m, rows[m], name_a, name_b, exposure) for m in chosen]
+        sentences.append(f"{words}: " + _join(parts) + ".")
+    if not sentences:
+        return ""
+    return f"In short, from {name_a} to {name_b}: " + " ".join(sentences)
+
+
+def _short_phrase(m: str, r: Mapping[str, Any], name_a: str, name_b: str,
+                  exposure: Optional[tuple[float, float]]) -> str:
+    label = lower_first(catalogue.label(m))
+    rare = m.partition(".")[0] in catalogue.RARE
+    ea = event_count(r.get("mean_a"), r.get("n_a"), exposure[0]) if exposure and rare else None
+    eb = event_count(r.get("mean_b"), r.get("n_b"), exposure[1]) if exposure and rare else None
+    if is_identical(r):
+        if rare:
+            text = f"{label} {rate_words(r.get('mean_a'))} in both runs"
+            if ea is not None:
+                text += f" ({_count_word(ea)} events each, identical in both runs: shared random numbers)"
+                return text + (", too few events to tell" if ea + (eb or 0) < FEW_EVENTS else "")
+            return text + " (identical in both runs: shared random numbers)"
+        return f"{label} identical in both runs (shared random numbers)"
+    if rare:
+        text = f"{label} {rate_words(r.get('mean_a'))} in {name_a} and {rate_words(r.get('mean_b'))} in {name_b}"
+        if ea is not None and eb is not None:
+            text += f" ({_count_word(ea)} and {_count_word(eb)} events)"
+            if ea + eb < FEW_EVENTS and not r.get("distinguishable"):
+                return text + ", too few events to tell"
+        if not r.get("distinguishable"):
+            return text + f", no clear change {_bound_words(m, r)}"
+        return text
+    if r.get("distinguishable"):
+        word = "rose" if r["difference"] > 0 else "fell"
+        return f"{label} {word} by {signed_change(m, r).lstrip('+-')}"
+    return f"no clear change in {label} {_bound_words(m, r)}"
+
+
 def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str = "",
-                     name_a: str = "A", name_b: str = "B") -> list[str]:
+                     name_a: str = "A", name_b: str = "B",
+                     exposure: Optional[tuple[float, float]] = None) -> list[str]:
     """The opening of a comparison, B against A, as a short list of sentences.
 
     `df` is `compare_runs`' frame (one pair of points is read: the first); `focus` the
@@ -154,6 +239,11 @@ def compare_headline(df: pd.DataFrame, focus: Sequence[str] = (), question: str 
     chosen = [m for m in headline_metrics(focus or catalogue.HEADLINE, list(rows)) if not is_fixed(rows[m])]
     if not chosen:
         return out + ["None of the headline metrics is in both runs; see the full table."]
+    short = in_short(rows, focus or DEFAULT_FOCUS, name_a, name_b, exposure)
+    if short:
+        out.append(short)
+        out.extend(_difference_sentence(rows[m], name_a, name_b, rows) for m in chosen)
+        return out
     differ = [m for m in chosen if rows[m].get("distinguishable")]
     same = [m for m in chosen if not rows[m].get("distinguishable")]
     bounds = [f"{lower_first(catalogue.label(m))} {_bound_words(m, rows[m])}" for m in same]
@@ -197,7 +287,8 @@ def _join(items: Sequence[str]) -> str:
 
 def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
                      names: Optional[Mapping[int, str]] = None,
-                     differences: Optional[pd.DataFrame] = None, pcns: int = 1) -> list[str]:
+                     differences: Optional[pd.DataFrame] = None, pcns: int = 1,
+                     years: Optional[float] = None) -> list[str]:
     """Each focus metric in a sentence: its value with a 95% CI (one point), or its value at
     each point (a sweep of up to 6 points) or its range across the points; then, for a sweep,
     what each point changes against the reference point, paired replication by replication.
@@ -210,12 +301,18 @@ def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
     metric's drivers that moved too (`pcnsim.metrics.drivers`), or a bound ("any effect is
     smaller than ±0.03 a year"): never a bare "no difference". Then, for late tasks and time
     on the role, the spread between CDs (`spread_sentences`; `pcns` PCNs a replication).
-    Metrics the run lacks are named in one closing sentence. Pure: no I/O."""
+    Metrics the run lacks are named in one closing sentence. `years`: the years measured in a
+    replication; with it, a rare count is said in words with its count (`rare_words`: "about one
+    in seven years (3 resignations in 20 PCN-years simulated)"). Pure: no I/O."""
     out: list[str] = []
     missing = []
     points = sorted(int(p) for p in summary["point"].unique()) if len(summary) else []
     names = dict(names or {})
     diffs = _differences_by(summary, differences, points)
+    if len(points) == 1:
+        short = run_in_short(summary, focus, years * max(1, pcns) if years else None)
+        if short:
+            out.append(short)
     for m in dict.fromkeys(focus):
         rows = summary[summary["metric"] == m].sort_values("point")
         if rows.empty:
@@ -227,6 +324,11 @@ def answer_sentences(summary: pd.DataFrame, focus: Sequence[str],
         est = {int(r["point"]): format_estimate(r["mean"], r["ci_low"], r["ci_high"], kind, m)
                for _, r in rows.iterrows()}
         if len(points) <= 1:
+            if m.partition(".")[0] in catalogue.RARE and years:
+                r = rows.iloc[0]
+                out.append(f"{label}: " + rare_words(m, r["mean"], r.get("n"), years * max(1, pcns),
+                                                      r.get("ci_low"), r.get("ci_high")) + ".")
+                continue
             out.append(f"{label}: {next(iter(est.values()))}{unit}.")
             continue
         changes = change_sentence(m, diffs, names, summary)
@@ -527,6 +629,7 @@ def sobol_sentences(sensitivity: pd.DataFrame, metrics: Sequence[str], k: int = 
         if rows.empty:
             continue
         parts = [f"{parameter_label(r['parameter'])} {r['ST']:.2f} ({r['ST_low']:.2f} to {r['ST_high']:.2f})"
+                 + (f" [clipped to 0-1 from {r['ST_raw']:.2f}]" if finite(r.get("ST_raw")) else "")
                  for _, r in rows.iterrows()]
         noise = sensitivity.loc[sensitivity["metric"] == m, "noise_share"]
         noise_text = ""
@@ -536,3 +639,83 @@ def sobol_sentences(sensitivity: pd.DataFrame, metrics: Sequence[str], k: int = 
                           + (" (too much to trust the indices: add replications)" if share > 0.3 else ""))
         out.append(f"{catalogue.label(m)}: " + "; ".join(parts) + noise_text + ".")
     return out
+
+
+_SMALL = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+#: Fewer events than this (both runs together) are too few to tell a rate, or a change of it.
+FEW_EVENTS = 30
+
+
+def _count_word(n: int) -> str:
+    return _SMALL[n] if 0 <= n < len(_SMALL) else f"{n:,}"
+
+
+def rate_words(rate: Any) -> str:
+    """A yearly rate of rare events as people say it: 0.15 -> "about one in seven years", 0.5 ->
+    "about one in two years", 2.3 -> "about 2.3 a year", 0 -> "none"."""
+    if not finite(rate):
+        return "not estimated"
+    rate = float(rate)
+    if rate <= 0:
+        return "none"
+    if rate >= 0.95:
+        return f"about {rate:,.1f} a year"
+    return f"about one in {_count_word(max(2, round(1 / rate)))} years"
+
+
+def event_count(rate: Any, n: Any, exposure: Optional[float]) -> Optional[int]:
+    """Events behind a yearly rate: rate x replications x exposure (PCN-years a replication)."""
+    if not (finite(rate) and finite(n) and exposure and exposure > 0):
+        return None
+    return int(round(float(rate) * float(n) * float(exposure)))
+
+
+def rare_words(metric: str, rate: Any, n: Any, exposure: Optional[float], lo: Any = None, hi: Any = None) -> str:
+    """A rare count (`pcnsim.metrics.RARE`) in words with its count: "about one in seven years
+    (0.15 a year, 95% CI 0.03 to 0.44; 3 resignations in 20 PCN-years simulated); too few
+    events to pin the rate down". A rate of 0.15 a year means little to a reader; the count
+    says how much the run saw."""
+    events = event_count(rate, n, exposure)
+    noun = lower_first(catalogue.label(metric)).removeprefix("cd ").removeprefix("CD ")
+    text = rate_words(rate)
+    value, ci = estimate_cells(rate, lo, hi, "count", metric)
+    detail = (f"{value} a year" + (f", 95% CI {ci}" if ci else "")) if finite(rate) else ""
+    if events is not None:
+        detail += (f"; {_count_word(events)} {noun if events != 1 else noun.rstrip('s')} in "
+                   f"{float(n) * float(exposure):,.0f} PCN-years simulated")
+    text += f" ({detail})" if detail else ""
+    if events is not None and events < FEW_EVENTS:
+        text += "; too few events to pin the rate down"
+    return text
+
+
+def run_in_short(summary: pd.DataFrame, focus: Sequence[str], exposure: Optional[float] = None) -> str:
+    """"In short" for one run: a plain sentence for each of delivery, leadership time, retention
+    and money (the family's focus metrics, else `FAMILY_DEFAULTS`), each metric's value (the
+    intervals follow in the sentences below it); a rare count in words with its count
+    (`rare_words`). `exposure`: PCN-years a replication. "" when no family's metric is there."""
+    rows = {str(r["metric"]): r for r in summary.to_dict("records")}
+    sentences = []
+    for fam, words in FAMILY_WORDS.items():
+        chosen = [m for m in dict.fromkeys(focus) if m in rows and _family(m) == fam]
+        chosen = chosen or [m for m in FAMILY_DEFAULTS[fam] if m in rows]
+        if not chosen:
+            continue
+        parts = []
+        for m in chosen:
+            r = rows[m]
+            label = lower_first(catalogue.label(m))
+            if m.partition(".")[0] in catalogue.RARE:
+                events = event_count(r.get("mean"), r.get("n"), exposure)
+                text = f"{label} {rate_words(r.get('mean'))}"
+                if events is not None:
+                    text += f" ({_count_word(events)} in {float(r['n']) * exposure:,.0f} PCN-years simulated"
+                    text += ", too few events to pin the rate down)" if events < FEW_EVENTS else ")"
+                parts.append(text)
+                continue
+            value, _ = estimate_cells(r.get("mean"), r.get("ci_low"), r.get("ci_high"), catalogue.kind(m), m)
+            unit = _unit_words(m) or (" " + catalogue.unit(m).removeprefix("£").strip()
+                                      if catalogue.kind(m) == "money" else "")
+            parts.append(f"{label} {value}{unit}")
+        sentences.append(f"{words}: " + _join(parts) + ".")
+    return ("In short: " + " ".join(sentences)) if sentences else ""

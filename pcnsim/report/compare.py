@@ -23,8 +23,8 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import (NO_DIFFERENCE, all_identical, compare_headline, format_difference, is_fixed,
-                                   is_identical)
+from pcnsim.report.answers import (DEFAULT_FOCUS, answer_metrics, story, NO_DIFFERENCE, all_identical, compare_headline, format_difference,
+                                   headline_metrics, is_fixed, is_identical)
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.rendering import embedded_figure, render
@@ -86,6 +86,19 @@ def _values(run: RunData, point: int) -> Optional[pd.DataFrame]:
     if run.results is None or not {"replication", "value"} <= set(run.results.columns):
         return None
     return run.results[run.results["point"] == point]
+
+
+def _by_metric(values: Optional[pd.DataFrame]) -> Optional[dict[str, pd.Series]]:
+    """{metric: its value by replication (the mean of a replication's rows)}, in one pass over
+    the results rather than one filter of the whole frame per metric (a comparison of two
+    baseline runs reads some 100 metrics: this keeps `pcnsim compare` near a second)."""
+    if values is None:
+        return None
+    agg = values.groupby(["metric", "replication"], sort=True)["value"].mean()
+    out: dict[str, dict] = {}
+    for (m, r), v in zip(agg.index, agg.to_numpy()):
+        out.setdefault(str(m), {})[r] = v
+    return {m: pd.Series(d, dtype="float64") for m, d in out.items()}
 
 
 # --------------------------------------------------------------------------- comparison
@@ -156,16 +169,14 @@ def compare_runs(run_a: Any, run_b: Any, point_a: Any = None, point_b: Any = Non
     for pa, pb in pairs:
         sa = a.summary[a.summary["point"] == pa].set_index("metric")
         sb = b.summary[b.summary["point"] == pb].set_index("metric")
-        va, vb = _values(a, pa), _values(b, pb)
+        va, vb = _by_metric(_values(a, pa)), _by_metric(_values(b, pb))
         metrics = order_metrics(m for m in sa.index if m in sb.index)
         point_cols = {k: v for k, v in a.point_values(pa).items() if k in keys}
         for m in metrics:
             row: dict[str, Any] = {"metric": m, "point_a": pa, "point_b": pb, **point_cols}
-            xa = va[va["metric"] == m].set_index("replication")["value"] if va is not None else None
-            xb = vb[vb["metric"] == m].set_index("replication")["value"] if vb is not None else None
+            xa = va.get(m) if va is not None else None
+            xb = vb.get(m) if vb is not None else None
             if xa is not None and xb is not None and len(xa) and len(xb):
-                xa = xa.groupby(level=0).mean()
-                xb = xb.groupby(level=0).mean()
                 mean_a, mean_b = float(xa.mean()), float(xb.mean())
                 n_a, n_b = int(xa.count()), int(xb.count())
                 paired = same_seed and set(xa.index) == set(xb.index) and n_a >= 2
@@ -211,57 +222,52 @@ def default_out_dir(run_a: Any, run_b: Any, root: str | os.PathLike = "outputs")
     return path
 
 
-def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Path]:
-    """compare.png: each metric's difference B - A in its own unit, a small panel each, the
-    panels in columns by family (delivery, leadership, retention, money)."""
+def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str,
+          focus: tuple[str, ...] | list[str] = ()) -> Optional[Path]:
+    """compare.png: a forest plot of the answer's metrics (the focus and headline ones,
+    `headline_metrics`), one row each: B - A as a percentage of A's value with its 95% CI, on
+    one shared scale, the difference in the metric's own unit written beside it. One axes,
+    so that it draws in a fraction of a second (the full table is in compare.csv)."""
     import textwrap
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
-    rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)
-            and _family(r["metric"]) in catalogue.FAMILIES[:4]]
+    by = {r["metric"]: r for r in first.to_dict("records")}
+    names = answer_metrics(list(focus) or list(DEFAULT_FOCUS), list(by), size=10)
+    rows = [by[m] for m in names if finite(by[m]["difference"]) and not is_fixed(by[m]) and not is_identical(by[m])
+            and finite(by[m]["mean_a"]) and by[m]["mean_a"] != 0]
     if not rows:
         return None
-    families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
-    by_family = {f: [r for r in rows if _family(r["metric"]) == f] for f in families}
-    nrows = max(len(v) for v in by_family.values())
     pal = palette(8)
     method = "paired by replication" if first["paired"].all() else (
         "Welch (unpaired)" if not first["paired"].any() else "paired where possible")
-    height = max(7.5, 1.05 * nrows + 2.2)
+    height = max(4.5, 0.62 * len(rows) + 2.4)
     with theme():
         fig, body = new_figure(f"{name_b} compared with {name_a}",
-                               f"B − A in each metric's own unit, 95% CIs ({method}); "
-                               "orange: beyond the noise",
+                               f"B − A as % of A, 95% CIs ({method}); orange: beyond the noise",
                                figsize=(13.33, height))
-        cols = body.subfigures(1, len(families), wspace=0.02)
-        cols = np.atleast_1d(cols)
-        for sub, fam in zip(cols, families):
-            sub.suptitle(fam.capitalize(), fontsize="medium", fontweight="bold")
-            axes = np.atleast_1d(sub.subplots(nrows, 1, squeeze=False)).ravel()
-            for ax, r in zip(axes, by_family[fam]):
-                kind = catalogue.kind(r["metric"])
-                scale = 100.0 if kind == "share" else 1.0
-                x, lo, hi = (r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale)
-                c = pal[3] if r["distinguishable"] else "0.55"
-                if finite(lo) and finite(hi):
-                    ax.hlines(0, lo, hi, colors=[c], lw=3)
-                ax.plot([x], [0], "o", color=c, ms=9)
-                ax.axvline(0, color="black", lw=1.2)
-                span = max(abs(v) for v in (x, lo, hi, 1e-9) if finite(v))
-                ax.set_xlim(-1.15 * span, 1.15 * span)
-                ax.set_yticks([])
-                ax.set_ylim(-1, 1)
-                unit = "points" if kind == "share" else catalogue.unit(r["metric"])
-                ax.set_title("\n".join(textwrap.wrap(f"{catalogue.label(r['metric'])} ({unit})", 27)[:3]),
-                             fontsize="x-small", loc="left")
-                ax.tick_params(axis="x", labelsize="x-small")
-                ax.xaxis.set_major_locator(_ticks())
-                ax.xaxis.set_major_formatter(_compact())
-                ax.grid(False, axis="y")
-            for ax in axes[len(by_family[fam]):]:
-                ax.set_visible(False)
+        ax = body.subplots(1, 1)
+        for i, r in enumerate(rows):
+            scale = 100.0 / abs(float(r["mean_a"]))
+            x, lo, hi = (float(r[k]) * scale if finite(r[k]) else math.nan for k in ("difference", "ci_low", "ci_high"))
+            c = pal[3] if r["distinguishable"] else "0.55"
+            if finite(lo) and finite(hi):
+                ax.hlines(i, lo, hi, colors=[c], lw=3)
+            ax.plot([x], [i], "o", color=c, ms=8)
+        ax.axvline(0, color="black", lw=1.2)
+        ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(catalogue.label(r["metric"]), 34)[:2]) for r in rows], fontsize="small")
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlabel("B − A, % of A's value", fontsize="small")
+        ax.tick_params(axis="x", labelsize="small")
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(range(len(rows)), [_fmt_diff(pd.Series(r)).split(" (")[0] + " " + _short_unit(r["metric"])
+                                            for r in rows], fontsize="x-small")
+        right.tick_params(length=0)
         return save(fig, path)
+
+
+def _short_unit(metric: str) -> str:
+    kind = catalogue.kind(metric)
+    return "" if kind in ("share", "money") else catalogue.unit(metric)
 
 
 def _ticks():
@@ -289,9 +295,49 @@ def _family(metric: str) -> str:
     return m.family if m is not None else "delivery"
 
 
+def run_exposure(run: RunData) -> Optional[float]:
+    """PCN-years measured in one replication of a run (for the counts behind rare events)."""
+    from pcnsim.config import WEEKS_PER_YEAR
+
+    h, w = run.horizon_weeks, run.warmup_weeks or 0.0
+    if not h or h <= w:
+        return None
+    return (h - w) / WEEKS_PER_YEAR * max(1, run.pcns)
+
+
+def comparison_names(a: RunData, b: RunData, df: pd.DataFrame) -> tuple[str, list[str], str, str, str, str]:
+    """(question, focus, name A, name B, label A, label B) of a comparison: each run named by its
+    scenario and changes (`RunData.title`), never by its folder path ("baseline" and "baseline
+    with 62,000 patients in 7 practices; ARRS budget 90% of baseline"; two runs of one name
+    are told apart as "run A" and "run B"); a sweep's point added; the labels add the folder.
+    The question is B's (else A's), said as the base scenario's when a run changes it."""
+    question, focus = story(b.scenario)
+    source = b
+    if not question:
+        question, focus = story(a.scenario)
+        source = a
+    if question and (a.changes or b.changes):
+        question = f"The question of {source.based_on}: {question}"
+
+    def name(run: RunData, point_col: str) -> str:
+        text = run.title
+        if run.swept_keys and not df.empty and df[point_col].nunique() == 1:
+            p = int(df[point_col].iloc[0])
+            text += f" (point {p}: {point_text(run.point_values(p))})"
+        return text
+
+    name_a, name_b = name(a, "point_a"), name(b, "point_b")
+    if name_a == name_b:
+        name_a, name_b = f"{name_a} (run A)", f"{name_b} (run B)"
+    label_a = f"{name_a}; run folder {a.folder}"
+    label_b = f"{name_b}; run folder {b.folder}"
+    return question, focus, name_a, name_b, label_a, label_b
+
+
 def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str = "A",
                      name_b: str = "B", *, question: str = "", focus: tuple[str, ...] | list[str] = (),
-                     label_a: str = "", label_b: str = "") -> Path:
+                     label_a: str = "", label_b: str = "",
+                     exposure: Optional[tuple[float, float]] = None) -> Path:
     """Write `compare.csv`, `compare.png` and `compare.html` (a self-contained page: the
     headline paragraph, the figure, how the difference was estimated, the full table) into
     `out_dir` (created; refused if it exists and is not empty, so nothing is overwritten).
@@ -305,20 +351,21 @@ def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str =
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise RunFolderError(f"cannot create {out}: {err}") from err
-    write_text_atomic(out / "compare.csv", df.to_csv(index=False))
-    figure = _plot(df, out / "compare.png", name_a, name_b) if not df.empty else None
+    write_text_atomic(out / "compare.csv", with_metadata(df).to_csv(index=False))
+    figure = _plot(df, out / "compare.png", name_a, name_b, focus) if not df.empty else None
     write_text_atomic(out / "compare.html", render_comparison(
         df, name_a, name_b, question=question, focus=focus, figure=figure,
-        label_a=label_a or name_a, label_b=label_b or name_b))
+        label_a=label_a or name_a, label_b=label_b or name_b, exposure=exposure))
     return out
 
 
 def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *, question: str = "",
                       focus: tuple[str, ...] | list[str] = (), figure: Optional[Path] = None,
-                      label_a: str = "", label_b: str = "") -> str:
+                      label_a: str = "", label_b: str = "",
+                      exposure: Optional[tuple[float, float]] = None) -> str:
     """compare.html as a string: one self-contained page (figure embedded, no scripts, no web
     addresses) that opens with the question and the answer (`templates/compare.html.j2`)."""
-    head = compare_headline(df, focus, question, "A", "B")
+    head = compare_headline(df, focus, question, "A", "B", exposure)
     lead = ""
     if question and head and head[0].rstrip("?") == question.rstrip("?"):
         lead, head = head[0], head[1:]
@@ -337,11 +384,27 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
         rows.append({"label": catalogue.label(r["metric"]) + where, "metric": r["metric"],
                      "unit": catalogue.unit(r["metric"]), "a": format_value(r["mean_a"], kind),
                      "b": format_value(r["mean_b"], kind), "difference": _fmt_diff(r),
-                     "flag": "fixed" if is_fixed(r) else "differs" if r["distinguishable"] else ""})
+                     "flag": "fixed" if is_fixed(r) else "differs" if r["distinguishable"] else
+                     "identical" if is_identical(r) else ""})
     return render("compare.html.j2", name_a=name_a, name_b=name_b, label_a=label_a or name_a,
                   label_b=label_b or name_b, question=lead, short=head[0] if head else "",
                   sentences=head[1:], figure=fig, method=method, rows=rows,
                   written=datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+def with_metadata(df: pd.DataFrame) -> pd.DataFrame:
+    """compare.csv's frame: after `metric`, its `label`, `unit` and `kind` from the catalogue
+    (`pcnsim.metrics`), the unit of a share "fraction (0 to 1)" as the file holds it."""
+    out = df.copy()
+    at = list(out.columns).index("metric") + 1 if "metric" in out.columns else 0
+    for i, (col, fn) in enumerate((("label", catalogue.label), ("unit", file_unit), ("kind", catalogue.kind))):
+        out.insert(at + i, col, [fn(m) for m in out["metric"]] if "metric" in out.columns else [])
+    return out
+
+
+def file_unit(metric: str) -> str:
+    """A metric's unit as a data file holds it: a share is "fraction (0 to 1)", not "%"."""
+    return "fraction (0 to 1)" if catalogue.kind(metric) == "share" else catalogue.unit(metric)
 
 
 def _fmt_diff(row: pd.Series) -> str:
@@ -366,6 +429,25 @@ def comparison_table(df: pd.DataFrame) -> str:
     out += [fmt(x) for x in lines]
     out.append("* distinguishable from noise: the 95% CI of the difference excludes zero")
     return "\n".join(out)
+
+
+def _join_labels(metrics) -> str:
+    labels = [catalogue.label(m) for m in metrics]
+    if len(labels) > 12:
+        return "; ".join(labels[:12]) + f" and {len(labels) - 12} more (in compare.csv)"
+    return "; ".join(labels)
+
+
+def focus_rows(df: pd.DataFrame, focus: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """The rows of the answer's metrics (`headline_metrics` of the focus, else `DEFAULT_FOCUS`) at
+    the first pair of points: what `pcnsim compare` prints (the full table is `--all` and compare.csv)."""
+    if df.empty:
+        return df
+    first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
+    chosen = answer_metrics(list(focus) or list(DEFAULT_FOCUS), list(first["metric"]), size=10)
+    rank = {m: i for i, m in enumerate(chosen)}
+    part = first[first["metric"].isin(chosen)]
+    return part.iloc[sorted(range(len(part)), key=lambda i: rank[part["metric"].iloc[i]])]
 
 
 def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") -> list[str]:
@@ -405,8 +487,12 @@ def describe_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B") 
             out.append(f"The other {rest} differences are too small for this run to show: each 95% CI "
                        "includes zero, and any effect is smaller than the farther end of its interval "
                        "(in the table).")
+    same = df[[is_identical(r) and _family(r["metric"]) != "run" for r in df.to_dict("records")]] if len(df) else df
+    if len(same):
+        out.append("Identical in both runs (shared random numbers): "
+                   + _join_labels(same["metric"]) + ".")
     if len(fixed):
-        out.append("Set by the scenarios, not estimated (no noise at all): "
+        out.append("Set by the scenarios' inputs, not estimated (no noise at all): "
                    + "; ".join(f"{catalogue.label(r['metric'])} {_fmt_diff(r)}" for _, r in fixed.iterrows())
                    + ".")
     return out

@@ -121,10 +121,25 @@ def _question_view(run: RunData, focus_figures: list[Figure]) -> dict:
     (or, for a sweep too wide for one, a note that the sweep figures show it)."""
     question, focus = story(run.scenario)
     names = point_names(run, short=False)
-    return {"text": question, "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
-                                                pcns=run.pcns),
+    return {"text": question, "asked_of": run.based_on if run.changes else "",
+            "changes": "; ".join(run.changes), "sentences": answer_sentences(run.summary, focus, names, differences=load_differences(run),
+                                                pcns=run.pcns, years=_years(run)),
             "figures": [embedded_figure(f.path, f.title, f.caption) for f in focus_figures],
             "too_many": not focus_figures and len(run.points) > MAX_FOCUS_POINTS}
+
+
+def _years(run: RunData) -> Optional[float]:
+    """Years measured in a replication (after the warm-up), for the counts behind rare events."""
+    from pcnsim.config import WEEKS_PER_YEAR
+
+    h, w = run.horizon_weeks, run.warmup_weeks or 0.0
+    return (h - w) / WEEKS_PER_YEAR if h and h > w else None
+
+
+def run_description(run: RunData) -> str:
+    """What the run is (`RunData.stated_description`): the scenario's description, or, for a
+    run with changes, what it is based on and its changes, never the base's description."""
+    return run.stated_description or "(The scenario has no description.)"
 
 
 def _meta(run: RunData) -> str:
@@ -138,6 +153,9 @@ def _meta(run: RunData) -> str:
                     + (f", the first {run.warmup_weeks:g} a warm-up not measured" if run.warmup_weeks else ""))
     if run.pcns > 1:
         meta.append(f"{run.pcns} PCNs in one ICS; results are per PCN")
+    if reps and reps <= 3:   # said where the numbers are read, not only on the terminal
+        meta.append(f"only {reps} replication{'s' if reps != 1 else ''}: the intervals are too wide to answer "
+                    "most questions (use 10 or more)")
     if run.manifest.get("finished"):
         meta.append(f"finished {run.manifest['finished']}")
     return " · ".join(meta)
@@ -167,7 +185,7 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
             shown.append(embedded_figure(extra, extra.stem.replace("_", " "),
                                          "A figure found in the run's figures folder."))
     return render(
-        "report.html.j2", name=run.name, description=run.description or "(The scenario has no description.)",
+        "report.html.j2", name=run.title, description=run_description(run), changed=bool(run.changes),
         meta=_meta(run), question=_question_view(run, [f for f in figures if f.path.name == "focus.png"]),
         national=national_ctx, sweep=sweep, point=point, swept=swept,
         point_text=point_text(run.point_values(point)), key=key_sentences(run, point), figures=shown,

@@ -89,6 +89,10 @@ def palette(n: int) -> list:
     return [COLORBLIND[i % len(COLORBLIND)] for i in range(n)]
 
 
+#: A subtitle longer than this (a run's changes) is set on two lines in a smaller size.
+SUBTITLE_CHARS = 100
+
+
 def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
     """A slide-shaped figure with a title band on top; returns (figure, body to draw in)."""
     from matplotlib.figure import Figure as MplFigure
@@ -103,7 +107,13 @@ def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
                   linespacing=1.1)
     else:
         head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
-    head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
+    if len(subtitle) > SUBTITLE_CHARS:   # a run with changes: the subtitle on two lines, a size down
+        import textwrap
+
+        subtitle = "\n".join(textwrap.wrap(subtitle, SUBTITLE_CHARS + 30)[:2])
+        head.text(0.5, 0.02, subtitle, ha="center", va="bottom", fontsize="small", color="0.3", linespacing=1.1)
+    else:
+        head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
     return fig, body
 
 
@@ -132,7 +142,8 @@ def plot_scale(metric: str) -> float:
 def subtitle(run, point: Optional[int] = None) -> str:
     """The line under a figure's title: scenario, replications, the point, per PCN of an ICS."""
     reps = run.replications
-    parts = [f"Scenario: {run.name}"]
+    # the run's changes from its scenario (`RunData.title`): a figure sent on its own says what it shows
+    parts = [f"Scenario: {getattr(run, 'title', run.name)}"]
     if reps:
         parts.append(f"{reps} replication{'s' if reps != 1 else ''}")
     if point is not None and run.swept_keys:

@@ -29,16 +29,24 @@ def _heading(metric: str) -> dict[str, str]:
 
 def metric_rows(run: RunData, point: Optional[int] = None) -> list[dict[str, Any]]:
     """Every metric of a point: label, name, mean, 95% CI (as summary.csv has it), unit and n."""
+    from pcnsim.analysis import bounded_interval
+
     s = run.point_summary(point)
     rows = []
     for m, r in s.iterrows():
         kind = catalogue.kind(m)
-        dec = ci_decimals(r["mean"], r["ci_low"], r["ci_high"], kind)
-        rd = lambda v: round_to_ci(v, r["mean"], r["ci_low"], r["ci_high"], kind) if finite(v) else v  # noqa: E731
+        lo, hi = r["ci_low"], r["ci_high"]
+        cut = False
+        if finite(r["mean"]) and finite(lo) and finite(hi):   # kept within the metric's bounds, and said so
+            blo, bhi = bounded_interval(float(r["mean"]), float(lo), float(hi), metric=m)
+            cut = (blo, bhi) != (float(lo), float(hi))
+            lo, hi = blo, bhi
+        dec = ci_decimals(r["mean"], lo, hi, kind)
+        rd = lambda v: round_to_ci(v, r["mean"], lo, hi, kind) if finite(v) else v  # noqa: E731
         rows.append({"label": catalogue.label(m), "metric": m, "mean": format_value(rd(r["mean"]), kind, dec),
-                     "low": format_value(rd(r["ci_low"]), kind, dec),
-                     "high": format_value(rd(r["ci_high"]), kind, dec), "unit": catalogue.unit(m),
-                     "n": int(r["n"]) if finite(r.get("n")) else ""})
+                     "low": format_value(rd(lo), kind, dec),
+                     "high": format_value(rd(hi), kind, dec), "unit": catalogue.unit(m),
+                     "n": int(r["n"]) if finite(r.get("n")) else "", "cut": cut})
     return rows
 
 

@@ -24,7 +24,8 @@ resolved scenario). Its modules, by job:
 - `messages`: which file set each key, and pydantic errors as sentences;
 - `files`: finding a file or a bundled name, reading it safely, its `extends` chain;
 - `loading`: `load_scenario`, `--set` (`parse_set`), `apply_values`, `bundled_scenarios`;
-- `sweep`: `validate_sweep`.
+- `sweep`: `validate_sweep`;
+- `changes`: a run's changes in words (`describe_changes`), conflicting overrides refused.
 """
 from __future__ import annotations
 

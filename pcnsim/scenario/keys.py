@@ -202,3 +202,25 @@ def _merge(base: dict[str, Any], layer: Mapping[str, Any], top: bool = False) ->
         else:
             base[k] = _plain(v)
 
+
+# --------------------------------------------------------------------------- conflicting overrides
+#: Pairs of keys that set the same thing two ways: both given as overrides is a conflict.
+CONFLICTS: tuple[tuple[str, str, str], ...] = (
+    ("pcn.list_size", "pcn.list_size_per_practice",
+     "both set the practices' lists (pcn.list_size is the PCN's whole list, split evenly between the practices, "
+     "and would silently win)"),
+    ("pcn.list_sizes", "pcn.list_size",
+     "both set the practices' lists (pcn.list_sizes gives each practice's list one by one)"),
+    ("pcn.list_sizes", "pcn.list_size_per_practice",
+     "both set the practices' lists (pcn.list_sizes gives each practice's list one by one)"),
+)
+
+
+def conflicting_overrides(keys: Sequence[str]) -> Optional[tuple[str, str, str]]:
+    """The first pair of `keys` (dotted keys of overrides) that set the same thing two ways, with
+    why (`CONFLICTS`); None when they do not conflict."""
+    given = set(keys)
+    for a, b, why in CONFLICTS:
+        if a in given and b in given:
+            return a, b, why
+    return None

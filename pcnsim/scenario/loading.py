@@ -13,7 +13,7 @@ import yaml
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
 from pcnsim.scenario.files import _bundled_root, _check_keys, _layers, _stem_name, resolve_scenario_path
-from pcnsim.scenario.keys import Relative, _default_data, _get, _merge, _resolve, _set, _split_key
+from pcnsim.scenario.keys import Relative, conflicting_overrides, _default_data, _get, _merge, _resolve, _set, _split_key
 from pcnsim.scenario.messages import _Origins, _file_origin, _validate
 from pcnsim.scenario.sweep import validate_sweep
 from pcnsim.scenario.yamlio import _parse_yaml, _plain, _show
@@ -109,7 +109,9 @@ def load_scenario_with_source(path_or_name: str | Path,
         origins.record(layer, _file_origin(layer_path, path))
     if "name" not in layers[-1][1]:
         data["name"] = _stem_name(path)  # a name labels its own file: it is not inherited
-    for key, value, origin in _overrides(overrides):
+    given = _overrides(overrides)
+    _refuse_conflicts(given)
+    for key, value, origin in given:
         segments = _resolve(data, key, origin)
         if isinstance(value, Relative):
             value = value.applied(_get(data, segments), key, origin)
@@ -118,6 +120,16 @@ def load_scenario_with_source(path_or_name: str | Path,
     scenario = _validate(data, origins.of)
     validate_sweep(scenario, top_origin)
     return scenario, path
+
+
+def _refuse_conflicts(given: Sequence[tuple[str, Any, str]]) -> None:
+    """Refuse two overrides that set the same thing two ways (`changes.CONFLICTS`: the PCN's whole
+    list and each practice's list), naming both, rather than letting one win silently."""
+    keys = {k.strip().replace("[", ".").rstrip("]"): origin for k, _, origin in given}
+    clash = conflicting_overrides(list(keys))
+    if clash is not None:
+        a, b, why = clash
+        raise ScenarioError(f"{keys[a]} and {keys[b]} conflict: they {why}. Give one of them.")
 
 
 def load_scenario(path_or_name: str | Path,
