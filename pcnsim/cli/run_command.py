@@ -276,7 +276,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
     from pcnsim.model.engine import engine
 
     # PCNSIM_ENGINE, if set, names an engine: checked before anything runs
-    if engine() != "python" and not _day_compiled():
+    if engine() != "python" and scheduler is None and not _day_compiled():   # a cluster's workers compile their own
         if not quiet:
             click.echo("First run on this machine: numba compiles the model's day before the first cell (once, "
                        "about 20 s of CPU; later runs load it from numba's cache; docs/performance.md).", err=True)
