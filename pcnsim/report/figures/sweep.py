@@ -86,7 +86,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
             if not horizontal:
                 ax.set_xlabel(parameter_label(key))
-                ax.set_ylabel(catalogue.axis_label(metric))
+                ax.set_ylabel("\n".join(textwrap.wrap(catalogue.axis_label(metric), 34)))   # never clipped
                 thousands(ax.yaxis)
         elif len(keys) == 2 and kind == "grid":
             import seaborn as sns
