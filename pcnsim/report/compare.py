@@ -15,7 +15,7 @@ import math
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ import pandas as pd
 from pcnsim import metrics as catalogue
 from pcnsim.analysis import finite, paired_interval, welch_interval
 from pcnsim.errors import RunFolderError, ScenarioError
-from pcnsim.report.answers import compare_headline, format_difference, is_fixed
+from pcnsim.report.answers import compare_headline, format_difference, headline_metrics, is_fixed
 from pcnsim.report.formatting import format_param, format_value, point_text
 from pcnsim.experiment.folder import RunData, load_run, order_metrics, write_text_atomic
 from pcnsim.report.rendering import embedded_figure, render
@@ -207,56 +207,71 @@ def default_out_dir(run_a: Any, run_b: Any, root: str | os.PathLike = "outputs")
     return path
 
 
-def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str) -> Optional[Path]:
-    """compare.png: each metric's difference B - A in its own unit, a small panel each, the
-    panels in columns by family (delivery, leadership, retention, money)."""
+#: At most this many rows in compare.png (the focus metrics first, then headline ones).
+PLOT_ROWS = 8
+
+
+def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str,
+          focus: tuple[str, ...] | list[str] = ()) -> Optional[Path]:
+    """compare.png: a forest plot of the focus metrics (then the headline ones), one row each:
+    the difference B − A as a dot with its 95% interval, a panel per unit so that rows in the
+    same unit share one scale (shares in percentage points), each row's difference written
+    at its right. Differences fixed by the scenarios are left out."""
     import textwrap
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
-    rows = [r for r in first.to_dict("records")
-            if finite(r["difference"]) and not is_fixed(r) and _family(r["metric"]) in catalogue.FAMILIES[:4]]
-    if not rows:
+    by_metric = {r["metric"]: r for r in first.to_dict("records")
+                 if finite(r["difference"]) and not is_fixed(r)}
+    metrics = headline_metrics(list(focus) or list(catalogue.HEADLINE), list(by_metric), PLOT_ROWS)[:PLOT_ROWS]
+    if not metrics:
         return None
-    families = [f for f in catalogue.FAMILIES[:4] if any(_family(r["metric"]) == f for r in rows)]
-    by_family = {f: [r for r in rows if _family(r["metric"]) == f] for f in families}
-    nrows = max(len(v) for v in by_family.values())
+    groups: dict[str, list[dict]] = {}
+    for m in metrics:
+        unit = "percentage points" if catalogue.kind(m) == "share" else catalogue.unit(m)
+        groups.setdefault(unit, []).append(by_metric[m])
     pal = palette(8)
     method = "paired by replication" if first["paired"].all() else (
         "Welch (unpaired)" if not first["paired"].any() else "paired where possible")
-    height = max(7.5, 1.05 * nrows + 2.2)
+    weights = [len(rows) + 0.9 for rows in groups.values()]    # a row each, and room for the unit's axis
+    height = max(5.0, 1.35 + 0.62 * sum(weights) + 0.35 * len(groups))
     with theme():
         fig, body = new_figure(f"{name_b} compared with {name_a}",
-                               f"B − A in each metric's own unit, 95% CIs ({method}); "
-                               "orange: beyond the noise",
+                               f"B − A, 95% CIs ({method}); orange: beyond the noise; one scale per unit",
                                figsize=(13.33, height))
-        cols = body.subfigures(1, len(families), wspace=0.02)
-        cols = np.atleast_1d(cols)
-        for sub, fam in zip(cols, families):
-            sub.suptitle(fam.capitalize(), fontsize="medium", fontweight="bold")
-            axes = np.atleast_1d(sub.subplots(nrows, 1, squeeze=False)).ravel()
-            for ax, r in zip(axes, by_family[fam]):
-                kind = catalogue.kind(r["metric"])
-                scale = 100.0 if kind == "share" else 1.0
+        axes = np.atleast_1d(body.subplots(len(groups), 1, squeeze=False, height_ratios=weights)).ravel()
+        for ax, (unit, rows) in zip(axes, groups.items()):
+            y = np.arange(len(rows))[::-1].astype(float)
+            scale = 100.0 if unit == "percentage points" else 1.0
+            ends = []
+            for yi, r in zip(y, rows):
                 x, lo, hi = (r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale)
-                c = pal[3] if r["distinguishable"] else "0.55"
+                c = pal[3] if r["distinguishable"] else "0.45"
                 if finite(lo) and finite(hi):
-                    ax.hlines(0, lo, hi, colors=[c], lw=3)
-                ax.plot([x], [0], "o", color=c, ms=9)
-                ax.axvline(0, color="black", lw=1.2)
-                span = max(abs(v) for v in (x, lo, hi, 1e-9) if finite(v))
-                ax.set_xlim(-1.15 * span, 1.15 * span)
-                ax.set_yticks([])
-                ax.set_ylim(-1, 1)
-                unit = "points" if kind == "share" else catalogue.unit(r["metric"])
-                ax.set_title("\n".join(textwrap.wrap(f"{catalogue.label(r['metric'])} ({unit})", 27)[:3]),
-                             fontsize="x-small", loc="left")
-                ax.tick_params(axis="x", labelsize="x-small")
-                ax.xaxis.set_major_locator(_ticks())
-                ax.xaxis.set_major_formatter(_compact())
-                ax.grid(False, axis="y")
-            for ax in axes[len(by_family[fam]):]:
-                ax.set_visible(False)
+                    ax.hlines(yi, lo, hi, colors=[c], lw=4)
+                    ends += [lo, hi]
+                ax.plot([x], [yi], "o", color=c, ms=11)
+                ends.append(x)
+            ax.axvline(0, color="black", lw=1.2)
+            span = max([abs(v) for v in ends if finite(v)] + [1e-9])
+            ax.set_xlim(-1.12 * span, 1.12 * span)
+            ax.set_ylim(-0.6, len(rows) - 0.4)
+            ax.set_yticks(y, ["\n".join(textwrap.wrap(catalogue.label(r["metric"]), 30)[:2]) for r in rows],
+                          fontsize="small")
+            right = ax.twinx()
+            right.set_ylim(ax.get_ylim())
+            right.set_yticks(y, [_short_diff(r) for r in rows], fontsize="small")
+            right.grid(False)
+            ax.set_xlabel(f"B − A ({unit})", fontsize="small")
+            ax.tick_params(axis="x", labelsize="small")
+            ax.xaxis.set_major_locator(_ticks())
+            ax.xaxis.set_major_formatter(_compact())
+            ax.grid(False, axis="y")
         return save(fig, path)
+
+
+def _short_diff(row: Mapping[str, Any]) -> str:
+    """A row's difference and interval for the figure's right margin: "+1,200 (−50 to 2,400)"."""
+    return _fmt_diff(pd.Series(row)).replace("95% CI ", "").replace(" points", "")
 
 
 def _ticks():
@@ -301,7 +316,7 @@ def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike, name_a: str =
     except OSError as err:
         raise RunFolderError(f"cannot create {out}: {err}") from err
     write_text_atomic(out / "compare.csv", df.to_csv(index=False))
-    figure = _plot(df, out / "compare.png", name_a, name_b) if not df.empty else None
+    figure = _plot(df, out / "compare.png", name_a, name_b, focus) if not df.empty else None
     write_text_atomic(out / "compare.html", render_comparison(
         df, name_a, name_b, question=question, focus=focus, figure=figure,
         label_a=label_a or name_a, label_b=label_b or name_b))
@@ -318,11 +333,12 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
     if question and head and head[0].rstrip("?") == question.rstrip("?"):
         lead, head = head[0], head[1:]
     fig = embedded_figure(figure, f"{name_b} compared with {name_a}",
-                          "Each panel is one metric's difference B − A in its own unit (shares in "
-                          "percentage points), with its 95% confidence interval; the vertical line is no "
-                          "difference. Orange: the interval excludes zero (distinguishable from noise); "
-                          "grey: it includes zero, and any effect is smaller than the farther end of its "
-                          "interval. Differences fixed by the scenarios (no noise at all) are left out.") if figure is not None and figure.exists() else None
+                          "One row per focus metric: its difference B − A (the dot) with its 95% confidence "
+                          "interval (the bar), written at the right; rows in the same unit share one scale "
+                          "(shares in percentage points), and the vertical line is no difference. Orange: the "
+                          "interval excludes zero (distinguishable from noise); grey: it includes zero, and "
+                          "any effect is smaller than the farther end of its interval. Differences fixed by "
+                          "the scenarios are left out; every metric is in the table below.") if figure is not None and figure.exists() else None
     method = [s.removesuffix(":") + ("; they are flagged in the table." if s.endswith(":") else "")
               for s in describe_comparison(df, "A", "B") if not s.startswith("  - ")]
     rows = []
