@@ -103,6 +103,9 @@ def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
                   linespacing=1.1)
     else:
         head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
+    import textwrap as _tw
+
+    subtitle = _tw.shorten(subtitle, 96, placeholder=" …")   # one line that fits the slide's width
     head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
     return fig, body
 

@@ -84,6 +84,8 @@ def fig_focus(run: RunData, focus: Sequence[str], figdir: Path, question: str = 
     if not metrics or len(run.points) > MAX_FOCUS_POINTS:
         return None
     names = point_names(run)
+    if len(run.points) > 1 and any(len(names[p]) > 16 for p in run.points):
+        names = {p: str(p) for p in run.points}    # long names (several keys, ICS names): the point's number
     n = len(metrics)
     ncols = _COLUMNS[n]
     nrows = math.ceil(n / ncols)
@@ -123,7 +125,9 @@ def fig_focus(run: RunData, focus: Sequence[str], figdir: Path, question: str = 
             ax.set_visible(False)
         path = save(fig, figdir / "focus.png")
     keys = ", ".join(run.swept_keys)
-    how = (f"Each panel is one metric in its own unit; the points of the sweep ({keys}) side by side."
+    numbered = " (by number: the table by point names them)" if names.get(run.points[0]) == str(run.points[0]) \
+        and len(run.points) > 1 else ""
+    how = (f"Each panel is one metric in its own unit; the points of the sweep ({keys}) side by side{numbered}."
            if len(run.points) > 1 else "Each panel is one metric in its own unit, its axis from zero.")
     return Figure(path, "The answer in figures",
                   f"{how} Dots are means over replications, whiskers their 95% confidence intervals "
