@@ -162,7 +162,7 @@ def check_figure(fig, path: Optional[Path] = None, *, dpi: Optional[float] = Non
                 if dx > OVERLAP_PX and dy > OVERLAP_PX:
                     result.problems.append(f"overlapping text: {ta[:50]!r} and {tb[:50]!r}")
         heights = [ax.get_window_extent(renderer).height for ax in fig.get_axes()
-                   if ax.get_visible() and ax.get_subplotspec() is not None]
+                   if ax.get_visible() and ax.get_label() != "<colorbar>"]
         if heights:
             result.smallest_panel_px = float(min(heights))
             if result.smallest_panel_px < min_panel_px:
