@@ -212,7 +212,7 @@ def main() -> None:
         answer_box = st.container(key="answer")
         with answer_box:      # the answer first: "In short", then the focus metrics side by side
             for sentence in logic.short_answer(base_run, what_run, shown["focus"], question):
-                st.markdown(f"#### {sentence}")
+                st.markdown(f"##### {sentence}")
             st.table(logic.focus_rows(base_run, what_run, shown["focus"]))
         st.caption(f"These results: `{shown['start']}`; {_change_text(shown['diff'])}; {shown['precision']}.")
         with st.expander("How the difference was estimated, and every difference beyond the noise"):
