@@ -116,6 +116,8 @@ def test_the_answer_is_above_the_fold_at_1280x720_after_a_change(tmp_path, chrom
                 page.get_by_role("button", name="Run", exact=True).click()
                 answer = page.locator(".st-key-answer")
                 expect(answer).to_contain_text("In short", timeout=120_000)
+                # the rerun has finished (no "Running" status): no greyed-out elements of the last run above it
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
                 page.evaluate("window.scrollTo(0, 0)")
                 main = page.locator("[data-testid='stMain']")
                 if main.count():
