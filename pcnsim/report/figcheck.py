@@ -71,10 +71,10 @@ def collecting() -> Iterator[list[CheckedFigure]]:
         _collected = previous
 
 
-def record(fig, path: Optional[Path]) -> None:
-    """Called by `style.save` after a figure is written: check it when `collecting()` is on."""
+def record(fig, path: Optional[Path], dpi: Optional[float] = None) -> None:
+    """Called by `style.save` after a figure is written (at `dpi`): check it when `collecting()` is on."""
     if _collected is not None:
-        _collected.append(check_figure(fig, path))
+        _collected.append(check_figure(fig, path, dpi=dpi))
 
 
 def _hidden_ticks(fig) -> set[int]:
@@ -133,16 +133,15 @@ def _blank_share(rgba: np.ndarray, tiles: int = TILES) -> float:
 
 def check_figure(fig, path: Optional[Path] = None, *, dpi: Optional[float] = None,
                  min_panel_px: float = MIN_PANEL_PX, max_blank_share: float = MAX_BLANK_SHARE) -> CheckedFigure:
-    """Draw `fig` (a matplotlib Figure) at `dpi` (default: the saved resolution) and measure it:
+    """Draw `fig` (a matplotlib Figure) at `dpi` (default: the figure's own; `style.save` passes the
+    saved resolution) and measure it:
     overlapping text, text outside the figure, axes panels shorter than `min_panel_px`, and
     the blank share of the image above `max_blank_share`. Returns the problems in words."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from pcnsim.report.style import FIG_DPI
-
     old_canvas, old_dpi = fig.canvas, fig.dpi
     try:
-        fig.set_dpi(dpi or FIG_DPI)
+        fig.set_dpi(dpi or old_dpi)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         renderer = canvas.get_renderer()

@@ -119,7 +119,7 @@ def save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic(path) as tmp:
         fig.savefig(tmp, format="png", dpi=FIG_DPI, facecolor="white")
-    figcheck.record(fig, path)
+    figcheck.record(fig, path, FIG_DPI)
     return path
 
 
