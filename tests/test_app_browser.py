@@ -60,9 +60,10 @@ def _drive(page) -> None:
         page.keyboard.press("ArrowRight")
     expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
     run.click()
-    expect(answer).to_contain_text("distinguishable from noise", timeout=90_000)
+    expect(answer).to_contain_text("In short", timeout=90_000)
     assert answer.inner_text() != first
-    expect(figure).not_to_have_attribute("src", src, timeout=30_000)
+    what_if_figure = page.locator("[data-testid='stImage'] img").nth(1)   # the what-if's, right of the start's
+    expect(what_if_figure).not_to_have_attribute("src", src, timeout=30_000)
     expect(page.get_by_text("Extra protected CD sessions a week: 0.0 → 1.5").first).to_be_visible()
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "app.png"))
@@ -88,6 +89,51 @@ def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium, ap
         manifests = [json.loads(m.read_text()) for m in app_outputs.glob("*/manifest.json")]
         assert any(m["status"] == "complete" and m["command"] == "pcnsim app"
                    and m["scenario"]["clinical_director"]["extra_protected_sessions"] == 1.5 for m in manifests)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_answer_is_above_the_fold_at_1280x720_after_a_change(tmp_path, chromium, app_outputs):
+    """A room's screen: move the relative ARRS control to -10%, run, and the "In short" answer and the
+    focus table are on the first screen, without scrolling."""
+    proc, address = _start(tmp_path, app_outputs)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(address)
+            try:
+                page.get_by_role("slider", name="ARRS budget change (% of the value above)").focus(timeout=60_000)
+                for _ in range(2):          # two steps of 5%: a 10% cut
+                    page.keyboard.press("ArrowLeft")
+                expect(page.get_by_text("ARRS budget change (% of the value above): 0 → -10").first).to_be_visible(
+                    timeout=30_000)
+                page.get_by_role("button", name="Run", exact=True).click()
+                answer = page.locator(".st-key-answer")
+                expect(answer).to_contain_text("In short", timeout=120_000)
+                # the rerun has finished (no "Running" status): no greyed-out elements of the last run above it
+                expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=120_000)
+                page.evaluate("window.scrollTo(0, 0)")
+                main = page.locator("[data-testid='stMain']")
+                if main.count():
+                    main.evaluate("e => e.scrollTo(0, 0)")
+                sentence = answer.get_by_text("In short", exact=False).first
+                box = sentence.bounding_box()
+                assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+                table = answer.locator("table").first.bounding_box()
+                assert table is not None and table["y"] < 720, table
+                ARTEFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTEFACTS / "app-1280x720.png"))
+            except Exception:
+                ARTEFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTEFACTS / "app-1280x720-failure.png"))
+                raise
+            browser.close()
     finally:
         proc.terminate()
         try:

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from pcnsim.cli import main
 from tests.fake_runs import make_run_folder
 
+pytestmark = pytest.mark.integration
+
 BASE_DESCRIPTION = "Five GP practices of 9,000 patients"
 SETS = ["pcn.list_size=62000", "pcn.practices=7", "funding.arrs_per_patient=*0.9"]
 WORDS = ["62,000 patients in 7 practices", "ARRS budget 90% of short"]

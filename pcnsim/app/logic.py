@@ -38,7 +38,7 @@ from pcnsim.report.formatting import point_text
 
 __all__ = ["Lever", "LEVERS", "Precision", "precisions", "Start", "starting_points", "lever_values",
            "what_if", "changes", "sized", "find_run", "run_scenario", "answer", "focus_metrics",
-           "focus_rows", "zip_folder", "query_value", "Cancelled", "WHERE", "COMMAND"]
+           "focus_rows", "zip_folder", "query_value", "Cancelled", "WHERE", "COMMAND", "short_answer", "RELATIVE"]
 
 #: How the page names itself in error messages ("the controls: ics.forum_representatives = 3: ...").
 WHERE = "the controls"
@@ -47,7 +47,14 @@ COMMAND = "pcnsim app"
 #: Scenarios a page cannot start from: random designs (points drawn at random) and big sweeps.
 MAX_POINTS = 12
 #: PCN-years a run of one point may simulate (ICSs of several PCNs get fewer replications).
-PCN_YEARS_BUDGET = {"quick": 16.0, "precise": 60.0}
+PCN_YEARS_BUDGET = {"quick": 30.0, "precise": 60.0}
+#: The run length of the bundled scenarios' reports (scenarios/baseline.yaml, workshop/01-baseline.yaml):
+#: the page's quick run simulates the same weeks, so its numbers match the reports'.
+REPORT_HORIZON_WEEKS, REPORT_WARMUP_WEEKS = 156, 52
+
+
+#: A lever whose key starts with this is a relative change (in %) of the key after it.
+RELATIVE = "relative:"
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,13 @@ LEVERS: tuple[Lever, ...] = (
     Lever("funding.manager_wte", "PCN manager (WTE)", "float", 0.0, 3.0, 0.25),
     Lever("demand.appointments_per_patient_year", "Demand (appointment requests per patient a year)",
           "float", 2.0, 10.0, 0.1),
+    Lever("pcn.list_size", "PCN list size (patients, split evenly between the practices)", "int",
+          5000, 150000, 1000, help="The whole registered list; the England mean is about 48,000."),
     Lever("pcn.practices", "Practices in the PCN", "int", 1, 15, 1),
-    Lever("pcn.list_size_per_practice", "Patients per practice", "int", 2000, 20000, 500),
+    Lever(f"{RELATIVE}funding.arrs_per_patient", "ARRS budget change (% of the value above)", "int", -50, 50, 5,
+          help="A relative change on top of the ARRS budget set above: -10 is a 10% cut."),
+    Lever(f"{RELATIVE}demand.appointments_per_patient_year", "Demand change (% of the value above)", "int",
+          -30, 30, 5, help="A relative change on top of the demand set above."),
 )
 
 
@@ -144,8 +156,11 @@ class Precision:
     def describe(self, scenario: Scenario) -> str:
         reps = self.replications_for(scenario)
         years = (self.horizon_weeks - self.warmup_weeks) / 52
+        same = ((self.horizon_weeks, self.warmup_weeks) == (REPORT_HORIZON_WEEKS, REPORT_WARMUP_WEEKS))
         return (f"{reps} replications of {self.horizon_weeks} weeks ({self.warmup_weeks} weeks of "
-                f"warm-up, {years:.3g} year{'s' if years != 1 else ''} measured)")
+                f"warm-up, {years:.3g} year{'s' if years != 1 else ''} measured)"
+                + ("; the same run length as the reports of `pcnsim run workshop` and `pcnsim run baseline`"
+                   if same else "; shorter than the reports' 156 weeks, so its numbers differ from theirs"))
 
     def replications_for(self, scenario: Scenario) -> int:
         """Fewer replications for an ICS of several PCNs, so a run stays within the time budget."""
@@ -167,12 +182,13 @@ def precisions(env: Mapping[str, str] | None = None) -> dict[str, Precision]:
         text = env.get(f"PCNSIM_APP_{name}")
         return int(text) if text else default
 
-    # quick: half a year of warm-up, one whole year measured; precise: the baseline's year of warm-up
-    # and two whole years (docs/model.md 4.1: a shorter warm-up reads waits and unmet demand low)
-    horizon = number("HORIZON_WEEKS", 78)
+    # quick: the run length of the bundled scenarios' reports (`pcnsim run workshop`: 156 weeks, the first 52 a
+    # warm-up), so the page's numbers are the reports' numbers (a 78-week run read 1,500 fewer appointments
+    # a year: docs/model.md 4.1, a shorter warm-up reads waits and unmet demand low); fewer replications
+    horizon = number("HORIZON_WEEKS", REPORT_HORIZON_WEEKS)
     # ten CDs in a quick run, twenty in a precise one: CDs differ widely in the leadership work they take on
     # (`clinical_director.commitment_cv`), and with five a what-if's overtime and late tasks were lost in the noise
-    quick = Precision("quick", horizon, number("WARMUP_WEEKS", min(26, horizon // 3)),
+    quick = Precision("quick", horizon, number("WARMUP_WEEKS", min(REPORT_WARMUP_WEEKS, horizon // 3)),
                       number("REPLICATIONS", 10), jobs=1)
     precise = Precision("precise", max(156, horizon), max(52, quick.warmup_weeks), max(20, quick.replications),
                         jobs=None)
@@ -228,9 +244,14 @@ def lever_values(scenario: Scenario) -> dict[str, Any]:
     """The value each lever has in a scenario."""
     out = {}
     for lever in LEVERS:
+        if lever.key.startswith(RELATIVE):
+            out[lever.key] = 0          # a relative change starts at none
+            continue
         value: Any = scenario
         for part in lever.key.split("."):
             value = getattr(value, part)
+        if lever.key == "pcn.list_size" and value is None:   # not set: the practices' lists add up to it
+            value = scenario.pcn.practices * scenario.pcn.list_size_per_practice
         out[lever.key] = value
     return out
 
@@ -257,7 +278,13 @@ def what_if(base: Scenario, values: Mapping[str, Any]) -> Scenario:
     diff = changes(base, values)
     if not diff:
         return base
-    update = {k: new for k, (_, new) in diff.items()}
+    update = {k: new for k, (_, new) in diff.items() if not k.startswith(RELATIVE)}
+    start = lever_values(base)
+    for key, (_, pct) in diff.items():
+        if key.startswith(RELATIVE):     # a percentage of the absolute value (the control's, else the scenario's)
+            target = key.removeprefix(RELATIVE)
+            value = float(update.get(target, values.get(target, start.get(target))))
+            update[target] = round(value * (1 + float(pct) / 100), 6)
     update["name"] = f"{base.name.replace('/', '-')}-what-if"
     return apply_values(base, update, WHERE)
 
@@ -343,6 +370,20 @@ def answer(base_run: RunData, what_run: Optional[RunData], base_name: str) -> li
     df = compare_runs(base_run, what_run)
     sentences = describe_comparison(df, name_a=base_name, name_b="the what-if")
     return [s[0].upper() + s[1:] if s and not s.startswith(" ") else s for s in sentences]
+
+
+def short_answer(base_run: RunData, what_run: Optional[RunData], focus: Sequence[str] = (),
+                 question: str = "") -> list[str]:
+    """The answer first, in the room's words: with a what-if, compare's "In short" sentence (what
+    rose, what fell, the bound on the rest, paired replication by replication); without one,
+    the report's key sentences."""
+    if what_run is None:
+        return key_sentences(base_run)
+    from pcnsim.report.answers import compare_headline
+
+    head = compare_headline(compare_runs(base_run, what_run), focus, question, "the starting scenario",
+                            "the what-if")
+    return head[1:2] if question and len(head) > 1 else head[:1]
 
 
 def focus_metrics(scenario: Scenario) -> list[str]:

@@ -82,6 +82,17 @@ def _show_run_figures(folder: Path, who: str) -> None:
             column.image(str(path), caption=f"{title} ({who})")
 
 
+def _side_by_side(base: Path, what: Path) -> None:
+    """Each figure of the starting scenario beside the what-if's, half the page wide each (readable
+    on a projector, not thumbnails)."""
+    for name, title in FIGURES:
+        left, right = st.columns(2)
+        for column, folder, who in ((left, base, "starting scenario"), (right, what, "what-if")):
+            path = folder / "figures" / name
+            if path.exists():
+                column.image(str(path), caption=f"{title} ({who})", width="stretch")
+
+
 def _downloads(folder: Path, who: str) -> None:
     left, right = st.columns(2)
     left.download_button(f"Download the {who} run folder (zip)", logic.zip_folder(folder),
@@ -125,10 +136,10 @@ def main() -> None:
     values = {lever.key: st.session_state[_widget_key(lever)] for lever in logic.LEVERS}
 
     st.title("pcnsim: what if?")
-    st.markdown(f"**Starting scenario:** `{start.label}`. {start.description}")
     question = getattr(getattr(start.scenario, "report", None), "question", "")   # a scenario's `report:` key
-    if question:
-        st.markdown(f"**Question:** {question}")
+    st.markdown(f"**Starting scenario:** `{start.label}`" + (f". **Question:** {question}" if question else ""))
+    with st.expander("About the starting scenario"):
+        st.markdown(start.description)
 
     error = None
     try:
@@ -145,8 +156,8 @@ def main() -> None:
         st.error(error + " Nothing was run: change the controls.")
     else:
         st.markdown(f"**Changes:** {_change_text(diff)}")
-        st.caption(f"Each run: {precision.describe(what)}; both runs share their seed, so they are compared "
-                   "replication by replication. Results of inputs already run come from the outputs folder.")
+        st.caption(f"Each run: {precision.describe(what)}. Both runs share their seed, so they are compared "
+                   "replication by replication; inputs already run come from the outputs folder.")
 
     inputs = (st.session_state["start"], st.session_state["precision"], tuple(sorted(values.items(), key=str)))
     pressed = st.button("Run", type="primary", disabled=bool(error))
@@ -192,26 +203,28 @@ def main() -> None:
         if shown["inputs"] != inputs:
             st.warning("The controls have changed since these results were run: they belong to the inputs "
                        "listed just below. Press **Run** for the new inputs.")
-        st.caption(f"These results: `{shown['start']}`; {_change_text(shown['diff'])}; {shown['precision']}.")
         base_run = load_run(shown["base"])
         what_run = load_run(shown["what"]) if shown["what"] else None
-        st.subheader("The answer")
         answer_box = st.container(key="answer")
-        with answer_box:
+        with answer_box:      # the answer first: "In short", then the focus metrics side by side
+            for sentence in logic.short_answer(base_run, what_run, shown["focus"], question):
+                st.markdown(f"##### {sentence}")
+            st.table(logic.focus_rows(base_run, what_run, shown["focus"]))
+        st.caption(f"These results: `{shown['start']}`; {_change_text(shown['diff'])}; {shown['precision']}.")
+        with st.expander("How the difference was estimated, and every difference beyond the noise"):
             st.markdown("\n".join(f"- {s.strip()[2:]}" if s.startswith("  -") else f"\n{s}\n" for s in
                                    logic.answer(base_run, what_run, "the starting scenario")))
-        st.subheader("Focus metrics")
-        st.table(logic.focus_rows(base_run, what_run, shown["focus"]))
         shown_folder = Path(shown["what"] or shown["base"])
         who = "what-if" if shown["what"] else "starting scenario"
-        st.subheader(f"Figures ({who})")
-        _show_run_figures(shown_folder, who)
         if what_run is not None:
-            with st.expander("The what-if in the report's words"):
-                st.markdown("\n\n".join(logic.answer(what_run, None, "")))
-            with st.expander("The starting scenario: its words and figures"):
-                st.markdown("\n\n".join(logic.answer(base_run, None, "")))
-                _show_run_figures(Path(shown["base"]), "starting scenario")
+            st.subheader("Figures: the starting scenario (left) and the what-if (right)")
+            _side_by_side(Path(shown["base"]), shown_folder)
+            with st.expander("The what-if and the starting scenario in the report's words"):
+                st.markdown("**The what-if.** " + " ".join(logic.answer(what_run, None, "")))
+                st.markdown("**The starting scenario.** " + " ".join(logic.answer(base_run, None, "")))
+        else:
+            st.subheader("Figures (starting scenario)")
+            _show_run_figures(shown_folder, who)
         st.subheader("Downloads")
         _downloads(shown_folder, who)
         if shown["what"]:

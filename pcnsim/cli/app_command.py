@@ -15,8 +15,8 @@ from pcnsim.cli.terminal import friendly_errors
                    "network you trust).")
 @click.option("--outputs", type=click.Path(file_okay=False), default="outputs", show_default=True,
               help="Where the page's runs go (as `pcnsim run`'s, and found again there).")
-@click.option("--horizon-weeks", type=click.IntRange(min=2), help="The quick run's horizon [default: 78].")
-@click.option("--warmup-weeks", type=click.IntRange(min=0), help="The quick run's warm-up [default: 26].")
+@click.option("--horizon-weeks", type=click.IntRange(min=2), help="The quick run's horizon [default: 156, as the reports'].")
+@click.option("--warmup-weeks", type=click.IntRange(min=0), help="The quick run's warm-up [default: 52, as the reports'].")
 @click.option("--replications", type=click.IntRange(min=2), help="The quick run's replications [default: 10].")
 @friendly_errors
 def app_cmd(port, host, outputs, horizon_weeks, warmup_weeks, replications) -> None:
@@ -36,8 +36,10 @@ def app_cmd(port, host, outputs, horizon_weeks, warmup_weeks, replications) -> N
     if importlib.util.find_spec("streamlit") is None:
         raise ScenarioError("pcnsim app needs Streamlit, an optional dependency: install it with "
                             "pip install \"pcnsim[app]\" (or pip install -e \".[app]\" in the repository).")
-    horizon = horizon_weeks or 78
-    warmup = warmup_weeks if warmup_weeks is not None else min(26, horizon // 3)
+    from pcnsim.app.logic import REPORT_HORIZON_WEEKS, REPORT_WARMUP_WEEKS
+
+    horizon = horizon_weeks or REPORT_HORIZON_WEEKS
+    warmup = warmup_weeks if warmup_weeks is not None else min(REPORT_WARMUP_WEEKS, horizon // 3)
     if warmup >= horizon:
         raise ScenarioError(f"--warmup-weeks {warmup} must be less than the quick run's horizon "
                             f"({horizon} weeks, --horizon-weeks).")

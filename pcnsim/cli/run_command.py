@@ -386,14 +386,17 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
 def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, quiet, no_report, targets,
               max_replications, resume=False, phase: _Phase | None = None) -> None:
     """`pcnsim run FOLDER`: every scenario of the folder, each in its own run folder inside one
-    pack folder, then index.html linking each report under its question. With `--resume --out PACK`:
+    pack folder, then index.html linking each report under its question and room.html (one
+    screen per question). The first scenario (in file order) is the pack's baseline: each
+    later one is compared with it (`pcnsim.report.pack.compare_with_baseline`, paired when
+    they share seeds) before its report is drawn, so its report opens with the difference. With `--resume --out PACK`:
     each scenario's run folder that was started is finished (redoing nothing that finished), the
     others are run, and the reports and the index are drawn again."""
     import shlex
     from pathlib import Path
 
     from pcnsim.experiment import run as run_experiment
-    from pcnsim.experiment.folder import check_out, make_dir, new_folder
+    from pcnsim.experiment.folder import check_out, load_run, make_dir, new_folder
     from pcnsim.scenario import load_scenario_with_source
 
     loaded = [load_scenario_with_source(path, list(set_)) for path in files]   # all checked first
@@ -424,11 +427,12 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         phase.message = f"Interrupted: the finished cells are kept. Finish the pack with: {finish}"
     click.echo(f"{'Finishing' if resume else 'Running'} the {len(files)} scenarios of '{file}' into {pack}")
     command = " ".join(shlex.quote(a) for a in ["pcnsim", *sys.argv[1:]])
-    entries, failed = [], 0
+    entries, failed, slides, baseline = [], 0, [], None
     try:
         from pcnsim.report.answers import story
         from pcnsim.report.index import PackEntry, write_index
         from pcnsim.report import write_report
+        from pcnsim.report.pack import compare_with_baseline, room_slides, write_room
     except ImportError:
         story = write_report = None
     for (scenario, source), path in zip(loaded, files):
@@ -446,9 +450,19 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
         if result.failed:
             failed += 1
             note = f"{len(result.failed)} cell(s) failed; see its manifest.json."
+        answer, against = [], []
         if write_report is not None and not no_report:
             try:
+                if baseline is None:     # the pack's first scenario is its baseline
+                    baseline = result.folder if not result.failed else False
+                elif baseline and not result.failed:
+                    against = compare_with_baseline(baseline, result.folder)
+                    for a in against[:1]:
+                        click.echo(f"Against the baseline: {a.short}")
                 write_report(result.folder)
+                shown = room_slides(load_run(result.folder), f"{result.folder.name}/report.html")
+                slides += shown
+                answer = shown[0].answer if shown and not against else []
             except Exception as err:  # noqa: BLE001 - the run's data are safe; the report can be redrawn
                 note += f" The report could not be drawn ({err}); retry with: pcnsim report {result.folder}"
         if story is not None:
@@ -457,10 +471,12 @@ def _run_pack(file, files, *, replications, seed, jobs, scheduler, out, set_, qu
 
             described = changes_sentence(result.changes, scenario.name) or scenario.description.strip()
             entries.append(PackEntry(path.name, scenario.name, question, described,
-                                     result.folder, note.strip()))
+                                     result.folder, note.strip(), answer=answer, against=against))
     if story is not None and not no_report:
         index = write_index(pack, title, entries)
+        room = write_room(pack, title, slides)
         click.echo(f"\nIndex of the reports: {index}")
+        click.echo(f"Room view (one screen per question): {room}")
     click.echo(f"Pack folder: {pack}")
     if failed:
         sys.exit(1)

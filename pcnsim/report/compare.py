@@ -15,7 +15,7 @@ import math
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -222,52 +222,71 @@ def default_out_dir(run_a: Any, run_b: Any, root: str | os.PathLike = "outputs")
     return path
 
 
+#: At most this many rows in compare.png (the focus metrics first, then headline ones).
+PLOT_ROWS = 8
+
+
 def _plot(df: pd.DataFrame, path: Path, name_a: str, name_b: str,
           focus: tuple[str, ...] | list[str] = ()) -> Optional[Path]:
-    """compare.png: a forest plot of the answer's metrics (the focus and headline ones,
-    `headline_metrics`), one row each: B - A as a percentage of A's value with its 95% CI, on
-    one shared scale, the difference in the metric's own unit written beside it. One axes,
-    so that it draws in a fraction of a second (the full table is in compare.csv)."""
+    """compare.png: a forest plot of the focus metrics (then the headline ones), one row each:
+    the difference B − A as a dot with its 95% interval, a panel per unit so that rows in the
+    same unit share one scale (shares in percentage points), each row's difference written
+    at its right. Differences fixed by the scenarios are left out."""
     import textwrap
 
     first = df[(df["point_a"] == df["point_a"].iloc[0]) & (df["point_b"] == df["point_b"].iloc[0])]
-    by = {r["metric"]: r for r in first.to_dict("records")}
-    names = answer_metrics(list(focus) or list(DEFAULT_FOCUS), list(by), size=10)
-    rows = [by[m] for m in names if finite(by[m]["difference"]) and not is_fixed(by[m]) and not is_identical(by[m])
-            and finite(by[m]["mean_a"]) and by[m]["mean_a"] != 0]
-    if not rows:
+    by_metric = {r["metric"]: r for r in first.to_dict("records")
+                 if finite(r["difference"]) and not is_fixed(r) and not is_identical(r)}
+    metrics = headline_metrics(list(focus) or list(catalogue.HEADLINE), list(by_metric), PLOT_ROWS)[:PLOT_ROWS]
+    if not metrics:
         return None
+    groups: dict[str, list[dict]] = {}
+    for m in metrics:
+        unit = "percentage points" if catalogue.kind(m) == "share" else catalogue.unit(m)
+        groups.setdefault(unit, []).append(by_metric[m])
     pal = palette(8)
     method = "paired by replication" if first["paired"].all() else (
         "Welch (unpaired)" if not first["paired"].any() else "paired where possible")
-    height = max(4.5, 0.62 * len(rows) + 2.4)
+    weights = [len(rows) + 0.9 for rows in groups.values()]    # a row each, and room for the unit's axis
+    height = max(5.0, 1.35 + 0.62 * sum(weights) + 0.35 * len(groups))
     with theme():
         fig, body = new_figure(f"{name_b} compared with {name_a}",
-                               f"B − A as % of A, 95% CIs ({method}); orange: beyond the noise",
+                               f"B − A, 95% CIs ({method}); orange: beyond the noise; one scale per unit",
                                figsize=(13.33, height))
-        ax = body.subplots(1, 1)
-        for i, r in enumerate(rows):
-            scale = 100.0 / abs(float(r["mean_a"]))
-            x, lo, hi = (float(r[k]) * scale if finite(r[k]) else math.nan for k in ("difference", "ci_low", "ci_high"))
-            c = pal[3] if r["distinguishable"] else "0.55"
-            if finite(lo) and finite(hi):
-                ax.hlines(i, lo, hi, colors=[c], lw=3)
-            ax.plot([x], [i], "o", color=c, ms=8)
-        ax.axvline(0, color="black", lw=1.2)
-        ax.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(catalogue.label(r["metric"]), 34)[:2]) for r in rows], fontsize="small")
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_xlabel("B − A, % of A's value", fontsize="small")
-        ax.tick_params(axis="x", labelsize="small")
-        right = ax.secondary_yaxis("right")
-        right.set_yticks(range(len(rows)), [_fmt_diff(pd.Series(r)).split(" (")[0] + " " + _short_unit(r["metric"])
-                                            for r in rows], fontsize="x-small")
-        right.tick_params(length=0)
+        axes = np.atleast_1d(body.subplots(len(groups), 1, squeeze=False, height_ratios=weights)).ravel()
+        for ax, (unit, rows) in zip(axes, groups.items()):
+            y = np.arange(len(rows))[::-1].astype(float)
+            scale = 100.0 if unit == "percentage points" else 1.0
+            ends = []
+            for yi, r in zip(y, rows):
+                x, lo, hi = (r["difference"] * scale, r["ci_low"] * scale, r["ci_high"] * scale)
+                c = pal[3] if r["distinguishable"] else "0.45"
+                if finite(lo) and finite(hi):
+                    ax.hlines(yi, lo, hi, colors=[c], lw=4)
+                    ends += [lo, hi]
+                ax.plot([x], [yi], "o", color=c, ms=11)
+                ends.append(x)
+            ax.axvline(0, color="black", lw=1.2)
+            span = max([abs(v) for v in ends if finite(v)] + [1e-9])
+            ax.set_xlim(-1.12 * span, 1.12 * span)
+            ax.set_ylim(-0.6, len(rows) - 0.4)
+            ax.set_yticks(y, ["\n".join(textwrap.wrap(catalogue.label(r["metric"]), 30)[:2]) for r in rows],
+                          fontsize="small")
+            right = ax.twinx()
+            right.set_ylim(ax.get_ylim())
+            right.set_yticks(y, [_short_diff(r) for r in rows], fontsize="small")
+            right.grid(False)
+            ax.set_xlabel(f"B − A ({unit})", fontsize="small")
+            ax.tick_params(axis="x", labelsize="small")
+            ax.xaxis.set_major_locator(_ticks())
+            ax.xaxis.set_major_formatter(_compact())
+            ax.grid(False, axis="y")
         return save(fig, path)
 
 
-def _short_unit(metric: str) -> str:
-    kind = catalogue.kind(metric)
-    return "" if kind in ("share", "money") else catalogue.unit(metric)
+def _short_diff(row: Mapping[str, Any]) -> str:
+    """A row's difference and interval for the figure's right margin: "+1,200 (−50 to 2,400)"."""
+    return _fmt_diff(pd.Series(row)).replace("95% CI ", "").replace(" points", "")
 
 
 def _ticks():
@@ -370,11 +389,12 @@ def render_comparison(df: pd.DataFrame, name_a: str = "A", name_b: str = "B", *,
     if question and head and head[0].rstrip("?") == question.rstrip("?"):
         lead, head = head[0], head[1:]
     fig = embedded_figure(figure, f"{name_b} compared with {name_a}",
-                          "Each panel is one metric's difference B − A in its own unit (shares in "
-                          "percentage points), with its 95% confidence interval; the vertical line is no "
-                          "difference. Orange: the interval excludes zero (distinguishable from noise); "
-                          "grey: it includes zero, and any effect is smaller than the farther end of its "
-                          "interval. Differences fixed by the scenarios (no noise at all) are left out.") if figure is not None and figure.exists() else None
+                          "One row per focus metric: its difference B − A (the dot) with its 95% confidence "
+                          "interval (the bar), written at the right; rows in the same unit share one scale "
+                          "(shares in percentage points), and the vertical line is no difference. Orange: the "
+                          "interval excludes zero (distinguishable from noise); grey: it includes zero, and "
+                          "any effect is smaller than the farther end of its interval. Differences fixed by "
+                          "the scenarios are left out; every metric is in the table below.") if figure is not None and figure.exists() else None
     method = [s.removesuffix(":") + ("; they are flagged in the table." if s.endswith(":") else "")
               for s in describe_comparison(df, "A", "B") if not s.startswith("  - ")]
     rows = []

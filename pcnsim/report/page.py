@@ -184,8 +184,11 @@ def render_report(run: RunData, figures: list[Figure], notes: list[str],
         if extra.resolve() not in drawn:
             shown.append(embedded_figure(extra, extra.stem.replace("_", " "),
                                          "A figure found in the run's figures folder."))
+    from pcnsim.report.pack import load_against
+
     return render(
-        "report.html.j2", name=run.title, description=run_description(run), changed=bool(run.changes),
+        "report.html.j2", name=run.title, against=[vars(a) for a in load_against(run)],
+        description=run_description(run), changed=bool(run.changes),
         meta=_meta(run), question=_question_view(run, [f for f in figures if f.path.name == "focus.png"]),
         national=national_ctx, sweep=sweep, point=point, swept=swept,
         point_text=point_text(run.point_values(point)), key=key_sentences(run, point), figures=shown,
@@ -199,8 +202,8 @@ _UNSET = object()
 
 
 def write_report(folder: str | os.PathLike, *, run: Optional[RunData] = None, national=_UNSET) -> Path:
-    """Draw the figures and write `<folder>/report.html` and `<folder>/summary.xlsx`; return the
-    page's path.
+    """Draw the figures and write `<folder>/report.html`, `<folder>/room.html` (the room view:
+    `pcnsim.report.pack`) and `<folder>/summary.xlsx`; return the page's path.
 
     For a run whose sweep points are ICSs (`national_of`), also write `<folder>/national.csv`.
     ``run`` (the folder as `load_run` read it) and ``national`` (its `national_of`, None for
@@ -215,4 +218,7 @@ def write_report(folder: str | os.PathLike, *, run: Optional[RunData] = None, na
     write_workbook(run)
     path = run.folder / "report.html"
     write_text_atomic(path, page)
+    from pcnsim.report.pack import room_slides, write_room
+
+    write_room(run.folder, run.name, room_slides(run, "report.html"))
     return path

@@ -118,10 +118,15 @@ def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
 
 
 def save(fig, path: Path) -> Path:
-    """Write a figure as PNG, whole or not at all (the run folder's atomic writer)."""
+    """Write a figure as PNG, whole or not at all (the run folder's atomic writer); inside
+    `pcnsim.report.figcheck.collecting()`, also check it for overlapping text, clipping,
+    squashed panels and blank area."""
+    from pcnsim.report import figcheck
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic(path) as tmp:
         fig.savefig(tmp, format="png", dpi=FIG_DPI, facecolor="white")
+    figcheck.record(fig, path, FIG_DPI)
     return path
 
 

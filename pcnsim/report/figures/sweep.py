@@ -86,7 +86,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
                 how = "Dots: means over replications; whiskers: 95% confidence intervals."
             if not horizontal:
                 ax.set_xlabel(parameter_label(key))
-                ax.set_ylabel(catalogue.axis_label(metric))
+                ax.set_ylabel("\n".join(textwrap.wrap(catalogue.axis_label(metric), 34)))   # never clipped
                 thousands(ax.yaxis)
         elif len(keys) == 2 and kind == "grid":
             import seaborn as sns
@@ -97,7 +97,7 @@ def fig_sweep_metric(run: RunData, metric: str, figdir: Path, index: int) -> Opt
             ann = piv.map(lambda v: format_value(v / scale, catalogue.kind(metric)) if finite(v) else "")
             ax = body.subplots(1, 1)
             sns.heatmap(piv, annot=ann.to_numpy(), fmt="", cmap="viridis", ax=ax, linewidths=1,
-                        cbar_kws={"label": catalogue.axis_label(metric)}, annot_kws={"fontsize": "small"})
+                        cbar_kws={"label": "\n".join(textwrap.wrap(catalogue.axis_label(metric), 34))}, annot_kws={"fontsize": "small"})
             readable_ticks(ax, np.arange(len(piv.columns)) + 0.5, [format_param(v) for v in piv.columns])
             readable_ticks(ax, np.arange(len(piv.index)) + 0.5, [format_param(v) for v in piv.index],
                            axis="y")
