@@ -90,27 +90,35 @@ def palette(n: int) -> list:
 
 
 #: A subtitle longer than this (a run's changes) is set on two lines in a smaller size.
-SUBTITLE_CHARS = 100
+SUBTITLE_CHARS = 96
+#: The most characters a line of a two-line subtitle holds at the smaller size (the slide's width).
+SUBTITLE_LINE = 110
 
 
 def new_figure(title: str, subtitle: str, figsize=FIG_SIZE):
-    """A slide-shaped figure with a title band on top; returns (figure, body to draw in)."""
+    """A slide-shaped figure with a title band on top; returns (figure, body to draw in). A long
+    title (a scenario's question) and a long subtitle (a run's changes) take two lines each, a
+    size down, and the band grows by what the second lines need, so that neither overlaps."""
+    import textwrap
+
     from matplotlib.figure import Figure as MplFigure
 
-    fig = MplFigure(figsize=figsize, layout="constrained")
-    head, body = fig.subfigures(2, 1, height_ratios=[1.1, figsize[1] - 1.1])
-    if len(title) > TITLE_CHARS:   # a long title (a scenario's question): two lines, a size down
-        import textwrap
-
+    long_title, long_subtitle = len(title) > TITLE_CHARS, len(subtitle) > SUBTITLE_CHARS
+    if long_title:
         title = "\n".join(textwrap.wrap(title, TITLE_CHARS + 12)[:2])
+    if long_subtitle:   # the rest of the changes shortened onto the second line
+        first, *rest = textwrap.wrap(subtitle, SUBTITLE_LINE) or [""]
+        subtitle = "\n".join([first] + ([textwrap.shorten(" ".join(rest), SUBTITLE_LINE, placeholder=" …")]
+                                        if rest else []))
+    band = 1.1 + 0.3 * (long_title and "\n" in title) + 0.3 * (long_subtitle and "\n" in subtitle)
+    fig = MplFigure(figsize=figsize, layout="constrained")
+    head, body = fig.subfigures(2, 1, height_ratios=[band, figsize[1] - band])
+    if long_title:
         head.text(0.5, 0.99, title, ha="center", va="top", fontsize="large", fontweight="bold",
                   linespacing=1.1)
     else:
         head.text(0.5, 0.97, title, ha="center", va="top", fontsize="x-large", fontweight="bold")
-    if len(subtitle) > SUBTITLE_CHARS:   # a run with changes: the subtitle on two lines, a size down
-        import textwrap
-
-        subtitle = "\n".join(textwrap.wrap(subtitle, SUBTITLE_CHARS + 30)[:2])
+    if long_subtitle:
         head.text(0.5, 0.02, subtitle, ha="center", va="bottom", fontsize="small", color="0.3", linespacing=1.1)
     else:
         head.text(0.5, 0.04, subtitle, ha="center", va="bottom", fontsize="medium", color="0.3")
