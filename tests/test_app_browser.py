@@ -23,6 +23,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):")
 
 
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the app's server: politely, then for good."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
 def _start(tmp_path: Path, outputs: Path) -> tuple[subprocess.Popen, str]:
     log = tmp_path / "server.log"
     proc = subprocess.Popen([sys.executable, "-m", "pcnsim", "app", "--outputs", str(outputs),
@@ -90,12 +100,7 @@ def test_the_page_in_a_browser_moves_a_control_and_reruns(tmp_path, chromium, ap
         assert any(m["status"] == "complete" and m["command"] == "pcnsim app"
                    and m["scenario"]["clinical_director"]["extra_protected_sessions"] == 1.5 for m in manifests)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_the_answer_is_above_the_fold_at_1280x720_after_a_change(tmp_path, chromium, app_outputs):
@@ -135,9 +140,4 @@ def test_the_answer_is_above_the_fold_at_1280x720_after_a_change(tmp_path, chrom
                 raise
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)

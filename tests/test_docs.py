@@ -56,14 +56,7 @@ FENCE = re.compile(r"^(```|~~~)")
 
 def _prose(text: str) -> str:
     """The text without fenced code blocks and inline code, where brackets are not links."""
-    out, fenced = [], False
-    for line in text.splitlines():
-        if FENCE.match(line.strip()):
-            fenced = not fenced
-            continue
-        if not fenced:
-            out.append(re.sub(r"`[^`]*`", "", line))
-    return "\n".join(out)
+    return re.sub(r"`[^`]*`", "", _prose_keep_code(text))
 
 
 def slug(heading: str) -> str:
@@ -128,8 +121,7 @@ def _prose_keep_code(text: str) -> str:
     for line in text.splitlines():
         if FENCE.match(line.strip()):
             fenced = not fenced
-            continue
-        if not fenced:
+        elif not fenced:
             out.append(line)
     return "\n".join(out)
 
