@@ -23,7 +23,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 LOCAL = re.compile(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):")
 
 
-
 def _stop(proc: subprocess.Popen) -> None:
     """Stop the app's server: politely, then for good."""
     proc.terminate()
@@ -32,6 +31,7 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
 
 def _start(tmp_path: Path, outputs: Path) -> tuple[subprocess.Popen, str]:
     log = tmp_path / "server.log"
