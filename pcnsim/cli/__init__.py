@@ -7,6 +7,7 @@ This module holds the group (`main`, the console script `pcnsim.cli:main`) and a
 verbs, each a click command in a module of the package, by job:
 
 - `scenario_commands`: `validate`, `params`, `scenarios`, `metrics`;
+- `build_command`: `build`, a scenario from NHS Digital's published CSVs;
 - `run_command`: `run` (one scenario or a folder of them), with `terminal` (the progress
   bar, the messages, SIGTERM as Ctrl-C, and `friendly_errors`, shared by every verb);
 - `report_commands`: `report` and `compare`;
@@ -93,14 +94,15 @@ def main() -> None:
 # The verbs, each a click command of its module, added to `main` here: the verb modules do not
 # import this package, so the command line has no import cycle (pyproject.toml's contracts).
 from pcnsim.cli.app_command import app_cmd  # noqa: E402
+from pcnsim.cli.build_command import build_cmd  # noqa: E402
 from pcnsim.cli.report_commands import compare_cmd, report_cmd  # noqa: E402
 from pcnsim.cli.run_command import run_cmd  # noqa: E402
 from pcnsim.cli.scenario_commands import metrics_cmd, params, scenarios, validate  # noqa: E402
 from pcnsim.cli.terminal import friendly_errors  # noqa: E402
 from pcnsim.cli.verify_command import verify  # noqa: E402
 
-for _verb in (validate, params, scenarios, metrics_cmd, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
+for _verb in (validate, params, scenarios, metrics_cmd, build_cmd, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
     main.add_command(_verb)
 
-__all__ = ["app_cmd", "compare_cmd", "friendly_errors", "main", "metrics_cmd", "params", "report_cmd", "run_cmd",
+__all__ = ["app_cmd", "build_cmd", "compare_cmd", "friendly_errors", "main", "metrics_cmd", "params", "report_cmd", "run_cmd",
            "scenarios", "validate", "verify"]

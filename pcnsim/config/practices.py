@@ -2,6 +2,7 @@
 the calendar, the practices' GPs and nurses."""
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 from pydantic import Field, model_validator
@@ -43,6 +44,19 @@ class PcnConfig(Frozen):
                                         "demand per patient by practice, relative to the PCN (rescaled so the "
                                         "list-weighted mean is 1); empty: all 1")
 
+    gp_wte: tuple[float, ...] = P((), "WTE", "scenario input (NHS Digital General Practice Workforce, practice "
+                                  "level, TOTAL_GP_FTE: `pcnsim build` writes it)",
+                                  "GP WTE by practice, absolute (one per practice; overrides gps.wte_per_10k); "
+                                  "empty: gps.wte_per_10k x list")
+    nurse_wte: tuple[float, ...] = P((), "WTE", "scenario input (NHS Digital General Practice Workforce, practice "
+                                     "level, TOTAL_NURSES_FTE: `pcnsim build` writes it)",
+                                     "nurse WTE by practice, absolute (one per practice; overrides "
+                                     "nurses.wte_per_10k); empty: nurses.wte_per_10k x list")
+    dpc_wte: tuple[float, ...] = P((), "WTE", "scenario input (NHS Digital General Practice Workforce, practice "
+                                   "level, TOTAL_DPC_FTE: `pcnsim build` writes it)",
+                                   "practice-employed direct patient care staff WTE by practice, absolute (one per "
+                                   "practice; overrides dpc.wte_per_10k); empty: dpc.wte_per_10k x list")
+
     @model_validator(mode="after")
     def _one_per_practice(self) -> "PcnConfig":
         for name in ("list_sizes", "need_weights"):
@@ -51,6 +65,12 @@ class PcnConfig(Frozen):
                 raise ValueError(f"pcn.{name} needs one value per practice ({self.practices}), got {len(v)}")
             if v and min(v) <= 0:
                 raise ValueError(f"pcn.{name} must be positive")
+        for name in ("gp_wte", "nurse_wte", "dpc_wte"):     # staff may be none at a practice, never negative
+            v = getattr(self, name)
+            if v and len(v) != self.practices:
+                raise ValueError(f"pcn.{name} needs one value per practice ({self.practices}), got {len(v)}")
+            if v and (min(v) < 0 or max(v) > 500 or not all(math.isfinite(x) for x in v)):
+                raise ValueError(f"pcn.{name}: every practice's WTE must be between 0 and 500")
         return self
 
     list_size: Optional[int] = P(None, "patients", "a planner's figure: the PCN's registered list (the "

@@ -92,7 +92,8 @@ class Scenario(Frozen):
     def _pcn_spread_alone(self) -> "Scenario":
         """PCNs of their own sizes have practices of their own number: per-practice lists do not apply."""
         if self.pcn_spread:
-            per_practice = [k for k in ("list_sizes", "need_weights") if getattr(self.pcn, k)]
+            per_practice = [k for k in ("list_sizes", "need_weights", "gp_wte", "nurse_wte", "dpc_wte")
+                            if getattr(self.pcn, k)]
             if per_practice:
                 key = "ics.pcn_list_sizes" if self.ics.pcn_list_sizes else "ics.pcn_list_size_cv"
                 raise ValueError(

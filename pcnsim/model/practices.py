@@ -71,6 +71,14 @@ def list_sizes(scenario) -> np.ndarray:
     return mean * x / x.mean()
 
 
+def practice_wte(listed: tuple[float, ...], per_10k: float, sizes: np.ndarray) -> np.ndarray:
+    """WTE by practice: listed one by one (`pcn.gp_wte`, published practice figures), else the
+    rate per 10,000 patients times each practice's list. A new array: the caller may change it."""
+    if listed:
+        return np.array(listed, dtype=float)
+    return per_10k * sizes / 10_000
+
+
 def days(env, practices: list[Practices]):
     """Each working day at 18:00, the day of each practices in `practices` (`Practices.day`): one PCN's
     in a process of its own, or all an ICS's in one pass (`Ics`). Each keeps its own streams and nothing
@@ -149,7 +157,7 @@ class Practices:
 
         # capacity a working day, in appointments (before supervision)
         cd_wte = min(s.clinical_director.clinical_sessions, SLOTS) / s.gps.sessions_per_wte if s.gps.sessions_per_wte else 0
-        gp_wte = s.gps.wte_per_10k * sizes / 10_000
+        gp_wte = practice_wte(s.pcn.gp_wte, s.gps.wte_per_10k, sizes)
         gp_wte[0] = max(0.0, gp_wte[0] - cd_wte)     # the CD is one of practice 0's GPs
         # each practice's GP lead gives hours to PCN work out of GP time (leadership.practice_lead_pcn_hours_per_week)
         lead_wte = min(s.leadership.practice_lead_pcn_hours_per_week / (s.gps.sessions_per_wte * SESSION_MINUTES / 60)
@@ -158,7 +166,7 @@ class Practices:
         self.lead_pcn_hours_week = P * lead_wte * s.gps.sessions_per_wte * SESSION_MINUTES / 60 * (1 - leave)
         day = (1 - leave) * SESSION_MINUTES / DAYS_PER_WEEK
         self.gp_slots_day = gp_wte * s.gps.sessions_per_wte * s.gps.patient_facing_share * day / s.gps.appointment_minutes
-        nurse_wte = s.nurses.wte_per_10k * sizes / 10_000
+        nurse_wte = practice_wte(s.pcn.nurse_wte, s.nurses.wte_per_10k, sizes)
         self.nurse_slots_day = (nurse_wte * s.nurses.sessions_per_wte * s.nurses.patient_facing_share
                                 * day / s.nurses.appointment_minutes)
         self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
