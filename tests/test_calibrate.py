@@ -130,3 +130,18 @@ def test_round_trip_recovers_a_known_demand_within_10_percent():
                     replications=4, waves=2, points=10, confirm=4, jobs=1)
     assert rt.calibration.fit.fits, rt.calibration.fit.verdict()
     assert rt.relative_errors()["demand.appointments_per_patient_year"] < 0.10, rt.recovered
+
+
+def test_the_section_changes_no_number_of_a_run_and_is_carried(tmp_path, small_scenario):
+    from pcnsim import run
+    from pcnsim.config import CalibrationConfig
+    from pcnsim.model import simulate
+
+    section = CalibrationConfig.model_validate({"targets": {"appointments_per_year": 1000.0}})
+    with_it = small_scenario.model_copy(update={"calibration": section})
+    assert simulate(with_it, 0).metrics == simulate(small_scenario, 0).metrics
+    done = run(with_it, replications=1, jobs=1, out=tmp_path / "r", quiet=True)
+    assert "appointments_per_year: 1000.0" in (done.folder / "scenario.yaml").read_text(encoding="utf-8")
+    assert done.manifest["scenario"]["calibration"]["targets"] == {"appointments_per_year": 1000.0}
+    result = cli("params", str(scenario_file(tmp_path)))
+    assert result.exit_code == 0 and not any(line.startswith("calibration") for line in result.output.splitlines())

@@ -7,8 +7,8 @@ import sys
 import click
 
 from pcnsim.cli.terminal import Terminal, Terminated, friendly_errors, sigterm_as_interrupt
-from pcnsim.experiment.calibrate import (DEFAULT_CONFIRM, DEFAULT_HORIZON_WEEKS, DEFAULT_POINTS, DEFAULT_REPLICATIONS,
-                                         DEFAULT_WARMUP_WEEKS, DEFAULT_WAVES)
+from pcnsim.config.calibration import (DEFAULT_CONFIRM, DEFAULT_HORIZON_WEEKS, DEFAULT_POINTS, DEFAULT_REPLICATIONS,
+                                       DEFAULT_WARMUP_WEEKS, DEFAULT_WAVES)
 
 
 @click.command("calibrate")

@@ -11,6 +11,15 @@ from pydantic import BaseModel, Field, model_validator
 
 from pcnsim.config.base import Frozen
 
+#: The defaults of `pcnsim calibrate` (here, so that its --help loads no experiment code): 3 waves
+#: x 24 points x 3 replications of two-year runs (one year of warm-up), then the chosen point 10
+#: times: 226 runs of the PCN, about 25 s on one core for three practices.
+DEFAULT_WAVES = 3
+DEFAULT_POINTS = 24
+DEFAULT_REPLICATIONS = 3
+DEFAULT_CONFIRM = 10
+DEFAULT_HORIZON_WEEKS = 104
+DEFAULT_WARMUP_WEEKS = 52
 #: GPAD's seven bins of time between booking and appointment, as `booked_share.<bin>` names them.
 BOOKED_BINS = ("same_day", "1_day", "2_7_days", "8_14_days", "15_21_days", "22_28_days", "over_28_days")
 #: The unknowns fitted when the section names none: dotted key -> (low, high). Keys this model's

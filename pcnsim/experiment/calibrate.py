@@ -30,7 +30,9 @@ import numpy as np
 
 from pcnsim._version import __version__
 from pcnsim.config import CalibrationConfig, Scenario
-from pcnsim.config.calibration import check_unknowns, resolve_unknowns
+from pcnsim.config.calibration import (DEFAULT_CONFIRM, DEFAULT_HORIZON_WEEKS, DEFAULT_POINTS,  # noqa: F401
+                                       DEFAULT_REPLICATIONS, DEFAULT_WARMUP_WEEKS, DEFAULT_WAVES, check_unknowns,
+                                       resolve_unknowns)
 from pcnsim.errors import PcnsimError, RunFolderError, ScenarioError
 from pcnsim.experiment.executors import Executor, make_executor
 from pcnsim.experiment.folder import atomic, local_path, write_text_atomic
@@ -39,14 +41,6 @@ from pcnsim.experiment.runner import Progress
 
 log = logging.getLogger("pcnsim.experiment")
 
-#: The defaults of `pcnsim calibrate`: 3 waves x 24 points x 3 replications of two-year runs
-#: (one year of warm-up), then the chosen point 10 times: about 230 PCN-runs, 25 s on one core.
-DEFAULT_WAVES = 3
-DEFAULT_POINTS = 24
-DEFAULT_REPLICATIONS = 3
-DEFAULT_CONFIRM = 10
-DEFAULT_HORIZON_WEEKS = 104
-DEFAULT_WARMUP_WEEKS = 52
 #: The suffix of the files written beside the scenario.
 SUFFIX = "-calibrated"
 
