@@ -390,9 +390,9 @@ def header_lines(cal: Calibration, paths: Optional[OutputPaths] = None) -> list[
         out.append(f"Fit page: {paths.html.name}; every design point: {paths.csv.name}.")
     wrapped = []
     for line in lines:
-        wrapped.extend(textwrap.wrap(line, 96, subsequent_indent="  ") or [""])
+        wrapped.extend(textwrap.wrap(line, 96, subsequent_indent="  ", break_on_hyphens=False) or [""])
     for line in out:
-        wrapped.extend(textwrap.wrap(line, 96, subsequent_indent="    ") or [""])
+        wrapped.extend(textwrap.wrap(line, 96, subsequent_indent="    ", break_on_hyphens=False) or [""])
     return [f"# {w}".rstrip() for w in wrapped]
 
 

@@ -15,8 +15,9 @@ unimodal distribution lies within 3 standard deviations).
 
 Each wave runs a space-filling design (`scipy.stats.qmc.LatinHypercube`) over the region not
 yet ruled out. This is emulator-free: wave 1 covers the unknowns' ranges; a later wave covers
-the bounding box of every non-implausible point so far, padded (`PAD` of its width each side,
-at least `MIN_PAD` of the range), and keeps only the candidates whose nearest point already
+the bounding box of every non-implausible point so far, padded each side by `PAD` of its width,
+at least `MIN_PAD` of the range and at least the last wave's design spacing (its box's width over
+points ** (1 / unknowns): the region may reach that far past the points found), and keeps only the candidates whose nearest point already
 run (in coordinates scaled to the ranges) was non-implausible, so the design refocuses on the
 region itself, not only its box. When no point is non-implausible yet, the least implausible
 points so far (a quarter of a wave's number) stand in for the region, so later waves still search where the fit is
@@ -248,7 +249,8 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
                              f"{k} least implausible points instead")
             region = every[good]
             span = region.max(axis=0) - region.min(axis=0)
-            pad = np.maximum(PAD * span, MIN_PAD * widths)
+            spacing = (box_highs - box_lows) / points ** (1 / len(keys))   # the last wave's design spacing
+            pad = np.maximum(np.maximum(PAD * span, MIN_PAD * widths), spacing)
             box_lows = np.maximum(lows, region.min(axis=0) - pad)
             box_highs = np.minimum(highs, region.max(axis=0) + pad)
             cand = _design(box_lows, box_highs, OVERSAMPLE * points, rng)
