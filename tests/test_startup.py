@@ -52,7 +52,7 @@ _CLI = """
 @pytest.mark.integration
 @pytest.mark.parametrize("args", [
     ["--help"], ["--version"], ["run", "--help"], ["validate", "--help"], ["params", "--help"],
-    ["report", "--help"], ["compare", "--help"], ["verify", "--help"], ["app", "--help"],
+    ["report", "--help"], ["compare", "--help"], ["verify", "--help"], ["app", "--help"], ["calibrate", "--help"],
     ["validate", "baseline"], ["params"], ["params", "baseline", "--format", "csv"],
 ])
 def test_help_validate_and_params_load_no_heavy_library(args):

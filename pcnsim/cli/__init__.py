@@ -11,6 +11,7 @@ verbs, each a click command in a module of the package, by job:
 - `run_command`: `run` (one scenario or a folder of them), with `terminal` (the progress
   bar, the messages, SIGTERM as Ctrl-C, and `friendly_errors`, shared by every verb);
 - `report_commands`: `report` and `compare`;
+- `calibrate_command`: `calibrate`, a scenario fitted to its `calibration:` targets;
 - `verify_command`: `verify`;
 - `app_command`: `app`, the live workshop page.
 
@@ -95,14 +96,17 @@ def main() -> None:
 # import this package, so the command line has no import cycle (pyproject.toml's contracts).
 from pcnsim.cli.app_command import app_cmd  # noqa: E402
 from pcnsim.cli.build_command import build_cmd  # noqa: E402
+from pcnsim.cli.calibrate_command import calibrate_cmd  # noqa: E402
 from pcnsim.cli.report_commands import compare_cmd, report_cmd  # noqa: E402
 from pcnsim.cli.run_command import run_cmd  # noqa: E402
 from pcnsim.cli.scenario_commands import metrics_cmd, params, scenarios, validate  # noqa: E402
 from pcnsim.cli.terminal import friendly_errors  # noqa: E402
 from pcnsim.cli.verify_command import verify  # noqa: E402
 
-for _verb in (validate, params, scenarios, metrics_cmd, build_cmd, run_cmd, report_cmd, compare_cmd, verify, app_cmd):
+for _verb in (validate, params, scenarios, metrics_cmd, build_cmd, run_cmd, report_cmd, compare_cmd, calibrate_cmd,
+              verify, app_cmd):
     main.add_command(_verb)
 
-__all__ = ["app_cmd", "build_cmd", "compare_cmd", "friendly_errors", "main", "metrics_cmd", "params", "report_cmd", "run_cmd",
+__all__ = ["app_cmd", "build_cmd", "calibrate_cmd", "compare_cmd", "friendly_errors", "main", "metrics_cmd", "params",
+           "report_cmd", "run_cmd",
            "scenarios", "validate", "verify"]

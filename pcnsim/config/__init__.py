@@ -13,6 +13,7 @@ The package is split by the model's actors; every public name is re-exported her
 - `arrs`: the ARRS roles, their mix, the workforce the budget buys;
 - `leadership`: the clinical director, the PCN manager, leadership work, the ICS and its meetings;
 - `money`: funding and costs;
+- `calibration`: the `calibration:` section (`CalibrationConfig`) for `pcnsim calibrate`;
 - `sweep`: `SWEEP_KINDS`, `MAX_SWEEP_POINTS`, `Sweep`;
 - `scenario`: `ReportConfig` (and its `PublishedFigure`s), `Scenario`, `parameter_rows`.
 """
@@ -34,6 +35,7 @@ from pcnsim.config.base import (
     TimetablePolicy,
     is_number,
 )
+from pcnsim.config.calibration import BOOKED_BINS, DEFAULT_UNKNOWNS, CalibrationConfig
 from pcnsim.config.leadership import (
     DEFAULT_ICS_NAME,
     DEFAULT_MEETINGS,
@@ -59,9 +61,11 @@ from pcnsim.config.sweep import MAX_SWEEP_POINTS, SWEEP_KINDS, Number, Sweep, Sw
 
 __all__ = [
     "ARRS_ROLES",
+    "BOOKED_BINS",
     "DAYS_PER_WEEK",
     "DEFAULT_ICS_NAME",
     "DEFAULT_MEETINGS",
+    "DEFAULT_UNKNOWNS",
     "DEMAND_TYPES",
     "MAX_SWEEP_POINTS",
     "SESSIONS_PER_DAY",
@@ -74,6 +78,7 @@ __all__ = [
     "ArrsRole",
     "ArrsRoles",
     "CalendarConfig",
+    "CalibrationConfig",
     "ClinicalDirectorConfig",
     "CostsConfig",
     "DemandConfig",

@@ -6,10 +6,11 @@ import math
 from statistics import NormalDist
 from typing import Any, Optional
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_serializer, model_validator
 
 from pcnsim.config.arrs import ArrsConfig
 from pcnsim.config.base import SESSION_HOURS, WEEKS_PER_YEAR, WTE_HOURS, Frozen
+from pcnsim.config.calibration import CalibrationConfig, check_unknowns
 from pcnsim.config.leadership import ClinicalDirectorConfig, IcsConfig, LeadershipConfig, ManagerConfig
 from pcnsim.config.money import CostsConfig, FundingConfig
 from pcnsim.config.practices import CalendarConfig, DemandConfig, GpConfig, NurseConfig, PcnConfig, RunConfig
@@ -87,6 +88,23 @@ class Scenario(Frozen):
     costs: CostsConfig = CostsConfig()
     sweep: Optional[Sweep] = None
     report: ReportConfig = ReportConfig()
+    calibration: Optional[CalibrationConfig] = None   # for `pcnsim calibrate`; changes no number of a run
+
+    @model_serializer(mode="wrap")
+    def _without_empty_calibration(self, handler: Any) -> Any:
+        """A scenario without a `calibration:` section dumps as before it existed (its scenario.yaml
+        and fingerprint unchanged)."""
+        data = handler(self)
+        if self.calibration is None and isinstance(data, dict):
+            data.pop("calibration", None)
+        return data
+
+    @model_validator(mode="after")
+    def _calibration_keys(self) -> "Scenario":
+        """The unknowns a `calibration:` section names are numeric parameters of this schema."""
+        if self.calibration is not None:
+            check_unknowns(self.calibration, type(self))
+        return self
 
     @model_validator(mode="after")
     def _pcn_spread_alone(self) -> "Scenario":
@@ -199,7 +217,7 @@ def parameter_rows(model: BaseModel | type[BaseModel] = Scenario, prefix: str = 
     instance = model if isinstance(model, BaseModel) else model()
     rows: list[dict[str, Any]] = []
     for name, field in type(instance).model_fields.items():
-        if name in ("sweep", "report"):
+        if name in ("sweep", "report", "calibration"):
             continue
         value = getattr(instance, name)
         key = f"{prefix}{name}"

@@ -139,9 +139,9 @@ def validate_sweep(scenario: Scenario, where: str = "the scenario") -> None:
 
 
 def _check_swept_key(base: dict[str, Any], key: str, label: str) -> None:
-    if key in UNSWEEPABLE or key.split(".")[0].split("[")[0] in ("sweep", "report"):
+    if key in UNSWEEPABLE or key.split(".")[0].split("[")[0] in ("sweep", "report", "calibration"):
         raise ScenarioError(f"{label}: '{key}' cannot be swept ({', '.join(UNSWEEPABLE)}, the report's "
-                            "question and focus, and the sweep itself are fixed for a whole experiment); "
+                            "question and focus, the calibration section and the sweep itself are fixed for a whole experiment); "
                             "set it outside the sweep.")
     segments = _resolve(base, key, f"{label}, swept key '{key}'")
     value = _get(base, segments)

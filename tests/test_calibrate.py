@@ -1,0 +1,147 @@
+"""`pcnsim calibrate` on the model: bad input refused (exit 2), the files written, the same fit for
+any --jobs, and the round trip: a PCN simulated with a known demand is calibrated back to it."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pcnsim.cli import main
+
+pytestmark = pytest.mark.integration
+
+TARGETS = """\
+calibration:
+  source: "synthetic: a test"
+  targets:
+    appointments_per_year: 130000
+    gp_appointment_share: 0.5
+    booked_same_day_share: 0.75
+"""
+SHORT = ["--horizon-weeks", "30", "--warmup-weeks", "4", "--jobs", "1", "--quiet"]
+
+
+def scenario_file(folder: Path, body: str = TARGETS, name: str = "mypcn.yaml", extra: str = "") -> Path:
+    path = folder / name
+    path.write_text("# my PCN\nextends: baseline\npcn:\n  practices: 3   # three practices\n" + extra + body,
+                    encoding="utf-8")
+    return path
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("body, words", [
+    (TARGETS.replace("gp_appointment_share", "gp_appointments_share"), "did you mean 'gp_appointment_share'"),
+    (TARGETS + "  unknowns:\n    demand.no_such_key: [1, 2]\n", "demand has no 'no_such_key'"),
+    (TARGETS + "  unknowns:\n    demand.tolerance_days: [80, 5]\n", "low < high"),
+    (TARGETS + "  unknowns:\n    demand.tolerance_days: [5, 2000]\n", "calibration.unknowns['demand.tolerance_days']"),
+    ("", "has no calibration: section"),
+])
+def test_bad_input_is_one_paragraph_and_exit_2(tmp_path, body, words):
+    path = scenario_file(tmp_path, body)
+    result = cli("calibrate", str(path), *SHORT)
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert not list(tmp_path.glob("*-calibrated.*"))
+
+
+def test_bad_options_are_refused_before_anything_runs(tmp_path):
+    path = scenario_file(tmp_path)
+    result = cli("calibrate", str(path), "--replications", "1", *SHORT)
+    assert result.exit_code == 2 and "--replications 1" in result.output and "at least 2" in result.output
+    result = cli("calibrate", str(path), "--out", str(tmp_path / "x.txt"), *SHORT)
+    assert result.exit_code == 2 and "ending .yaml" in result.output
+
+
+def test_calibrate_writes_the_scenario_the_page_and_the_points(tmp_path):
+    path = scenario_file(tmp_path)
+    args = ["calibrate", str(path), "--waves", "2", "--points", "6", "--replications", "2", "--confirm", "3",
+            *SHORT]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "mypcn-calibrated.yaml"
+    assert "Calibrated scenario:" in result.output and str(out) in result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Calibrated by `pcnsim calibrate`")
+    assert "# my PCN" in text and "# three practices" in text          # the planner's own file, kept
+    from pcnsim.scenario import load_scenario
+
+    calibrated, original = load_scenario(out), load_scenario(path)
+    assert calibrated.run == original.run                                # its own run settings, not the fit's
+    assert calibrated.calibration == original.calibration               # the section carried
+    chosen = calibrated.demand.appointments_per_patient_year
+    assert 3.0 <= chosen <= 10.0 and f"appointments_per_patient_year: {chosen:g}" in text
+    assert calibrated.model_copy(update={"demand": original.demand, "name": original.name}) == original
+    points = pd.read_csv(tmp_path / "mypcn-calibrated.csv")
+    assert {"stage", "wave", "point", "demand.appointments_per_patient_year", "demand.tolerance_days", "metric",
+            "mean", "sd", "implausibility"} <= set(points.columns)
+    assert len(points[points.stage == "design"]) == 2 * 6 * 3       # waves x points x targets
+    assert sorted(points[points.stage == "design"].wave.unique()) == [1, 2]
+    chosen_rows = points[points.stage == "chosen"]
+    assert chosen_rows["demand.appointments_per_patient_year"].iloc[0] == pytest.approx(chosen, rel=1e-3)
+    page = (tmp_path / "mypcn-calibrated.html").read_text(encoding="utf-8")
+    for words in ("gp_appointment_share", "95% interval", "Wave by wave", "demand.tolerance_days",
+                  "synthetic: a test"):
+        assert words in page
+    assert "http" not in page.split("<body>")[1]
+    again = cli(*args)                                                  # an earlier calibration is kept
+    assert again.exit_code == 2 and "--force" in again.output
+    assert cli(*args, "--force").exit_code == 0
+
+
+def test_a_target_the_model_cannot_meet_is_a_result_not_an_error(tmp_path):
+    body = TARGETS.replace("booked_same_day_share: 0.75", "booked_same_day_share: 0.02")
+    path = scenario_file(tmp_path, body)
+    result = cli("calibrate", str(path), "--waves", "1", "--points", "5", "--replications", "2", "--confirm", "2",
+                 *SHORT)
+    assert result.exit_code == 0, result.output
+    assert "NO FIT. No parameter set fits" in result.output and "booked_same_day_share" in result.output
+    assert "No parameter set fits" in (tmp_path / "mypcn-calibrated.html").read_text(encoding="utf-8")
+
+
+def test_the_fit_is_the_same_whatever_the_jobs(tmp_path):
+    from pcnsim.experiment.calibrate import calibrate
+
+    path = scenario_file(tmp_path)
+    settings = dict(waves=1, points=4, replications=2, confirm=2, horizon_weeks=20, warmup_weeks=4)
+    one = calibrate(path, jobs=1, **settings).fit
+    two = calibrate(path, jobs=2, **settings).fit
+    assert one.chosen == two.chosen
+    assert (one.waves[0].means == two.waves[0].means).all()
+
+
+def test_round_trip_recovers_a_known_demand_within_10_percent():
+    """A 3-practice PCN simulated with 5.0 requests a patient a year (not the default 6.3); its
+    appointments, GP share and booking leads are the targets; demand and tolerance are fitted."""
+    from pcnsim.experiment.calibrate import round_trip
+    from pcnsim.scenario import load_scenario
+
+    scenario = load_scenario("baseline", {"pcn.practices": 3})
+    known = {"demand.appointments_per_patient_year": 5.0}
+    rt = round_trip(scenario, known, ["appointments_per_year", "gp_appointment_share", "booked_same_day_share",
+                                      "booked_over_14_days_share"],
+                    {"demand.appointments_per_patient_year": (3.0, 10.0), "demand.tolerance_days": (5.0, 80.0)},
+                    replications=4, waves=2, points=10, confirm=4, jobs=1)
+    assert rt.calibration.fit.fits, rt.calibration.fit.verdict()
+    assert rt.relative_errors()["demand.appointments_per_patient_year"] < 0.10, rt.recovered
+
+
+def test_the_section_changes_no_number_of_a_run_and_is_carried(tmp_path, small_scenario):
+    from pcnsim import run
+    from pcnsim.config import CalibrationConfig
+    from pcnsim.model import simulate
+
+    section = CalibrationConfig.model_validate({"targets": {"appointments_per_year": 1000.0}})
+    with_it = small_scenario.model_copy(update={"calibration": section})
+    assert simulate(with_it, 0).metrics == simulate(small_scenario, 0).metrics
+    done = run(with_it, replications=1, jobs=1, out=tmp_path / "r", quiet=True)
+    assert "appointments_per_year: 1000.0" in (done.folder / "scenario.yaml").read_text(encoding="utf-8")
+    assert done.manifest["scenario"]["calibration"]["targets"] == {"appointments_per_year": 1000.0}
+    result = cli("params", str(scenario_file(tmp_path)))
+    assert result.exit_code == 0 and not any(line.startswith("calibration") for line in result.output.splitlines())
