@@ -30,7 +30,8 @@ def test_demand_is_conserved_by_type(baseline):
     s, rep = baseline
     m, years = rep.metrics, s.years_measured
     for t in DEMAND_TYPES:
-        rhs = m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"] + m[f"backlog_change.{t}"] / years
+        rhs = (m[f"appointments_per_year.{t}"] + m[f"dna_per_year.{t}"] + m[f"unmet_per_year.{t}"]
+               + m[f"backlog_change.{t}"] / years)
         assert m[f"requests_per_year.{t}"] == pytest.approx(rhs, rel=1e-12, abs=1e-9)
     assert sum(m[f"requests_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["requests_per_year"])
     assert sum(m[f"unmet_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["unmet_per_year"])

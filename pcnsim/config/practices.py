@@ -83,8 +83,8 @@ class PcnConfig(Frozen):
 class DemandMix(Frozen):
     """Share of requests by type; normalised to sum to 1 by the model."""
 
-    gp_complex: float = Field(0.40, ge=0, le=1)
-    nursing: float = Field(0.29, ge=0, le=1)
+    gp_complex: float = Field(0.34, ge=0, le=1)
+    nursing: float = Field(0.35, ge=0, le=1)
     same_day: float = Field(0.12, ge=0, le=1)
     medicines: float = Field(0.08, ge=0, le=1)
     msk: float = Field(0.04, ge=0, le=1)
@@ -180,7 +180,7 @@ class DemandConfig(Frozen):
     planned_weights: PlannedWeights = P(PlannedWeights(), "relative", "assumed (same-day work is never planned)",
                                         "relative propensity of each type's requests to be planned")
     planned_lead_weeks: tuple[float, ...] = P(
-        (0.30, 0.25, 0.15, 0.15, 0.06, 0.05, 0.02, 0.02), "relative weight by week ahead",
+        (0.30, 0.25, 0.15, 0.13, 0.07, 0.05, 0.03, 0.02), "relative weight by week ahead",
         "assumed; tuned to GPAD's 8-14, 15-21, 22-28 and over-28-day shares (docs/model.md 7)",
         "the desired lead of planned requests: entry i is the weight of a desired date i+1 weeks ahead "
         "(5i+1 to 5i+5 working days, spread evenly); the diary opens two weeks beyond the last", min_length=1,
@@ -193,7 +193,8 @@ class DemandConfig(Frozen):
         "15-21, 22-28, over 28); the slot is used either way")
     dna_scale: float = P(1.0, "multiplier", "assumed (1: the national rates); set to a PCN's own DNA share "
                          "over the national", "multiplies every `dna_rates` entry", ge=0, le=10)
-    mix: DemandMix = P(DemandMix(), "share", "assumed; tuned so that GPs deliver about 45% of "
+    mix: DemandMix = P(DemandMix(), "share", "assumed; tuned (v3: 6 points from gp_complex to nursing, which "
+                       "practice nurses and DPC staff serve) so that GPs deliver about 45% of "
                        "appointments (RCGP key statistics Apr 2024: 45%; Health Foundation Dec 2023: 47%)",
                        "share of requests by type")
 

@@ -444,8 +444,8 @@ class Diary:
                         bins[t, gpad_bin[l]] += x
                 if seen_carried[t]:
                     bins[t, back_bin] += seen_carried[t]
+        self.unbooked_today[:] = routine   # routine requests with no eligible slot in reach (read by verification)
         unbooked = [[a + b for a, b in zip(rr, pl)] for rr, pl in zip(routine, planned_left)]
-        self.unbooked_today[:] = unbooked   # no eligible slot in the horizon (read by verification)
         # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
         lost = [[a + b for a, b in zip(dr, rr)] for dr, rr in zip(declined, unbooked)]
         elsewhere = [sum(col) for col in zip(*lost)]

@@ -460,8 +460,8 @@ def book_day(rules, books, day, stats):
                 bins[t, day.back_bin] += seen_carried[t]
     for p in range(P):
         for t in range(NT):
+            books.unbooked_today[p, t] = routine[p, t]      # routine requests no eligible diary could take
             routine[p, t] += planned_left[p, t]
-            books.unbooked_today[p, t] = routine[p, t]
     # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
     at = u0 + 2 * n
     for p in range(P):

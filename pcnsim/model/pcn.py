@@ -145,7 +145,7 @@ class Pcn:
         m["registered_patients"] = float(s.list_size)
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
         # of booked appointments (attended and not), as GPAD counts them by role
-        booked = m["appointments_per_year"] + m["dna_per_year"]
+        booked = m["booked_appointments_per_year"]
         m["gp_appointment_share"] = m["gp_appointments_per_year"] / booked if booked else 0.0
         return m
 
@@ -176,6 +176,7 @@ class Pcn:
         m = {"requests_per_year": per_year("requests"),
              "appointments_per_year": (booked - dna) / years,
              "dna_per_year": dna / years,
+             "booked_appointments_per_year": booked / years,
              "gp_appointments_per_year": per_year("gp_appointments"),
              "arrs_appointments_per_year": per_year("arrs_appointments"),
              "nurse_appointments_per_year": per_year("nurse_appointments"),
@@ -198,6 +199,7 @@ class Pcn:
         for i, t in enumerate(DEMAND_TYPES):
             m[f"requests_per_year.{t}"] = bt["requests"][i] / years
             m[f"appointments_per_year.{t}"] = (booked_by_type[i] - dna_by_type[i]) / years
+            m[f"dna_per_year.{t}"] = dna_by_type[i] / years
             m[f"gp_appointments_per_year.{t}"] = bt["gp"][i] / years
             m[f"unmet_per_year.{t}"] = bt["unmet"][i] / years
             m[f"diverted_per_year.{t}"] = bt["diverted"][i] / years
