@@ -84,7 +84,7 @@ def test_the_compiled_day_gives_the_reference_numbers(case, monkeypatch):
 NT = len(DEMAND_TYPES)
 #: every array of a diary a day writes: the diary itself and its tallies
 WRITTEN = ("block", "sup", "carry_open", "arrived", "carried", "returns", "unbooked_today", "week_counts", "by_type",
-           "used", "offered", "served_by_age", "lead_bins")
+           "used", "offered", "served_by_age", "planned_by_age", "lead_bins")
 
 
 @st.composite

@@ -95,6 +95,7 @@ class Diary:
         # offered by pool (GP, nurse, DPC, then the ARRS pools)
         self.week_counts = np.zeros(1, WEEK_COUNTS)
         self.served_by_age = np.zeros(H + 1)
+        self.planned_by_age = np.zeros(H + 1)          # planned bookings by lead (not waits: Little's law reads them)
         self.lead_bins = np.zeros((NT, N_BINS))
         self.by_type = np.zeros(NT, BY_TYPE)
         self.used = np.zeros(3 + K)
@@ -435,6 +436,10 @@ class Diary:
         sc = sum(seen_carried)
         if sc:
             sba[1] += sc
+        for l in range(H):
+            tot = sum(lead_pl[t][l] for t in range(NT))
+            if tot:
+                self.planned_by_age[l] += tot
         if measuring:
             bins = self.lead_bins
             for t in range(NT):

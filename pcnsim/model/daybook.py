@@ -39,7 +39,7 @@ _RULES = {"P": types.int64, "nursing": types.int64, "nursing_in_arrs": types.boo
 _BOOKS = {"free": I2, "held": I2, "capacity": I2, "booked_gp": I2, "booked_pref": I2, "sup": F2,
           "arrived": I3, "carried": I2, "returns": I3, "unbooked_today": I2, "carry_open": F1,
           "week_counts": from_dtype(WEEK_COUNTS)[::1], "by_type": from_dtype(BY_TYPE)[::1], "used": F1,
-          "offered": F1, "served_by_age": F1, "lead_bins": F2}
+          "offered": F1, "served_by_age": F1, "planned_by_age": F1, "lead_bins": F2}
 #: One open day: its urgent and routine arrivals (P, T) and planned ones by desired lead (H, P, T), the
 #: booking stream's uniforms from `u0` on, the day's index, extra GP slots at practice 0, whether the run is
 #: measuring, the staff's slots by pool and supervision hours (`booking.Staffing`), and GPAD's lead bin of a
@@ -449,6 +449,12 @@ def book_day(rules, books, day, stats):
     sc = seen_carried.sum()
     if sc:
         sba[1] += sc
+    for l in range(H):
+        tot = 0
+        for t in range(NT):
+            tot += lead_pl[t, l]
+        if tot:
+            books.planned_by_age[l] += tot
     if day.measuring:
         bins, gb = books.lead_bins, day.gpad_bin
         for t in range(NT):

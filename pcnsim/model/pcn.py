@@ -46,6 +46,7 @@ class Pcn:
         self._week_values = operator.attrgetter(*WEEK_FIELDS)
         self._weekly = None
         self.served_by_age = np.zeros(scenario.demand.diary_days + 1)   # measured bookings by lead (working days)
+        self.planned_by_age = np.zeros(scenario.demand.diary_days + 1)  # of planned work (not waits)
         self.measuring = False
         self.backlog_start = 0
 
@@ -96,9 +97,12 @@ class Pcn:
             served = practices.week_served_by_age
             n_served = served.sum()
             wk.wait_days_mean = float(served @ leads / n_served) if n_served else 0.0
+            planned = practices.diary.planned_by_age
             if self.measuring:
                 self.served_by_age += served
-            served.fill(0.0)                          # the practices add to it in place (and read it each day)
+                self.planned_by_age += planned
+            served.fill(0.0)
+            planned.fill(0.0)                          # the practices add to it in place (and read it each day)
             arrs.close_week(week)
             wk.cd_strain = cd.strain
             wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week

@@ -70,7 +70,7 @@ def _demand_checks(runs: list[tuple[Scenario, model.Replication]]) -> list[Check
                f"max rel |requests - (appointments + unmet + (backlog_end - backlog_start)/years)|, {n} runs"),
         _check("demand conserved (every week)", 0.0, worst_week, 1e-6,
                f"max |requests - appointments - unmet - (backlog - backlog last week)| over weeks of {n} runs"),
-        _check("appointments = GP + ARRS + nurse", 0.0, worst_split, 1e-9,
+        _check("booked appointments = GP + ARRS + nurse + DPC", 0.0, worst_split, 1e-9,
                f"max rel difference over {n} runs"),
     ]
 
@@ -139,7 +139,7 @@ def _limit_checks(plan: _Plan) -> list[Check]:
                          "CD meeting hours + meetings expected (all weeks) with ics.meeting_load = 0"))
     # triage books a preferred role only if it has a slot today (reach 0), else a GP today
     unlimited = scenario(base, {"gps.wte_per_10k": 50.0, "ics.meeting_load": 0.0, "demand.mix.social": 0.0,
-                                "demand.skill_mix_reach_days": 0})
+                                "demand.skill_mix_reach_days": 0, "demand.planned_share": 0.0})
     m = model.simulate(unlimited, 0).metrics
     checks.append(_check("unlimited capacity: nothing unmet", 0.0, m["unmet_per_year"] + m["backlog_end"], 0.0,
                          "unmet per year + backlog at end with 50 GP WTE per 10k, no meetings, no social demand, reach 0"))

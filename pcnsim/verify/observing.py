@@ -33,6 +33,7 @@ class Observed:
     weekly: list[dict[str, np.ndarray]]
     patience_days: list[int] = field(default_factory=list)
     served_by_age: list[np.ndarray] = field(default_factory=list)
+    planned_by_age: list[np.ndarray] = field(default_factory=list)
     return_after_days: list[int] = field(default_factory=list)
     idle_unmet: list[float] = field(default_factory=list)
 
@@ -74,6 +75,7 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
         weekly=[{k: np.asarray(v) for k, v in pcn.weekly.items()} for pcn in ics.pcns],
         patience_days=[pcn.practices.H for pcn in ics.pcns],
         served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns],
+        planned_by_age=[np.asarray(pcn.planned_by_age, dtype=float).copy() for pcn in ics.pcns],
         return_after_days=[pcn.practices.diary.returns.shape[-1] for pcn in ics.pcns], idle_unmet=idle)
 
 
@@ -125,11 +127,10 @@ def little(s: Scenario, obs: Observed) -> tuple[float, float]:
         sum_d Q_d = sum_booked l + diverted + R x returned + S_end - S_start
 
     where S is the boundary term (`age_sum`) at the end of the window (S_end) and just before
-    it (S_start). Every lead is a wait only with nothing planned (`demand.planned_share` 0).
+    it (S_start); planned bookings count with their leads (`planned_by_age`), like the others.
     """
-    if s.ics.pcns != 1 or s.demand.planned_share > 0:
-        raise ValueError("the sample-path Little check reads per-PCN metrics of unplanned requests: use one PCN "
-                         "and demand.planned_share 0")
+    if s.ics.pcns != 1:
+        raise ValueError("the sample-path Little check reads per-PCN metrics: use one PCN")
     w0 = s.run.warmup_weeks
     inside = obs.day_week >= w0
     days = int(inside.sum())
@@ -138,7 +139,7 @@ def little(s: Scenario, obs: Observed) -> tuple[float, float]:
     s_end = int(ages[inside][-1])
     m = obs.replication.metrics
     years = s.years_measured
-    booked = obs.served_by_age[0]
+    booked = obs.served_by_age[0] + obs.planned_by_age[0]
     diverted = m["diverted_per_year"] * years
     returned = m["returned_per_year"] * years
     predicted = (float(booked @ np.arange(booked.size)) + diverted + obs.return_after_days[0] * returned
