@@ -153,6 +153,14 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("booked_same_day_share", "Appointments booked the same day", "share", "%", "delivery"),
     _m("booked_over_14_days_share", "Appointments more than 14 days after booking", "share", "%", "delivery"),
     _m("utilisation", "Patient-facing slots used for patients", "share", "%", "delivery"),
+    # delivery v3 (docs/model.md 2.3, 3.4): GPAD's lead-time bins, did-not-attend, direct patient care staff
+    _m("booked_share", "Appointments by calendar days from booking (GPAD's bins)", "share", "%", "delivery"),
+    _m("dna_per_year", "Booked appointments not attended (expected)", "count", "appointments a year", "delivery",
+       "total"),
+    _m("booked_appointments_per_year", "Appointments booked (attended and not)", "count", "appointments a year",
+       "delivery", "total"),
+    _m("dpc_appointments_per_year", "Appointments booked with practices' direct patient care staff", "count",
+       "appointments a year", "delivery", "total"),
     # change in requests waiting over the measured weeks, by type (the conservation identity's last term);
     # it can be negative
     _m("backlog_change", "Change in requests waiting", "count", "requests", "delivery", "total", low=None),
@@ -167,8 +175,8 @@ _ENTRIES: tuple[Metric, ...] = (
        "retention", low=1.0),
     # England as it is (docs/model.md 7.1): what national totals are checked against
     _m("registered_patients", "Registered patients", "count", "patients", "run", "total"),
-    _m("gp_appointment_share", "Share of appointments delivered by GPs", "share", "%", "delivery", "ratio",
-       ratio=("gp_appointments_per_year", "appointments_per_year")),
+    _m("gp_appointment_share", "Share of booked appointments with GPs", "share", "%", "delivery", "ratio",
+       ratio=("gp_appointments_per_year", "booked_appointments_per_year")),
     _m("arrs_budget_per_year", "ARRS budget", "money", "£ a year", "money", "total"),
     _m("cd_posts_filled", "CD posts filled (mean over weeks)", "wte", "CDs in post", "retention", "total"),
     # governance (docs/model.md 2.9): whose view the system's decisions hear, per CD

@@ -46,7 +46,8 @@ def test_the_pinned_numbers_satisfy_demand_conservation():
     years = (26 - 4) / 52
     for rep in {r for r, _, _ in rows}:
         m = {k: v for r, k, v in rows if r == rep}
-        rhs = m["appointments_per_year"] + m["unmet_per_year"] + (m["backlog_end"] - m["backlog_start"]) / years
+        rhs = (m["appointments_per_year"] + m["dna_per_year"] + m["unmet_per_year"]
+               + (m["backlog_end"] - m["backlog_start"]) / years)
         assert m["requests_per_year"] == pytest.approx(rhs, rel=1e-9)
 
 

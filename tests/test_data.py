@@ -148,11 +148,15 @@ def test_write_gpad_like_round_trips_through_the_reader(tmp_path):
 # --------------------------------------------------------------------------- per-practice WTE
 def test_per_practice_wte_overrides_the_rate_and_is_validated():
     sizes = np.array([10_000.0, 5_000.0])
-    assert list(practice_wte((), 4.5, sizes)) == [4.5, 2.25]
-    assert list(practice_wte((6.0, 1.0), 4.5, sizes)) == [6.0, 1.0]
+    rates = Scenario.model_validate({"gps": {"wte_per_10k": 4.5}, "nurses": {"wte_per_10k": 2.0},
+                                     "dpc": {"wte_per_10k": 1.0}})
+    gp, nurse, dpc = practice_wte(rates, sizes)
+    assert (list(gp), list(nurse), list(dpc)) == ([4.5, 2.25], [2.0, 1.0], [1.0, 0.5])
     ok = Scenario.model_validate({"pcn": {"practices": 2, "list_sizes": [10000, 5000], "gp_wte": [6, 1],
                                           "nurse_wte": [2, 0], "dpc_wte": [1.5, 0.5]}})
     assert ok.pcn.gp_wte == (6.0, 1.0)
+    gp, nurse, dpc = practice_wte(ok, sizes)
+    assert (list(gp), list(nurse), list(dpc)) == ([6.0, 1.0], [2.0, 0.0], [1.5, 0.5])
     for bad in ({"practices": 2, "gp_wte": [1, 2, 3]}, {"practices": 2, "nurse_wte": [1, -1]}):
         with pytest.raises(ValueError, match="pcn"):
             Scenario.model_validate({"pcn": bad})

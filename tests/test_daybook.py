@@ -84,7 +84,7 @@ def test_the_compiled_day_gives_the_reference_numbers(case, monkeypatch):
 NT = len(DEMAND_TYPES)
 #: every array of a diary a day writes: the diary itself and its tallies
 WRITTEN = ("block", "sup", "carry_open", "arrived", "carried", "returns", "unbooked_today", "week_counts", "by_type",
-           "used", "offered", "served_by_age")
+           "used", "offered", "served_by_age", "planned_by_age", "lead_bins")
 
 
 @st.composite
@@ -93,19 +93,23 @@ def diaries(draw) -> dict:
     P, H = draw(st.integers(1, 4)), draw(st.integers(1, 8))
     arrs_types = sorted(draw(st.sets(st.integers(0, NT - 1), max_size=3)))
     tolerance = draw(st.sampled_from([0.0, 1.0, 5.0]))
-    reach = draw(st.integers(1, H))
+    patience = draw(st.integers(1, H))                 # routine requests' horizon; planned ones book up to H
+    reach = draw(st.integers(1, patience))
     rules = dict(P=P, H=H, return_after_days=draw(st.integers(1, 4)), arrs_types=arrs_types,
                  nursing=draw(st.integers(0, NT - 1)), gp_order=np.array(draw(st.permutations(range(NT))), np.int64),
                  accept_p=np.exp(-np.arange(H) / tolerance) if tolerance else np.ones(H), draw=tolerance > 0,
-                 passes=np.array((reach, H) if reach < H else (H,), np.int64),
+                 passes=np.array((reach, patience) if reach < patience else (patience,), np.int64),
                  return_share=draw(st.sampled_from([0.0, 0.4, 0.9])), on_the_day_share=draw(st.sampled_from([0.0, 0.3])),
                  gp_minutes=10.0)
-    nF = 2 * P + len(arrs_types)
+    nF = 3 * P + len(arrs_types)
     staff = st.builds(lambda slots, needed, protected: Staffing(np.array(slots), needed, needed * 0.5, protected),
                       st.lists(st.floats(0.0, 12.0), min_size=nF, max_size=nF), st.floats(0.0, 3.0),
                       st.floats(0.0, 4.0))
     days = draw(st.lists(st.fixed_dictionaries({
         "arrivals": st.lists(st.integers(0, 9), min_size=2 * P * NT, max_size=2 * P * NT),
+        # planned requests by desired lead (a few, most cells empty), GPAD bins of today's leads
+        "planned": st.lists(st.sampled_from([0, 0, 0, 0, 1, 3]), min_size=H * P * NT, max_size=H * P * NT),
+        "bins": st.lists(st.integers(0, 6), min_size=H, max_size=H), "back_bin": st.integers(1, 2),
         "extra": st.integers(0, 3), "measuring": st.booleans(), "staffing": staff,
         "seed": st.integers(0, 2**32 - 1)}), min_size=1, max_size=12))
     return {"rules": rules, "opening": draw(staff), "days": days}
@@ -124,15 +128,19 @@ def agree(case: dict, kernel: Callable = daybook.serve) -> None:
     compiled, reference = _diary(case), _diary(case)
     rules, books = daybook.bundles(compiled)
     for day_index, day in enumerate(case["days"]):
-        arrivals = np.array(day["arrivals"], np.int64).reshape(2, compiled.P, NT)
+        arrivals = np.concatenate([np.array(day["arrivals"], np.int64).reshape(2, compiled.P, NT),
+                                   np.array(day["planned"], np.int64).reshape(compiled.H, compiled.P, NT)])
         staffing = day["staffing"]
-        need = 2 * int(arrivals[1].sum() + reference.returns[:, :, 0].sum())
+        need = 3 * int(arrivals[1:].sum() + reference.returns[:, :, 0].sum())
         u0 = day_index                                       # the day's uniforms start part-way into the pool
         u = np.random.default_rng(day["seed"]).random(u0 + need)
-        due = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), u, u0, day_index, day["extra"],
-                                               day["measuring"], staffing.slots, staffing.protected, staffing.wanted,
-                                               staffing.needed))
-        expected = reference.serve_lists(day_index, arrivals, u[u0:].tolist(), day["extra"], day["measuring"], staffing)
+        bins = np.array(day["bins"], np.int64)
+        due = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), arrivals[2:].copy(), u, u0,
+                                               day_index, day["extra"], day["measuring"], staffing.slots,
+                                               staffing.protected, staffing.wanted, staffing.needed, bins,
+                                               day["back_bin"]))
+        expected = reference.serve_lists(day_index, arrivals, u[u0:].tolist(), day["extra"], day["measuring"], staffing,
+                                         bins.tolist(), day["back_bin"])
         assert due == expected, f"day {day_index}: returners due"
         for name in WRITTEN:
             np.testing.assert_array_equal(getattr(compiled, name), getattr(reference, name),
@@ -162,13 +170,18 @@ def _kernel_in_python(source: str) -> Callable:
 
 #: Mutations of the kernel's rules (text in daybook.py -> its replacement), each a plausible slip.
 MUTATIONS = {
-    "urgent seen counted by the wrong lead": ("lead[0] += seen - seen_carried", "lead[0] += seen"),
-    "returners drawn from the offers' uniforms": ("at = u0 + n_routine", "at = u0"),
+    "urgent seen counted by the wrong lead": ("lead[t, 0] += before_t[t] - seen_carried[t]",
+                                              "lead[t, 0] += before_t[t]"),
+    "returners drawn from the second offers' uniforms": ("at = u0 + 2 * n", "at = u0 + n"),
+    "planned requests booked from today": ("_pref_all(rules, books, u, need, lo, H,", "_pref_all(rules, books, u, need, 0, H,"),
+    "second offer to the GP before the DPC staff": ("if t == nur and s == 0:", "if t == nur and s == 5:"),
+    "carried urgent requests in today's bin": ("bins[t, day.back_bin] += seen_carried[t]", "bins[t, gb[0]] += seen_carried[t]"),
+    "DPC appointments counted as nurses'": ("used[2] += dpc", "used[1] += dpc"),
     "held slots rounded up": ("held = np.int64(np.floor(cap[i] * rules.on_the_day_share))",
                               "held = np.int64(np.ceil(cap[i] * rules.on_the_day_share))"),
     "ARRS split rotated like the nurses'": ("order2 = rules.rotation[(day_index + 1) % P]",
                                            "order2 = rules.rotation[day_index % P]"),
-    "nursing appointments not counted by type": ("today[rules.nursing] += nurse", "today[rules.nursing] += 0"),
+    "DPC appointments not counted by type": ("today[rules.nursing] += nurse + dpc", "today[rules.nursing] += nurse"),
 }
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pcnsim import model
-from pcnsim.config import ARRS_ROLES, DEMAND_TYPES
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS
 from pcnsim.model import arrs_posts, simulate
 from pcnsim.model.labour import candidates_per_year
 from pcnsim.model.practices import list_sizes
@@ -30,7 +30,8 @@ def test_demand_is_conserved_by_type(baseline):
     s, rep = baseline
     m, years = rep.metrics, s.years_measured
     for t in DEMAND_TYPES:
-        rhs = m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"] + m[f"backlog_change.{t}"] / years
+        rhs = (m[f"appointments_per_year.{t}"] + m[f"dna_per_year.{t}"] + m[f"unmet_per_year.{t}"]
+               + m[f"backlog_change.{t}"] / years)
         assert m[f"requests_per_year.{t}"] == pytest.approx(rhs, rel=1e-12, abs=1e-9)
     assert sum(m[f"requests_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["requests_per_year"])
     assert sum(m[f"unmet_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["unmet_per_year"])
@@ -65,7 +66,7 @@ def test_idle_check_can_fail():
 
 
 def test_capacity_far_above_demand_books_everyone_the_same_day():
-    s = short(**{"gps.wte_per_10k": 50.0, "demand.skill_mix_reach_days": 0})
+    s = short(**{"gps.wte_per_10k": 50.0, "demand.skill_mix_reach_days": 0, "demand.planned_share": 0.0})
     m = simulate(s, 0).metrics
     assert m["booked_same_day_share"] == 1.0
     assert m["unmet_per_year"] == 0.0 and m["diverted_per_year"] == 0.0 and m["returned_per_year"] == 0.0
@@ -81,6 +82,34 @@ def test_waits_spread_out_rather_than_pile_at_the_horizon():
     assert share[0] > 0.25                          # a same-day share
     assert share[1:11].sum() > 0.3                  # a body of booked-ahead appointments
     assert share[H - 1] < 0.05                      # no spike at the last bookable day
+
+
+def test_planned_work_makes_the_tail_beyond_28_days_and_its_waits_are_not_counted():
+    """Planned requests book at their desired date (weeks ahead): GPAD's over-28-day bin is theirs, and
+    they are not waits; with none planned, nothing is booked beyond the routine horizon of 20 open days."""
+    s = short(**{"gps.wte_per_10k": 50.0, "demand.planned_share": 0.3})
+    m = simulate(s, 0).metrics
+    none = simulate(short(**{"gps.wte_per_10k": 50.0, "demand.planned_share": 0.0}), 0).metrics
+    assert m["booked_share.over_28_days"] > 0.01 and none["booked_share.over_28_days"] == 0.0
+    assert m["wait_days_mean"] < 2.0           # planned leads (5 to 40 open days) are not in the waits
+    assert sum(m[f"booked_share.{b}"] for b in GPAD_BINS) == pytest.approx(1.0)
+
+
+def test_dna_is_the_expected_count_of_the_bins_and_scales():
+    base = simulate(short(), 0).metrics
+    double = simulate(short(**{"demand.dna_scale": 2.0}), 0).metrics
+    assert double["dna_per_year"] == pytest.approx(2 * base["dna_per_year"])
+    assert double["booked_appointments_per_year"] == base["booked_appointments_per_year"]   # the slot is used
+    share = base["dna_per_year"] / base["booked_appointments_per_year"]
+    assert 0.019 < share < 0.089
+
+
+def test_a_second_offer_books_decliners_with_an_idle_role():
+    """With GPs idle, a nursing patient who declines a far nurse slot is offered the DPC staff's or the GP's
+    earliest slot: nursing requests go (almost) all met."""
+    s = short(**{"gps.wte_per_10k": 9.0, "nurses.wte_per_10k": 1.0})
+    m = simulate(s, 0).metrics
+    assert m["unmet_per_year.nursing"] < 0.03 * m["requests_per_year.nursing"]
 
 
 def test_urgent_requests_not_seen_by_tomorrow_are_diverted():

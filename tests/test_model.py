@@ -35,10 +35,13 @@ def test_demand_is_conserved(baseline):
     m = baseline.metrics
     years = scenario().years_measured
     lhs = m["requests_per_year"]
-    rhs = m["appointments_per_year"] + m["unmet_per_year"] + (m["backlog_end"] - m["backlog_start"]) / years
+    rhs = (m["appointments_per_year"] + m["dna_per_year"] + m["unmet_per_year"]
+           + (m["backlog_end"] - m["backlog_start"]) / years)
     assert lhs == pytest.approx(rhs, rel=1e-12)
-    assert m["appointments_per_year"] == pytest.approx(
-        m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"])
+    assert m["booked_appointments_per_year"] == pytest.approx(
+        m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"]
+        + m["dpc_appointments_per_year"])
+    assert m["booked_appointments_per_year"] == pytest.approx(m["appointments_per_year"] + m["dna_per_year"])
 
 
 def test_weekly_demand_is_conserved_week_by_week(baseline):

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pcnsim import model
-from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, MeetingSeries, Scenario
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, MeetingSeries, Scenario
 from pcnsim.model import arrs_posts, simulate
 from pcnsim.verify import observe, scenario
 
@@ -63,6 +63,10 @@ def scenarios(draw) -> Scenario:
         "demand.skill_mix_reach_days": draw(st.integers(0, 30)),
         "pcn.list_size_cv": draw(st.floats(0.0, 1.5)),
         "arrs.supervision_protected_share": draw(st.floats(0.0, 1.0)),
+        "demand.planned_share": draw(st.one_of(st.just(0.0), st.floats(0.0, 0.6))),
+        "demand.planned_lead_weeks": tuple(draw(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=10))) + (0.1,),
+        "dpc.wte_per_10k": draw(st.one_of(st.just(0.0), st.floats(0.0, 6.0))),
+        "demand.dna_scale": draw(st.floats(0.0, 2.0)),
     }
     return scenario(values=values)
 
@@ -80,7 +84,8 @@ def test_invariants_of_any_valid_scenario(s):
 
     # demand is conserved, over the measured years and week by week
     lhs = m["requests_per_year"]
-    rhs = m["appointments_per_year"] + m["unmet_per_year"] + (m["backlog_end"] - m["backlog_start"]) / years
+    rhs = (m["appointments_per_year"] + m["dna_per_year"] + m["unmet_per_year"]
+           + (m["backlog_end"] - m["backlog_start"]) / years)
     assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-6)
     for w in obs.weekly:
         before = np.concatenate([[0.0], w["backlog"][:-1]])
@@ -102,13 +107,18 @@ def test_invariants_of_any_valid_scenario(s):
 
     # demand is conserved type by type (docs/model.md 2.3), and the types add up
     for t in DEMAND_TYPES:
-        rhs = m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"] + m[f"backlog_change.{t}"] / years
+        rhs = (m[f"appointments_per_year.{t}"] + m[f"dna_per_year.{t}"] + m[f"unmet_per_year.{t}"]
+               + m[f"backlog_change.{t}"] / years)
         assert m[f"requests_per_year.{t}"] == pytest.approx(rhs, rel=1e-9, abs=1e-6), t
     assert sum(m[f"appointments_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(
         m["appointments_per_year"], rel=1e-9, abs=1e-6)
+    assert sum(m[f"dna_per_year.{t}"] for t in DEMAND_TYPES) == pytest.approx(m["dna_per_year"], rel=1e-9, abs=1e-6)
+    # GPAD's lead-time bins share out the bookings made (none made: all 0)
+    bins = [m[f"booked_share.{b}"] for b in GPAD_BINS]
+    assert sum(bins) == pytest.approx(1.0) or sum(bins) == 0.0
     assert m["diverted_per_year"] <= m["unmet_per_year"] + 1e-9
     for k, v in m.items():
-        if k.startswith("utilisation.") or k.startswith("booked_"):
+        if k.startswith("utilisation.") or (k.startswith("booked_") and not k.endswith("_per_year")):
             assert -1e-12 <= v <= 1 + 1e-12, (k, v)
 
     # no negative counts or hours, in the metrics or in any weekly series (a change in waiting may be negative)

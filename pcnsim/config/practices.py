@@ -1,5 +1,5 @@
 """The run and the practices: run length and seed, the PCN's practices and lists, demand,
-the calendar, the practices' GPs and nurses."""
+the calendar, the practices' GPs, nurses and direct-patient-care staff."""
 from __future__ import annotations
 
 import math
@@ -103,8 +103,8 @@ class PcnConfig(Frozen):
 class DemandMix(Frozen):
     """Share of requests by type; normalised to sum to 1 by the model."""
 
-    gp_complex: float = Field(0.40, ge=0, le=1)
-    nursing: float = Field(0.29, ge=0, le=1)
+    gp_complex: float = Field(0.34, ge=0, le=1)
+    nursing: float = Field(0.35, ge=0, le=1)
     same_day: float = Field(0.12, ge=0, le=1)
     medicines: float = Field(0.08, ge=0, le=1)
     msk: float = Field(0.04, ge=0, le=1)
@@ -136,11 +136,31 @@ class UrgentShares(Frozen):
         return tuple(getattr(self, t) for t in DEMAND_TYPES)
 
 
+class PlannedWeights(Frozen):
+    """Relative propensity of each type's requests to be planned (booked ahead by design); assumed."""
+
+    gp_complex: float = Field(1.0, ge=0)
+    nursing: float = Field(1.5, ge=0)
+    same_day: float = Field(0.0, ge=0)
+    medicines: float = Field(1.5, ge=0)
+    msk: float = Field(0.5, ge=0)
+    mental_health: float = Field(1.0, ge=0)
+    social: float = Field(0.5, ge=0)
+
+    def shares(self) -> tuple[float, ...]:
+        return tuple(getattr(self, t) for t in DEMAND_TYPES)
+
+
+#: GPAD's bins of calendar days from booking to appointment (NHS Digital, Appointments in General Practice)
+GPAD_BINS = ("same_day", "1_day", "2_7_days", "8_14_days", "15_21_days", "22_28_days", "over_28_days")
+
+
 class DemandConfig(Frozen):
     appointments_per_patient_year: float = P(
         6.3, "requests per patient per year",
         "assumed: GPAD's 5.9 appointments delivered a patient a year (370.1m in 12 months to Apr 2024, "
-        "NHS England, / 62.4m patients) plus the requests not met; tuned so the model delivers about 5.6",
+        "NHS England, / 62.4m patients) plus the requests not met; the baseline books 5.97 a patient (5.68 attended, "
+        "the rest DNA; docs/model.md 7)",
         "appointment requests per patient per year", ge=0, le=100)
     winter_uplift: float = P(0.10, "share", "assumed", "extra demand in December to February", ge=0, le=3)
     weekday_profile: tuple[float, float, float, float, float] = P(
@@ -172,7 +192,30 @@ class DemandConfig(Frozen):
                             ge=0, le=1)
     return_after_days: int = P(5, "working days", "assumed", "when a returning patient contacts again",
                                ge=1, le=260)
-    mix: DemandMix = P(DemandMix(), "share", "assumed; tuned so that GPs deliver about 45% of "
+    planned_share: float = P(
+        0.15, "share of all requests", "assumed (reviews, follow-ups, long-term-condition and medication reviews "
+        "booked ahead by design; GPAD counts them in its 8-28 and over-28-day bins); tuned to GPAD's lead-time "
+        "profile (docs/model.md 7)",
+        "share of all requests booked ahead by design with a desired date (taken out of each type's routine "
+        "requests, spread over types by `planned_weights`)", ge=0, le=0.9)
+    planned_weights: PlannedWeights = P(PlannedWeights(), "relative", "assumed (same-day work is never planned)",
+                                        "relative propensity of each type's requests to be planned")
+    planned_lead_weeks: tuple[float, ...] = P(
+        (0.30, 0.25, 0.15, 0.13, 0.07, 0.05, 0.03, 0.02), "relative weight by week ahead",
+        "assumed; tuned to GPAD's 8-14, 15-21, 22-28 and over-28-day shares (docs/model.md 7)",
+        "the desired lead of planned requests: entry i is the weight of a desired date i+1 weeks ahead "
+        "(5i+1 to 5i+5 working days, spread evenly); the diary opens two weeks beyond the last", min_length=1,
+        max_length=26)
+    dna_rates: tuple[float, float, float, float, float, float, float] = P(
+        (0.019, 0.05, 0.068, 0.082, 0.085, 0.087, 0.089), "share of booked appointments, by GPAD lead bin",
+        "NHS Digital GPAD, analysed by S. Black (GPonline, Nov 2019: 1.9% same day, 5% next day, 6.8% 2-7 days, "
+        "8.2-8.9% more than a week ahead; the 8.2-8.9% spread over the longer bins, assumed)",
+        "share of booked appointments not attended, by calendar days from booking (same day, 1 day, 2-7, 8-14, "
+        "15-21, 22-28, over 28); the slot is used either way")
+    dna_scale: float = P(1.0, "multiplier", "assumed (1: the national rates); set to a PCN's own DNA share "
+                         "over the national", "multiplies every `dna_rates` entry", ge=0, le=10)
+    mix: DemandMix = P(DemandMix(), "share", "assumed; tuned (v3: 6 points from gp_complex to nursing, which "
+                       "practice nurses and DPC staff serve) so that GPs deliver about 45% of "
                        "appointments (RCGP key statistics Apr 2024: 45%; Health Foundation Dec 2023: 47%)",
                        "share of requests by type")
 
@@ -180,7 +223,17 @@ class DemandConfig(Frozen):
     def _profile_positive(self) -> "DemandConfig":
         if any(v < 0 for v in self.weekday_profile) or sum(self.weekday_profile) <= 0:
             raise ValueError("weekday_profile needs five non-negative values with a positive sum")
+        if any(v < 0 for v in self.planned_lead_weeks) or sum(self.planned_lead_weeks) <= 0:
+            raise ValueError("planned_lead_weeks needs non-negative weights (one a week ahead) with a positive sum")
+        if any(not 0 <= v <= 1 for v in self.dna_rates):
+            raise ValueError("dna_rates needs seven shares between 0 and 1 (one per GPAD lead-time bin)")
         return self
+
+    @property
+    def diary_days(self) -> int:
+        """The diary's horizon in working days: routine requests' `patience_days`, or two weeks beyond the
+        furthest desired date of planned work, whichever is further."""
+        return max(self.patience_days, 5 * len(self.planned_lead_weeks) + 11)
 
 
 class CalendarConfig(Frozen):
@@ -218,11 +271,26 @@ class GpConfig(Frozen):
 
 
 class NurseConfig(Frozen):
-    wte_per_10k: float = P(3.0, "WTE per 10,000 patients", "assumed from NHS Digital General "
-                           "Practice Workforce orders of magnitude (nurses about 2.6 FTE per 10,000 "
-                           "patients plus HCAs); 3.0 in calibration (docs/model.md 7)",
-                           "nurses and HCAs", ge=0, le=50)
+    wte_per_10k: float = P(2.7, "WTE per 10,000 patients", "NHS Digital General Practice Workforce, Jan 2022: "
+                           "16,501 nurse FTE (TOTAL_NURSES_FTE) for 61.6m registered patients = 2.68",
+                           "practice nurses (HCAs and other direct patient care staff: `dpc`)", ge=0, le=50)
     sessions_per_wte: float = P(9.0, "sessions a week", "assumed", "sessions per WTE", ge=0, le=10)
     patient_facing_share: float = P(0.85, "share of sessions", "assumed",
                                     "share of nurse time in appointments", ge=0, le=1)
     appointment_minutes: float = P(15.0, "minutes", "assumed", "nurse appointment length", gt=0, le=240)
+
+
+class DpcConfig(Frozen):
+    """The practices' own direct-patient-care staff (HCAs, phlebotomists, nursing associates...): a pool per
+    practice serving `nursing` after the practice nurses (docs/model.md 2.3)."""
+
+    wte_per_10k: float = P(2.4, "WTE per 10,000 patients", "NHS Digital General Practice Workforce, Jan 2022: "
+                           "14,993 direct patient care FTE (TOTAL_DPC_FTE) for 61.6m registered patients = 2.43",
+                           "practices' direct patient care staff (not ARRS)", ge=0, le=50)
+    sessions_per_wte: float = P(9.0, "sessions a week", "assumed", "sessions per WTE", ge=0, le=10)
+    patient_facing_share: float = P(0.5, "share of sessions", "assumed: the count includes dispensers and "
+                                    "other roles that book no appointments; tuned with the demand mix to GPAD's "
+                                    "appointments a patient (docs/model.md 7)",
+                                    "share of DPC time in booked appointments", ge=0, le=1)
+    appointment_minutes: float = P(15.0, "minutes", "assumed (HCA and phlebotomy slots of 10-20 minutes)",
+                                   "DPC appointment length", gt=0, le=240)

@@ -13,7 +13,8 @@ from pcnsim.config.base import SESSION_HOURS, WEEKS_PER_YEAR, WTE_HOURS, Frozen
 from pcnsim.config.calibration import CalibrationConfig, check_unknowns
 from pcnsim.config.leadership import ClinicalDirectorConfig, IcsConfig, LeadershipConfig, ManagerConfig
 from pcnsim.config.money import CostsConfig, FundingConfig
-from pcnsim.config.practices import CalendarConfig, DemandConfig, GpConfig, NurseConfig, PcnConfig, RunConfig
+from pcnsim.config.practices import (CalendarConfig, DemandConfig, DpcConfig, GpConfig, NurseConfig, PcnConfig,
+                                     RunConfig)
 from pcnsim.config.sweep import Sweep
 
 
@@ -80,6 +81,7 @@ class Scenario(Frozen):
     calendar: CalendarConfig = CalendarConfig()
     gps: GpConfig = GpConfig()
     nurses: NurseConfig = NurseConfig()
+    dpc: DpcConfig = DpcConfig()
     arrs: ArrsConfig = ArrsConfig()
     clinical_director: ClinicalDirectorConfig = ClinicalDirectorConfig()
     manager: ManagerConfig = ManagerConfig()

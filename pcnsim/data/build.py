@@ -28,11 +28,12 @@ __all__ = ["DataFiles", "find_files", "build_pcn", "build_england", "Built", "BA
            "DEMAND_PER_APPOINTMENT"]
 
 #: The baseline's requests per patient a year (`demand.appointments_per_patient_year`) and the
-#: ratio of requests to GPAD appointments it stands for (6.3 requests for 5.9 appointments a
-#: patient, docs/model.md 7): a built scenario's demand starts at the data's appointments a
-#: patient times this ratio, for `pcnsim calibrate` to refine.
+#: ratio of requests to the appointments GPAD would count (every status) that the baseline model
+#: gives: 6.3 requests for 5.97 booked appointments (attended and DNA) a patient (docs/model.md 7):
+#: a built scenario's demand starts at the data's appointments a patient times this ratio, for
+#: `pcnsim calibrate` to refine.
 BASELINE_DEMAND = 6.3
-DEMAND_PER_APPOINTMENT = 6.3 / 5.9
+DEMAND_PER_APPOINTMENT = 6.3 / 5.97
 
 
 @dataclass(frozen=True)

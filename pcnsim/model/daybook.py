@@ -27,24 +27,27 @@ from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
 I1, I2, I3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
 F1, F2 = types.float64[::1], types.float64[:, ::1]
 
-#: A PCN's booking rules, fixed for the run: practices, the nursing type and whether an ARRS pool serves it,
+#: A PCN's booking rules, fixed for the run: practices, the nursing type, whether an ARRS pool serves it and which,
 #: whether offers are drawn, the returning share, the share of slots held for the day, a GP appointment's
 #: minutes; acceptance by lead, the GPs' type order, the practices' rotation by day, the ARRS pools' types and
 #: the booking passes' reach.
-_RULES = {"P": types.int64, "nursing": types.int64, "nursing_in_arrs": types.boolean, "draw": types.boolean,
+_RULES = {"P": types.int64, "nursing": types.int64, "nursing_in_arrs": types.boolean, "nursing_pool": types.int64,
+          "draw": types.boolean,
           "return_share": types.float64, "on_the_day_share": types.float64, "gp_minutes": types.float64,
           "accept_p": F1, "gp_order": I1, "rotation": I2, "arrs_type_slice": I1, "passes": I1}
 #: The diary and the day's tallies, written in place (`booking.Diary`, whose attributes they are).
-_BOOKS = {"free": I2, "held": I2, "capacity": I2, "booked_gp": I2, "booked_pref": I2, "by_lead": I2, "sup": F2,
+_BOOKS = {"free": I2, "held": I2, "capacity": I2, "booked_gp": I2, "booked_pref": I2, "sup": F2,
           "arrived": I3, "carried": I2, "returns": I3, "unbooked_today": I2, "carry_open": F1,
           "week_counts": from_dtype(WEEK_COUNTS)[::1], "by_type": from_dtype(BY_TYPE)[::1], "used": F1,
-          "offered": F1, "served_by_age": F1}
-#: One open day: its urgent and routine arrivals (P, T), the booking stream's uniforms from `u0` on, the day's
-#: index, extra GP slots at practice 0, whether the run is measuring, and the staff's slots by pool and
-#: supervision hours (`booking.Staffing`).
-_DAY = {"urgent": I2, "routine": I2, "u": F1, "u0": types.int64, "day_index": types.int64, "extra": types.int64,
-        "measuring": types.boolean, "slots": F1, "protected": types.float64, "wanted": types.float64,
-        "needed": types.float64}
+          "offered": F1, "served_by_age": F1, "planned_by_age": F1, "lead_bins": F2}
+#: One open day: its urgent and routine arrivals (P, T) and planned ones by desired lead (H, P, T), the
+#: booking stream's uniforms from `u0` on, the day's index, extra GP slots at practice 0, whether the run is
+#: measuring, the staff's slots by pool and supervision hours (`booking.Staffing`), and GPAD's lead bin of a
+#: booking l open days ahead of today and of an urgent request carried from the last open day.
+_DAY = {"urgent": I2, "routine": I2, "planned": I3, "u": F1, "u0": types.int64,
+        "day_index": types.int64, "extra": types.int64, "measuring": types.boolean, "slots": F1,
+        "protected": types.float64, "wanted": types.float64, "needed": types.float64, "gpad_bin": I1,
+        "back_bin": types.int64}
 
 Rules = namedtuple("Rules", _RULES)
 Books = namedtuple("Books", _BOOKS)
@@ -91,14 +94,17 @@ def _taken(u, at, n, a):
 
 
 @njit(**_jit)
-def _pref(rules, books, u, need, L, day_index, urgent, lead, declined, nurses, arrs, draw, ucur):
-    """`Diary._pref_py`: practice nurses' and ARRS pools' first free slots within L days."""
+def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurses, dpc, arrs, ucur):
+    """`Diary._pref_py`: practice nurses', DPC staff's and ARRS pools' first free slots on days lo..L-1."""
     P, nur, atypes, free = rules.P, rules.nursing, rules.arrs_type_slice, books.free
     K = atypes.shape[0]
-    want = np.zeros(P + K, np.int64)
-    if nurses:
-        for p in range(P):
+    nr = 2 * P + K
+    want = np.zeros(nr, np.int64)
+    for p in range(P):
+        if nurses:
             want[p] = need[p, nur]
+        if dpc:
+            want[P + p] = need[p, nur]
     by_pool = np.zeros((K, P), np.int64)
     if arrs:
         for k in range(K):
@@ -106,25 +112,25 @@ def _pref(rules, books, u, need, L, day_index, urgent, lead, declined, nurses, a
             for p in range(P):
                 by_pool[k, p] = need[p, atypes[k]]
                 tot += need[p, atypes[k]]
-            want[P + k] = tot
+            want[2 * P + k] = tot
     anyw = False
-    for r in range(P + K):
+    for r in range(nr):
         if want[r] != 0:
             anyw = True
             break
     if not anyw:
         return ucur
-    nr = P + K
-    o_r = np.empty(nr * L, np.int64)
-    o_l = np.empty(nr * L, np.int64)
-    o_n = np.empty(nr * L, np.int64)
+    span = L - lo
+    o_r = np.empty(nr * span, np.int64)
+    o_l = np.empty(nr * span, np.int64)
+    o_n = np.empty(nr * span, np.int64)
     no = 0
     asked = np.zeros(nr, np.int64)
     for r in range(nr):
         w = want[r]
         if w > 0:
             left = w
-            for l in range(L):
+            for l in range(lo, L):
                 f = free[P + r, l]
                 if f > 0:
                     n = f if f < left else left
@@ -136,7 +142,7 @@ def _pref(rules, books, u, need, L, day_index, urgent, lead, declined, nurses, a
                     if left == 0:
                         break
             asked[r] = w - left
-    took_any = (not urgent) and draw
+    took_any = draw and rules.draw
     took = np.empty(no, np.int64)
     for i in range(no):
         if took_any:
@@ -150,57 +156,62 @@ def _pref(rules, books, u, need, L, day_index, urgent, lead, declined, nurses, a
             r, l = o_r[i], o_l[i]
             free[P + r, l] -= k
             books.booked_pref[r, l] += k
-            if not urgent:
-                lead[l] += k
+            if tally:
+                t = nur if r < 2 * P else atypes[r - 2 * P]
+                lead[t, l] += k
     for p in range(P):
-        need[p, nur] -= asked[p]
-    if not arrs:
-        return ucur
-    order = rules.rotation[day_index % P]
+        need[p, nur] -= asked[p] + asked[P + p]
     splits = np.zeros((K, P), np.int64)
     tmp = np.zeros(P, np.int64)
-    for k in range(K):
-        _split(by_pool[k], asked[P + k], order, tmp)
-        for p in range(P):
-            splits[k, p] = tmp[p]
-            need[p, atypes[k]] -= tmp[p]
+    if arrs:
+        order = rules.rotation[day_index % P]
+        for k in range(K):
+            _split(by_pool[k], asked[2 * P + k], order, tmp)
+            for p in range(P):
+                splits[k, p] = tmp[p]
+                need[p, atypes[k]] -= tmp[p]
     if took_any:
         left_over = asked.copy()
         for i in range(no):
             left_over[o_r[i]] -= took[i]
         for p in range(P):
-            declined[p, nur] += left_over[p]
-        order2 = rules.rotation[(day_index + 1) % P]
-        for k in range(K):
-            _split(splits[k], left_over[P + k], order2, tmp)
-            for p in range(P):
-                declined[p, atypes[k]] += tmp[p]
+            dec2[0, p, nur] += left_over[p]
+            dec2[1, p, nur] += left_over[P + p]
+        if arrs:
+            order2 = rules.rotation[(day_index + 1) % P]
+            for k in range(K):
+                _split(splits[k], left_over[2 * P + k], order2, tmp)
+                for p in range(P):
+                    dec2[2, p, atypes[k]] += tmp[p]
     return ucur
 
 
 @njit(**_jit)
-def _pref_all(rules, books, u, need, L, day_index, urgent, lead, declined, draw, ucur):
-    """`Diary._pref_all`: an ARRS role serving nursing leaves the practice nurses first, then ARRS."""
+def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, ucur):
+    """`Diary._pref_all`: practice nurses (with the ARRS pools unless one serves nursing), DPC staff, then an
+    ARRS pool serving nursing."""
     if rules.nursing_in_arrs:
-        ucur = _pref(rules, books, u, need, L, day_index, urgent, lead, declined, True, False, draw, ucur)
-        return _pref(rules, books, u, need, L, day_index, urgent, lead, declined, False, True, draw, ucur)
-    return _pref(rules, books, u, need, L, day_index, urgent, lead, declined, True, True, draw, ucur)
+        ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, False, ucur)
+        ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur)
+        return _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, False, True, ucur)
+    ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, True, ucur)
+    return _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur)
 
 
 @njit(**_jit)
-def _gp(rules, books, u, need, L, lead, declined, ucur):
-    """`Diary._gp_py`: the types most constrained first into each practice's GP days."""
+def _gp(rules, books, u, need, lo, L, draw, lead, declined, ucur):
+    """`Diary._gp_py`: the types most constrained first into each practice's GP days lo..L-1."""
     P, free = rules.P, books.free
     NT = need.shape[1]
-    cap = P * NT * (L + 1)
+    cap = P * NT * (L - lo + 1)
     o_p = np.empty(cap, np.int64)
     o_t = np.empty(cap, np.int64)
     o_l = np.empty(cap, np.int64)
     o_n = np.empty(cap, np.int64)
     no = 0
     for p in range(P):
-        l = 0
-        rem = free[p, 0]
+        l = lo
+        rem = free[p, lo]
         for t in rules.gp_order:
             left = need[p, t]
             while left > 0:
@@ -221,9 +232,10 @@ def _gp(rules, books, u, need, L, lead, declined, ucur):
                 rem -= n
             if l == L:
                 break
+    drawn = draw and rules.draw
     for i in range(no):
         n = o_n[i]
-        if rules.draw:
+        if drawn:
             k = _taken(u, ucur, n, rules.accept_p[o_l[i]])
             ucur += n
         else:
@@ -233,9 +245,66 @@ def _gp(rules, books, u, need, L, lead, declined, ucur):
         if k:
             free[p, l] -= k
             books.booked_gp[t, l] += k
-            lead[l] += k
+            lead[t, l] += k
         if k != n:
             declined[p, t] += n - k
+    return ucur
+
+
+@njit(**_jit)
+def _second(rules, books, u, dec2, R, lead, declined, ucur):
+    """`Diary._second_py`: decliners of a preferred role offered the earliest slots of the roles after it."""
+    P, nur, free = rules.P, rules.nursing, books.free
+    NT = dec2.shape[2]
+    cands = np.empty(3, np.int64)
+    o_c = np.empty(3 * R, np.int64)
+    o_l = np.empty(3 * R, np.int64)
+    o_n = np.empty(3 * R, np.int64)
+    for s in range(3):
+        for p in range(P):
+            for t in range(NT):
+                n = dec2[s, p, t]
+                if n == 0:
+                    continue
+                nc = 0
+                if t == nur and s == 0:
+                    cands[nc] = 2 * P + p
+                    nc += 1
+                if t == nur and s < 2 and rules.nursing_in_arrs:
+                    cands[nc] = 3 * P + rules.nursing_pool
+                    nc += 1
+                cands[nc] = p
+                nc += 1
+                no = 0
+                left = n
+                for l in range(R):
+                    for j in range(nc):
+                        c = cands[j]
+                        f = free[c, l]
+                        if f > 0:
+                            m = f if f < left else left
+                            o_c[no] = c
+                            o_l[no] = l
+                            o_n[no] = m
+                            no += 1
+                            left -= m
+                            if left == 0:
+                                break
+                    if left == 0:
+                        break
+                for i in range(no):
+                    c, l, m = o_c[i], o_l[i], o_n[i]
+                    k = _taken(u, ucur, m, rules.accept_p[l])
+                    ucur += m
+                    if k:
+                        free[c, l] -= k
+                        if c < P:
+                            books.booked_gp[t, l] += k
+                        else:
+                            books.booked_pref[c - P, l] += k
+                        lead[t, l] += k
+                    left += m - k
+                declined[p, t] += left
     return ucur
 
 
@@ -250,14 +319,16 @@ def _any(a):
 
 @njit(**_jit)
 def book_day(rules, books, day, stats):
-    """Urgent care, routine booking and return decisions of one open day, in place (`Diary.book_day_lists`).
+    """Urgent care, planned and routine booking, second offers and return decisions of one open day, in place
+    (`Diary.book_day_lists`).
 
-    `arrived` (urgent, routine by practice and type) is emptied, `carried` becomes today's urgent
-    requests not seen, `returns` moves a day and gains today's returners, `unbooked_today` gets the
-    routine requests no diary could take; `stats` rows (DIVERTED, ...) get the day's counts by type.
+    `arrived` (urgent, routine, planned by desired lead, by practice and type) is emptied, `carried` becomes
+    today's urgent requests not seen, `returns` moves a day and gains today's returners, `unbooked_today` gets
+    the routine and planned requests no diary could take; `stats` rows (DIVERTED, ...) get the day's counts by
+    type; the day's bookings are tallied by lead (`served_by_age`) and, measuring, by type and GPAD bin.
     """
-    free, booked_gp, by_lead, carried, returns, arrived = (books.free, books.booked_gp, books.by_lead, books.carried,
-                                                           books.returns, books.arrived)
+    free, booked_gp, carried, returns, arrived = (books.free, books.booked_gp, books.carried, books.returns,
+                                                  books.arrived)
     u, u0, day_index = day.u, day.u0, day.day_index
     P, NT = carried.shape
     H = free.shape[1]
@@ -265,11 +336,15 @@ def book_day(rules, books, day, stats):
     for i in range(stats.shape[0]):
         for t in range(stats.shape[1]):
             stats[i, t] = 0
-    lead = np.zeros(H, np.int64)
+    lead = np.zeros((NT, H), np.int64)
+    lead_pl = np.zeros((NT, H), np.int64)
     declined = np.zeros((P, NT), np.int64)
+    dec2 = np.zeros((3, P, NT), np.int64)
     urgent = np.empty((P, NT), np.int64)
     routine = np.empty((P, NT), np.int64)
     both = np.empty((P, NT), np.int64)
+    planned = np.zeros((H, P, NT), np.int64)
+    n = 0
     for p in range(P):
         for t in range(NT):
             urgent[p, t] = arrived[0, p, t]
@@ -277,6 +352,13 @@ def book_day(rules, books, day, stats):
             both[p, t] = carried[p, t] + urgent[p, t]
             arrived[0, p, t] = 0
             arrived[1, p, t] = 0
+    for l in range(H):
+        for p in range(P):
+            for t in range(NT):
+                x = arrived[2 + l, p, t]
+                planned[l, p, t] = x
+                n += x
+                arrived[2 + l, p, t] = 0
     # returners due today are routine
     for p in range(P):
         for t in range(NT):
@@ -285,15 +367,19 @@ def book_day(rules, books, day, stats):
             routine[p, t] += b
             for j in range(R - 1):
                 returns[p, t, j] = returns[p, t, j + 1]
-    n_routine = 0
     for p in range(P):
         for t in range(NT):
-            n_routine += routine[p, t]
+            n += routine[p, t]
 
     # urgent, today only: yesterday's first, preferred pools then GPs (most constrained types first)
+    seen_carried = np.zeros(NT, np.int64)
     before = both.sum()
     if before:
-        _pref_all(rules, books, u, both, 1, day_index, True, lead, declined, False, 0)
+        before_t = np.zeros(NT, np.int64)
+        for p in range(P):
+            for t in range(NT):
+                before_t[t] += both[p, t]
+        _pref_all(rules, books, u, both, 0, 1, day_index, False, lead, False, dec2, 0)
         for p in range(P):
             cap = free[p, 0]
             if cap <= 0:
@@ -312,46 +398,86 @@ def book_day(rules, books, day, stats):
                         break
             if tot:
                 free[p, 0] -= tot
-        seen = before - both.sum()
-        seen_carried = carried.sum()
         for p in range(P):
             for t in range(NT):
                 new = both[p, t] if both[p, t] < urgent[p, t] else urgent[p, t]   # of those left, today's newest
                 left = both[p, t] - new                                              # yesterday's, not seen
-                seen_carried -= left
+                seen_carried[t] += carried[p, t] - left
+                before_t[t] -= both[p, t]
                 stats[DIVERTED, t] += left
                 carried[p, t] = new
-        by_lead[1, 0] += seen_carried
-        lead[0] += seen - seen_carried
+        for t in range(NT):
+            lead[t, 0] += before_t[t] - seen_carried[t]
     else:
         for p in range(P):
             for t in range(NT):
                 stats[DIVERTED, t] += carried[p, t]
                 carried[p, t] = urgent[p, t]
 
+    # planned: by desired day, the first free slot of an eligible role at or after it; never declined
+    planned_left = np.zeros((P, NT), np.int64)
+    for lo in range(H):
+        need = planned[lo]
+        if not _any(need):
+            continue
+        _pref_all(rules, books, u, need, lo, H, day_index, False, lead_pl, True, dec2, 0)
+        if _any(need):
+            _gp(rules, books, u, need, lo, H, False, lead_pl, declined, 0)
+            for p in range(P):
+                for t in range(NT):
+                    planned_left[p, t] += need[p, t]
+
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
     ucur = u0
     for L in rules.passes:
         if not _any(routine):
             break
-        ucur = _pref_all(rules, books, u, routine, L, day_index, False, lead, declined, rules.draw, ucur)
+        ucur = _pref_all(rules, books, u, routine, 0, L, day_index, True, lead, True, dec2, ucur)
         if _any(routine):
-            ucur = _gp(rules, books, u, routine, L, lead, declined, ucur)
+            ucur = _gp(rules, books, u, routine, 0, L, True, lead, declined, ucur)
+    # second offers, from their own block of uniforms
+    if rules.draw:
+        _second(rules, books, u, dec2, rules.passes[rules.passes.shape[0] - 1], lead, declined, u0 + n)
+    # the day's bookings by lead (urgent and routine: waits in working days) and, measuring, by GPAD bin
+    sba = books.served_by_age
     for l in range(H):
-        by_lead[l, l] += lead[l]
+        tot = 0
+        for t in range(NT):
+            tot += lead[t, l]
+        if tot:
+            sba[l] += tot
+    sc = seen_carried.sum()
+    if sc:
+        sba[1] += sc
+    for l in range(H):
+        tot = 0
+        for t in range(NT):
+            tot += lead_pl[t, l]
+        if tot:
+            books.planned_by_age[l] += tot
+    if day.measuring:
+        bins, gb = books.lead_bins, day.gpad_bin
+        for t in range(NT):
+            for l in range(H):
+                x = lead[t, l] + lead_pl[t, l]
+                if x:
+                    bins[t, gb[l]] += x
+            if seen_carried[t]:
+                bins[t, day.back_bin] += seen_carried[t]
     for p in range(P):
         for t in range(NT):
-            books.unbooked_today[p, t] = routine[p, t]
+            books.unbooked_today[p, t] = routine[p, t]      # routine requests no eligible diary could take
+            routine[p, t] += planned_left[p, t]
     # not booked (declined, or no eligible slot in the horizon): contact again later, or go elsewhere
-    at = u0 + n_routine
+    at = u0 + 2 * n
     for p in range(P):
         for t in range(NT):
-            n = declined[p, t] + routine[p, t]
-            stats[ELSEWHERE, t] += n
+            m = declined[p, t] + routine[p, t]
+            stats[ELSEWHERE, t] += m
             g = 0
-            if rules.return_share > 0 and n:
-                g = _taken(u, at, n, rules.return_share)
-                at += n
+            if rules.return_share > 0 and m:
+                g = _taken(u, at, m, rules.return_share)
+                at += m
                 stats[ELSEWHERE, t] -= g
             returns[p, t, R - 1] = g
 
@@ -408,8 +534,8 @@ def end_day(rules, books, day, stats):
     """`Diary.end_day_lists`: supervision given, today's appointments counted, the diary moved a day
     and a new day opened at the horizon; the day's counts go to `week_counts`."""
     P, atypes, gp_min = rules.P, rules.arrs_type_slice, rules.gp_minutes
-    free, capacity, booked_gp, booked_pref, by_lead, sup = (books.free, books.capacity, books.booked_gp,
-                                                             books.booked_pref, books.by_lead, books.sup)
+    free, capacity, booked_gp, booked_pref, sup = (books.free, books.capacity, books.booked_gp, books.booked_pref,
+                                                   books.sup)
     week = books.week_counts[0]
     K = atypes.shape[0]
     NT = booked_gp.shape[0]
@@ -427,24 +553,25 @@ def end_day(rules, books, day, stats):
     for t in range(NT):
         gp_sum += booked_gp[t, 0]
     nurse = 0
+    dpc = 0
     for p in range(P):
         nurse += booked_pref[p, 0]
+        dpc += booked_pref[P + p, 0]
     arrs = 0
     for k in range(K):
-        arrs += booked_pref[P + k, 0]
+        arrs += booked_pref[2 * P + k, 0]
     week.gp += gp_sum
     week.nurse += nurse
+    week.dpc += dpc
     week.arrs += arrs
-    for l in range(H + 1):
-        books.served_by_age[l] += by_lead[l, 0]
     if day.measuring:
         by_type = books.by_type
         today = np.empty(NT)
         for t in range(NT):
             today[t] = float(booked_gp[t, 0])
-        today[rules.nursing] += nurse
+        today[rules.nursing] += nurse + dpc
         for k in range(K):
-            today[atypes[k]] += booked_pref[P + k, 0]
+            today[atypes[k]] += booked_pref[2 * P + k, 0]
         for t in range(NT):
             row = by_type[t]
             row.appointments += today[t]
@@ -455,19 +582,23 @@ def end_day(rules, books, day, stats):
         used, offered = books.used, books.offered
         used[0] += gp_sum
         used[1] += nurse
+        used[2] += dpc
         for k in range(K):
-            used[2 + k] += booked_pref[P + k, 0]
+            used[3 + k] += booked_pref[2 * P + k, 0]
         c0 = 0
         c1 = 0
+        c2 = 0
         for p in range(P):
             c0 += capacity[p, 0]
             c1 += capacity[P + p, 0]
+            c2 += capacity[2 * P + p, 0]
         offered[0] += c0
         offered[1] += c1
+        offered[2] += c2
         for k in range(K):
-            offered[2 + k] += capacity[2 * P + k, 0]
+            offered[3 + k] += capacity[3 * P + k, 0]
     # the diary moves on a day; a new day opens at the horizon
-    for a in (free, books.held, capacity, booked_gp, booked_pref, by_lead):
+    for a in (free, books.held, capacity, booked_gp, booked_pref):
         _move(a)
     for r in range(3):
         for l in range(H - 1):
@@ -489,8 +620,11 @@ def serve(rules, books, day):
     for p in range(P):
         for t in range(NT):
             a, b = day.urgent[p, t], day.routine[p, t]
+            for l in range(day.planned.shape[0]):
+                b += day.planned[l, p, t]
+                arrived[2 + l, p, t] += day.planned[l, p, t]
             arrived[0, p, t] += a
-            arrived[1, p, t] += b
+            arrived[1, p, t] += day.routine[p, t]
             total += a + b
             if day.measuring:
                 books.by_type[t].requests += a + b

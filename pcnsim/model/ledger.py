@@ -24,6 +24,7 @@ class Week:
     gp_appointments: float = 0.0
     arrs_appointments: float = 0.0
     nurse_appointments: float = 0.0
+    dpc_appointments: float = 0.0
     unmet: float = 0.0
     diverted: float = 0.0
     returned: float = 0.0

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, WEEKS_PER_YEAR, Scenario
+from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce
 from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.claims import Claims
@@ -45,7 +45,8 @@ class Pcn:
         self.week_rows: list[tuple] = []          # one row of WEEKLY_SERIES a week (`weekly` reads them by series)
         self._week_values = operator.attrgetter(*WEEK_FIELDS)
         self._weekly = None
-        self.served_by_age = np.zeros(scenario.demand.patience_days + 1)   # measured appointments by lead
+        self.served_by_age = np.zeros(scenario.demand.diary_days + 1)   # measured bookings by lead (working days)
+        self.planned_by_age = np.zeros(scenario.demand.diary_days + 1)  # of planned work (not waits)
         self.measuring = False
         self.backlog_start = 0
 
@@ -91,14 +92,17 @@ class Pcn:
                     self.work.done_share["development"]
             needed, practices.supervision_needed = practices.supervision_needed, 0.0
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
-            wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments
+            wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments + wk.dpc_appointments
             wk.backlog = practices.backlog()
             served = practices.week_served_by_age
             n_served = served.sum()
             wk.wait_days_mean = float(served @ leads / n_served) if n_served else 0.0
+            planned = practices.diary.planned_by_age
             if self.measuring:
                 self.served_by_age += served
-            served.fill(0.0)                          # the practices add to it in place (and read it each day)
+                self.planned_by_age += planned
+            served.fill(0.0)
+            planned.fill(0.0)                          # the practices add to it in place (and read it each day)
             arrs.close_week(week)
             wk.cd_strain = cd.strain
             wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
@@ -144,8 +148,9 @@ class Pcn:
         m["spend_per_year"] = measured.per_year("spend")
         m["registered_patients"] = float(s.list_size)
         m["cost_per_appointment"] = m["spend_per_year"] / m["appointments_per_year"] if m["appointments_per_year"] else math.nan
-        m["gp_appointment_share"] = (m["gp_appointments_per_year"] / m["appointments_per_year"]
-                                     if m["appointments_per_year"] else 0.0)
+        # of booked appointments (attended and not), as GPAD counts them by role
+        booked = m["booked_appointments_per_year"]
+        m["gp_appointment_share"] = m["gp_appointments_per_year"] / booked if booked else 0.0
         return m
 
     def delivery_metrics(self, measured: Measured) -> dict[str, float]:
@@ -155,34 +160,50 @@ class Pcn:
         A seam: these belong to `Practices.metrics`, once the practices report their own.
         """
         pr, years, per_year, mean = self.practices, measured.years, measured.per_year, measured.mean
-        requests, appointments = measured.total("requests"), measured.total("appointments")
+        requests = measured.total("requests")
         bt = pr.by_type
         served = self.served_by_age
         cum = np.cumsum(served)
         n_served = cum[-1] if cum.size else 0.0
-        n = served.sum()
+        # did-not-attend: each type's booked appointments (slots used) times the expected DNA rate of its
+        # bookings' GPAD lead bins (no random draw: the slot is used either way)
+        bins = pr.diary.lead_bins
+        rates = np.array(self.s.demand.dna_rates) * self.s.demand.dna_scale
+        made = bins.sum(axis=1)
+        dna_share = np.divide(bins @ rates, made, out=np.zeros_like(made), where=made > 0)
+        booked_by_type = bt["appointments"]
+        dna_by_type = booked_by_type * dna_share
+        booked = float(booked_by_type.sum())
+        dna = float(dna_by_type.sum())
+        all_bins = bins.sum(axis=0)
+        n = all_bins.sum()
         m = {"requests_per_year": per_year("requests"),
-             "appointments_per_year": per_year("appointments"),
+             "appointments_per_year": (booked - dna) / years,
+             "dna_per_year": dna / years,
+             "booked_appointments_per_year": booked / years,
              "gp_appointments_per_year": per_year("gp_appointments"),
              "arrs_appointments_per_year": per_year("arrs_appointments"),
              "nurse_appointments_per_year": per_year("nurse_appointments"),
+             "dpc_appointments_per_year": per_year("dpc_appointments"),
              "unmet_per_year": per_year("unmet"),
              "backlog_start": float(self.backlog_start),
              "backlog_end": pr.backlog(),
-             "demand_met_share": appointments / requests if requests else 1.0,
+             "demand_met_share": (booked - dna) / requests if requests else 1.0,
              "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
              "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
              "gp_supervision_hours_per_week": mean("gp_supervision_hours"),
              "practice_lead_pcn_hours_per_week": mean("practice_lead_pcn_hours"),
              "diverted_per_year": bt["diverted"].sum() / years, "returned_per_year": bt["returned"].sum() / years,
-             "booked_same_day_share": float(served[0] / n) if n else 0.0,
-             # 14 calendar days = 10 working days: "over 14 days" is a lead of 11 working days or more
-             "booked_over_14_days_share": float(served[11:].sum() / n) if n else 0.0}
+             "booked_same_day_share": float(all_bins[0] / n) if n else 0.0,
+             "booked_over_14_days_share": float(all_bins[4:].sum() / n) if n else 0.0}
+        for b, name in enumerate(GPAD_BINS):
+            m[f"booked_share.{name}"] = float(all_bins[b] / n) if n else 0.0
         end = pr.backlog_by_type()
         start = getattr(self, "backlog_start_by_type", np.zeros_like(end))
         for i, t in enumerate(DEMAND_TYPES):
             m[f"requests_per_year.{t}"] = bt["requests"][i] / years
-            m[f"appointments_per_year.{t}"] = bt["appointments"][i] / years
+            m[f"appointments_per_year.{t}"] = (booked_by_type[i] - dna_by_type[i]) / years
+            m[f"dna_per_year.{t}"] = dna_by_type[i] / years
             m[f"gp_appointments_per_year.{t}"] = bt["gp"][i] / years
             m[f"unmet_per_year.{t}"] = bt["unmet"][i] / years
             m[f"diverted_per_year.{t}"] = bt["diverted"][i] / years

@@ -3,10 +3,12 @@
 Each working day's requests are triaged at the end of the day (18:00): urgent requests take
 today's free slots of an eligible clinician (yesterday's urgent first), or wait one day, then
 are diverted (111, A&E, community pharmacy). Routine requests (and returning patients) are
-booked into the first free slot of an eligible clinician within the booking horizon: a diary of
-free slots by clinician pool for the next H open days, a GP and a nurse pool per practice and
-one pool per ARRS role for the whole PCN. A patient offered a slot beyond their tolerance
-declines; decliners and patients no diary can take contact again later or go elsewhere. GP
+booked into the first free slot of an eligible clinician within `demand.patience_days`: a diary of
+free slots by clinician pool for the next H open days, a GP, a nurse and a direct-patient-care pool
+per practice and one pool per ARRS role for the whole PCN. A patient offered a slot beyond their
+tolerance declines and is offered the earliest slot of the roles after it; decliners and patients no
+diary can take contact again later or go elsewhere. Planned requests (reviews, follow-ups) take the
+first free slot at or after their desired date, up to H open days ahead. GP
 supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 and 2.4).
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pcnsim.model.booking import Diary, Staffing
 from pcnsim.model.calendar import (DAY, SERVICE_AT, SESSION_MINUTES, SLOTS, WEEK, WINTER_WEEKS, leave_share,
                                    open_days)
 from pcnsim.model.ledger import Week
+from pcnsim.model.tallies import gpad_bin
 
 if TYPE_CHECKING:
     import simpy
@@ -29,8 +32,7 @@ if TYPE_CHECKING:
     from pcnsim.model.arrs import ArrsWorkforce
 
 T = {t: i for i, t in enumerate(DEMAND_TYPES)}
-GP, NURSE = 0, 1                        # clinician pools; ARRS role i is pool 2 + i
-POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
+POOLS = ("gp", "nurse", "dpc", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 
 
 
@@ -38,7 +40,8 @@ POOLS = ("gp", "nurse", *ARRS_ROLES)    # the `utilisation.<role>` suffixes
 def eligible_roles(scenario) -> dict[str, list[str]]:
     """Per demand type, the roles that may serve it, preferred first (GPs last, for every type).
 
-    Practice nurses serve `nursing`; each ARRS role the type it `serves`; the ARRS roles serving
+    Practice nurses, then the practices' direct-patient-care staff, serve `nursing`; each ARRS role the
+    type it `serves`; the ARRS roles serving
     one type share one PCN-wide diary (their slots pooled). ARRS GPs and practice nurses
     (`joins`) work in the practices' GP and nurse diaries instead.
     """
@@ -46,9 +49,23 @@ def eligible_roles(scenario) -> dict[str, list[str]]:
     for t in DEMAND_TYPES:
         roles = [r for r in ARRS_ROLES if getattr(scenario.arrs.roles, r).serves == t
                  and not getattr(scenario.arrs.roles, r).joins]
-        out[t] = (["nurse"] if t == "nursing" else []) + roles + ["gp"]
+        out[t] = (["nurse", "dpc"] if t == "nursing" else []) + roles + ["gp"]
     return out
 
+
+
+def planned_shares(scenario) -> np.ndarray:
+    """Share of each type's requests planned (booked ahead by design): `demand.planned_share` of all requests,
+    spread over the types by `demand.planned_weights` (proportional to mix x weight), each capped at the
+    type's routine share (1 - urgent): planned requests come out of the routine ones."""
+    d = scenario.demand
+    mix = np.array(d.mix.shares())
+    mix = mix / mix.sum()
+    weights = np.array(d.planned_weights.shares())
+    cap = 1.0 - np.array(d.urgent.shares())
+    if d.planned_share <= 0 or (mix * weights).sum() <= 0:
+        return np.zeros(mix.size)
+    return np.minimum(d.planned_share * weights / (mix * weights).sum(), cap)
 
 
 def list_sizes(scenario) -> np.ndarray:
@@ -71,12 +88,44 @@ def list_sizes(scenario) -> np.ndarray:
     return mean * x / x.mean()
 
 
-def practice_wte(listed: tuple[float, ...], per_10k: float, sizes: np.ndarray) -> np.ndarray:
-    """WTE by practice: listed one by one (`pcn.gp_wte`, published practice figures), else the
-    rate per 10,000 patients times each practice's list. A new array: the caller may change it."""
-    if listed:
-        return np.array(listed, dtype=float)
-    return per_10k * sizes / 10_000
+def practice_wte(scenario, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GP, practice-nurse and direct-patient-care WTE by practice (before the CD's and practice leads' time
+    comes out of the GPs'): listed one by one (`pcn.gp_wte`, `pcn.nurse_wte`, `pcn.dpc_wte`: published
+    practice figures), else the rate per 10,000 patients times each practice's list. New arrays: the
+    caller may change them."""
+    pcn = scenario.pcn
+
+    def wte(listed: tuple[float, ...], per_10k: float) -> np.ndarray:
+        return np.array(listed, dtype=float) if listed else per_10k * sizes / 10_000
+
+    return (wte(pcn.gp_wte, scenario.gps.wte_per_10k), wte(pcn.nurse_wte, scenario.nurses.wte_per_10k),
+            wte(pcn.dpc_wte, scenario.dpc.wte_per_10k))
+
+
+def gpad_bins(open_days, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """GPAD's lead-time bin of a booking l open days ahead, for each week of the year and weekday it is made
+    on, (52, 5, H); and the bin of an urgent request carried from the previous open day, (52, 5). Calendar
+    days count weekends and closed days, as GPAD does; the year wraps."""
+    W, D = len(open_days), len(open_days[0])
+    table = np.zeros((W, D, H), np.int64)
+    back = np.zeros((W, D), np.int64)
+    for w in range(W):
+        for d in range(D):
+            cal, k, l = 7 * w + d, 0, 0
+            while l < H:
+                ww, dd = divmod(k, 7)
+                if dd < D and open_days[(w + ww) % W][dd] and k >= d:
+                    table[w, d, l] = gpad_bin(7 * (w + ww) + dd - cal)
+                    l += 1
+                k += 1
+            k = cal - 1
+            while True:
+                ww, dd = divmod(k, 7)
+                if dd < D and open_days[ww % W][dd]:
+                    break
+                k -= 1
+            back[w, d] = gpad_bin(cal - k)
+    return table, back
 
 
 def days(env, practices: list[Practices]):
@@ -108,7 +157,7 @@ class Practices:
         self.env, self.week, self.arrs, self.measuring, self.engine = env, week, arrs, measuring, engine
         self.rng, self.rng_booking = rng, rng_booking
         d = s.demand
-        P, NT, H = s.pcn.practices, len(DEMAND_TYPES), d.patience_days
+        P, NT, H, R = s.pcn.practices, len(DEMAND_TYPES), d.diary_days, d.patience_days
         self.P, self.H = P, H
         leave = leave_share(s)
 
@@ -126,23 +175,30 @@ class Practices:
         self.open_days = open_days(s)                  # is_open by week of the year and weekday
         self.lam_weeks: dict[int, np.ndarray] = {}    # the week's expected requests by week of the year (`week_ahead`)
         urgent = np.array(d.urgent.shares())
-        # triage splits Poisson arrivals into independent Poisson urgent and routine streams (thinning)
-        self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * (1 - urgent)[None, :]])   # (2, P, T)
+        self.planned = plan = planned_shares(s)
+        # triage splits Poisson arrivals into independent Poisson urgent, routine and planned streams (thinning),
+        # the planned by desired lead (l open days ahead: week i's weight spread over leads 5i+1..5i+5)
+        weeks = np.array(d.planned_lead_weeks, dtype=float)
+        by_lead = np.zeros(H)
+        by_lead[1:1 + 5 * weeks.size] = np.repeat(weeks / weeks.sum() / 5, 5)
+        self.lam_split = np.concatenate([np.stack([self.lam * urgent[None, :], self.lam * np.maximum(1 - urgent - plan, 0.0)[None, :]]),
+                                         by_lead[:, None, None] * (self.lam * plan[None, :])[None]])  # (2 + H, P, T)
         # an offer d days ahead is taken with probability accept_p[d]; no draw when tolerance is 0 (`draw`)
         draw = d.tolerance_days > 0
         accept_p = np.exp(-np.arange(H) / d.tolerance_days) if draw else np.ones(H)
-        reach = min(d.skill_mix_reach_days + 1, H)
-        passes = np.array((reach, H) if reach < H else (H,), np.int64)
+        reach = min(d.skill_mix_reach_days + 1, R)
+        passes = np.array((reach, R) if reach < R else (R,), np.int64)
+        self.gpad_bin, self.back_bin = gpad_bins(self.open_days, H)
 
-        # the pools: GPs and nurses per practice; one PCN-wide ARRS pool per type ARRS roles serve
+        # the pools: GPs, nurses and DPC staff per practice; one PCN-wide ARRS pool per type ARRS roles serve
         self.eligible = eligible_roles(s)
-        self.arrs_types = [T[t] for t in DEMAND_TYPES if len(self.eligible[t]) > (2 if t == "nursing" else 1)]
+        self.arrs_types = [T[t] for t in DEMAND_TYPES if len(self.eligible[t]) > (3 if t == "nursing" else 1)]
         K = len(self.arrs_types)
         roles = [getattr(s.arrs.roles, r) for r in ARRS_ROLES]
         # role -> ARRS pool; ARRS GPs and nurses join the practices' diaries (-1, -2), by list share
         self.role_pool = np.array([-1 if ro.joins == "gp" else -2 if ro.joins == "nurse"
                                    else self.arrs_types.index(T[ro.serves]) for ro in roles])
-        self.pool_of_roles = np.zeros((2 * P + K, len(ARRS_ROLES)))
+        self.pool_of_roles = np.zeros((3 * P + K, len(ARRS_ROLES)))
         share = sizes / sizes.sum()
         for i, k in enumerate(self.role_pool):
             if k == -1:
@@ -150,14 +206,14 @@ class Practices:
             elif k == -2:
                 self.pool_of_roles[P:2 * P, i] = share
             else:
-                self.pool_of_roles[2 * P + k, i] = 1.0
+                self.pool_of_roles[3 * P + k, i] = 1.0
         # GPs book the most constrained types first (fewest roles that could serve them), ties in type order
         gp_order = np.array(sorted(range(NT), key=lambda t: (len(self.eligible[DEMAND_TYPES[t]]), t)))
         self.nursing = T["nursing"]
 
         # capacity a working day, in appointments (before supervision)
         cd_wte = min(s.clinical_director.clinical_sessions, SLOTS) / s.gps.sessions_per_wte if s.gps.sessions_per_wte else 0
-        gp_wte = practice_wte(s.pcn.gp_wte, s.gps.wte_per_10k, sizes)
+        gp_wte, nurse_wte, dpc_wte = practice_wte(s, sizes)
         gp_wte[0] = max(0.0, gp_wte[0] - cd_wte)     # the CD is one of practice 0's GPs
         # each practice's GP lead gives hours to PCN work out of GP time (leadership.practice_lead_pcn_hours_per_week)
         lead_wte = min(s.leadership.practice_lead_pcn_hours_per_week / (s.gps.sessions_per_wte * SESSION_MINUTES / 60)
@@ -166,10 +222,11 @@ class Practices:
         self.lead_pcn_hours_week = P * lead_wte * s.gps.sessions_per_wte * SESSION_MINUTES / 60 * (1 - leave)
         day = (1 - leave) * SESSION_MINUTES / DAYS_PER_WEEK
         self.gp_slots_day = gp_wte * s.gps.sessions_per_wte * s.gps.patient_facing_share * day / s.gps.appointment_minutes
-        nurse_wte = practice_wte(s.pcn.nurse_wte, s.nurses.wte_per_10k, sizes)
         self.nurse_slots_day = (nurse_wte * s.nurses.sessions_per_wte * s.nurses.patient_facing_share
                                 * day / s.nurses.appointment_minutes)
-        self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, np.zeros(len(self.arrs_types))])
+        self.dpc_slots_day = dpc_wte * s.dpc.sessions_per_wte * s.dpc.patient_facing_share * day / s.dpc.appointment_minutes
+        self.base_slots = np.concatenate([self.gp_slots_day, self.nurse_slots_day, self.dpc_slots_day,
+                                          np.zeros(len(self.arrs_types))])
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
         self.carry_extra = 0.0                  # the fraction of a slot the CD's and locums' clinics carry over
@@ -177,7 +234,7 @@ class Practices:
         self._open: Optional[Staffing] = None
         self.diary = Diary(P, H, d.return_after_days, self.arrs_types, self.nursing, gp_order, accept_p, draw, passes,
                            d.return_share, d.on_the_day_share, float(s.gps.appointment_minutes))
-        # the diary's tallies the PCN reads (appointments by lead, totals by type) and its week's supervision needed
+        # the diary's tallies the PCN reads (bookings by lead, totals by type) and its week's supervision needed
         self.week_served_by_age, self.by_type = self.diary.served_by_age, self.diary.by_type
         self.supervision_needed = 0.0
         # today's extra GP sessions at practice 0
@@ -250,8 +307,8 @@ class Practices:
         out = (dy.arrived.sum(axis=(0, 1)) + dy.carried.sum(0) + dy.booked_gp.sum(1)
                + dy.returns.sum(axis=(0, 2))).astype(float)
         pref = dy.booked_pref.sum(1)
-        out[self.nursing] += pref[:P].sum()
-        out[dy.arrs_type_slice] += pref[P:]
+        out[self.nursing] += pref[:2 * P].sum()
+        out[dy.arrs_type_slice] += pref[2 * P:]
         return out
 
     def backlog(self) -> float:
@@ -264,9 +321,9 @@ class Practices:
         """Share of each role's patient-facing slots used for patients (ARRS roles: their pool's share)."""
         used, offered = self.diary.used, self.diary.offered
         share = np.divide(used, offered, out=np.zeros_like(used), where=offered > 0)
-        out = {"gp": float(share[0]), "nurse": float(share[1])}
+        out = {"gp": float(share[0]), "nurse": float(share[1]), "dpc": float(share[2])}
         for r, k in zip(ARRS_ROLES, self.role_pool):
-            out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[2 + k])
+            out[r] = float(share[0] if k == -1 else share[1] if k == -2 else share[3 + k])
         return out
 
     def week_ahead(self, week: int) -> None:
@@ -277,8 +334,8 @@ class Practices:
             season = self.season[w] * self.weekday_profile
             lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
         self.week_arrivals = self.rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)
-        # routine requests by day: (P, T) flattened, a view (summing over two axes at once is several times slower)
-        self.routine_by_day = self.week_arrivals[:, 1].reshape(DAYS_PER_WEEK, -1).sum(axis=1).tolist()
+        # routine and planned requests by day (each may need uniforms): summed as one flat axis a day
+        self.routine_by_day = self.week_arrivals[:, 1:].reshape(DAYS_PER_WEEK, -1).sum(axis=1).tolist()
 
     def day(self, week: int, day: int) -> None:
         """18:00 of a weekday: the day's requests arrive; on open days they are served."""
@@ -307,9 +364,10 @@ class Practices:
         total = self.cd_gp_slots_today + self.locum_slots_today + self.carry_extra
         extra = math.floor(total + 1e-9)
         self.carry_extra = total - extra
-        # the day's uniforms, consecutive numbers of the booking stream: one per routine request (arrived
-        # or returning) for its offer, then one for its return; drawn in blocks, the same numbers
-        need = 2 * (self.routine_pending + routine + self.returns_due)
+        # the day's uniforms, consecutive numbers of the booking stream: for each routine or planned request
+        # (arrived or returning) one for its offer, one for a second offer and one for its return; drawn in
+        # blocks, the same numbers
+        need = 3 * (self.routine_pending + routine + self.returns_due)
         self.routine_pending = 0
         at, pool = self._u_next, self._u_pool
         if at + need > pool.size:
@@ -334,13 +392,16 @@ class Practices:
                     dy.capacity[p, 0] += whole
         self.gp_offered_week += float(dy.capacity[:self.P, 0].sum()) + extra
         staffing, measuring = self.staffing(), self.measuring()
+        w, d = divmod(day_index, DAYS_PER_WEEK)
+        w %= WEEKS_PER_YEAR
+        gpad_bin, back_bin = self.gpad_bin[w, d], int(self.back_bin[w, d])
         if self.compiled:
-            day = self._day(arrivals[0], arrivals[1], pool, at, day_index, extra, measuring, staffing.slots,
-                            staffing.protected, staffing.wanted, staffing.needed)
+            day = self._day(arrivals[0], arrivals[1], arrivals[2:], pool, at, day_index, extra, measuring,
+                            staffing.slots, staffing.protected, staffing.wanted, staffing.needed, gpad_bin, back_bin)
             self.returns_due = self._serve(self._rules, self._books, day)
         else:
             self.returns_due = self.diary.serve_lists(day_index, arrivals, pool[at:at + need].tolist(), extra,
-                                                      measuring, staffing)
+                                                      measuring, staffing, gpad_bin.tolist(), back_bin)
 
     def close_week(self) -> None:
         """Saturday, first: the open days' counts (`Diary.week_counts`, summed day by day, as the ledger would
@@ -355,6 +416,7 @@ class Practices:
         self.supervision_needed += c["supervision_needed"]
         wk.gp_appointments += c["gp"]
         wk.nurse_appointments += c["nurse"]
+        wk.dpc_appointments += c["dpc"]
         wk.arrs_appointments += c["arrs"]
         if self.gp_offered_week > 0:
             self.last_gp_pressure = (c["gp"] + c["diverted"] + c["elsewhere"]) / self.gp_offered_week

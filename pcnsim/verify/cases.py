@@ -37,7 +37,7 @@ def queue_scenario(lam: float, c: int, patience_days: int = 60, horizon_weeks: i
     """One practice whose booked-ahead diary is the discrete-time queue with Poisson(lam) arrivals and c a day.
 
     One demand type (`gp_complex`), all routine, no slots held for the day, every offer taken,
-    no returns, no nurses, no ARRS, a CD with no clinical sessions, no leave, no bank
+    no returns, nothing planned, no nurses or DPC staff, no ARRS, a CD with no clinical sessions, no leave, no bank
     holidays, a flat weekday profile and no winter: only the practice's GPs serve, and their
     capacity is 1 WTE x 10 sessions x 250 min / 5 days = 500 minutes a day, i.e. c
     appointments of 500/c minutes. Demand per working day is list x rate / 260 = lam. Each
@@ -61,7 +61,8 @@ def queue_scenario(lam: float, c: int, patience_days: int = 60, horizon_weeks: i
         "calendar.bank_holidays": False, "calendar.leave_weeks_per_year": 0.0,
         "gps.wte_per_10k": 10.0, "gps.sessions_per_wte": 10.0, "gps.patient_facing_share": 1.0,
         "gps.appointment_minutes": minutes_per_day / c,
-        "nurses.wte_per_10k": 0.0, "funding.arrs_per_patient": 0.0,
+        "nurses.wte_per_10k": 0.0, "dpc.wte_per_10k": 0.0, "funding.arrs_per_patient": 0.0,
+        "demand.planned_share": 0.0,          # nothing booked ahead by design: every lead is a wait
         "clinical_director.clinical_sessions": 0, "ics.meeting_load": 0.0,
         "leadership.practice_lead_pcn_hours_per_week": 0.0,     # no GP time out of the queue's capacity
     })

@@ -44,20 +44,22 @@ def _demand_checks(runs: list[tuple[Scenario, model.Replication]]) -> list[Check
     for s, rep in runs:
         m, w, years = rep.metrics, rep.weekly, s.years_measured
         lhs = m["requests_per_year"]
-        rhs = m["appointments_per_year"] + m["unmet_per_year"] + (m["backlog_end"] - m["backlog_start"]) / years
+        rhs = (m["appointments_per_year"] + m["dna_per_year"] + m["unmet_per_year"]
+               + (m["backlog_end"] - m["backlog_start"]) / years)
         worst_year = max(worst_year, abs(lhs - rhs) / max(lhs, 1.0))
         before = np.concatenate([[0.0], w["backlog"][:-1]])
         worst_week = max(worst_week, float(np.max(np.abs(
             w["requests"] - (w["appointments"] + w["unmet"] + w["backlog"] - before)))))
-        split = m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"]
-        worst_split = max(worst_split, abs(m["appointments_per_year"] - split) / max(split, 1.0))
+        split = (m["gp_appointments_per_year"] + m["arrs_appointments_per_year"] + m["nurse_appointments_per_year"]
+                 + m["dpc_appointments_per_year"])
+        worst_split = max(worst_split, abs(m["booked_appointments_per_year"] - split) / max(split, 1.0))
     n = len(runs)
     worst_type = 0.0
     for s, rep in runs:
         m, years = rep.metrics, s.years_measured
         for t in DEMAND_TYPES:
             lhs = m[f"requests_per_year.{t}"]
-            rhs = (m[f"appointments_per_year.{t}"] + m[f"unmet_per_year.{t}"]
+            rhs = (m[f"appointments_per_year.{t}"] + m[f"dna_per_year.{t}"] + m[f"unmet_per_year.{t}"]
                    + m[f"backlog_change.{t}"] / years)
             worst_type = max(worst_type, abs(lhs - rhs) / max(m["requests_per_year"], 1.0))
     return [
@@ -68,7 +70,7 @@ def _demand_checks(runs: list[tuple[Scenario, model.Replication]]) -> list[Check
                f"max rel |requests - (appointments + unmet + (backlog_end - backlog_start)/years)|, {n} runs"),
         _check("demand conserved (every week)", 0.0, worst_week, 1e-6,
                f"max |requests - appointments - unmet - (backlog - backlog last week)| over weeks of {n} runs"),
-        _check("appointments = GP + ARRS + nurse", 0.0, worst_split, 1e-9,
+        _check("booked appointments = GP + ARRS + nurse + DPC", 0.0, worst_split, 1e-9,
                f"max rel difference over {n} runs"),
     ]
 
@@ -137,7 +139,7 @@ def _limit_checks(plan: _Plan) -> list[Check]:
                          "CD meeting hours + meetings expected (all weeks) with ics.meeting_load = 0"))
     # triage books a preferred role only if it has a slot today (reach 0), else a GP today
     unlimited = scenario(base, {"gps.wte_per_10k": 50.0, "ics.meeting_load": 0.0, "demand.mix.social": 0.0,
-                                "demand.skill_mix_reach_days": 0})
+                                "demand.skill_mix_reach_days": 0, "demand.planned_share": 0.0})
     m = model.simulate(unlimited, 0).metrics
     checks.append(_check("unlimited capacity: nothing unmet", 0.0, m["unmet_per_year"] + m["backlog_end"], 0.0,
                          "unmet per year + backlog at end with 50 GP WTE per 10k, no meetings, no social demand, reach 0"))
@@ -166,7 +168,33 @@ def _delivery_checks(plan: _Plan) -> list[Check]:
         w = [r.weekly for r in runs]
         ratio[label] = float(np.mean([x["gp_supervision_hours"].sum() for x in w]))
         leavers[label] = float(np.mean([r.metrics["arrs_leavers_per_year"] for r in runs]))
+    checks += _second_offer_checks(plan)
     return checks
+
+
+def _second_offer_checks(plan: _Plan) -> list[Check]:
+    """Generous GP capacity (9 WTE per 10,000): a patient who declines a far slot is offered the earliest slot
+    of the next eligible role, so no type goes unmet (beyond 5%) while one of its eligible roles sits idle
+    (under 90% utilised), and little goes unmet overall (under 3%)."""
+    from pcnsim.model.practices import eligible_roles
+    weeks = 78 if plan.quick else 104
+    sc = scenario(values={"name": "verify-second-offer", "gps.wte_per_10k": 9.0, "run.horizon_weeks": weeks,
+                          "run.warmup_weeks": 26})
+    m = model.simulate(sc, 0).metrics
+    worst, who = 0.0, "none"
+    for t, roles in eligible_roles(sc).items():
+        requests = m[f"requests_per_year.{t}"]
+        unmet = m[f"unmet_per_year.{t}"] / requests if requests else 0.0
+        idle = [r for r in roles if m[f"utilisation.{r}"] < 0.9]
+        if idle and unmet > worst:
+            shares = ", ".join(f"{r} {m['utilisation.' + r]:.0%}" for r in idle)
+            worst, who = unmet, f"{t} ({shares})"
+    overall = m["unmet_per_year"] / m["requests_per_year"]
+    return [_check("second offer: no type unmet while an eligible role is idle", 0.0, worst, 0.05,
+                   f"largest unmet share of a type with an eligible role under 90% utilised, GPs 9 WTE per 10,000 "
+                   f"({weeks - 26} weeks; worst: {who})", relation="<="),
+            _check("second offer: little unmet with generous GP capacity", 0.0, overall, 0.03,
+                   f"unmet / requests with GPs 9 WTE per 10,000 ({weeks - 26} weeks)", relation="<=")]
 
 
 def _claims_checks(plan: _Plan) -> list[Check]:

@@ -20,11 +20,9 @@ class Observed:
     """A replication plus what a daily observer saw in each PCN, at the end of every open day.
 
     `day_week[k]` is the week of the k-th open day; `backlog[p][k]` the requests waiting at
-    its end in PCN p; `age_sum[p][k]` the sum of their ages (end-of-day counts already made:
-    a booking of lead l now k + 1 days from its appointment has made l - k; an urgent request
-    carried to tomorrow 1; a returner r days from contacting again R - r). `weekly[p]` are
-    the PCNs' own weekly series and `served_by_age[p]` their measured appointments by lead
-    in working days. `idle_unmet[p]` is the most free bookable slots, over the open days, that
+    its end in PCN p; `age_sum[p][k]` its boundary term for Little's law (`age_sum`). `weekly[p]`
+    are the PCNs' own weekly series and `served_by_age[p]` their measured bookings (urgent and
+    routine) by lead in working days, counted when made. `idle_unmet[p]` is the most free bookable slots, over the open days, that
     an eligible pool had while a request it could serve went unbooked for want of a slot.
     """
 
@@ -35,6 +33,7 @@ class Observed:
     weekly: list[dict[str, np.ndarray]]
     patience_days: list[int] = field(default_factory=list)
     served_by_age: list[np.ndarray] = field(default_factory=list)
+    planned_by_age: list[np.ndarray] = field(default_factory=list)
     return_after_days: list[int] = field(default_factory=list)
     idle_unmet: list[float] = field(default_factory=list)
 
@@ -76,17 +75,20 @@ def observe(s: Scenario, replication: int = 0) -> Observed:
         weekly=[{k: np.asarray(v) for k, v in pcn.weekly.items()} for pcn in ics.pcns],
         patience_days=[pcn.practices.H for pcn in ics.pcns],
         served_by_age=[np.asarray(pcn.served_by_age, dtype=float).copy() for pcn in ics.pcns],
+        planned_by_age=[np.asarray(pcn.planned_by_age, dtype=float).copy() for pcn in ics.pcns],
         return_after_days=[pcn.practices.diary.returns.shape[-1] for pcn in ics.pcns], idle_unmet=idle)
 
 
 def age_sum(pr: Diary) -> int:
-    """End-of-day counts already made by the requests waiting in a diary (after the day's service and diary move)."""
-    H = pr.H
-    lead, k = np.arange(H + 1)[:, None], np.arange(H)[None, :]
-    booked = int((pr.by_lead * np.maximum(lead - k, 0)).sum())
+    """The boundary term of Little's law for the requests waiting in a diary at the end of a day (after the
+    day's service and diary move): end-of-day counts already made by those counted when they leave (an urgent
+    request carried to tomorrow 1; a returner r days from contacting again R - r), less the end-of-day counts
+    still to come of those counted when booked (an appointment k open days after tomorrow: k)."""
     R = pr.returns.shape[-1]
     returners = int((pr.returns.sum(axis=(0, 1)) * (R - np.arange(R))).sum())
-    return booked + int(pr.carried.sum()) + returners
+    booked = pr.booked_gp.sum(0) + pr.booked_pref.sum(0)
+    ahead = int(booked @ np.arange(booked.size))
+    return int(pr.carried.sum()) + returners - ahead
 
 
 def idle_while_unmet(pr: Diary) -> float:
@@ -98,7 +100,7 @@ def idle_while_unmet(pr: Diary) -> float:
     unbooked = pr.unbooked_today
     if not unbooked.any():
         return 0.0
-    P, H = pr.P, pr.H
+    P, H = pr.P, int(pr.passes[-1])        # routine requests book within the passes' last reach
     worst = 0.0
     for t in range(unbooked.shape[1]):
         at = unbooked[:, t] > 0
@@ -106,9 +108,9 @@ def idle_while_unmet(pr: Diary) -> float:
             continue
         worst = max(worst, float(pr.free_gp[at, :H - 1].sum()))
         if t == pr.nursing:
-            worst = max(worst, float(pr.free[P:2 * P][at, :H - 1].sum()))
+            worst = max(worst, float(pr.free[P:2 * P][at, :H - 1].sum()), float(pr.free[2 * P:3 * P][at, :H - 1].sum()))
         if t in pr.arrs_types:
-            worst = max(worst, float(pr.free[2 * P + pr.arrs_types.index(t), :H - 1].sum()))
+            worst = max(worst, float(pr.free[3 * P + pr.arrs_types.index(t), :H - 1].sum()))
     return worst
 
 
@@ -119,12 +121,13 @@ def little(s: Scenario, obs: Observed) -> tuple[float, float]:
     (0 when seen the day it is triaged); an urgent request carried to the next day is in one,
     whether it is then seen (lead 1) or diverted; a patient who will contact again is in R of
     them (R = `demand.return_after_days`) before the new contact is triaged; a patient who goes
-    elsewhere is in none. Summing over the open days of the measured weeks:
+    elsewhere is in none. Bookings are counted when made (`served_by_age`), the others when they
+    leave the backlog. Summing over the open days of the measured weeks:
 
-        sum_d Q_d = sum_served l + diverted + R x returned + S_end - S_start
+        sum_d Q_d = sum_booked l + diverted + R x returned + S_end - S_start
 
-    where S is the end-of-day counts already made by the requests waiting at the end of the
-    window (S_end) and just before it (S_start), the boundary terms (`age_sum`).
+    where S is the boundary term (`age_sum`) at the end of the window (S_end) and just before
+    it (S_start); planned bookings count with their leads (`planned_by_age`), like the others.
     """
     if s.ics.pcns != 1:
         raise ValueError("the sample-path Little check reads per-PCN metrics: use one PCN")
@@ -136,10 +139,10 @@ def little(s: Scenario, obs: Observed) -> tuple[float, float]:
     s_end = int(ages[inside][-1])
     m = obs.replication.metrics
     years = s.years_measured
-    served = m["appointments_per_year"] * years
+    booked = obs.served_by_age[0] + obs.planned_by_age[0]
     diverted = m["diverted_per_year"] * years
     returned = m["returned_per_year"] * years
-    predicted = (m["wait_days_mean"] * served + diverted + obs.return_after_days[0] * returned
+    predicted = (float(booked @ np.arange(booked.size)) + diverted + obs.return_after_days[0] * returned
                  + s_end - s_start) / days
     return float(q[inside].mean()), float(predicted)
 
