@@ -21,8 +21,8 @@ class FundingConfig(Frozen):
         "holds after the list ends); empty: arrs_per_patient every year")
     cd_wte_per_50k: float = P(DES_CD_WTE_PER_50K, "WTE per 50,000 patients", "Network Contract DES 2019: "
                               "'0.25 WTE per 50,000' (Ockham Healthcare 2022); £0.729 a patient 2020/21-2023/24 "
-                              "(BMA)", "funded CD time; protected sessions beyond the DES rate's release the CD "
-                              "from clinics as `clinical_director.extra_protected_from` says (docs/model.md 2.5)",
+                              "(BMA); sessions beyond the DES rate's release the CD from clinics "
+                              "(`clinical_director.extra_protected_from`, docs/model.md 2.5)", "funded CD time",
                               ge=0, le=5)
     manager_wte: float = P(1.0, "WTE", "assumed; leadership and management payment £0.699 per adjusted "
                            "patient 2023/24 (NHS England)", "PCN manager time funded", ge=0, le=10)
