@@ -135,7 +135,7 @@ def test_more_protected_time_gets_more_leadership_done_with_less_displacement():
     assert m["cd_displaced_clinical_hours_per_week"] < b["cd_displaced_clinical_hours_per_week"]
     assert m["leadership_tasks_overdue_share"] < b["leadership_tasks_overdue_share"]
     assert m["development_hours_per_week"] > b["development_hours_per_week"]
-    # the first two extra sessions take the off slots; beyond them each takes a clinic
+    # every extra session takes one of the CD's clinics (backfilled by a locum, the default)
     assert most["cd_clinical_hours_per_week"] < m["cd_clinical_hours_per_week"]
     assert most["lost_appointments_per_year"] < b["lost_appointments_per_year"]
 
@@ -487,3 +487,50 @@ def test_backfilled_extra_protected_time_pays_a_locum_and_unbackfilled_loses_the
     assert lost["lost_appointments_per_year"] - backfilled["lost_appointments_per_year"] > 30 * gp_session
     # contracted hours: the week is no longer with clinics replaced; with 'off' it is one session longer
     assert off["cd_protected_hours_per_week"] == pytest.approx(backfilled["cd_protected_hours_per_week"])
+
+
+@pytest.mark.parametrize("source, clinics, replaced, off", [("clinics_backfilled", 4, 2, 2), ("clinics", 4, 2, 2),
+                                                            ("off", 6, 0, 0)])
+def test_funded_time_beyond_the_des_rate_replaces_clinics_as_extra_protected_time_does(source, clinics, replaced, off):
+    """Twice the DES rate of funded CD time (4 protected slots) gets the timetable two extra protected sessions
+    get: the slots beyond the DES rate's two replace clinics, unless `extra_protected_from` is 'off'."""
+    from pcnsim.model.clinical_director import clinic_count
+
+    def scenario(cd_wte: float, extra: float) -> Scenario:
+        return Scenario.model_validate({"funding": {"cd_wte_per_50k": cd_wte}, "clinical_director": {
+            "extra_protected_sessions": extra, "extra_protected_from": source}})
+    funded, extra = scenario(0.5, 0.0), scenario(0.25, 2.0)
+    for s in (funded, extra):
+        kinds, _ = timetable(s)
+        assert (kinds.count("protected"), kinds.count("clinical"), kinds.count("off")) == (4, clinics, off)
+        assert clinic_count(s) == (clinics, replaced)
+    # below the DES rate nothing changes: fewer protected slots, the clinics of the contract, more days off
+    assert clinic_count(scenario(0.125, 0.0)) == (6, 0) and timetable(scenario(0.125, 0.0))[0].count("off") == 3
+
+
+@pytest.mark.parametrize("source", ["clinics_backfilled", "clinics"])
+def test_more_funded_cd_time_does_not_lengthen_the_cds_week(source):
+    """The regression found in leadership v3: doubling funded CD time put the new protected sessions on
+    the CD's days off, so the CD worked more hours (and strain and resignations rose). Paid plus unpaid
+    hours a week must not grow with funded time (a margin for the funded hours' fractions: 4.05 sessions
+    in four slots against 2.025 in two); with 'off', the old reading, they grow by about two sessions."""
+    run = {"run": {"horizon_weeks": 30, "warmup_weeks": 4}}
+
+    def worked(cd_wte: float, from_: str) -> tuple[float, dict]:
+        s = Scenario.model_validate({**run, "funding": {"cd_wte_per_50k": cd_wte},
+                                     "clinical_director": {"extra_protected_from": from_}})
+        reps = [simulate(s, r) for r in range(2)]
+        w = s.run.warmup_weeks
+        hours = np.mean([(rep.weekly["cd_contracted_hours"] + rep.weekly["cd_overtime_hours"])[w:].mean()
+                         for rep in reps])
+        return float(hours), {k: np.mean([rep.metrics[k] for rep in reps]) for k in reps[0].metrics}
+    base, _ = worked(0.25, source)
+    funded, m = worked(0.5, source)
+    assert funded <= base + 0.5
+    assert m["cd_protected_hours_per_week"] > 12       # the funded time is there (baseline about 7 h)
+    if source == "clinics_backfilled":
+        assert m["locum_sessions_per_year"] > 70       # two locum sessions a working week
+    else:
+        assert m["locum_sessions_per_year"] == 0.0 and m["lost_appointments_per_year"] > 1000
+    off, _ = worked(0.5, "off")
+    assert off > base + 5                             # the old reading: two sessions on the days off

@@ -80,13 +80,16 @@ def test_leadership_investment_steps():
     assert no_manager["manager_hours_used_per_week"] == 0 < today["manager_hours_used_per_week"]
     assert no_manager["cd_overtime_hours_per_week"] > today["cd_overtime_hours_per_week"]
     assert no_manager["cd_strain_mean"] > today["cd_strain_mean"]
-    # twice the CD time: fewer clinics given up, fewer appointments lost
+    # twice the CD time: fewer clinics given up, fewer appointments lost; the two sessions beyond the DES
+    # rate's release the CD from two clinics a locum runs (docs/model.md 2.5), not from the days off
     assert more_cd["cd_protected_hours_per_week"] > 1.8 * today["cd_protected_hours_per_week"]
     assert more_cd["cd_displaced_clinical_hours_per_week"] < today["cd_displaced_clinical_hours_per_week"]
     assert more_cd["lost_appointments_per_year"] < today["lost_appointments_per_year"]
+    assert more_cd["cd_clinical_hours_per_week"] < today["cd_clinical_hours_per_week"]
+    assert today["locum_sessions_per_year"] == 0 and more_cd["locum_sessions_per_year"] > 70
     # backfilled meetings buy nothing here: the meeting-aware diary puts every meeting the CD is expected
     # at in protected time (docs/model.md 2.5), so no clinic is left for a meeting and no locum is paid
-    assert backfill_meetings["locum_sessions_per_year"] == 0 == more_cd["locum_sessions_per_year"]
+    assert backfill_meetings["locum_sessions_per_year"] == more_cd["locum_sessions_per_year"]
     assert backfill_meetings["lost_appointments_per_year"] == more_cd["lost_appointments_per_year"]
     # backfilling leadership clinics too: no appointment is lost to the director's work
     assert backfill_all["lost_appointments_per_year"] == 0

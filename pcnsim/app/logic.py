@@ -80,7 +80,9 @@ LEVERS: tuple[Lever, ...] = (
     Lever("funding.arrs_per_patient", "ARRS budget (£ per patient a year)", "float", 0.0, 40.0, 0.5,
           help="The 2024/25 cap is £22.89."),
     Lever("funding.cd_wte_per_50k", "Funded clinical director time (WTE per 50,000 patients)", "float",
-          0.0, 1.5, 0.05, help="The contract funds 0.25 WTE per 50,000 patients."),
+          0.0, 1.5, 0.05, help="The contract funds 0.25 WTE per 50,000 patients; time beyond it "
+               "releases the CD from clinics, by default run by a paid locum "
+               "(clinical_director.extra_protected_from)."),
     Lever("clinical_director.extra_protected_sessions", "Extra protected CD sessions a week", "float",
           0.0, 4.0, 0.5, help="Protected sessions beyond the funded CD time; by default each replaces one of the CD's "
                "clinics, run by a paid locum (clinical_director.extra_protected_from)."),

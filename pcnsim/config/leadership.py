@@ -25,7 +25,8 @@ class ClinicalDirectorConfig(Frozen):
     extra_protected_from: ExtraProtectedFrom = P(
         "clinics_backfilled", "policy", "assumed (the Fuller stocktake and the sector mean sessions freed from "
         "clinics, backfilled and funded; docs/model.md 2.5)",
-        "what an extra protected session replaces: 'clinics_backfilled' one of the CD's clinics, a locum paid "
+        "what a protected session beyond the CD's contract (extra, or funded above the DES rate: "
+        "docs/model.md 2.5) replaces: 'clinics_backfilled' one of the CD's clinics, a locum paid "
         "for it (the practice keeps its appointments); 'clinics' one of the CD's clinics, not backfilled (its "
         "appointments lost); 'off' the CD's days off first, unpaid (the behaviour before leadership v3)")
     overflow: tuple[OverflowTarget, ...] = P(("manager", "clinical", "overtime"), "order", "assumed",

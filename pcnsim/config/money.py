@@ -6,6 +6,11 @@ from pydantic import model_validator
 from pcnsim.config.base import Frozen, P
 
 
+#: The Network Contract DES rate of funded CD time (WTE per 50,000 patients): the sessions it funds are the
+#: CD's own non-clinical sessions; protected sessions beyond them come out of the CD's clinics (docs/model.md 2.5)
+DES_CD_WTE_PER_50K = 0.25
+
+
 # --------------------------------------------------------------------------- money
 class FundingConfig(Frozen):
     arrs_per_patient: float = P(22.89, "£ per patient per year", "PCN ARRS cap 2024/25 (Pulse 2024); "
@@ -14,9 +19,11 @@ class FundingConfig(Frozen):
         (), "£ per patient per year, by year of the horizon", "scenario input (e.g. 2023/24 £22.67, 2024/25 "
         "£22.89: Pulse 2024)", "the ARRS budget year by year from April of the first year (the last value "
         "holds after the list ends); empty: arrs_per_patient every year")
-    cd_wte_per_50k: float = P(0.25, "WTE per 50,000 patients", "Network Contract DES 2019: '0.25 WTE "
-                              "per 50,000' (Ockham Healthcare 2022); £0.729 a patient 2020/21-2023/24 (BMA)",
-                              "funded CD time", ge=0, le=5)
+    cd_wte_per_50k: float = P(DES_CD_WTE_PER_50K, "WTE per 50,000 patients", "Network Contract DES 2019: "
+                              "'0.25 WTE per 50,000' (Ockham Healthcare 2022); £0.729 a patient 2020/21-2023/24 "
+                              "(BMA); sessions beyond the DES rate's release the CD from clinics "
+                              "(`clinical_director.extra_protected_from`, docs/model.md 2.5)", "funded CD time",
+                              ge=0, le=5)
     manager_wte: float = P(1.0, "WTE", "assumed; leadership and management payment £0.699 per adjusted "
                            "patient 2023/24 (NHS England)", "PCN manager time funded", ge=0, le=10)
     caip_per_patient: float = P(0.974, "£ per patient per year", "2024/25: the Capacity and Access Improvement "

@@ -12,7 +12,7 @@ from pcnsim.config.arrs import ArrsConfig
 from pcnsim.config.base import SESSION_HOURS, WEEKS_PER_YEAR, WTE_HOURS, Frozen
 from pcnsim.config.calibration import CalibrationConfig, check_unknowns
 from pcnsim.config.leadership import ClinicalDirectorConfig, IcsConfig, LeadershipConfig, ManagerConfig
-from pcnsim.config.money import CostsConfig, FundingConfig
+from pcnsim.config.money import DES_CD_WTE_PER_50K, CostsConfig, FundingConfig
 from pcnsim.config.practices import (CalendarConfig, DemandConfig, DpcConfig, GpConfig, NurseConfig, PcnConfig,
                                      RunConfig)
 from pcnsim.config.sweep import Sweep
@@ -196,6 +196,13 @@ class Scenario(Frozen):
     def cd_funded_hours(self) -> float:
         """Funded CD hours a week: WTE per 50k x list size / 50k x 37.5 h."""
         return self.funding.cd_wte_per_50k * self.list_size / 50_000 * WTE_HOURS
+
+    @property
+    def cd_contract_sessions(self) -> float:
+        """The CD's own non-clinical sessions a week: what the DES rate funds at this list size, or the
+        funded time if less (protected sessions beyond them replace clinics, docs/model.md 2.5)."""
+        des = DES_CD_WTE_PER_50K * self.list_size / 50_000 * WTE_HOURS
+        return min(des, self.cd_funded_hours) / SESSION_HOURS
 
     @property
     def cd_protected_sessions(self) -> float:

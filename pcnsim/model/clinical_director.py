@@ -41,25 +41,31 @@ def slot_of(series: MeetingSeries) -> int:
     return series.weekday * 2 + (series.session == "pm")
 
 
-def clinic_count(scenario: Scenario) -> tuple[int, int]:
-    """The CD's clinics a week, and how many of the contracted ones the extra protected sessions replace.
+def protected_slot_count(sessions: float) -> int:
+    """Whole slots for `sessions` protected sessions: round(p), at least one if any (halves to even)."""
+    return max(1, round(sessions)) if sessions > 1e-9 else 0
 
-    `clinical_director.extra_protected_from`: with 'clinics' or 'clinics_backfilled' each protected
-    slot beyond the funded ones replaces a clinic; with 'off' the extra slots take the days off first
-    and replace clinics only once those are used up. Either way protected and clinical slots share
-    the ten. Replaced clinics are counted against the timetable of the funded sessions alone.
+
+def clinic_count(scenario: Scenario) -> tuple[int, int]:
+    """The CD's clinics a week, and how many of the contracted ones protected sessions replace.
+
+    The CD's own non-clinical slots hold the funded sessions up to the DES rate's
+    (`Scenario.cd_contract_sessions`); every protected slot beyond them, funded beyond the DES rate or
+    extra (`clinical_director.extra_protected_sessions`), replaces a clinic with 'clinics' or
+    'clinics_backfilled' (`clinical_director.extra_protected_from`), so more protected time releases
+    the CD from clinics rather than lengthening their week; with 'off' the slots beyond take the days
+    off first and replace clinics only once those are used up. Either way protected and clinical slots
+    share the ten. Replaced clinics are counted against the timetable of the contract's sessions alone.
     """
     cd = scenario.clinical_director
-    prot = scenario.cd_protected_sessions
-    n_prot = max(1, round(prot)) if prot > 1e-9 else 0
-    funded = min(10.0, scenario.cd_funded_hours / SESSION_HOURS)
-    n_funded = max(1, round(funded)) if funded > 1e-9 else 0
+    n_prot = protected_slot_count(scenario.cd_protected_sessions)
+    n_base = protected_slot_count(min(10.0, scenario.cd_contract_sessions))
     clinics = min(cd.clinical_sessions, SLOTS)
     if cd.extra_protected_from == "off":
         n_clin = min(clinics, SLOTS - n_prot)
     else:
-        n_clin = max(0, min(clinics - max(0, n_prot - n_funded), SLOTS - n_prot))
-    return n_clin, max(0, min(clinics, SLOTS - n_funded) - n_clin)
+        n_clin = max(0, min(clinics - max(0, n_prot - n_base), SLOTS - n_prot))
+    return n_clin, max(0, min(clinics, SLOTS - n_base) - n_clin)
 
 
 def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> tuple[list[str], list[float]]:
@@ -71,7 +77,7 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     next slots of FIXED_ORDER (as many as `clinic_count` gives), the rest are off. No random draw.
     """
     prot = scenario.cd_protected_sessions
-    n_prot = max(1, round(prot)) if prot > 1e-9 else 0
+    n_prot = protected_slot_count(prot)
     n_clin, _ = clinic_count(scenario)
     order = list(FIXED_ORDER)
     if scenario.clinical_director.timetable == "meeting_aware":
@@ -123,7 +129,8 @@ class ClinicalDirector:
         self.representative = ics.s.ics.representation == "forum" and index < ics.s.ics.forum_representatives
         series = [m for m in ics.series if ics.expects(index, m)]
         self.slot_kind, self.slot_hours = timetable(self.s, series)
-        # the protected slots that replace a clinic (`clinic_count`; the week's last ones): a locum's clinic
+        # the protected slots that replace a clinic (`clinic_count`: those beyond the contract's, funded or
+        # extra; the week's last ones): a locum's clinic
         # with 'clinics_backfilled', the clinic's appointments lost with 'clinics', nothing with 'off'
         n_replaced = clinic_count(self.s)[1]
         prot_slots = [slot for slot, k in enumerate(self.slot_kind) if k == "protected"]
@@ -412,9 +419,9 @@ class ClinicalDirector:
         return out
 
     def replaced_clinic(self) -> None:
-        """A clinic an extra protected session replaced (`clinical_director.extra_protected_from`): a locum
-        runs it ('clinics_backfilled'), or its appointments are lost ('clinics'); with 'off', as before
-        leadership v3, nothing is booked."""
+        """A clinic a protected session beyond the contract's replaced (`clinical_director.extra_protected_from`):
+        a locum runs it ('clinics_backfilled'), or its appointments are lost ('clinics'); with 'off', as
+        before leadership v3, nothing is booked."""
         if self.extra_from == "clinics_backfilled":
             self.week.locum_sessions += 1
             self.practices.add_gp_session(locum=True)

@@ -145,7 +145,23 @@ def _limit_checks(plan: _Plan) -> list[Check]:
                          "unmet per year + backlog at end with 50 GP WTE per 10k, no meetings, no social demand, reach 0"))
     checks.append(_check("unlimited capacity: waits 0", 0.0, m["wait_days_mean"] + m["wait_days_p90"], 0.0,
                          "mean + p90 wait (working days): all booked the day they are triaged (capacity >> demand)"))
+    checks.append(_funded_time_check(base))
     return checks
+
+
+def _funded_time_check(base: Scenario) -> Check:
+    """Funded CD time beyond the DES rate releases the CD from clinics (docs/model.md 2.5): the paid week
+    (protected + clinical hours of the timetable) at 0.5 and 1.0 WTE per 50,000 is the DES rate's, within
+    the funded hours' fractions (4.05 sessions in four slots), where filling the days off would add 8 h."""
+    from pcnsim.model.clinical_director import timetable
+
+    def paid_week(cd_wte: float) -> float:
+        kinds, hours = timetable(scenario(base, {"funding.cd_wte_per_50k": cd_wte}))
+        return sum(h for k, h in zip(kinds, hours) if k != "off")
+    grown = max(paid_week(0.5), paid_week(1.0)) - paid_week(0.25)
+    return _check("more funded CD time: the CD's paid week does not grow", 0.0, grown, 0.5,
+                  "paid hours a week of the CD's timetable at 0.5 and 1.0 WTE per 50,000 less at 0.25",
+                  relation="<=")
 
 
 def _delivery_checks(plan: _Plan) -> list[Check]:
