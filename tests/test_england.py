@@ -118,8 +118,8 @@ def test_national_totals_are_sums_over_pcns_of_different_sizes():
         assert nat[metric] == pytest.approx(sum(m[metric] for m in every_pcn), rel=1e-9), metric
     assert nat["registered_patients"] == pytest.approx(2 * 30_000 + 3 * 70_000, abs=10)
     gp = sum(m["gp_appointments_per_year"] for m in every_pcn)
-    appts = sum(m["appointments_per_year"] for m in every_pcn)
-    assert nat["gp_appointment_share"] == pytest.approx(gp / appts, rel=1e-9)
+    booked = sum(m["booked_appointments_per_year"] for m in every_pcn)     # GPAD's share counts DNAs too
+    assert nat["gp_appointment_share"] == pytest.approx(gp / booked, rel=1e-9)
     assert nat["pcns_simulated"] == 5
 
 
