@@ -62,7 +62,9 @@ def scenarios(draw) -> Scenario:
         "demand.return_share": draw(st.floats(0.0, 1.0)),
         "demand.skill_mix_reach_days": draw(st.integers(0, 30)),
         "pcn.list_size_cv": draw(st.floats(0.0, 1.5)),
-        "arrs.supervision_protected_share": draw(st.floats(0.0, 1.0)),
+        "arrs.supervision_preblocked_share": draw(st.floats(0.0, 1.0)),
+        "arrs.supervision_release_pressure": draw(st.floats(0.0, 3.0)),
+        "arrs.supervision_release_per_pressure": draw(st.floats(0.0, 5.0)),
     }
     return scenario(values=values)
 
