@@ -195,11 +195,11 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_protected_hours_lost_per_week", "CD protected time taken by claims", "hours", _WEEK, "leadership"),
     # delivery v3 (docs/model.md 2.4): supervision as a policy that can fall. Given over needed, as the weekly
     # ratio ARRS attrition reads; GP pressure (GP demand, appointments and unmet, over GP slots) releases the
-    # pre-blocked part and leaves no free slot for the ad-hoc part, so unmet requests and GP time drive it
+    # pre-blocked part and leaves no free slot for the ad-hoc part: unmet requests (GP demand beyond GP time) drive it
     _m("gp_supervision_needed_hours_per_week", "GP supervision ARRS staff need", "hours", _WEEK, "delivery"),
     _m("supervision_given_share", "ARRS supervision given, share of need", "share", "%", "retention", "ratio",
        ratio=("gp_supervision_hours_per_week", "gp_supervision_needed_hours_per_week"),
-       drivers=("-unmet_per_year", "-utilisation.gp")),
+       drivers=("-unmet_per_year",)),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}
