@@ -94,7 +94,8 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("lost_appointments_per_year", "Appointments lost to displaced CD sessions", "count", "appointments a year",
        "delivery", "total",
        drivers=("cd_displaced_clinical_hours_per_week",)),
-    _m("gp_supervision_hours_per_week", "GP time supervising ARRS staff", "hours", _WEEK, "delivery"),
+    _m("gp_supervision_hours_per_week", "GP time supervising ARRS staff", "hours", _WEEK, "delivery",
+       drivers=("gp_supervision_needed_hours_per_week", "-unmet_per_year")),
     # leadership time
     _m("cd_clinical_hours_per_week", "CD time in clinical sessions", "hours", _WEEK, "leadership"),
     _m("cd_leadership_hours_per_week", "CD time on leadership tasks", "hours", _WEEK, "leadership",
@@ -118,7 +119,7 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_vacancy_share", "Weeks with no CD in post", "share", "%", "retention",
        drivers=("cd_resignations_per_year",)),
     _m("arrs_leavers_per_year", "ARRS leavers", "count", _YEAR, "retention", "total",
-       drivers=("arrs_attrition_multiplier",)),
+       drivers=("arrs_attrition_multiplier", "-supervision_given_share")),
     _m("arrs_vacancy_rate", "ARRS funded posts vacant", "share", "%", "retention", headline=8,
        drivers=("arrs_leavers_per_year",)),
     _m("arrs_staff_wte", "ARRS staff in post", "wte", "WTE", "retention", "total"),
@@ -200,6 +201,13 @@ _ENTRIES: tuple[Metric, ...] = (
     _m("cd_preemptions_per_week", "Claims that took the CD from protected desk work", "count", "preemptions a week",
        "leadership"),
     _m("cd_protected_hours_lost_per_week", "CD protected time taken by claims", "hours", _WEEK, "leadership"),
+    # delivery v3 (docs/model.md 2.4): supervision as a policy that can fall. Given over needed, as the weekly
+    # ratio ARRS attrition reads; GP pressure (GP demand, appointments and unmet, over GP slots) releases the
+    # pre-blocked part and leaves no free slot for the ad-hoc part: unmet requests (GP demand beyond GP time) drive it
+    _m("gp_supervision_needed_hours_per_week", "GP supervision ARRS staff need", "hours", _WEEK, "delivery"),
+    _m("supervision_given_share", "ARRS supervision given, share of need", "share", "%", "retention", "ratio",
+       ratio=("gp_supervision_hours_per_week", "gp_supervision_needed_hours_per_week"),
+       drivers=("-unmet_per_year",)),
 )
 
 CATALOGUE: dict[str, Metric] = {m.name: m for m in _ENTRIES}

@@ -213,3 +213,51 @@ def test_arrs_gps_join_the_gp_diaries_from_the_week_the_scheme_allows_them():
     # the same money buys fewer, dearer posts, but the ARRS GPs work in the GP diaries
     assert rep.metrics["gp_appointments_per_year"] > without["gp_appointments_per_year"]
     assert rep.metrics["utilisation.arrs_gp"] == rep.metrics["utilisation.gp"]
+
+
+def test_supervision_blocks_are_released_under_gp_pressure():
+    """The share of the pre-blocked supervision kept (docs/model.md 2.4): all of it up to the release
+    pressure, then one unit of pressure less per `supervision_release_per_pressure`, never below none."""
+    s = short(**{"arrs.supervision_release_pressure": 1.0, "arrs.supervision_release_per_pressure": 1.0})
+    from pcnsim.model.ics import Ics
+    from pcnsim.model.simulation import CountingEnvironment
+    pr = Ics(CountingEnvironment(), s, 0).pcns[0].practices
+    kept = {}
+    for pressure in (0.6, 1.0, 1.3, 1.7, 2.5):
+        pr.last_gp_pressure = pressure
+        kept[pressure] = pr.supervision_kept()
+        blocked = pr.staffing().protected * s.gps.appointment_minutes / 60.0
+        assert blocked == pytest.approx(pr.staffing().wanted * s.arrs.supervision_preblocked_share * kept[pressure])
+    assert kept == pytest.approx({0.6: 1.0, 1.0: 1.0, 1.3: 0.7, 1.7: 0.3, 2.5: 0.0})
+
+
+def test_supervision_given_share_is_the_ratio_arrs_attrition_reads(baseline):
+    """Given over needed over the measured weeks, from the weekly series `Pcn.week_close` divides for attrition."""
+    s, rep = baseline
+    w, m = rep.weekly, rep.metrics
+    given, needed = (w[k][s.run.warmup_weeks:].sum() for k in ("gp_supervision_hours", "gp_supervision_needed_hours"))
+    assert needed > 0
+    assert m["supervision_given_share"] == pytest.approx(given / needed, rel=1e-12)
+    assert m["gp_supervision_needed_hours_per_week"] == pytest.approx(needed / (s.run.horizon_weeks - s.run.warmup_weeks))
+    assert 0.0 < m["supervision_given_share"] <= 1.0
+
+
+def test_blocks_never_released_give_the_preblocked_share_at_baseline():
+    """With release switched off the rota is kept whatever the pressure: GPs full, given = the pre-blocked share."""
+    m = simulate(short(**{"arrs.supervision_release_per_pressure": 0.0}), 0).metrics
+    assert m["supervision_given_share"] == pytest.approx(0.75, abs=0.02)
+    released = simulate(short(), 0).metrics
+    assert released["supervision_given_share"] < m["supervision_given_share"] - 0.1
+
+
+def test_fewer_gps_give_less_supervision_and_lose_more_arrs_staff():
+    """Issue 26's done-when: GPs at 3.5 per 10,000 against 4.5, the bundled baseline's horizon and warm-up,
+    10 replications paired by common random numbers: supervision given lower and ARRS leavers higher, each
+    95% interval of the paired difference excluding zero (docs/model.md 2.4)."""
+    from pcnsim.analysis import t_interval
+    runs = {gp: [simulate(scenario(values={"gps.wte_per_10k": gp}), r).metrics for r in range(10)]
+            for gp in (3.5, 4.5)}
+    for key, sign in (("supervision_given_share", -1), ("arrs_leavers_per_year", +1)):
+        diff = [a[key] - b[key] for a, b in zip(runs[3.5], runs[4.5])]
+        mean, _, low, high, _ = t_interval(diff, 0.95)
+        assert (high < 0) if sign < 0 else (low > 0), (key, mean, low, high)

@@ -107,8 +107,9 @@ def test_no_meetings_means_no_meeting_hours():
 
 
 def test_cutting_supervision_raises_arrs_attrition():
-    # supervision all blocked into GP diaries ahead of patients: given in full (docs/model.md 2.4)
-    s_full = scenario(run={"horizon_weeks": 156}, arrs={"supervision_protected_share": 1.0})
+    # supervision all blocked into GP diaries ahead of patients and never released: given in full (docs/model.md 2.4)
+    s_full = scenario(run={"horizon_weeks": 156}, arrs={"supervision_preblocked_share": 1.0,
+                                                         "supervision_release_per_pressure": 0.0})
     s_none = scenario(run={"horizon_weeks": 156}, arrs={"supervision_share": 0.0})
     full = np.mean([simulate(s_full, r).metrics["arrs_leavers_per_year"] for r in range(4)])
     none = np.mean([simulate(s_none, r).metrics["arrs_leavers_per_year"] for r in range(4)])

@@ -62,11 +62,13 @@ def scenarios(draw) -> Scenario:
         "demand.return_share": draw(st.floats(0.0, 1.0)),
         "demand.skill_mix_reach_days": draw(st.integers(0, 30)),
         "pcn.list_size_cv": draw(st.floats(0.0, 1.5)),
-        "arrs.supervision_protected_share": draw(st.floats(0.0, 1.0)),
         "demand.planned_share": draw(st.one_of(st.just(0.0), st.floats(0.0, 0.6))),
         "demand.planned_lead_weeks": tuple(draw(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=10))) + (0.1,),
         "dpc.wte_per_10k": draw(st.one_of(st.just(0.0), st.floats(0.0, 6.0))),
         "demand.dna_scale": draw(st.floats(0.0, 2.0)),
+        "arrs.supervision_preblocked_share": draw(st.floats(0.0, 1.0)),
+        "arrs.supervision_release_pressure": draw(st.floats(0.0, 3.0)),
+        "arrs.supervision_release_per_pressure": draw(st.floats(0.0, 5.0)),
     }
     return scenario(values=values)
 

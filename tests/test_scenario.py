@@ -179,6 +179,25 @@ def test_set_unknown_key_suggests_the_sibling():
     assert "did you mean 'pcn.practices'" in message
 
 
+def test_a_renamed_key_loads_from_a_file_with_a_warning(tmp_path):
+    """A file written before delivery v3 keeps working: the old key's value under the new name, and a warning."""
+    path = write(tmp_path, "old.yaml", "extends: baseline\narrs:\n  supervision_protected_share: 0.5\n")
+    with pytest.warns(FutureWarning, match="renamed 'arrs.supervision_preblocked_share'"):
+        loaded = load_scenario(path)
+    assert loaded.arrs.supervision_preblocked_share == 0.5
+
+
+def test_a_renamed_dotted_key_is_refused_naming_the_new_one():
+    """As a dotted key (`--set`, a sweep point) the old name is refused with the new one: a sweep's keys name
+    its output columns, so they are written anew rather than mapped."""
+    message = refused("baseline", ["arrs.supervision_protected_share=0.5"])
+    assert "--set" in message and "renamed 'arrs.supervision_preblocked_share'" in message, message
+    with pytest.raises(ScenarioError, match="sweep point 0: 'arrs.supervision_protected_share' was renamed "
+                                            "'arrs.supervision_preblocked_share'"):
+        apply_values(Scenario(), {"arrs.supervision_protected_share": 0.5}, "sweep point 0")
+    assert load_scenario("baseline", ["arrs.supervision_preblocked_share=0.5"]).arrs.supervision_preblocked_share == 0.5
+
+
 def test_set_value_with_wrong_type_names_the_option():
     message = refused("baseline", ["pcn.practices=five"])
     assert "--set pcn.practices" in message and "whole number" in message
@@ -218,6 +237,8 @@ BAD_CONTENT = [
     ("section-null", "pcn:\n", ["pcn = null", "section"]),
     ("unknown-key", "pcn:\n  practises: 4\n", ["pcn.practises", "did you mean 'pcn.practices'"]),
     ("unknown-top", "fundng:\n  manager_wte: 1\n", ["fundng", "did you mean 'funding'"]),
+    ("renamed-twice", "arrs:\n  supervision_protected_share: 0.5\n  supervision_preblocked_share: 0.5\n",
+     ["arrs.supervision_protected_share", "both given", "give 'arrs.supervision_preblocked_share' only"]),
     ("unknown-deep", "arrs:\n  roles:\n    paramedik: {annual_cost: 1}\n",
      ["arrs.roles.paramedik", "did you mean 'arrs.roles.paramedic'"]),
     ("wrong-type", "pcn:\n  practices: five\n", ["pcn.practices", '"five"', "whole number"]),

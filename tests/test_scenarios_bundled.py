@@ -18,7 +18,7 @@ from pcnsim.scenario import apply_values, load_scenario
 pytestmark = pytest.mark.integration
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-STORIES = ("protected-time", "leadership-investment", "ics-forum", "system-demands")
+STORIES = ("protected-time", "leadership-investment", "ics-forum", "system-demands", "knife-edge")
 
 
 def short(name: str, horizon: int, warmup: int, replications: int, **more):
@@ -129,3 +129,24 @@ def test_system_demands_cost_clinics_appointments_and_strain():
         assert values == sorted(values) and values[0] < values[-1], (key, values)
     assert m[3]["cd_overtime_hours_per_week"] > m[0]["cd_overtime_hours_per_week"]
     assert m[3]["cd_strain_mean"] > m[0]["cd_strain_mean"]
+
+
+def test_knife_edge_moves_the_baselines_demand_and_gp_time_by_the_stated_errors():
+    """The points are the baseline's own inputs x 1, 0.95, 1.05 (demand) and 0.9, 1.1 (GP WTE): if the
+    baseline's defaults move, update scenarios/knife-edge.yaml and rerun `python -m pcnsim.cli.knife_edge`."""
+    base = load_scenario("baseline")
+    demand, gps = base.demand.appointments_per_patient_year, base.gps.wte_per_10k
+    points, _ = short("knife-edge", 20, 4, 1)
+    got = [(p["demand.appointments_per_patient_year"], p["gps.wte_per_10k"]) for p in points]
+    want = [(demand, gps), (demand * 0.95, gps), (demand * 1.05, gps), (demand, gps * 0.9), (demand, gps * 1.1)]
+    assert got == [pytest.approx(w) for w in want]
+    assert load_scenario("knife-edge").report.reference == 0
+
+
+def test_knife_edge_waits_and_unmet_follow_demand_and_gp_time():
+    """More demand or fewer GPs: longer waits and more unmet; paired by common random numbers."""
+    points, scenarios = short("knife-edge", 52, 26, 2)
+    m = [mean_metrics(s, 2) for s in scenarios]
+    for key in ("wait_days_mean", "unmet_per_year", "booked_over_14_days_share"):
+        assert m[1][key] < m[0][key] < m[2][key], key       # demand -5%, baseline, +5%
+        assert m[4][key] < m[0][key] < m[3][key], key       # GP WTE +10%, baseline, -10%

@@ -110,10 +110,24 @@ class ArrsConfig(Frozen):
     unsupervised_attrition_multiplier: float = P(
         2.0, "multiplier", "assumed", "attrition multiplier at no supervision (1 at full supervision)",
         ge=1, le=20)
-    supervision_protected_share: float = P(
+    supervision_preblocked_share: float = P(
         0.75, "share", "assumed: no public figure (Nuffield Trust: supervision is unfunded and uncosted)",
         "share of the supervision wanted that is blocked into GP diaries when a day opens, before any "
-        "patient is booked; the rest is given on the day from GP slots left free after patients", ge=0, le=1)
+        "patient is booked (a supervision rota), unless released under GP pressure "
+        "(`supervision_release_per_pressure`); the rest is given on the day from GP slots left free after "
+        "patients. Renamed from `supervision_protected_share` (delivery v3)", ge=0, le=1)
+    supervision_release_pressure: float = P(
+        1.0, "GP demand / GP slots", "assumed: the point at which last week's GP demand (GP appointments and "
+        "requests unmet) fills every GP slot",
+        "GP pressure (`Practices.gp_pressure`: last week's GP demand over GP slots offered) above which "
+        "practices release pre-blocked supervision to patients", ge=0, le=10)
+    supervision_release_per_pressure: float = P(
+        1.0, "share of the pre-blocked supervision per unit of GP pressure", "assumed (range 0-2; 0 = blocks "
+        "never released): no public figure; Nuffield Trust (2024): with supervisor time unfunded, supervision "
+        "'may not be provided adequately, or at all' where GP capacity is short",
+        "share of the pre-blocked supervision released to patients for each unit of GP pressure above "
+        "`supervision_release_pressure` (all of it at most): at pressure 1.3, 30% with the default",
+        ge=0, le=20)
     new_starter_productivity: float = P(
         0.5, "share of a WTE's appointments", "assumed (range 0.3-0.8): a new starter learns the PCN's "
         "systems, pathways and rota before a full list", "what a new ARRS starter delivers until their induction "

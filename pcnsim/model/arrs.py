@@ -235,11 +235,17 @@ class ArrsWorkforce:
             multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.attrition_multiplier
             for r, a in attrition:
                 whole, part = in_whole[r], in_part[r]
-                if not (whole or part):
+                # one uniform per whole-time post of the establishment (or per person, above a cut one) and
+                # one for the part-time post, drawn whoever is in post: two runs that differ only in the
+                # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
+                # whenever the other's hazard is the higher (docs/model.md 4.3)
+                posts = max(self.whole[r], whole)
+                if not (posts or self.part[r] or part):
                     continue
                 p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
-                leavers = int(rng.binomial(whole, p_leave)) if whole else 0
-                part_leaves = part and rng.random() < p_leave
+                u = rng.random(posts + 1)
+                leavers = int(np.count_nonzero(u[:whole] < p_leave)) if whole else 0
+                part_leaves = part and u[posts] < p_leave
                 if leavers or part_leaves:
                     in_whole[r] -= leavers
                     in_part[r] = part and not part_leaves

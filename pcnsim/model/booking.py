@@ -476,11 +476,12 @@ class Diary:
         the new horizon day opened: the reference of `daybook.end_day`."""
         H, P, wk = self.H, self.P, self.week_counts[0]
         fl0 = self.free[:P, 0].tolist()
-        # supervision not blocked ahead is given from GP slots still free today
+        # supervision not blocked ahead (or released under GP pressure) is given from GP slots still free
+        # today; no more than the day wanted is counted given (a block rounded up to a whole slot idles the rest)
         gp_min = self.gp_minutes
         wanted, needed, blocked = self.sup[:, 0].tolist()
         given = min(max(wanted - blocked, 0.0) * 60.0 / gp_min, float(sum(fl0))) * gp_min / 60.0
-        wk["supervision"] += blocked + given
+        wk["supervision"] += min(blocked + given, wanted)
         wk["supervision_needed"] += needed
 
         # today's appointments

@@ -540,13 +540,14 @@ def end_day(rules, books, day, stats):
     K = atypes.shape[0]
     NT = booked_gp.shape[0]
     H = free.shape[1]
-    # supervision not blocked ahead is given from GP slots still free today
+    # supervision not blocked ahead (or released under GP pressure) is given from GP slots still free
+    # today; no more than the day wanted is counted given (a block rounded up to a whole slot idles the rest)
     fl0 = 0
     for p in range(P):
         fl0 += free[p, 0]
     wanted0, needed0, blocked0 = sup[0, 0], sup[1, 0], sup[2, 0]
     given = min(max(wanted0 - blocked0, 0.0) * 60.0 / gp_min, float(fl0)) * gp_min / 60.0
-    week.supervision += blocked0 + given
+    week.supervision += min(blocked0 + given, wanted0)
     week.supervision_needed += needed0
     # today's appointments
     gp_sum = 0

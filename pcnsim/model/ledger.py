@@ -32,6 +32,7 @@ class Week:
     wait_days_mean: float = 0.0
     lost_appointments: float = 0.0
     gp_supervision_hours: float = 0.0
+    gp_supervision_needed_hours: float = 0.0          # what the ARRS staff at work needed (docs/model.md 2.4)
     arrs_posts_funded: float = 0.0
     arrs_in_post: float = 0.0
     arrs_vacancies: float = 0.0

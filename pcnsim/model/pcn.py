@@ -90,7 +90,8 @@ class Pcn:
             if s.leadership.development_demand_reduction > 0:     # development done avoids demand (2.6)
                 practices.demand_factor = 1.0 - s.leadership.development_demand_reduction * \
                     self.work.done_share["development"]
-            needed, practices.supervision_needed = practices.supervision_needed, 0.0
+            # the share of supervision given, as `supervision_given_share` counts it, sets next week's attrition
+            needed = wk.gp_supervision_needed_hours
             arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
             wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments + wk.dpc_appointments
             wk.backlog = practices.backlog()
@@ -177,6 +178,7 @@ class Pcn:
         dna = float(dna_by_type.sum())
         all_bins = bins.sum(axis=0)
         n = all_bins.sum()
+        sup_needed = measured.total("gp_supervision_needed_hours")
         m = {"requests_per_year": per_year("requests"),
              "appointments_per_year": (booked - dna) / years,
              "dna_per_year": dna / years,
@@ -192,6 +194,10 @@ class Pcn:
              "wait_days_mean": float(served @ np.arange(served.size) / n_served) if n_served else 0.0,
              "wait_days_p90": float(np.searchsorted(cum, 0.9 * n_served)) if n_served else 0.0,
              "gp_supervision_hours_per_week": mean("gp_supervision_hours"),
+             "gp_supervision_needed_hours_per_week": mean("gp_supervision_needed_hours"),
+             # the same hours as the weekly ratio ARRS attrition reads (`Pcn.week_close`), over the measured weeks
+             "supervision_given_share": (measured.total("gp_supervision_hours") / sup_needed if sup_needed > 0
+                                         else 1.0),
              "practice_lead_pcn_hours_per_week": mean("practice_lead_pcn_hours"),
              "diverted_per_year": bt["diverted"].sum() / years, "returned_per_year": bt["returned"].sum() / years,
              "booked_same_day_share": float(all_bins[0] / n) if n else 0.0,

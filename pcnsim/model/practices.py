@@ -230,13 +230,12 @@ class Practices:
         #: appointments in one GP session: a CD's clinic, or a locum's in its place
         self.gp_session_slots = SESSION_MINUTES * s.gps.patient_facing_share / s.gps.appointment_minutes
         self.carry_extra = 0.0                  # the fraction of a slot the CD's and locums' clinics carry over
-        self._open_key: Optional[int] = None
+        self._open_key: Optional[tuple[int, float]] = None
         self._open: Optional[Staffing] = None
         self.diary = Diary(P, H, d.return_after_days, self.arrs_types, self.nursing, gp_order, accept_p, draw, passes,
                            d.return_share, d.on_the_day_share, float(s.gps.appointment_minutes))
-        # the diary's tallies the PCN reads (bookings by lead, totals by type) and its week's supervision needed
+        # the diary's tallies the PCN reads (bookings by lead, totals by type)
         self.week_served_by_age, self.by_type = self.diary.served_by_age, self.diary.by_type
-        self.supervision_needed = 0.0
         # today's extra GP sessions at practice 0
         self.cd_gp_slots_today = 0.0
         self.locum_slots_today = 0.0
@@ -286,17 +285,27 @@ class Practices:
         week closes). Read-only; what the practices' claim on the CD's protected time scales with."""
         return self.last_gp_pressure
 
+    def supervision_kept(self) -> float:
+        """Share of the pre-blocked supervision the practices keep in the rota of a day they open: 1 up to
+        `arrs.supervision_release_pressure`, then less by `arrs.supervision_release_per_pressure` for each
+        unit of last week's GP pressure above it, never below 0 (docs/model.md 2.4)."""
+        a = self.s.arrs
+        excess = self.last_gp_pressure - a.supervision_release_pressure
+        return 1.0 if excess <= 0.0 else max(0.0, 1.0 - a.supervision_release_per_pressure * excess)
+
     def staffing(self) -> Staffing:
         """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
-        what the staff in post give, worked out again only when they change."""
+        what the staff in post give (and the supervision blocks last week's GP pressure leaves), worked
+        out again only when they (or the pressure) change."""
         s, arrs = self.s, self.arrs
-        key = arrs.changes
+        key = (arrs.changes, self.last_gp_pressure)
         if key != self._open_key:
             wte = arrs.working_wte()
             slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
             needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
             wanted = needed * s.arrs.supervision_share
-            protected = wanted * s.arrs.supervision_protected_share * 60.0 / s.gps.appointment_minutes
+            blocked = wanted * s.arrs.supervision_preblocked_share * self.supervision_kept()
+            protected = blocked * 60.0 / s.gps.appointment_minutes
             self._open_key, self._open = key, Staffing(slots, needed, wanted, protected)
         return self._open
 
@@ -413,7 +422,7 @@ class Practices:
         wk.diverted += c["diverted"]
         wk.unmet += c["diverted"] + c["elsewhere"]
         wk.gp_supervision_hours += c["supervision"]
-        self.supervision_needed += c["supervision_needed"]
+        wk.gp_supervision_needed_hours += c["supervision_needed"]
         wk.gp_appointments += c["gp"]
         wk.nurse_appointments += c["nurse"]
         wk.dpc_appointments += c["dpc"]

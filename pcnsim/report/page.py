@@ -94,7 +94,9 @@ def assumption_view(run: RunData) -> dict:
             text = text[:117] + "..."
         out.append({"key": r["key"], "description": r.get("description", ""), "value": text,
                     "unit": r.get("unit", ""), "source": r.get("source", ""), "changed": bool(r.get("changed"))})
-    return {"rows": out, "own": own}
+    from pcnsim.report.knife_edge import knife_edge_view
+
+    return {"rows": out, "own": own, "knife_edge": knife_edge_view(run)}
 
 
 def provenance_items(run: RunData) -> list[tuple[str, str]]:

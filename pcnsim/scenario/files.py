@@ -10,7 +10,7 @@ from typing import Any, Optional
 import yaml
 
 from pcnsim.errors import ScenarioError
-from pcnsim.scenario.keys import _closest, _key, _sentence
+from pcnsim.scenario.keys import RENAMED_KEYS, _closest, _key, _sentence
 from pcnsim.scenario.messages import _display_path, _file_origin
 from pcnsim.scenario.yamlio import _parse_yaml, _show
 
@@ -181,7 +181,32 @@ def _read_layer(path: Path, origin: str) -> dict[str, Any]:
                             "'extends: baseline'), so this is not a scenario file.")
     _check_keys(data, (), origin, [0])
     _check_is_scenario(data, origin)
+    _rename_old_keys(data, origin)
     return data
+
+
+def _rename_old_keys(data: dict[str, Any], origin: str) -> None:
+    """A file written before a rename (`keys.RENAMED_KEYS`) still loads: its old key's value moves to the
+    new key, with a FutureWarning naming it; a file giving both is refused (docs/interface.md)."""
+    import warnings
+
+    for old, (new, why) in RENAMED_KEYS.items():
+        *path, old_leaf = old.split(".")
+        section = data
+        for seg in path:
+            section = section.get(seg) if isinstance(section, dict) else None
+        if not isinstance(section, dict) or old_leaf not in section:
+            continue
+        new_path, new_leaf = new.split(".")[:-1], new.split(".")[-1]
+        if new_path != path:         # pragma: no cover - every rename so far keeps the key's section
+            raise AssertionError(f"rename {old} -> {new} moves the key to another section")
+        if new_leaf in section:
+            raise ScenarioError(f"{origin}: '{old}' and '{new}' are both given; '{old}' is the old name of "
+                                f"'{new}' ({why}): give '{new}' only.")
+        section[new_leaf] = section.pop(old_leaf)
+        warnings.warn(f"{origin}: '{old}' was renamed '{new}' in delivery v3 ({why}); its value is used as "
+                      f"'{new}'. Write '{new}': the old name will be refused in a later version.",
+                      FutureWarning, stacklevel=2)
 
 
 def _check_is_scenario(data: dict[str, Any], origin: str) -> None:

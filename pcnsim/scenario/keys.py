@@ -30,6 +30,25 @@ def _default_data() -> dict[str, Any]:
 
 
 
+#: Keys renamed, as dotted keys: {old: (new, why)}. A scenario file's old key still loads with a warning
+#: (`pcnsim.config.arrs.RENAMED`); a dotted key (`--set`, a sweep) is refused naming the new one, since a
+#: sweep's keys name its output columns (docs/interface.md, "Renamed keys").
+RENAMED_KEYS: dict[str, tuple[str, str]] = {
+    "arrs.supervision_protected_share": (
+        "arrs.supervision_preblocked_share",
+        "its blocks can now be released to patients under GP pressure: arrs.supervision_release_pressure and "
+        "arrs.supervision_release_per_pressure, docs/model.md 2.4"),
+}
+
+
+def renamed_key_message(key: str) -> Optional[str]:
+    """The sentence for a renamed key (`RENAMED_KEYS`), else None."""
+    if key not in RENAMED_KEYS:
+        return None
+    new, why = RENAMED_KEYS[key]
+    return f"'{key}' was renamed '{new}' in delivery v3: {why}. Write '{new}' instead"
+
+
 def _key(loc: Sequence[Any]) -> str:
     """A pydantic location or a path as the dotted key users write."""
     out = ""
@@ -122,6 +141,9 @@ def _unknown_key_message(data: Any, segments: list[Any], i: int, key: str) -> st
     """The message for a dotted key whose segment i does not exist."""
     here = _get(data, segments[:i])
     seg = segments[i]
+    renamed = renamed_key_message(_key(segments[:i + 1]))
+    if renamed is not None:
+        return renamed
     if isinstance(here, Mapping):
         guess = _closest(str(seg), list(here))
         text = f"unknown key '{key}'"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from pcnsim.config import Scenario
 from pcnsim.errors import ScenarioError
-from pcnsim.scenario.keys import _annotation_at, _closest, _get, _key, _model_in, _sentence, _siblings
+from pcnsim.scenario.keys import _annotation_at, _closest, _get, _key, _model_in, _sentence, _siblings, renamed_key_message
 from pcnsim.scenario.yamlio import _show, _tupled
 
 def _display_path(path: Path) -> str:
@@ -89,6 +89,9 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[tuple, s
     ctx = err.get("ctx") or {}
     value = err.get("input")
     if kind == "extra_forbidden":
+        renamed = renamed_key_message(_key(loc))
+        if renamed is not None:
+            return loc, renamed
         allowed = _siblings(loc)
         text = f"unknown key '{_key(loc)}' (value {_show(value)})"
         guess = _closest(str(loc[-1]), allowed)
