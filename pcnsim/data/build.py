@@ -150,6 +150,20 @@ def _rates(wf: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _fully_qualified_gps(wf: pd.DataFrame) -> str:
+    """GP capacity as the baseline counts it: fully qualified GPs (TOTAL_GP_EXTGL_FTE, trainees and
+    locums out; the baseline's 4.5 per 10,000 is England's fully qualified FTE), in `gp_fte`; every
+    GP (TOTAL_GP_FTE) kept in `gp_all_fte`. A practice without the column's figure takes its
+    TOTAL_GP_FTE times the file's ratio of the two. Returns the column the GP WTE came from."""
+    wf["gp_all_fte"] = wf["gp_fte"]
+    if "gp_extgl_fte" not in wf or not wf["gp_extgl_fte"].notna().any():
+        return "TOTAL_GP_FTE (every GP: trainees and locums included; the file has no TOTAL_GP_EXTGL_FTE)"
+    both = wf["gp_extgl_fte"].notna() & wf["gp_fte"].notna()
+    ratio = float(wf.loc[both, "gp_extgl_fte"].sum() / wf.loc[both, "gp_fte"].sum()) if both.any() else 1.0
+    wf["gp_fte"] = wf["gp_extgl_fte"].fillna(wf["gp_fte"] * ratio)
+    return "TOTAL_GP_EXTGL_FTE (fully qualified GPs, trainees and locums out, as the baseline counts GPs)"
+
+
 def _scenario_has(section: str) -> bool:
     from pcnsim.config import Scenario
 
@@ -162,6 +176,7 @@ def build_pcn(pcn_code: str, files: DataFiles) -> Built:
     code = pcn_code.strip().upper()
     wf_table = read_workforce(files.workforce)
     wf = wf_table.frame
+    gp_source = _fully_qualified_gps(wf)
     rows = wf[wf["pcn"].str.upper() == code].copy()
     if rows.empty:
         known = sorted(wf["pcn"].unique())
@@ -265,10 +280,7 @@ def build_pcn(pcn_code: str, files: DataFiles) -> Built:
                           "funding.arrs_per_patient (the baseline's £22.89)")
         arrs_lines.append(f"# x the PCN's {total:,} patients buys the baseline's role mix (arrs.mix).")
 
-    extgl = ""
-    if "gp_extgl_fte" in rows and rows["gp_extgl_fte"].notna().any():
-        extgl = (f"; fully qualified GPs without trainees and locums (TOTAL_GP_EXTGL_FTE): "
-                 f"{_num(float(rows['gp_extgl_fte'].sum()), 1)} FTE")
+    every_gp = f"; every GP, trainees and locums included (TOTAL_GP_FTE): {_num(float(rows['gp_all_fte'].sum()), 1)} FTE"
 
     name = re.sub(r"[^A-Za-z0-9_.\-]", "-", f"pcn-{code}")[:100]
     L = [
@@ -296,8 +308,8 @@ def build_pcn(pcn_code: str, files: DataFiles) -> Built:
         f"  practices: {len(practices)}",
         f"  # practice codes, in order: {', '.join(practices)}",
         f"  list_sizes: {_flow(sizes)}    # registered patients, {list_source.split(' (')[0]}",
-        f"  gp_wte: {_flow(rows['gp_fte'], 2)}    # TOTAL_GP_FTE: every GP, GPs in training grade and "
-        f"locums included ({_num(float(rows['gp_fte'].sum()), 1)} FTE{extgl})",
+        f"  gp_wte: {_flow(rows['gp_fte'], 2)}    # {gp_source}: {_num(float(rows['gp_fte'].sum()), 1)} FTE"
+        f"{every_gp if gp_source.startswith('TOTAL_GP_EXTGL') else ''}",
         f"  nurse_wte: {_flow(rows['nurse_fte'], 2)}    # TOTAL_NURSES_FTE",
         f"  dpc_wte: {_flow(rows['dpc_fte'], 2)}    # TOTAL_DPC_FTE: practice-employed direct patient care "
         "staff (HCAs, pharmacists, ...)",
@@ -339,6 +351,7 @@ def build_england(files: DataFiles) -> Built:
     and demand from the folder's files (see the module docstring)."""
     wf_table = read_workforce(files.workforce, need=("icb_name",))
     wf = wf_table.frame.copy()
+    gp_source = _fully_qualified_gps(wf)
     notes: list[str] = []
     comments: list[str] = []
     if files.patients is not None:
@@ -413,7 +426,7 @@ def build_england(files: DataFiles) -> Built:
         "# its own PCNs (their lists), staff per 10,000 patients and demand, so the ICBs differ for data reasons.",
         "#",
         f"# Practices, PCNs, lists and staff: {files.workforce.name} (General Practice Workforce, practice level,",
-        f"#   {wf_month}); GP = TOTAL_GP_FTE (trainees and locums included), nurses = TOTAL_NURSES_FTE.",
+        f"#   {wf_month}); GP = {gp_source}, nurses = TOTAL_NURSES_FTE.",
         f"# Demand: {gpad.names} (Appointments in General Practice, practice level, {period}): each ICB's",
         f"#   appointments a patient a year (every status, annualised) over England's ({england_rate:.2f}) times",
         f"#   the baseline's {BASELINE_DEMAND} requests a patient.",
