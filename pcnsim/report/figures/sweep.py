@@ -157,13 +157,14 @@ def _facet_by_key(body, s: pd.DataFrame, keys: list[str], metric: str, scale: fl
         else:
             categories[key] = sorted(s[key].astype(str).unique())
             x = s[key].astype(str).map({c: i for i, c in enumerate(categories[key])}).to_numpy(dtype=float)
-        panels.append(pd.DataFrame({"key": key, "x": x, "y": y, "low": y - yerr[0], "high": y + yerr[1]}))
+        panels.append(pd.DataFrame({"key": key, "x": x, "y": y, "low": y - yerr[0], "high": y + yerr[1],
+                                    "point": np.arange(len(y))}))
     long = pd.concat(panels, ignore_index=True)
     ncols = 2 if len(keys) == 4 else min(3, len(keys))   # four panels: two rows of two, no empty row end
     plot = (so.Plot(long, x="x", y="y").facet(col="key", order=keys, wrap=ncols)
             .share(x=False, y=True).theme(rc()).on(body))
-    if len(s) <= MAX_ERRORBAR_POINTS:
-        plot = (plot.add(so.Range(color=col, alpha=0.8, linewidth=1.5), ymin="low", ymax="high")
+    if len(s) <= MAX_ERRORBAR_POINTS:     # a whisker per point (grouped by point: points sharing an x stay apart)
+        plot = (plot.add(so.Range(color=col, alpha=0.8, linewidth=1.5), ymin="low", ymax="high", group="point")
                 .add(so.Dot(color=col, alpha=0.8, pointsize=7)))
     else:
         plot = plot.add(so.Dot(color=col, alpha=0.5, pointsize=4.5, edgewidth=0))
