@@ -140,8 +140,8 @@ def _yerr(d: pd.DataFrame, scale: float, metric: Optional[str] = None):
 
 def _facet_by_key(body, s: pd.DataFrame, keys: list[str], metric: str, scale: float, col) -> None:
     """A metric against each swept key in turn, a panel per key sharing the y axis (three to a
-    row): a seaborn.objects facet grid drawn on `body`. A text key's values are placed at 0, 1...
-    in sorted order and named on its axis. seaborn (imported here, about a second) is paid for
+    row, two for four keys): a seaborn.objects facet grid drawn on `body`. A text key's values
+    are placed at 0, 1... in sorted order and named on its axis. seaborn (imported here, about a second) is paid for
     only by a run that sweeps three keys or more, or samples them (LHS, Sobol)."""
     import seaborn.objects as so
 
@@ -157,25 +157,33 @@ def _facet_by_key(body, s: pd.DataFrame, keys: list[str], metric: str, scale: fl
         else:
             categories[key] = sorted(s[key].astype(str).unique())
             x = s[key].astype(str).map({c: i for i, c in enumerate(categories[key])}).to_numpy(dtype=float)
-        panels.append(pd.DataFrame({"key": key, "x": x, "y": y, "low": y - yerr[0], "high": y + yerr[1]}))
+        panels.append(pd.DataFrame({"key": key, "x": x, "y": y, "low": y - yerr[0], "high": y + yerr[1],
+                                    "point": np.arange(len(y))}))
     long = pd.concat(panels, ignore_index=True)
-    ncols = min(3, len(keys))
+    ncols = 2 if len(keys) == 4 else min(3, len(keys))   # four panels: two rows of two, no empty row end
     plot = (so.Plot(long, x="x", y="y").facet(col="key", order=keys, wrap=ncols)
             .share(x=False, y=True).theme(rc()).on(body))
-    if len(s) <= MAX_ERRORBAR_POINTS:
-        plot = (plot.add(so.Range(color=col, alpha=0.8, linewidth=1.5), ymin="low", ymax="high")
+    if len(s) <= MAX_ERRORBAR_POINTS:     # a whisker per point (grouped by point: points sharing an x stay apart)
+        plot = (plot.add(so.Range(color=col, alpha=0.8, linewidth=1.5), ymin="low", ymax="high", group="point")
                 .add(so.Dot(color=col, alpha=0.8, pointsize=7)))
     else:
         plot = plot.add(so.Dot(color=col, alpha=0.5, pointsize=4.5, edgewidth=0))
     with warnings.catch_warnings():   # seaborn 0.13 passes pandas 3 a deprecated `copy=`: not ours
         warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="seaborn")
         plot.plot()
+    rows = -(-len(keys) // ncols)
+    ylabel = "\n".join(textwrap.wrap(catalogue.axis_label(metric), 34 if rows == 1 else 22))  # fits a row's height
     for i, (ax, key) in enumerate(zip(body.axes, keys)):
         ax.set_title("")
         if key in categories:
             readable_ticks(ax, range(len(categories[key])), categories[key])
-        ax.set_xlabel("\n".join(textwrap.wrap(parameter_label(key), 28)), fontsize="small")
-        ax.set_ylabel(catalogue.axis_label(metric) if i % ncols == 0 else "", fontsize="small")
+        if rows == 1:
+            xlabel = textwrap.wrap(parameter_label(key), 28)
+        else:                                              # its first clause, two lines at most: rows stay apart
+            xlabel = textwrap.wrap(parameter_label(key).split(";")[0], 28, max_lines=2, placeholder=" ...")
+        ax.set_xlabel("\n".join(xlabel), fontsize="small")
+        ax.xaxis.label.set_visible(True)                   # seaborn hides an upper row's: every panel names its key
+        ax.set_ylabel(ylabel if i % ncols == 0 else "", fontsize="small")
         if i % ncols == 0:
             thousands(ax.yaxis)
 
