@@ -185,34 +185,37 @@ def test_england_is_registered_england_in_1250_pcns_of_their_own_sizes():
     assert 0.03 < np.mean(sizes < 30_000) < 0.10
     assert 0.35 < np.mean(sizes > 50_000) < 0.55
     figures = {f.metric: f for f in england.report.published}
-    assert {"appointments_per_year", "gp_appointment_share", "arrs_budget_per_year", "arrs_staff_wte",
+    assert {"booked_appointments_per_year", "gp_appointment_share", "arrs_budget_per_year", "arrs_staff_wte",
             "cd_posts_filled", "registered_patients"} <= set(figures)
     assert all(f.source for f in figures.values())
 
 
 @pytest.mark.unit
 def test_england_icbs_have_their_own_published_gp_and_nurse_staffing():
-    """Issue 27: every ICB's GP and nurse WTE per 10,000 patients are its own (NHS Digital practice-level
+    """Issue 27: every ICB's GP, nurse and DPC WTE per 10,000 patients are its own (NHS Digital practice-level
     workforce, April 2023 to March 2024), so ICBs differ for data reasons; no simulation."""
     england = load_scenario("england")
     _, points, scenarios = plan_points(england)
-    assert all("gps.wte_per_10k" in p and "nurses.wte_per_10k" in p for p in points)
+    assert all("gps.wte_per_10k" in p and "nurses.wte_per_10k" in p and "dpc.wte_per_10k" in p for p in points)
     gp = np.array([s.gps.wte_per_10k for s in scenarios])
     nurse = np.array([s.nurses.wte_per_10k for s in scenarios])
     patients = np.array([s.ics_list_size for s in scenarios], dtype=float)
     assert len(set(gp)) >= 35 and len(set(nurse)) >= 35                 # not one England rate
     assert gp.std() / gp.mean() > 0.05 and nurse.std() / nurse.mean() > 0.15   # 10% and 27% in the file
-    # TOTAL_GP_FTE (trainees and locums included, as `pcnsim build england` reads it): England 5.73 per
-    # 10,000, ICBs 4.50 (North West London) to 6.79 (Devon); TOTAL_NURSES_FTE: 2.70, 1.22 to 4.07
-    assert np.average(gp, weights=patients) == pytest.approx(5.73, abs=0.05)
+    # TOTAL_GP_EXTGL_FTE (fully qualified GPs, the baseline's definition, as `pcnsim build` reads it):
+    # England 4.25 per 10,000, ICBs 3.44 to 5.25 (Cornwall); TOTAL_NURSES_FTE: 2.70, 1.22 to 4.07;
+    # TOTAL_DPC_FTE: 2.65, 1.40 to 5.82
+    dpc = np.array([s.dpc.wte_per_10k for s in scenarios])
+    assert np.average(gp, weights=patients) == pytest.approx(4.25, abs=0.05)
     assert np.average(nurse, weights=patients) == pytest.approx(2.70, abs=0.05)
-    by_name = {p["ics.name"]: (p["gps.wte_per_10k"], p["nurses.wte_per_10k"]) for p in points}
-    assert by_name["NHS North West London ICB"] == (4.50, 1.31)
-    assert by_name["NHS Devon ICB"] == (6.79, 3.48)
+    assert np.average(dpc, weights=patients) == pytest.approx(2.65, abs=0.08)
+    by_name = {p["ics.name"]: (p["gps.wte_per_10k"], p["nurses.wte_per_10k"], p["dpc.wte_per_10k"]) for p in points}
+    assert by_name["NHS North West London ICB"] == (3.44, 1.31, 1.81)
+    assert by_name["NHS Cornwall and the Isles of Scilly ICB"] == (5.25, 3.67, 5.82) and max(gp) == 5.25
     assert by_name["NHS North Central London ICB"][1] == min(nurse)
     assert by_name["NHS Lincolnshire ICB"][1] == max(nurse)
     text = (SCENARIOS / "england.yaml").read_text()
-    assert "TOTAL_GP_FTE" in text and "April 2023 to March 2024" in text and "HealthEquityEvidenceCentre/HEEC" in text
+    assert "TOTAL_GP_EXTGL_FTE" in text and "April 2023 to March 2024" in text and "HealthEquityEvidenceCentre/HEEC" in text
 
 
 @pytest.mark.unit
