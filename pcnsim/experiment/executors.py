@@ -86,12 +86,14 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, death_signal: bool = True) -> None:
     """Workers leave Ctrl-C and SIGTERM to the parent, which stops the run cleanly; and they die
-    with the parent (Linux: the kernel's parent-death signal; elsewhere a watcher thread)."""
+    with the parent (Linux: the kernel's parent-death signal; elsewhere, and for a shared pool, a
+    watcher thread: the kernel's signal follows the parent *thread* that started the worker, and
+    a shared pool outlives that thread, a Streamlit rerun's say)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
+    if death_signal and sys.platform.startswith("linux"):
         try:
             import ctypes
 
@@ -144,10 +146,10 @@ def chunk_size(pcn_years: float, cells: int, jobs: int) -> int:
     return max(1, min(by_time, by_balance))
 
 
-def _warm_worker(parent: int, preload: bool) -> None:
+def _warm_worker(parent: int, preload: bool, death_signal: bool = True) -> None:
     """A worker's start: `_init_worker`, then (for pcnsim's own model) import the model and load
     the compiled day from numba's cache, so that a warm pool answers its first cell at full speed."""
-    _init_worker(parent)
+    _init_worker(parent, death_signal)
     if preload:
         try:
             from pcnsim.model import simulation  # noqa: F401
@@ -265,19 +267,28 @@ class LocalPool(Executor):
 
     kind = "local"
 
-    def __init__(self, jobs: int, chunk: int = 1, shared: bool = False, preload: bool = True) -> None:
+    def __init__(self, jobs: int, chunk: int = 1, shared: bool = False, preload: bool = True,
+                 processes: cf.ProcessPoolExecutor | None = None) -> None:
         self.jobs = jobs
         self.chunk = max(1, int(chunk))
         self.slots = 2 * jobs * self.chunk
-        self.shared = shared
+        self.shared = shared or processes is not None
         self.finished_any = False
         self.pending: list[Payload] = []
         self.futures: dict[cf.Future, list[tuple[int, int]]] = {}
+        if processes is not None:
+            self.pool = processes
+            return
         self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_warm_worker, initargs=(os.getpid(), preload))
+                                           initializer=_warm_worker, initargs=(os.getpid(), preload, not shared))
         # start the workers now (the pool spawns them on its first task): they load the model while
         # the run plans its cells and writes its folder
         self.pool.submit(int, 0)
+
+    def view(self) -> LocalPool:
+        """A pool for one run on this shared pool's processes, with cells of its own (two runs at
+        once, from two app sessions, never see each other's cells); closing it keeps the processes."""
+        return LocalPool(self.jobs, processes=self.pool)
 
     def submit(self, payload: Payload) -> None:
         self.pending.append(payload)

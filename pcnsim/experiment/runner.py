@@ -229,7 +229,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         target_halfwidth: Mapping[str, float] | None = None, max_replications: int | None = None,
         outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None,
         cluster_timeout: float | None = None, allow_unverified_model: bool = False,
-        changes: Sequence[str] | None = None, based_on: str | None = None) -> RunData:
+        changes: Sequence[str] | None = None, based_on: str | None = None,
+        executor: Executor | None = None) -> RunData:
     """Run every point of a scenario's sweep (or the scenario itself) times its replications.
 
     - ``scenario``: a `Scenario`, or a path / bundled name for `load_scenario`.
@@ -256,6 +257,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
     - ``progress``: called with a `Progress` event as cells finish (``quiet`` sends none);
       messages go to the `logging` logger ``pcnsim.experiment``. Nothing is printed.
     - ``command_line`` and ``source_path`` go into the manifest.
+    - ``executor``: a pool to run the cells in, kept warm across runs (a `LocalPool` made with
+      ``shared=True``: the app's); it replaces ``jobs`` and ``scheduler``, and is not shut down.
     - ``changes``: the run's changes from the scenario it starts from, in words
       (`pcnsim.scenario.changes.describe_changes`), and ``based_on``, that scenario's name: both
       go into the manifest (`changes`, `based_on`), and every page, sheet and figure states them.
@@ -328,9 +331,10 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         fingerprint = model_fingerprint()
         scenario_fp = scenario_fingerprint(given)
 
-        executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout,
-                                 pcn_years=first_reps * sum(_pcn_years(s) for s in scenarios),
-                                 preload=simulate is None)
+        if executor is None:
+            executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout,
+                                     pcn_years=first_reps * sum(_pcn_years(s) for s in scenarios),
+                                     preload=simulate is None)
         folder: Path | None = None
         state: _Run | None = None
         created = False     # this session made the folder (removed again if it keeps nothing)
