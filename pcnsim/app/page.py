@@ -21,10 +21,10 @@ PRECISION_LABELS = {"quick": "Quick (for the room)", "precise": "More precise (s
 
 
 
-@st.cache_resource
 def _pool():
     """Worker processes started with the app (the model loaded in each), shared by every run of
-    the session: a what-if pays no start-up."""
+    the session: a what-if pays no start-up. Kept by `logic.warm_pool` (not Streamlit's cache), which
+    replaces a pool whose worker died."""
     return logic.warm_pool()
 
 
