@@ -334,6 +334,10 @@ def warm_pool(jobs: int | None = None) -> Any:
         return None
     if _POOL and _POOL[0].alive:
         return _POOL[0]
+    if not _POOL:        # the first pool of this process: ended at exit (not left to the interpreter's teardown)
+        import atexit
+
+        atexit.register(lambda: [pool.shutdown() for pool in _POOL])
     _POOL[:] = [LocalPool(jobs, shared=True)]
     return _POOL[0]
 
