@@ -50,7 +50,9 @@ from pcnsim.model import simulate  # noqa: E402
 from pcnsim.scenario import load_scenario  # noqa: E402
 
 WEEKS_PER_YEAR = 52
-SECTIONS = ("speed", "engine", "memory", "jobs", "startup", "national")
+SECTIONS = ("speed", "engine", "memory", "jobs", "startup", "national", "auto", "england", "app")
+#: Issue 30's figures, one command: `python benchmarks/bench.py --issue30 --json benchmarks/results/DATE.json`.
+ISSUE30 = ("auto", "england", "app")
 
 
 # --------------------------------------------------------------------------- the machine
@@ -412,6 +414,145 @@ def bench_startup(quick: bool, tmp: Path) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------- issue 30
+def grid_file(folder: Path, name: str, points: int, reps: int, weeks: int = 104, warmup: int = 13) -> Path:
+    """A grid of `points` points x `reps` replications of `weeks`-week cells of the baseline PCN."""
+    values = [round(3.5 * i / max(1, points - 1), 4) for i in range(points)]
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\nextends: baseline\n"
+                    f"run: {{replications: {reps}, horizon_weeks: {weeks}, warmup_weeks: {warmup}}}\n"
+                    f"sweep:\n  points:\n" + "".join(
+                        f"    - {{clinical_director.extra_protected_sessions: {v}}}\n" for v in values))
+    return path
+
+
+def side_by_side(tmp: Path, tag: str, scenario: str | Path, configs: dict[str, list[str]],
+                 repeats: int) -> dict[str, Any]:
+    """`pcnsim run SCENARIO --no-report` under each of `configs` (extra CLI options), alternated
+    (A, B, A, B...) so that a burst of load hits both; wall and CPU seconds (the run and its
+    workers) and the load average before each run; the ratio of the medians and of the bests."""
+    out: dict[str, Any] = {c: {"wall_s": [], "cpu_s": [], "loadavg": [], "executor": None} for c in configs}
+    for i in range(repeats):
+        for name, options in configs.items():
+            folder = tmp / f"{tag}-{name}-{i}"
+            out[name]["loadavg"].append(round(os.getloadavg()[0], 2))
+            wall, cpu = _timed([sys.executable, "-m", "pcnsim", "run", str(scenario), *options, "--quiet",
+                                "--no-report", "--out", str(folder)])
+            out[name]["wall_s"].append(wall)
+            out[name]["cpu_s"].append(cpu)
+            out[name]["executor"] = json.loads((folder / "manifest.json").read_text())["executor"]
+    for name in configs:
+        out[name]["wall_median_s"] = statistics.median(out[name]["wall_s"])
+        out[name]["wall_best_s"] = min(out[name]["wall_s"])
+    return out
+
+
+def bench_auto(quick: bool, tmp: Path, repeats: int) -> dict[str, Any]:
+    """Issue 30's `--jobs` figures, side by side: the default `--jobs` against `--jobs 1` on the
+    baseline run (30 PCN-years) and on a 64-cell grid of 2-year cells (128 PCN-years), `--jobs 2`
+    against `--jobs 1` on a 640-PCN-year grid (64 points x 5 replications x 2 years), and the
+    baseline's PCN-years a second per core, start-up included (`--jobs 1`)."""
+    g128 = grid_file(tmp, "grid128", 16, 4)
+    g640 = grid_file(tmp, "grid640", 64, 5)
+    default, one, two = [], ["--jobs", "1"], ["--jobs", "2"]
+    base = side_by_side(tmp, "base", "baseline", {"default": default, "jobs1": one}, repeats + 1)
+    small = side_by_side(tmp, "g128", g128, {"default": default, "jobs1": one}, repeats)
+    big = side_by_side(tmp, "g640", g640, {"jobs2": two, "jobs1": one}, 1 if quick else repeats)
+    ratio = lambda r, a, b, k="wall_median_s": r[a][k] / r[b][k]  # noqa: E731
+    return {"baseline": base, "grid128": small, "grid640": big,
+            "baseline_default_over_jobs1": ratio(base, "default", "jobs1"),
+            "grid128_default_over_jobs1": ratio(small, "default", "jobs1"),
+            "grid640_speedup_jobs2": ratio(big, "jobs1", "jobs2"),
+            "grid640_speedup_jobs2_best": ratio(big, "jobs1", "jobs2", "wall_best_s"),
+            "baseline_pcn_years_per_s_incl_startup": 30.0 / base["jobs1"]["wall_median_s"]}
+
+
+def bench_england(tmp: Path, repeats: int) -> dict[str, Any]:
+    """`pcnsim run england` (one measured year, its default warm-up, the default --jobs: every
+    core), wall and CPU seconds, with the load average before each run."""
+    runs = side_by_side(tmp, "england", "england", {"default": []}, repeats)["default"]
+    return {"wall_s": runs["wall_s"], "cpu_s": runs["cpu_s"], "loadavg": runs["loadavg"],
+            "wall_median_s": runs["wall_median_s"], "wall_best_s": runs["wall_best_s"],
+            "executor": runs["executor"], "pcn_years": 1875.0}
+
+
+_APP = textwrap.dedent("""
+    import json, re, subprocess, sys, time, urllib.request
+    from pathlib import Path
+    from playwright.sync_api import expect, sync_playwright
+    chromium, outputs, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    log = Path(outputs) / "server.log"
+    Path(outputs).mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "pcnsim", "app", "--outputs", outputs],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline, address = time.time() + 90, None
+        while time.time() < deadline and address is None:
+            found = re.search(r"open (http://127\\.0\\.0\\.1:\\d+/)", log.read_text())
+            if found:
+                try:
+                    urllib.request.urlopen(found.group(1), timeout=2)
+                    address = found.group(1)
+                except OSError:
+                    pass
+            time.sleep(0.3)
+        args = ["--headless", "--no-sandbox", "--disable-gpu"]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=args)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(address)
+            run = page.get_by_role("button", name="Run", exact=True)
+            answer = page.locator(".st-key-answer")
+            status = page.get_by_test_id("stStatusWidget")
+            t = time.perf_counter()
+            run.click(timeout=60_000)
+            expect(answer).to_contain_text("appointments a year", timeout=300_000)
+            first_run = time.perf_counter() - t
+            expect(status).to_have_count(0, timeout=300_000)
+            slider = page.get_by_role("slider", name="Extra protected CD sessions a week")
+            times = []
+            for i in range(repeats):          # each a new value: +0.5, +1.0, ... sessions
+                slider.focus()
+                page.keyboard.press("ArrowRight")
+                expect(page.get_by_text("The controls have changed")).to_be_visible(timeout=30_000)
+                expect(status).to_have_count(0, timeout=60_000)
+                shown = page.get_by_text(re.compile(r"These results: .*→ " + re.escape(f"{0.5 * (i + 1):.1f}") + ";"))
+                t = time.perf_counter()
+                run.click()
+                expect(shown).to_be_visible(timeout=120_000)     # written just below the new answer
+                expect(answer).to_contain_text("In short", timeout=120_000)
+                times.append(time.perf_counter() - t)
+                expect(status).to_have_count(0, timeout=120_000)    # the figures drawn before the next
+            browser.close()
+        print(json.dumps({"first_run_s": first_run, "what_if_s": times}))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+""")
+
+
+def bench_app(tmp: Path, repeats: int) -> dict[str, Any]:
+    """The app's what-if at its quick setting, in headless Chromium (Playwright, the system
+    chromium): seconds from pressing Run to the new answer shown, the starting scenario already
+    run; and the first Run (the starting scenario alone)."""
+    import shutil
+
+    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+                    None)
+    if chromium is None:
+        return {"skipped": "no chromium installed"}
+    load = round(os.getloadavg()[0], 2)
+    out = subprocess.run([sys.executable, "-c", _APP, chromium, str(tmp / "app-outputs"), str(max(3, repeats))],
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         timeout=900)
+    if out.returncode:
+        raise RuntimeError(f"the app benchmark failed:\n{out.stderr[-3000:]}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got.update(loadavg_before=load, what_if_median_s=statistics.median(got["what_if_s"]),
+               what_if_best_s=min(got["what_if_s"]))
+    return got
+
+
 # --------------------------------------------------------------------------- report
 def bench_national(tmp: Path) -> dict[str, Any]:
     """Issue 18's ratio: an England-year (`pcnsim run england`, all cores) against a baseline run
@@ -443,7 +584,11 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"comma-separated sections to run, of {','.join(SECTIONS)} (default: all)")
     ap.add_argument("--repeats", type=int, default=None, help="repeats of each --jobs timing (default 2; quick 1)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--issue30", action="store_true",
+                    help=f"only issue 30's figures (--only {','.join(ISSUE30)}): --jobs default / 1, England, the app")
     args = ap.parse_args(argv)
+    if args.issue30:
+        args.only = ",".join(ISSUE30)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     bad = set(only) - set(SECTIONS)
     if bad:
@@ -531,6 +676,34 @@ def main(argv: list[str] | None = None) -> int:
                      ("    England-year, pcnsim run england (all cores)",
                       f"{na['england_wall_s']:.1f} s wall, {na['england_cpu_s']:.0f} s CPU"),
                      ("    England / baseline (issue 18 target <= 4)", f"{na['england_over_baseline']:.1f}x")]
+        if "auto" in only:
+            au = res["auto"] = bench_auto(args.quick, tmp, max(2, repeats))
+            fmt = lambda r, k: f"{r[k]['wall_median_s']:.2f} s (CPU {statistics.median(r[k]['cpu_s']):.2f} s; load " \
+                               f"{', '.join(str(x) for x in r[k]['loadavg'])}; {r[k]['executor']['jobs']} process" \
+                               f"{'es' if r[k]['executor']['jobs'] > 1 else ''})"  # noqa: E731
+            rows += [("(g) baseline run (30 PCN-years), default --jobs", fmt(au["baseline"], "default")),
+                     ("    --jobs 1", fmt(au["baseline"], "jobs1")),
+                     ("    default / --jobs 1 (target <= 1.05)", f"{au['baseline_default_over_jobs1']:.3f}"),
+                     ("    baseline PCN-years/s incl. start-up (--jobs 1; target >= 25)",
+                      f"{au['baseline_pcn_years_per_s_incl_startup']:.1f}"),
+                     ("    grid of 64 2-year cells (128 PCN-years), default --jobs", fmt(au["grid128"], "default")),
+                     ("    --jobs 1", fmt(au["grid128"], "jobs1")),
+                     ("    default / --jobs 1 (target <= 1.05)", f"{au['grid128_default_over_jobs1']:.3f}"),
+                     ("    grid of 320 2-year cells (640 PCN-years), --jobs 2", fmt(au["grid640"], "jobs2")),
+                     ("    --jobs 1", fmt(au["grid640"], "jobs1")),
+                     ("    speed-up --jobs 2 (median; best) (target >= 1.8)",
+                      f"{au['grid640_speedup_jobs2']:.2f}x; {au['grid640_speedup_jobs2_best']:.2f}x")]
+        if "england" in only:
+            en = res["england"] = bench_england(tmp, 1 if args.quick else repeats)
+            rows += [("(h) pcnsim run england (default --jobs; target < 10 s)",
+                      f"{en['wall_median_s']:.1f} s wall (runs {', '.join(f'{w:.1f}' for w in en['wall_s'])}; CPU "
+                      f"{', '.join(f'{c:.0f}' for c in en['cpu_s'])} s; load {', '.join(map(str, en['loadavg']))})")]
+        if "app" in only:
+            ap_ = res["app"] = bench_app(tmp, repeats)
+            rows += [("(i) app what-if, Run to answer (quick; target < 2 s)",
+                      ap_.get("skipped") or f"{ap_['what_if_median_s']:.2f} s median (runs "
+                      f"{', '.join(f'{w:.2f}' for w in ap_['what_if_s'])}; first Run {ap_['first_run_s']:.1f} s; "
+                      f"load {ap_['loadavg_before']})")]
     res["machine"]["loadavg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
     print(table(rows))
@@ -548,6 +721,17 @@ def main(argv: list[str] | None = None) -> int:
                         res["startup"]["baseline_run"]["pcn_years_per_s_wall"] >= 20))
     if "national" in res:
         targets.append(("England-year <= 4x a baseline run", res["national"]["england_over_baseline"] <= 4))
+    if "auto" in res:
+        targets.append(("default --jobs within 5% of --jobs 1, baseline", res["auto"]["baseline_default_over_jobs1"] <= 1.05))
+        targets.append(("default --jobs within 5% of --jobs 1, 128 PCN-years",
+                        res["auto"]["grid128_default_over_jobs1"] <= 1.05))
+        targets.append(("--jobs 2 >= 1.8x --jobs 1, 640 PCN-years", res["auto"]["grid640_speedup_jobs2"] >= 1.8))
+        targets.append(("baseline >= 25 PCN-years/s including start-up",
+                        res["auto"]["baseline_pcn_years_per_s_incl_startup"] >= 25))
+    if "england" in res:
+        targets.append(("pcnsim run england under 10 s", res["england"]["wall_median_s"] < 10))
+    if "app" in res and "skipped" not in res["app"]:
+        targets.append(("app what-if under 2 s", res["app"]["what_if_median_s"] < 2))
     for name, ok in targets:
         print(f"  target {name}: {'met' if ok else 'NOT met'}")
     res["targets"] = {name: ok for name, ok in targets}

@@ -112,6 +112,33 @@ def test_pcnsim_app_refuses_a_port_in_use_and_a_bad_quick_run():
     assert result.exit_code == 2 and "--warmup-weeks 10 must be less than" in result.output
 
 
+@pytest.mark.integration
+def test_the_warm_pool_serves_every_run_of_a_session_with_the_same_numbers(tmp_path, small_scenario):
+    """The session's worker processes start once and run each what-if (the same processes, the
+    same numbers as in one process); the report is drawn only when asked for (after the answer)."""
+    from pcnsim.experiment.executors import LocalPool
+
+    quick = logic.precisions({})["quick"]
+    alone, _ = logic.run_scenario(small_scenario, tmp_path / "alone", quick)
+    pool = LocalPool(2, shared=True)
+    try:
+        warm, cached = logic.run_scenario(small_scenario, tmp_path / "warm", quick, pool=pool, report=False)
+        assert not cached and not (warm.folder / "report.html").exists()
+        assert warm.manifest["executor"]["kind"] == "local processes"
+        workers = sorted(p.pid for p in pool.pool._processes.values())
+        other = small_scenario.model_copy(update={"name": "small-what-if",
+                                                  "pcn": small_scenario.pcn.model_copy(update={"practices": 4})})
+        logic.run_scenario(other, tmp_path / "warm", quick, pool=pool, report=False)
+        assert sorted(p.pid for p in pool.pool._processes.values()) == workers and pool.alive
+        for name in ("results.parquet", "summary.csv", "weekly.parquet"):
+            assert (alone.folder / name).read_bytes() == (warm.folder / name).read_bytes(), name
+        assert logic.loaded(warm.folder) is logic.loaded(warm.folder)    # read once, kept
+        logic.ensure_report(warm.folder)
+        assert (warm.folder / "report.html").exists() and (warm.folder / "figures" / "cd_hours.png").exists()
+    finally:
+        pool.shutdown()
+
+
 @pytest.mark.unit
 def test_focus_metrics_are_the_scenarios_own_else_the_headline():
     from types import SimpleNamespace

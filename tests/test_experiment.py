@@ -178,6 +178,55 @@ def test_two_worker_processes_give_identical_files(reference, tmp_path):
 
 
 @pytest.mark.integration
+def test_the_default_jobs_and_chunked_workers_give_identical_files(reference, tmp_path, monkeypatch):
+    """The default `--jobs` (here: one process, the work is small) and workers taking cells three
+    at a time, the largest first, write the same files as one process."""
+    auto = experiment.run(grid_scenario(), out=tmp_path / "auto", quiet=True, simulate=fake_simulate)
+    same_files(reference.folder, auto.folder)
+    assert auto.manifest["executor"] == {"kind": "in process", "jobs": 1}
+    monkeypatch.setattr(experiment.executors, "chunk_size", lambda pcn_years, cells, jobs: 3)
+    chunked = experiment.run(grid_scenario(), jobs=2, out=tmp_path / "chunked", quiet=True, simulate=fake_simulate)
+    same_files(reference.folder, chunked.folder)
+    assert chunked.manifest["executor"] == {"kind": "local processes", "jobs": 2, "chunk": 3}
+
+
+@pytest.mark.integration
+def test_the_model_gives_the_same_numbers_with_jobs_1_2_and_the_default(tmp_path):
+    """The real model, cells of different sizes (an ICS of 1 and of 3 PCNs: with workers the
+    largest go first): byte-identical results with --jobs 1, --jobs 2 and the default."""
+    scenario = tmp_path / "jobs-same.yaml"
+    scenario.write_text("name: jobs-same\nextends: baseline\n"
+                        "run: {horizon_weeks: 6, warmup_weeks: 1, replications: 2, seed: 7}\n"
+                        "sweep:\n  points:\n    - {ics.pcns: 1}\n    - {ics.pcns: 3}\n")
+    runs = {jobs: experiment.run(scenario, jobs=jobs, out=tmp_path / f"jobs-{jobs}", quiet=True)
+            for jobs in (1, 2, None)}
+    for jobs in (2, None):
+        same_files(runs[1].folder, runs[jobs].folder)
+    assert runs[2].manifest["executor"]["jobs"] == min(2, experiment.executors.available_cores())
+    assert runs[None].manifest["executor"]["jobs"] == 1     # 2 x (1 + 3) x 6/52 PCN-years: one process
+
+
+@pytest.mark.unit
+def test_the_default_jobs_uses_workers_only_when_they_pay():
+    from pcnsim.experiment.executors import auto_jobs, chunk_size
+
+    assert auto_jobs(30, 2, 10) == 1          # the baseline run: 10 replications x 3 years
+    assert auto_jobs(128, 2, 64) == 1         # a 64-cell grid of 2-year cells
+    assert auto_jobs(640, 2, 320) == 2        # a 640-PCN-year grid
+    assert auto_jobs(1875, 2, 42) == 2        # England
+    assert auto_jobs(1875, 1, 42) == 1 and auto_jobs(10_000, 8, 1) == 1   # one core; one cell
+    assert auto_jobs(640, 8, 320) == 8
+    # the threshold: the estimated saving is at least SAFETY_STARTUPS worker start-ups
+    edge = [w for w in range(1, 1000) if auto_jobs(w, 2, 100) == 2][0]
+    assert 150 <= edge <= 400 and all(auto_jobs(w, 2, 100) == 2 for w in range(edge, 1000, 7))
+    for pcn_years, cells, jobs in ((640, 320, 2), (1875, 42, 2), (4, 4000, 2), (10_000, 10, 8)):
+        chunk = chunk_size(pcn_years, cells, jobs)
+        assert 1 <= chunk and cells / chunk >= min(cells, 4 * jobs)
+    assert chunk_size(1875, 42, 2) == 1       # England's cells are big: one at a time
+    assert chunk_size(640, 320, 2) > 1        # small cells go in chunks
+
+
+@pytest.mark.integration
 @pytest.mark.slow
 def test_dask_cluster_gives_identical_files(reference, tmp_path):
     distributed = pytest.importorskip("distributed")

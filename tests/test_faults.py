@@ -318,7 +318,7 @@ def test_cli_out_inside_a_regular_file(short_sweep, tmp_path):
 
 @pytest.mark.integration
 def test_cli_any_other_system_refusal_is_one_paragraph_too(short_sweep, tmp_path, monkeypatch):
-    def no_more_files(jobs):
+    def no_more_files(jobs, **options):
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
     monkeypatch.setattr(experiment.executors, "LocalPool", no_more_files)

@@ -13,7 +13,11 @@ Everything the page decides is here, as plain functions that tests call directly
   holds the same resolved scenario and model fingerprint and says "complete" *is* the answer
   (same scenario and seed give the same numbers), so runs survive a page reload and a
   restart; an interrupted one (a run cancelled by changing a control) is resumed;
-- `answer`: the plain-language answer, in the report's and compare's own sentences.
+- `answer`: the plain-language answer, in the report's and compare's own sentences;
+- `warm_pool`: worker processes started with the app session, the model loaded, that every
+  run of the session uses (no start-up per what-if); `loaded` keeps the runs read, so the
+  starting scenario's run is read once, not at every what-if; `ensure_report` draws a run's
+  figures and report.html when the page first shows them (after the answer).
 
 The page (`pcnsim/app/page.py`) only draws widgets and calls these.
 """
@@ -38,7 +42,8 @@ from pcnsim.report.formatting import point_text
 
 __all__ = ["Lever", "LEVERS", "Precision", "precisions", "Start", "starting_points", "lever_values",
            "what_if", "changes", "sized", "find_run", "run_scenario", "answer", "focus_metrics",
-           "focus_rows", "zip_folder", "query_value", "Cancelled", "WHERE", "COMMAND", "short_answer", "RELATIVE"]
+           "focus_rows", "zip_folder", "query_value", "Cancelled", "WHERE", "COMMAND", "short_answer", "RELATIVE",
+           "warm_pool", "loaded", "ensure_report"]
 
 #: How the page names itself in error messages ("the controls: ics.forum_representatives = 3: ...").
 WHERE = "the controls"
@@ -316,20 +321,66 @@ def find_run(scenario: Scenario, outputs_dir: str | Path, status: str = "complet
     return max(found)[1] if found else None
 
 
+_POOL: list[Any] = []          # the session's warm pool (`warm_pool`), made once a process
+_LOADED: dict[str, tuple[float, RunData]] = {}   # run folder: (its manifest's mtime, the run read)
+
+
+def warm_pool(jobs: int | None = None) -> Any:
+    """The app session's worker processes (`LocalPool`, shared): started once, the model loaded
+    in each, used by every run of the session, so a what-if pays no start-up. None on one core
+    (runs then go in this process). A pool whose worker died is replaced."""
+    from pcnsim.experiment.executors import LocalPool, available_cores
+
+    jobs = jobs or available_cores()
+    if jobs < 2:
+        return None
+    if _POOL and _POOL[0].alive:
+        return _POOL[0]
+    if not _POOL:        # the first pool of this process: ended at exit (not left to the interpreter's teardown)
+        import atexit
+
+        atexit.register(lambda: [pool.shutdown() for pool in _POOL])
+    _POOL[:] = [LocalPool(jobs, shared=True)]
+    return _POOL[0]
+
+
+def loaded(folder: str | Path) -> RunData:
+    """A run folder read once and kept (read again only if its manifest changed): the page reads
+    the starting scenario's run at every what-if."""
+    folder = Path(folder)
+    key = str(folder.resolve())
+    stamp = (folder / "manifest.json").stat().st_mtime
+    hit = _LOADED.get(key)
+    if hit is None or hit[0] != stamp:
+        if len(_LOADED) > 64:
+            _LOADED.clear()
+        hit = _LOADED[key] = (stamp, load_run(folder))
+    return hit[1]
+
+
+def ensure_report(folder: str | Path) -> None:
+    """Draw a run's figures and report.html if it has none yet (the page draws them after the answer)."""
+    if not (Path(folder) / "report.html").exists():
+        write_report(Path(folder))
+
+
 def run_scenario(scenario: Scenario, outputs_dir: str | Path, precision: Precision,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[RunData, bool]:
+                 progress: Callable[[int, int], None] | None = None, pool: Any = None,
+                 report: bool = True) -> tuple[RunData, bool]:
     """(the run of `scenario`, whether it came from the cache).
 
     A finished run of the same scenario in `outputs_dir` is loaded; an interrupted one is
     resumed; otherwise a new run folder is made where `pcnsim run` makes it, with the same
-    manifest and report. `progress(done, total)` is called as cells finish; if it raises, the
+    manifest and report (`report=False`: the report is left to `ensure_report`, so the answer
+    comes first). `pool` (`warm_pool`) runs the cells in warm worker processes instead of the
+    precision's `jobs`. `progress(done, total)` is called as cells finish; if it raises, the
     run stops (its cells are kept, the manifest says "interrupted") and `Cancelled` is raised
     from the error (a Streamlit rerun is re-raised as it is, so the page starts again)."""
     cached = find_run(scenario, outputs_dir)
     if cached is not None:
-        if not (cached / "report.html").exists():
-            write_report(cached)
-        return load_run(cached), True
+        if report:
+            ensure_report(cached)
+        return loaded(cached), True
     stopped: list[BaseException] = []
 
     def on_progress(event: Progress) -> None:
@@ -345,7 +396,8 @@ def run_scenario(scenario: Scenario, outputs_dir: str | Path, precision: Precisi
 
     def start(out: Optional[Path]) -> RunData:
         return run(scenario, jobs=precision.jobs, quiet=False, progress=on_progress, command_line=COMMAND,
-                   outputs_dir=outputs_dir, out=out, resume=out is not None)
+                   outputs_dir=outputs_dir, out=out, resume=out is not None,
+                   executor=pool.view() if pool is not None else None)
 
     try:
         try:
@@ -359,8 +411,9 @@ def run_scenario(scenario: Scenario, outputs_dir: str | Path, precision: Precisi
             raise stopped[0] from None   # e.g. Streamlit's rerun request: let it through
         raise Cancelled("the run was stopped; its finished replications are kept and the same "
                         "inputs resume it") from (stopped[0] if stopped else None)
-    write_report(result.folder)
-    return load_run(result.folder), False
+    if report:
+        write_report(result.folder)
+    return loaded(result.folder), False
 
 
 # --------------------------------------------------------------------------- words and numbers

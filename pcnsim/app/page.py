@@ -13,13 +13,19 @@ import streamlit as st
 
 from pcnsim.app import logic
 from pcnsim.errors import PcnsimError, ScenarioError
-from pcnsim.experiment import load_run
 
 OUTPUTS = Path(os.environ.get("PCNSIM_APP_OUTPUTS", "outputs"))
 FIGURES = (("cd_hours.png", "The clinical director's week"), ("delivery.png", "Demand and delivery"),
            ("retention.png", "Retention"))
 PRECISION_LABELS = {"quick": "Quick (for the room)", "precise": "More precise (slower)"}
 
+
+
+def _pool():
+    """Worker processes started with the app (the model loaded in each), shared by every run of
+    the session: a what-if pays no start-up. Kept by `logic.warm_pool` (not Streamlit's cache), which
+    replaces a pool whose worker died."""
+    return logic.warm_pool()
 
 
 @st.cache_resource
@@ -114,6 +120,7 @@ def _change_text(diff: dict) -> str:
 def main() -> None:
     """The page, top to bottom (Streamlit reruns it on every input)."""
     st.set_page_config(page_title="pcnsim workshop", layout="wide")
+    _pool()          # the session's workers start now, loading the model while the room sets the controls
     starts = _starts()
     if "_ready" not in st.session_state:
         _first_visit(starts)
@@ -177,7 +184,8 @@ def main() -> None:
                     def progress(done: int, total: int, who=who) -> None:
                         bar.progress(min(1.0, done / max(total, 1)), text=f"Running the {who}: {done} of {total} "
                                                                              "replications")
-                    run_data, _ = logic.run_scenario(scenario, OUTPUTS, precision, progress if bar else None)
+                    run_data, _ = logic.run_scenario(scenario, OUTPUTS, precision, progress if bar else None,
+                                                     pool=_pool(), report=False)
                     runs.append(str(run_data.folder))
                 st.session_state["shown"] = {"inputs": inputs, "base": runs[0],
                                              "what": runs[1] if len(runs) > 1 else None,
@@ -203,8 +211,8 @@ def main() -> None:
         if shown["inputs"] != inputs:
             st.warning("The controls have changed since these results were run: they belong to the inputs "
                        "listed just below. Press **Run** for the new inputs.")
-        base_run = load_run(shown["base"])
-        what_run = load_run(shown["what"]) if shown["what"] else None
+        base_run = logic.loaded(shown["base"])
+        what_run = logic.loaded(shown["what"]) if shown["what"] else None
         answer_box = st.container(key="answer")
         with answer_box:      # the answer first: "In short", then the focus metrics side by side
             for sentence in logic.short_answer(base_run, what_run, shown["focus"], question):
@@ -216,6 +224,10 @@ def main() -> None:
                                    logic.answer(base_run, what_run, "the starting scenario")))
         shown_folder = Path(shown["what"] or shown["base"])
         who = "what-if" if shown["what"] else "starting scenario"
+        # the figures and report.html are drawn now, after the answer is on the screen
+        with st.spinner("Drawing the figures…"):
+            for folder in {shown["base"], shown["what"]} - {None}:
+                logic.ensure_report(folder)
         if what_run is not None:
             st.subheader("Figures: the starting scenario (left) and the what-if (right)")
             _side_by_side(Path(shown["base"]), shown_folder)

@@ -205,7 +205,9 @@ def _national(folder, write_csv: bool):
 @click.argument("file", required=False)
 @click.option("--replications", metavar="N", help="Replications per point (overrides run.replications).")
 @click.option("--seed", metavar="SEED", help="Root seed, a whole number from 0 (overrides run.seed).")
-@click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes [default: all cores; 1 runs in this process].")
+@click.option("--jobs", type=click.IntRange(min=1), help="Local worker processes; 1 runs in this process [default: one process for a small run, "
+                   "every core once the work (about 220 PCN-years on 2 cores) repays starting workers; "
+                   "docs/performance.md].")
 @click.option("--scheduler", metavar="ADDRESS", help="A dask.distributed scheduler, e.g. tcp://host:8786, instead of local processes.")
 @click.option("--out", type=click.Path(file_okay=False), help="The run folder; refused if it exists and is not empty, unless --resume.")
 @click.option("--resume", is_flag=True, help="Finish the interrupted run in --out DIR, redoing nothing that finished (FILE may be omitted; with a folder of scenarios, DIR is its pack folder).")

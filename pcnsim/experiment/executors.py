@@ -53,6 +53,20 @@ CLUSTER_EXTRA_HINT = ('--scheduler needs dask.distributed, which is not installe
 #: A cell as the executors take it: (point, replication, the point's scenario, simulate or None).
 Payload = tuple
 
+# How the default `--jobs` chooses (`auto_jobs`), from measurements on a quiet 2-core machine
+# (docs/performance.md, "How the default --jobs chooses"; benchmarks/bench.py's `jobs` section):
+#: PCN-years one process simulates a second, cell overheads included (baseline-like cells).
+PCN_YEARS_PER_SECOND = 50.0
+#: Seconds a worker process takes to start, import the model and load the compiled day.
+WORKER_START_SECONDS = 1.1
+#: Workers are used only when the time they are estimated to save is at least this many worker
+#: start-ups more: the estimate is rough (machines differ, cells differ), and a run near the
+#: break-even size gains little either way, so such runs stay in one process and never lose.
+SAFETY_STARTUPS = 1.0
+#: Seconds of simulation a worker task (a chunk of cells) aims at: long enough that sending
+#: cells and results is a small share of it, short enough to keep the workers evenly loaded.
+CHUNK_SECONDS = 0.5
+
 
 def available_cores() -> int:
     """The cores this process may use (its CPU affinity where the system says)."""
@@ -72,12 +86,14 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, death_signal: bool = True) -> None:
     """Workers leave Ctrl-C and SIGTERM to the parent, which stops the run cleanly; and they die
-    with the parent (Linux: the kernel's parent-death signal; elsewhere a watcher thread)."""
+    with the parent (Linux: the kernel's parent-death signal; elsewhere, and for a shared pool, a
+    watcher thread: the kernel's signal follows the parent *thread* that started the worker, and
+    a shared pool outlives that thread, a Streamlit rerun's say)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
+    if death_signal and sys.platform.startswith("linux"):
         try:
             import ctypes
 
@@ -101,6 +117,56 @@ def _unguarded_main_script() -> str | None:
     except OSError:
         return None
     return None if re.search(r"""__name__\s*==\s*['"]__main__['"]""", text) else path
+
+
+def auto_jobs(pcn_years: float, cores: int, cells: int) -> int:
+    """The processes the default `--jobs` uses: 1 (in this process) unless workers pay.
+
+    One process takes about `pcn_years / PCN_YEARS_PER_SECOND` seconds; `n` workers about
+    `WORKER_START_SECONDS + that / n` (they start side by side). Workers are used, as many as
+    the cores (and the cells) allow, only when they are estimated to save at least
+    `SAFETY_STARTUPS` worker start-ups: on 2 cores, from about 220 PCN-years of work.
+    """
+    n = max(1, min(int(cores), int(cells)))
+    if n == 1:
+        return 1
+    alone = pcn_years / PCN_YEARS_PER_SECOND
+    saved = alone - (WORKER_START_SECONDS + alone / n)
+    return n if saved >= SAFETY_STARTUPS * WORKER_START_SECONDS else 1
+
+
+def chunk_size(pcn_years: float, cells: int, jobs: int) -> int:
+    """Cells a worker takes at a time: about `CHUNK_SECONDS` of work, and at least four chunks a
+    worker, so that the last chunks finish close together."""
+    if cells <= 0 or jobs <= 1:
+        return 1
+    per_cell = max(pcn_years / cells, 1e-9) / PCN_YEARS_PER_SECOND
+    by_time = max(1, int(CHUNK_SECONDS / per_cell))
+    by_balance = max(1, cells // (4 * jobs))
+    return max(1, min(by_time, by_balance))
+
+
+def _warm_worker(parent: int, preload: bool, death_signal: bool = True) -> None:
+    """A worker's start: `_init_worker`, then (for pcnsim's own model) import the model and load
+    the compiled day from numba's cache, so that a warm pool answers its first cell at full speed."""
+    _init_worker(parent, death_signal)
+    if preload:
+        try:
+            from pcnsim.model import simulation  # noqa: F401
+            from pcnsim.model.engine import engine
+
+            if engine() == "compiled":
+                from pcnsim.model import daybook  # noqa: F401
+            from pcnsim.experiment.cells import worker_fingerprint
+
+            worker_fingerprint()
+        except Exception:  # noqa: BLE001 - a cell that needs it fails with the reason, as before
+            pass
+
+
+def run_cells(payloads: list[Payload]) -> list[CellOutcome]:
+    """A worker's task: a chunk of cells, one after another (`run_cell` each)."""
+    return [run_cell(payload) for payload in payloads]
 
 
 class Executor(ABC):
@@ -190,32 +256,65 @@ class InProcess(Executor):
 
 
 class LocalPool(Executor):
-    """Local worker processes (spawned: safe with threads, the same on every platform)."""
+    """Local worker processes (spawned: safe with threads, the same on every platform).
+
+    Cells go to the workers in chunks of `chunk` (`run_cells`), so that a chunk's inter-process
+    traffic (its scenarios, once per chunk, and its results) is a small share of its work. The
+    workers start when the pool is made and load the model at once (`_warm_worker`), meanwhile
+    the run plans and writes its folder. `shared=True` makes a pool that outlives a run (`close`
+    keeps it; `shutdown` ends it): the app keeps one warm for its session.
+    """
 
     kind = "local"
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, chunk: int = 1, shared: bool = False, preload: bool = True,
+                 processes: cf.ProcessPoolExecutor | None = None) -> None:
         self.jobs = jobs
-        self.slots = 2 * jobs
+        self.chunk = max(1, int(chunk))
+        self.slots = 2 * jobs * self.chunk
+        self.shared = shared or processes is not None
         self.finished_any = False
-        self.futures: dict[cf.Future, tuple[int, int]] = {}
+        self.pending: list[Payload] = []
+        self.futures: dict[cf.Future, list[tuple[int, int]]] = {}
+        if processes is not None:
+            self.pool = processes
+            return
         self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_init_worker, initargs=(os.getpid(),))
+                                           initializer=_warm_worker, initargs=(os.getpid(), preload, not shared))
+        # start the workers now (the pool spawns them on its first task): they load the model while
+        # the run plans its cells and writes its folder
+        self.pool.submit(int, 0)
+
+    def view(self) -> LocalPool:
+        """A pool for one run on this shared pool's processes, with cells of its own (two runs at
+        once, from two app sessions, never see each other's cells); closing it keeps the processes."""
+        return LocalPool(self.jobs, processes=self.pool)
 
     def submit(self, payload: Payload) -> None:
-        self.futures[self.pool.submit(run_cell, payload)] = (payload[0], payload[1])
+        self.pending.append(payload)
+        if len(self.pending) >= self.chunk:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Send the pending cells to the workers, `chunk` at a time."""
+        while self.pending:
+            chunk, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
+            self.futures[self.pool.submit(run_cells, chunk)] = [(p[0], p[1]) for p in chunk]
 
     @property
     def in_flight(self) -> int:
-        return len(self.futures)
+        return len(self.pending) + sum(len(cells) for cells in self.futures.values())
 
     def finished(self) -> Iterator[CellOutcome]:
+        self._dispatch()
+        if not self.futures:
+            return
         done, _ = cf.wait(list(self.futures), return_when=cf.FIRST_COMPLETED)
         for future in done:
             self.futures.pop(future)
-            yield self._outcome(future)
+            yield from self._outcomes(future)
 
-    def _outcome(self, future: cf.Future) -> CellOutcome:
+    def _outcomes(self, future: cf.Future) -> list[CellOutcome]:
         try:
             out = future.result()
         except cf.process.BrokenProcessPool:
@@ -231,14 +330,30 @@ class LocalPool(Executor):
         return out
 
     def _cancel(self) -> list[CellOutcome]:
+        self.pending.clear()
         futures = list(self.futures)
         for f in futures:
             f.cancel()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.shared:
+            cf.wait([f for f in futures if not f.cancelled()])
+        else:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         self.futures.clear()
-        return [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+        return [out for f in futures if f.done() and not f.cancelled() and f.exception() is None
+                for out in f.result()]
 
     def close(self, wait: bool = True) -> None:
+        self.pending.clear()
+        if self.shared and wait:   # kept for the next run; nothing of this run is left in it
+            for f in list(self.futures):
+                f.cancel()
+            cf.wait([f for f in self.futures if not f.cancelled()])
+            self.futures.clear()
+            return
+        self.shutdown(wait)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """End the worker processes (a shared pool too); `wait=False` ends running cells."""
         if not wait:  # abandoned (a second Ctrl-C): do not wait for the workers, end them
             for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                 try:
@@ -247,8 +362,13 @@ class LocalPool(Executor):
                     pass
         self.pool.shutdown(wait=wait, cancel_futures=True)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the pool can still take cells (not shut down, no worker died)."""
+        return not (getattr(self.pool, "_broken", False) or getattr(self.pool, "_shutdown_thread", False))
+
     def describe(self) -> dict[str, Any]:
-        return {"kind": "local processes", "jobs": self.jobs}
+        return {"kind": "local processes", "jobs": self.jobs, "chunk": self.chunk}
 
 
 def check_scheduler_address(address: str) -> str:
@@ -519,19 +639,26 @@ def import_distributed() -> Any:
 
 
 def make_executor(jobs: int | None, scheduler: str | None, cells: int,
-                  cluster_timeout: float | None = None) -> Executor:
+                  cluster_timeout: float | None = None, pcn_years: float | None = None,
+                  preload: bool = True) -> Executor:
     """The executor for a run: dask if a scheduler is given, else `jobs` local processes (one: in
-    this process). `jobs` is capped at the cores available and at the number of cells."""
+    this process). `jobs` is capped at the cores available and at the number of cells; `None`
+    (the default `--jobs`) lets `auto_jobs` choose from the run's work, `pcn_years` (every
+    cell's PCNs x years simulated; unknown: as many workers as cores)."""
     if cluster_timeout is not None and (isinstance(cluster_timeout, bool) or not 0 < float(cluster_timeout) < 86_400):
         raise ScenarioError(f"--cluster-timeout {cluster_timeout}: expected seconds, more than 0 and less than a day")
     if scheduler:
         return DaskPool(scheduler, cluster_timeout)
     cores = available_cores()
-    jobs = cores if jobs is None else jobs
+    if jobs is None:
+        jobs = cores if pcn_years is None else auto_jobs(pcn_years, cores, cells)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ScenarioError(f"--jobs {jobs}: expected a whole number of worker processes, at least 1")
     if jobs > cores:
         log.info("--jobs %d: this machine has %d cores; using %d worker processes.", jobs, cores, cores)
         jobs = cores
     jobs = min(jobs, max(1, cells))
-    return InProcess() if jobs == 1 else LocalPool(jobs)
+    if jobs == 1:
+        return InProcess()
+    chunk = chunk_size(pcn_years, cells, jobs) if pcn_years is not None else 1
+    return LocalPool(jobs, chunk=chunk, preload=preload)

@@ -184,7 +184,11 @@ class _Run:
                     max_reps: int) -> int:
         """Run every cell not yet done, adding replications for the target half-width; the replications."""
         def todo_for(r: int) -> list[tuple[int, int]]:
-            return [(p, i) for p in range(n_points) for i in range(r) if not self.is_done(p, i)]
+            cells = [(p, i) for p in range(n_points) for i in range(r) if not self.is_done(p, i)]
+            if executor.jobs > 1:   # the largest cells first, so that the workers finish together
+                cost = [_pcn_years(s) for s in self.scenarios]
+                cells.sort(key=lambda cell: -cost[cell[0]])   # stable: point and replication order within a size
+            return cells
 
         todo = todo_for(reps)
         self.total = n_points * reps
@@ -225,13 +229,15 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         target_halfwidth: Mapping[str, float] | None = None, max_replications: int | None = None,
         outputs_dir: str | Path = "outputs", progress: Callable[[Progress], None] | None = None,
         cluster_timeout: float | None = None, allow_unverified_model: bool = False,
-        changes: Sequence[str] | None = None, based_on: str | None = None) -> RunData:
+        changes: Sequence[str] | None = None, based_on: str | None = None,
+        executor: Executor | None = None) -> RunData:
     """Run every point of a scenario's sweep (or the scenario itself) times its replications.
 
     - ``scenario``: a `Scenario`, or a path / bundled name for `load_scenario`.
     - ``replications``, ``seed``: override ``run.replications`` and ``run.seed``.
-    - ``jobs``: local worker processes (default: every core; 1 runs in this process; more
-      than the cores is capped at the cores); ``scheduler``: a dask.distributed scheduler
+    - ``jobs``: local worker processes (default None: one process when the run is small, every
+      core when workers pay, `executors.auto_jobs`; 1 runs in this process; more than the cores
+      is capped at the cores); ``scheduler``: a dask.distributed scheduler
       address (``tcp://host:8786``) instead.
     - ``cluster_timeout``: seconds a dask cluster may be without a scheduler connection or
       without workers before the run stops, and a worker without a heartbeat before it counts
@@ -251,6 +257,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
     - ``progress``: called with a `Progress` event as cells finish (``quiet`` sends none);
       messages go to the `logging` logger ``pcnsim.experiment``. Nothing is printed.
     - ``command_line`` and ``source_path`` go into the manifest.
+    - ``executor``: a pool to run the cells in, kept warm across runs (a `LocalPool` made with
+      ``shared=True``: the app's); it replaces ``jobs`` and ``scheduler``, and is not shut down.
     - ``changes``: the run's changes from the scenario it starts from, in words
       (`pcnsim.scenario.changes.describe_changes`), and ``based_on``, that scenario's name: both
       go into the manifest (`changes`, `based_on`), and every page, sheet and figure states them.
@@ -323,7 +331,10 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
         fingerprint = model_fingerprint()
         scenario_fp = scenario_fingerprint(given)
 
-        executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout)
+        if executor is None:
+            executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout,
+                                     pcn_years=first_reps * sum(_pcn_years(s) for s in scenarios),
+                                     preload=simulate is None)
         folder: Path | None = None
         state: _Run | None = None
         created = False     # this session made the folder (removed again if it keeps nothing)
@@ -428,6 +439,12 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
     finally:
         for lock in locks:
             lock.release()
+
+
+def _pcn_years(scenario: Scenario) -> float:
+    """PCN-years one cell of a scenario point simulates (its PCNs times its years, warm-up included):
+    the size of its work, for the default `--jobs` and for handing out the largest cells first."""
+    return scenario.ics.pcns * scenario.run.horizon_weeks / 52
 
 
 def _stopped(manifest: dict[str, Any], session: dict[str, Any], started: float, status: str, reps: int,
