@@ -257,8 +257,10 @@ class GpConfig(Frozen):
                                    "GP appointment length", gt=0, le=240)
     # leadership v3, part A: the practices' claim on the CD's protected time (docs/model.md 2.5.1)
     cd_recall_per_session: float = P(
-        0.12, "recalls per protected session at pressure 1", "assumed (a GP off sick or a clinic short and "
-        "the CD, a GP of the PCN, pulled back to it: about one protected session in eight; range 0.05-0.3)",
+        0.165, "recalls per protected session at pressure 1", "assumed (a GP off sick or a clinic short and "
+        "the CD, a GP of the PCN, pulled back to it: about one protected session in six; range 0.05-0.3); "
+        "tuned: 0.12 until delivery v3 met more demand and GP pressure fell, then 0.165 so that the practices "
+        "again preempt protected time about 0.33 times a week at baseline (docs/model.md 2.5.1)",
         "rate at which the practices recall the CD to clinic from a protected session, at GP pressure 1 "
         "(GP demand equal to GP slots)", ge=0, le=5)
     cd_recall_pressure_elasticity: float = P(
