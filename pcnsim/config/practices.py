@@ -250,7 +250,7 @@ class GpConfig(Frozen):
     sessions_per_wte: float = P(9.0, "sessions a week", "BMA model salaried GP contract",
                                 "sessions of 4 h 10 min per WTE", ge=0, le=10)
     patient_facing_share: float = P(0.75, "share of sessions", "assumed (docs/model.md 2.2); GPs "
-                                    "then deliver about 49% of appointments (docs/model.md, calibration)",
+                                    "then have about 45% of booked appointments (docs/model.md 7)",
                                     "share of GP session time in appointments", ge=0, le=1)
     appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
                                    "over 15 min (GPonline 2022); mean f2f 9.2 min (BMJ Open 2017)",
