@@ -250,15 +250,17 @@ class GpConfig(Frozen):
     sessions_per_wte: float = P(9.0, "sessions a week", "BMA model salaried GP contract",
                                 "sessions of 4 h 10 min per WTE", ge=0, le=10)
     patient_facing_share: float = P(0.75, "share of sessions", "assumed (docs/model.md 2.2); GPs "
-                                    "then deliver about 49% of appointments (docs/model.md, calibration)",
+                                    "then have about 45% of booked appointments (docs/model.md 7)",
                                     "share of GP session time in appointments", ge=0, le=1)
     appointment_minutes: float = P(12.0, "minutes", "83% of practices book 10-minute slots; 32% last "
                                    "over 15 min (GPonline 2022); mean f2f 9.2 min (BMJ Open 2017)",
                                    "GP appointment length", gt=0, le=240)
     # leadership v3, part A: the practices' claim on the CD's protected time (docs/model.md 2.5.1)
     cd_recall_per_session: float = P(
-        0.12, "recalls per protected session at pressure 1", "assumed (a GP off sick or a clinic short and "
-        "the CD, a GP of the PCN, pulled back to it: about one protected session in eight; range 0.05-0.3)",
+        0.165, "recalls per protected session at pressure 1", "assumed (a GP off sick or a clinic short and "
+        "the CD, a GP of the PCN, pulled back to it: about one protected session in six; range 0.05-0.3); "
+        "tuned: 0.12 until delivery v3 met more demand and GP pressure fell, then 0.165 so that the practices "
+        "again preempt protected time about 0.33 times a week at baseline (docs/model.md 2.5.1)",
         "rate at which the practices recall the CD to clinic from a protected session, at GP pressure 1 "
         "(GP demand equal to GP slots)", ge=0, le=5)
     cd_recall_pressure_elasticity: float = P(
