@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from pcnsim.config import CalibrationConfig, Scenario
 from pcnsim.config.calibration import (DEFAULT_COUNT_DISCREPANCY, DEFAULT_SHARE_DISCREPANCY, numeric_key_problem,
                                        resolve_unknowns)
-from pcnsim.experiment.history import CUTOFF, Target, history_match, implausibility, point_measure
+from pcnsim.experiment.history import (CONFIRM_BEST, CUTOFF, Emulator, Target, emulated_implausibility, history_match,
+                                      implausibility, point_measure)
 
 pytestmark = pytest.mark.unit
 
@@ -112,7 +113,70 @@ def test_whole_number_unknowns_are_rounded_and_confirm_is_used():
                         whole=[True, False], confirm=confirm)
     assert all(float(v).is_integer() for v in fit.waves[0].points[:, 0])
     assert isinstance(fit.chosen["a"], int)
-    assert len(seen) == 1 and fit.replications == 10 and fit.fits
+    # the CONFIRM_BEST least implausible (distinct) points are run again; the chosen one is among them
+    assert len(seen) == CONFIRM_BEST and fit.replications == 10 and fit.fits
+    assert len({tuple(p) for p in seen}) == CONFIRM_BEST
+    assert any(np.allclose(p, [fit.chosen["a"], fit.chosen["b"]]) for p in seen)
+    assert len(fit.confirmed) == CONFIRM_BEST
+
+
+# --------------------------------------------------------------------------- the emulator screen
+def test_the_emulator_interpolates_a_smooth_response_and_knows_where_it_is_unsure():
+    from scipy.stats import qmc
+
+    def f(x):
+        return np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    x = qmc.LatinHypercube(d=2, rng=np.random.default_rng(1)).random(30)
+    em = Emulator(x, f(x))
+    test = qmc.LatinHypercube(d=2, rng=np.random.default_rng(2)).random(200)
+    mean, var = em.predict(test)
+    err = np.abs(mean - f(test))
+    assert err.max() < 0.1 * np.ptp(f(test))                 # accurate across the square
+    assert (err <= 3 * np.sqrt(var) + 1e-3).mean() > 0.9      # its variance covers its errors
+    _, at_runs = em.predict(x)
+    _, far = em.predict(np.array([[3.0, 3.0]]))               # outside the runs: unsure
+    assert far[0] > 100 * at_runs.max()
+
+
+def test_the_emulator_averages_replication_noise():
+    rng = np.random.default_rng(3)
+    x = rng.random((60, 1))
+    noisy = 2 * x[:, 0] + rng.normal(0, 0.2, 60)
+    mean, _ = Emulator(x, noisy).predict(np.array([[0.25], [0.5], [0.75]]))
+    assert mean == pytest.approx([0.5, 1.0, 1.5], abs=0.12)   # nearer the truth than one run's noise (0.2)
+
+
+def test_the_screen_rules_out_by_emulated_implausibility_with_the_emulators_variance():
+    x = np.linspace(0, 1, 12)[:, None]
+    em = Emulator(x, 10 * x[:, 0])
+    targets = [Target("y", 5.0, 0.2)]
+    got = emulated_implausibility(targets, [em], np.array([[0.5], [0.9], [0.0]]))[:, 0]
+    assert got[0] < 1 and got[1] > 10 and got[2] > 10
+    # far from the runs the emulator's variance enters the denominator: less implausible than its mean says
+    mean, var = em.predict(np.array([[4.0]]))
+    far = emulated_implausibility(targets, [em], np.array([[4.0]]))[0, 0]
+    assert var[0] > 0 and far < abs(5.0 - mean[0]) / 0.2
+
+
+def noisy_toy(points: np.ndarray, wave: int):
+    """Four unknowns, seven targets, replication noise (sd 0.1 over 3 runs): a small region fits."""
+    rng = np.random.default_rng(wave)
+    a, b, c, d = points.T
+    means = np.c_[a * b, a + c, np.tanh(c - d), b - d, a * d / 10, c * b / 10, a + b + c + d]
+    return means + rng.normal(0, 0.1 / np.sqrt(3), means.shape), np.full_like(means, 0.1), 3
+
+
+def test_the_emulator_screen_finds_a_small_region_in_four_unknowns():
+    truth = np.array([[6.0, 3.0, 2.0, 4.0]])
+    z = [18.0, 8.0, np.tanh(-2.0), -1.0, 2.4, 0.6, 15.0]   # the toy's outputs at the truth
+    targets = [Target(f"y{i}", float(v), 0.25) for i, v in enumerate(z)]
+    ranges = {k: (0.0, 10.0) for k in "abcd"}
+    fit = history_match(noisy_toy, targets, ranges, waves=4, points=20, seed=4)
+    assert fit.fits, fit.verdict()
+    assert [fit.chosen[k] for k in "abcd"] == pytest.approx(truth[0], abs=1.0)
+    shares = [w.kept_share for w in fit.waves[1:]]
+    assert fit.waves[0].kept_share is None and all(0 < s < 0.5 for s in shares)
+    assert fit.waves[-1].non_implausible.mean() > 0.5 > fit.waves[0].non_implausible.mean()
 
 
 # --------------------------------------------------------------------------- the section
