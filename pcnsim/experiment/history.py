@@ -27,9 +27,9 @@ is closest. The emulator is what makes a few dozen runs a wave enough in four or
 dimensions: it rules out space the runs never visited, and it averages the replications'
 noise across neighbouring points.
 
-The chosen point: the `CONFIRM_BEST` run points (or last screened candidate) with the smallest
-emulated measure are each run again with more replications (`confirm`), and the one with the
-smallest confirmed measure is judged on those runs. Nothing here knows the model: a wave's
+The chosen point: the `CONFIRM_BEST` run points that rank best by their emulated implausibilities
+(`closeness`: non-implausible first, then the root mean square over the targets) are each run
+again with more replications (`confirm`); the best of those by the same rule is judged on its runs. Nothing here knows the model: a wave's
 runs are the `evaluate` callable (`pcnsim.experiment.calibrate` runs the simulation; the tests
 use an analytic toy).
 """
@@ -333,6 +333,18 @@ def emulated_implausibility(targets: Sequence[Target], emulators: Sequence[Emula
     return out
 
 
+def closeness(implaus: np.ndarray) -> tuple[bool, float]:
+    """How a point ranks for the choice: non-implausible first; then, among non-implausible points,
+    the root mean square of its implausibilities (the largest left out from `MANY_TARGETS` targets on,
+    as the measure does), so that every target is close, not only the worst; else its measure."""
+    implaus = np.asarray(implaus, float)
+    measure = float(point_measure(implaus[None, :])[0])
+    if measure > CUTOFF:
+        return True, measure
+    kept = np.sort(implaus)[:-1] if len(implaus) >= MANY_TARGETS else implaus
+    return False, float(np.sqrt(np.mean(kept ** 2)))
+
+
 def _maximin(pool: np.ndarray, n: int, first: int) -> list[int]:
     """Greedy maximin: `n` rows of `pool` (scaled), starting at `first`, each the farthest from those chosen."""
     chosen = [first]
@@ -410,7 +422,7 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
         em = emulated_implausibility(targets, emulate(targets, scaled_runs, run_means), scaled_runs)
     else:
         em = raw
-    order = sorted(range(len(flat)), key=lambda j: (float(em[j].max()), float(raw[j].max()), j))
+    order = sorted(range(len(flat)), key=lambda j: (*closeness(em[j]), *closeness(raw[j]), j))
     picks: list[int] = []
     for j in order:
         point = done[flat[j][0] - 1].points[flat[j][1]]
@@ -429,8 +441,7 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
         else:
             means, sds, reps = wave.means[index], wave.sds[index], wave.replications
         implaus = implausibility(targets, means[None, :], sds[None, :], reps)[0]
-        key = (float(point_measure(implaus[None, :])[0]) > CUTOFF, float(implaus.max()),
-               float(point_measure(implaus[None, :])[0]))
+        key = closeness(implaus)
         confirmed.append((wave_no, index, float(point_measure(implaus[None, :])[0])))
         if best is None or key < best[0]:
             best = (key, wave_no, index, means, sds, reps, implaus)
