@@ -47,6 +47,11 @@ def test_the_measure_is_the_largest_then_the_second_largest_for_many_targets():
     assert point_measure(few)[0] == 4.0
     many = np.array([[0.5, 9.0, 1.0, 2.5, 0.1, 0.2]])
     assert point_measure(many)[0] == 2.5   # one odd target alone does not rule the point out
+    # ... but only a share may be the one left out: a count (the volume) must always be met
+    shares = [False, False, True, True, True, True]
+    assert point_measure(many, shares)[0] == 9.0
+    assert point_measure(np.array([[0.5, 1.0, 9.0, 2.5, 0.1, 0.2]]), shares)[0] == 2.5
+    assert list(point_measure(np.array([[4.0, 1, 9, 2, 0, 0], [1.0, 1, 9, 8, 0, 0]]), shares)) == [4.0, 8.0]
 
 
 def test_history_matching_finds_the_known_region_and_refocuses():
@@ -169,7 +174,7 @@ def noisy_toy(points: np.ndarray, wave: int):
 def test_the_emulator_screen_finds_a_small_region_in_four_unknowns():
     truth = np.array([[6.0, 3.0, 2.0, 4.0]])
     z = [18.0, 8.0, np.tanh(-2.0), -1.0, 2.4, 0.6, 15.0]   # the toy's outputs at the truth
-    targets = [Target(f"y{i}", float(v), 0.25) for i, v in enumerate(z)]
+    targets = [Target(f"y{i}", float(v), 0.4) for i, v in enumerate(z)]
     ranges = {k: (0.0, 10.0) for k in "abcd"}
     fit = history_match(noisy_toy, targets, ranges, waves=4, points=20, seed=4)
     assert fit.fits, fit.verdict()
@@ -240,3 +245,25 @@ def test_the_section_changes_nothing_else_and_is_carried():
     assert with_it.model_dump()["calibration"]["targets"]["gp_appointment_share"] == 0.455
     assert "booked_share.same_day: 0.44" in dump_yaml(with_it)
     assert {k: v for k, v in with_it.model_dump().items() if k != "calibration"} == plain.model_dump()
+
+
+def test_a_volume_the_staff_cannot_deliver_is_said_so():
+    """`diagnose`: every point short of the appointments by more than 3 sd, GPs full where most
+    was delivered: the verdict says the staff cannot deliver it (no simulation: a saturating toy)."""
+    from pcnsim.experiment.calibrate import DIAGNOSTICS, diagnose
+
+    def saturating(points, wave):   # appointments rise with demand a, then the staff are full at 100
+        a = points[:, 0]
+        return np.c_[np.minimum(20 * a, 100.0), 0.4 + 0.01 * a], np.full((len(a), 2), 0.5), 3
+
+    targets = [Target("appointments_per_year", 130.0, 3.0), Target("gp_appointment_share", 0.45, 0.015, True)]
+    fit = history_match(saturating, targets, {"a": (1.0, 10.0)}, waves=2, points=8, seed=1)
+    assert not fit.fits and "appointments_per_year" in fit.failing
+    every = np.vstack([w.points for w in fit.waves])[:, 0]
+    extra = np.c_[np.minimum(every / 5, 1.0), np.full(len(every), 0.9), np.full(len(every), 0.7)]
+    assert extra.shape[1] == len(DIAGNOSTICS)
+    fit.diagnosis = diagnose(fit, extra)
+    text = fit.verdict()
+    assert "The staff cannot deliver this volume" in text and "GP utilisation 100%" in text and "23% short" in text
+    # staff with room to spare: no such claim
+    assert diagnose(fit, np.c_[extra[:, 0] * 0.5, extra[:, 1:]]) == []

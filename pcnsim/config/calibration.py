@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field, model_validator
 
 from pcnsim.config.base import Frozen
 
-#: The defaults of `pcnsim calibrate` (here, so that its --help loads no experiment code): 4 waves
+#: The defaults of `pcnsim calibrate` (here, so that its --help loads no experiment code): 5 waves
 #: x 30 points x 3 replications of two-year runs (one year of warm-up), the emulators screening
-#: 4096 candidates before each later wave, then the 3 least implausible points 10 times each: 390
-#: runs of the PCN, about 40 s on one core for three practices (a PCN-year is about 0.05 s).
-DEFAULT_WAVES = 4
+#: 4096 candidates before each later wave, then the 5 least implausible points 10 times each: 500
+#: runs of the PCN, about 55 s of CPU for three practices (a PCN-year is about 0.05 s).
+DEFAULT_WAVES = 5
 DEFAULT_POINTS = 30
 DEFAULT_REPLICATIONS = 3
 DEFAULT_CONFIRM = 10

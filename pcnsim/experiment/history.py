@@ -8,9 +8,9 @@ parameter point x run R times (mean m(x), replication variance s^2(x)), the impl
     I(x) = |z - m(x)| / sqrt(V_discrepancy + V_observation + s^2(x) / R)
 
 (the section gives V_discrepancy + V_observation as one standard deviation, `Target.sd`). A
-point is non-implausible when its measure, the largest I over the targets (the second-largest
-from `MANY_TARGETS` targets on, as Vernon et al. do, so one odd target cannot rule out every
-point alone), is at most `CUTOFF` = 3 (Pukelsheim's three-sigma rule: at least 95% of any
+point is non-implausible when its measure, the largest I over the targets (from `MANY_TARGETS`
+targets on the largest of one share target is left out, as Vernon et al. use the second-largest,
+so one odd booking-lead bin cannot rule out every point alone; counts must always be met), is at most `CUTOFF` = 3 (Pukelsheim's three-sigma rule: at least 95% of any
 unimodal distribution lies within 3 standard deviations).
 
 Wave 1 runs a Latin hypercube (`scipy.stats.qmc`) over the unknowns' ranges. After each wave an
@@ -20,8 +20,8 @@ points over the region not yet ruled out are screened with the emulated implausi
 
     I_em(x) = |z - E[m(x)]| / sqrt(V_discrepancy + V_observation + Var_emulator(x)),
 
-and the next wave runs a space-filling subset (greedy maximin, starting at the least implausible)
-of the candidates that pass; the next region is their bounding box, padded by `PAD`. When no
+and the next wave runs a space-filling subset (greedy maximin) of the candidates that pass, a
+third of it (`EXPLOIT`) spread over those the emulators put closest to every target; the next region is their bounding box, padded by `PAD`. When no
 candidate passes, the least implausible ones are run, so the waves still search where the fit
 is closest. The emulator is what makes a few dozen runs a wave enough in four or five
 dimensions: it rules out space the runs never visited, and it averages the replications'
@@ -43,15 +43,18 @@ import numpy as np
 
 #: A point is non-implausible when its implausibility measure is at most this.
 CUTOFF = 3.0
-#: From this many targets on, a point's measure is the second-largest implausibility.
+#: From this many targets on, a point's measure leaves out the largest implausibility of one share target.
 MANY_TARGETS = 6
 #: The next wave's region: the emulator's non-implausible candidates' bounding box, padded by
 #: this share of the unknown's whole range each side.
 PAD = 0.05
 #: Candidates screened by the emulators after each wave (a scrambled Sobol set, a power of 2).
 CANDIDATES = 4096
+#: The share of a later wave spread over the candidates the emulators put closest to every target
+#: (the rest fill the non-implausible region): finding a fit, not only the region, is the aim.
+EXPLOIT = 1 / 3
 #: How many of the least implausible points are run again with `confirm` replications.
-CONFIRM_BEST = 3
+CONFIRM_BEST = 5
 
 #: `evaluate(points, wave)` -> (means, sds, replications): points is (n, d) in the unknowns'
 #: order; means and sds are (n, targets), the replications' mean and sample standard deviation.
@@ -192,11 +195,12 @@ class Fit:
 
     @property
     def measure_name(self) -> str:
-        return "second-largest" if len(self.targets) >= MANY_TARGETS else "largest"
+        many = len(self.targets) >= MANY_TARGETS and any(t.share for t in self.targets)
+        return "largest (bar one share)" if many else "largest"
 
     @property
     def measure(self) -> float:
-        return float(point_measure(self.implausibility[None, :])[0])
+        return float(point_measure(self.implausibility[None, :], _shares(self.targets))[0])
 
     @property
     def fits(self) -> bool:
@@ -281,12 +285,25 @@ def implausibility(targets: Sequence[Target], means: np.ndarray, sds: np.ndarray
     return np.where(np.isnan(out), np.inf, out)   # a metric the run could not compute is no fit
 
 
-def point_measure(implaus: np.ndarray) -> np.ndarray:
-    """Each point's measure: the largest I, or the second-largest from `MANY_TARGETS` targets on."""
-    implaus = np.atleast_2d(implaus)
-    if implaus.shape[1] >= MANY_TARGETS:
-        return np.sort(implaus, axis=1)[:, -2]
-    return implaus.max(axis=1)
+def point_measure(implaus: np.ndarray, shares: Optional[Sequence[bool]] = None) -> np.ndarray:
+    """Each point's measure: the largest I; from `MANY_TARGETS` targets on, the largest I of one
+    share target (`shares[t]`; every target when not given) is left out, so that one odd share,
+    such as one of seven correlated booking-lead bins, does not rule out every point alone, while
+    a count (appointments, DNAs) must always be met."""
+    implaus = np.atleast_2d(np.asarray(implaus, float))
+    if implaus.shape[1] < MANY_TARGETS:
+        return implaus.max(axis=1)
+    mask = np.ones(implaus.shape[1], bool) if shares is None else np.asarray(shares, bool)
+    if not mask.any():
+        return implaus.max(axis=1)
+    skip = np.flatnonzero(mask)[np.argmax(implaus[:, mask], axis=1)]
+    kept = implaus.copy()
+    kept[np.arange(len(kept)), skip] = -np.inf
+    return kept.max(axis=1)
+
+
+def _shares(targets: Sequence[Target]) -> list[bool]:
+    return [t.share for t in targets]
 
 
 def _scale(points: np.ndarray, lows: np.ndarray, widths: np.ndarray) -> np.ndarray:
@@ -333,22 +350,22 @@ def emulated_implausibility(targets: Sequence[Target], emulators: Sequence[Emula
     return out
 
 
-def closeness(implaus: np.ndarray) -> tuple[bool, float]:
+def closeness(implaus: np.ndarray, shares: Optional[Sequence[bool]] = None) -> tuple[bool, float]:
     """How a point ranks for the choice: non-implausible first; then, among non-implausible points,
-    the root mean square of its implausibilities (the largest left out from `MANY_TARGETS` targets on,
-    as the measure does), so that every target is close, not only the worst; else its measure."""
+    the root mean square of all its implausibilities (the one share the measure may leave out
+    included), so that every target is close, not only the worst; else its measure."""
     implaus = np.asarray(implaus, float)
-    measure = float(point_measure(implaus[None, :])[0])
+    measure = float(point_measure(implaus[None, :], shares)[0])
     if measure > CUTOFF:
         return True, measure
-    kept = np.sort(implaus)[:-1] if len(implaus) >= MANY_TARGETS else implaus
-    return False, float(np.sqrt(np.mean(kept ** 2)))
+    return False, float(np.sqrt(np.mean(implaus ** 2)))
 
 
-def _maximin(pool: np.ndarray, n: int, first: int) -> list[int]:
-    """Greedy maximin: `n` rows of `pool` (scaled), starting at `first`, each the farthest from those chosen."""
-    chosen = [first]
-    dist = ((pool - pool[first]) ** 2).sum(axis=1)
+def _maximin(pool: np.ndarray, n: int, first: Sequence[int]) -> list[int]:
+    """Greedy maximin: `n` rows of `pool` (scaled) in all, starting with `first`, each next the
+    farthest from those chosen."""
+    chosen = list(first)
+    dist = np.min([((pool - pool[i]) ** 2).sum(axis=1) for i in chosen], axis=0)
     while len(chosen) < min(n, len(pool)):
         nxt = int(np.argmax(dist))
         if dist[nxt] <= 0:
@@ -391,7 +408,8 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
             emulators = emulate(targets, scaled_runs, run_means)
             cand = _round_whole(_sobol(box_lows, box_highs, candidates, rng), whole)
             scaled = _scale(cand, lows, widths)
-            measure = point_measure(emulated_implausibility(targets, emulators, scaled))
+            em_implaus = emulated_implausibility(targets, emulators, scaled)
+            measure = point_measure(em_implaus, _shares(targets))
             good = measure <= CUTOFF
             screened, kept = len(cand), int(good.sum())
             if kept:
@@ -402,19 +420,26 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
                 pool = np.argsort(measure, kind="stable")[: max(points, len(cand) // 20)]
                 notes.append(f"wave {number}: none of the {screened} candidates the emulators screened was "
                              f"non-implausible; it ran the least implausible of them")
-            first = int(np.argmin(measure[pool]))
             # no point twice: candidates that (rounded) repeat a point already run are left out
             fresh = pool[~(np.abs(scaled[pool][:, None, :] - scaled_runs[None, :, :]).max(axis=2) < 1e-9).any(axis=1)]
-            if len(fresh):
-                pool, first = fresh, int(np.argmin(measure[fresh]))
-            design = cand[pool][_maximin(scaled[pool], points, first)]
+            pool = fresh if len(fresh) else pool
+            # `EXPLOIT` of the wave: spread over the candidates closest to every target (emulated);
+            # the rest: space-filling over all that pass
+            rank = np.array([closeness(em_implaus[i], _shares(targets)) for i in pool],
+                            dtype=[("out", bool), ("score", float)]).argsort(order=("out", "score"), kind="stable")
+            n_best = max(1, int(round(EXPLOIT * points)))
+            top = rank[: 4 * n_best]
+            best = [int(top[i]) for i in _maximin(scaled[pool][top], n_best, [0])]
+            design = cand[pool][_maximin(scaled[pool], points, best)]
         means, sds, reps = evaluate(design, number)
         implaus = implausibility(targets, means, sds, reps)
         done.append(Wave(number, {k: (float(a), float(b)) for k, a, b in zip(keys, box_lows, box_highs)}, design,
-                         np.asarray(means, float), np.asarray(sds, float), reps, implaus, point_measure(implaus),
+                         np.asarray(means, float), np.asarray(sds, float), reps, implaus,
+                         point_measure(implaus, _shares(targets)),
                          screened, kept))
     # the chosen point: rank the run points by their emulated largest implausibility (the emulator
     # averages the replications' noise over neighbours), run the best few again, keep the best of those
+    shares = _shares(targets)
     flat = [(w.number, i) for w in done for i in range(len(w.points))]
     raw = np.vstack([w.implausibility for w in done])
     if len(flat) > len(keys) + 2:
@@ -422,7 +447,7 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
         em = emulated_implausibility(targets, emulate(targets, scaled_runs, run_means), scaled_runs)
     else:
         em = raw
-    order = sorted(range(len(flat)), key=lambda j: (*closeness(em[j]), *closeness(raw[j]), j))
+    order = sorted(range(len(flat)), key=lambda j: (*closeness(em[j], shares), *closeness(raw[j], shares), j))
     picks: list[int] = []
     for j in order:
         point = done[flat[j][0] - 1].points[flat[j][1]]
@@ -441,8 +466,8 @@ def history_match(evaluate: Evaluate, targets: Sequence[Target], ranges: dict[st
         else:
             means, sds, reps = wave.means[index], wave.sds[index], wave.replications
         implaus = implausibility(targets, means[None, :], sds[None, :], reps)[0]
-        key = closeness(implaus)
-        confirmed.append((wave_no, index, float(point_measure(implaus[None, :])[0])))
+        key = closeness(implaus, shares)
+        confirmed.append((wave_no, index, float(point_measure(implaus[None, :], _shares(targets))[0])))
         if best is None or key < best[0]:
             best = (key, wave_no, index, means, sds, reps, implaus)
     _, wave_no, index, means, sds, reps, implaus = best

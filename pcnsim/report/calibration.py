@@ -71,15 +71,16 @@ def fit_context(fit: Fit, *, name: str, source: str = "", period: str = "", sett
         "I = |z - mean| / sqrt(V_discrepancy + V_observation + V_replication / R); the first two together are "
         "the target's standard deviation in the table (by default 3% of a count and 1.5 points of a share).",
         f"A point is non-implausible when the {fit.measure_name} I over the targets is at most {CUTOFF:g}"
-        + (" (the second-largest from six targets on, so that one odd target alone does not rule out every "
-           "point)." if fit.measure_name != "largest" else "."),
+        + (" (from six targets on, the largest of one share target is left out, as Vernon et al. use the "
+           "second-largest, so that one odd booking-lead bin alone does not rule out every point; a count, such as "
+           "the appointments, must always be met)." if fit.measure_name != "largest" else "."),
         "The first wave is a Latin hypercube over the ranges given. After each wave an emulator per target (a "
         "Gaussian process with a linear mean, fitted to every run so far) predicts the model's mean and its own "
         "uncertainty at 4,096 candidate points (a scrambled Sobol set over the region not yet ruled out); a "
         "candidate is screened out when its emulated implausibility, with the emulator's variance added to the "
         "denominator, is above the cut-off. The next wave runs a space-filling subset of the candidates that "
-        "pass, starting at the least implausible (Andrianakis et al. 2015; Vernon, Goldstein and Bower 2010).",
-        "The chosen point: the points run with the smallest emulated largest implausibility (the emulator "
+        "pass, a third of it among those the emulators put closest to every target (Andrianakis et al. 2015; Vernon, Goldstein and Bower 2010).",
+        "The chosen point: the five points run with the smallest emulated largest implausibility (the emulator "
         "averages the replications' noise over neighbouring points) were run again with more replications; the "
         "best of those is chosen, and the table above shows its runs.",
     ]
