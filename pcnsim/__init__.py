@@ -5,7 +5,15 @@ The public API is small: `load_scenario` reads and validates a scenario file, `r
 """
 from __future__ import annotations
 
+import os as _os
+
 from pcnsim._version import __version__
+
+# One BLAS thread a process (unless the user says otherwise), set before numpy loads OpenBLAS:
+# pcnsim parallelises by processes (the executors), and BLAS threads on top only contend; the
+# calibration's emulators (small matrices) ran 10-30 times slower with them on a busy 2-core machine.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    _os.environ.setdefault(_var, "1")
 
 __all__ = ["__version__", "load_scenario", "run", "simulate"]
 

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from pcnsim.config import CalibrationConfig, Scenario
 from pcnsim.config.calibration import (DEFAULT_COUNT_DISCREPANCY, DEFAULT_SHARE_DISCREPANCY, numeric_key_problem,
                                        resolve_unknowns)
-from pcnsim.experiment.history import CUTOFF, Target, history_match, implausibility, point_measure
+from pcnsim.experiment.history import (CONFIRM_BEST, CUTOFF, Emulator, Target, emulated_implausibility, history_match,
+                                      implausibility, point_measure)
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +47,11 @@ def test_the_measure_is_the_largest_then_the_second_largest_for_many_targets():
     assert point_measure(few)[0] == 4.0
     many = np.array([[0.5, 9.0, 1.0, 2.5, 0.1, 0.2]])
     assert point_measure(many)[0] == 2.5   # one odd target alone does not rule the point out
+    # ... but only a share may be the one left out: a count (the volume) must always be met
+    shares = [False, False, True, True, True, True]
+    assert point_measure(many, shares)[0] == 9.0
+    assert point_measure(np.array([[0.5, 1.0, 9.0, 2.5, 0.1, 0.2]]), shares)[0] == 2.5
+    assert list(point_measure(np.array([[4.0, 1, 9, 2, 0, 0], [1.0, 1, 9, 8, 0, 0]]), shares)) == [4.0, 8.0]
 
 
 def test_history_matching_finds_the_known_region_and_refocuses():
@@ -112,7 +118,70 @@ def test_whole_number_unknowns_are_rounded_and_confirm_is_used():
                         whole=[True, False], confirm=confirm)
     assert all(float(v).is_integer() for v in fit.waves[0].points[:, 0])
     assert isinstance(fit.chosen["a"], int)
-    assert len(seen) == 1 and fit.replications == 10 and fit.fits
+    # the CONFIRM_BEST least implausible (distinct) points are run again; the chosen one is among them
+    assert len(seen) == CONFIRM_BEST and fit.replications == 10 and fit.fits
+    assert len({tuple(p) for p in seen}) == CONFIRM_BEST
+    assert any(np.allclose(p, [fit.chosen["a"], fit.chosen["b"]]) for p in seen)
+    assert len(fit.confirmed) == CONFIRM_BEST
+
+
+# --------------------------------------------------------------------------- the emulator screen
+def test_the_emulator_interpolates_a_smooth_response_and_knows_where_it_is_unsure():
+    from scipy.stats import qmc
+
+    def f(x):
+        return np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    x = qmc.LatinHypercube(d=2, rng=np.random.default_rng(1)).random(30)
+    em = Emulator(x, f(x))
+    test = qmc.LatinHypercube(d=2, rng=np.random.default_rng(2)).random(200)
+    mean, var = em.predict(test)
+    err = np.abs(mean - f(test))
+    assert err.max() < 0.1 * np.ptp(f(test))                 # accurate across the square
+    assert (err <= 3 * np.sqrt(var) + 1e-3).mean() > 0.9      # its variance covers its errors
+    _, at_runs = em.predict(x)
+    _, far = em.predict(np.array([[3.0, 3.0]]))               # outside the runs: unsure
+    assert far[0] > 100 * at_runs.max()
+
+
+def test_the_emulator_averages_replication_noise():
+    rng = np.random.default_rng(3)
+    x = rng.random((60, 1))
+    noisy = 2 * x[:, 0] + rng.normal(0, 0.2, 60)
+    mean, _ = Emulator(x, noisy).predict(np.array([[0.25], [0.5], [0.75]]))
+    assert mean == pytest.approx([0.5, 1.0, 1.5], abs=0.12)   # nearer the truth than one run's noise (0.2)
+
+
+def test_the_screen_rules_out_by_emulated_implausibility_with_the_emulators_variance():
+    x = np.linspace(0, 1, 12)[:, None]
+    em = Emulator(x, 10 * x[:, 0])
+    targets = [Target("y", 5.0, 0.2)]
+    got = emulated_implausibility(targets, [em], np.array([[0.5], [0.9], [0.0]]))[:, 0]
+    assert got[0] < 1 and got[1] > 10 and got[2] > 10
+    # far from the runs the emulator's variance enters the denominator: less implausible than its mean says
+    mean, var = em.predict(np.array([[4.0]]))
+    far = emulated_implausibility(targets, [em], np.array([[4.0]]))[0, 0]
+    assert var[0] > 0 and far < abs(5.0 - mean[0]) / 0.2
+
+
+def noisy_toy(points: np.ndarray, wave: int):
+    """Four unknowns, seven targets, replication noise (sd 0.1 over 3 runs): a small region fits."""
+    rng = np.random.default_rng(wave)
+    a, b, c, d = points.T
+    means = np.c_[a * b, a + c, np.tanh(c - d), b - d, a * d / 10, c * b / 10, a + b + c + d]
+    return means + rng.normal(0, 0.1 / np.sqrt(3), means.shape), np.full_like(means, 0.1), 3
+
+
+def test_the_emulator_screen_finds_a_small_region_in_four_unknowns():
+    truth = np.array([[6.0, 3.0, 2.0, 4.0]])
+    z = [18.0, 8.0, np.tanh(-2.0), -1.0, 2.4, 0.6, 15.0]   # the toy's outputs at the truth
+    targets = [Target(f"y{i}", float(v), 0.4) for i, v in enumerate(z)]
+    ranges = {k: (0.0, 10.0) for k in "abcd"}
+    fit = history_match(noisy_toy, targets, ranges, waves=4, points=20, seed=4)
+    assert fit.fits, fit.verdict()
+    assert [fit.chosen[k] for k in "abcd"] == pytest.approx(truth[0], abs=1.0)
+    shares = [w.kept_share for w in fit.waves[1:]]
+    assert fit.waves[0].kept_share is None and all(0 < s < 0.5 for s in shares)
+    assert fit.waves[-1].non_implausible.mean() > 0.5 > fit.waves[0].non_implausible.mean()
 
 
 # --------------------------------------------------------------------------- the section
@@ -176,3 +245,25 @@ def test_the_section_changes_nothing_else_and_is_carried():
     assert with_it.model_dump()["calibration"]["targets"]["gp_appointment_share"] == 0.455
     assert "booked_share.same_day: 0.44" in dump_yaml(with_it)
     assert {k: v for k, v in with_it.model_dump().items() if k != "calibration"} == plain.model_dump()
+
+
+def test_a_volume_the_staff_cannot_deliver_is_said_so():
+    """`diagnose`: every point short of the appointments by more than 3 sd, GPs full where most
+    was delivered: the verdict says the staff cannot deliver it (no simulation: a saturating toy)."""
+    from pcnsim.experiment.calibrate import DIAGNOSTICS, diagnose
+
+    def saturating(points, wave):   # appointments rise with demand a, then the staff are full at 100
+        a = points[:, 0]
+        return np.c_[np.minimum(20 * a, 100.0), 0.4 + 0.01 * a], np.full((len(a), 2), 0.5), 3
+
+    targets = [Target("appointments_per_year", 130.0, 3.0), Target("gp_appointment_share", 0.45, 0.015, True)]
+    fit = history_match(saturating, targets, {"a": (1.0, 10.0)}, waves=2, points=8, seed=1)
+    assert not fit.fits and "appointments_per_year" in fit.failing
+    every = np.vstack([w.points for w in fit.waves])[:, 0]
+    extra = np.c_[np.minimum(every / 5, 1.0), np.full(len(every), 0.9), np.full(len(every), 0.7)]
+    assert extra.shape[1] == len(DIAGNOSTICS)
+    fit.diagnosis = diagnose(fit, extra)
+    text = fit.verdict()
+    assert "The staff cannot deliver this volume" in text and "GP utilisation 100%" in text and "23% short" in text
+    # staff with room to spare: no such claim
+    assert diagnose(fit, np.c_[extra[:, 0] * 0.5, extra[:, 1:]]) == []

@@ -64,7 +64,7 @@ def test_workforce_reads_nd_as_missing_and_the_month_from_the_name():
     t = read_workforce(WORKFORCE)
     f = t.frame.set_index("practice")
     assert np.isnan(f.loc["Z00003", "dpc_fte"]) and np.isnan(f.loc["Z00021", "patients"])
-    assert f.loc["Z00001", "gp_fte"] == 6.5 and f.loc["Z00011", "icb_name"] == "NHS Synthetic South ICB"
+    assert f.loc["Z00001", "gp_fte"] == 7.2 and f.loc["Z00011", "icb_name"] == "NHS Synthetic South ICB"
     assert t.months == ("2024-03",)
 
 
@@ -85,7 +85,7 @@ def test_a_missing_column_names_the_file_the_column_and_the_variants(tmp_path):
 
 
 def test_text_where_a_number_belongs_is_refused(tmp_path):
-    (tmp_path / "wf.csv").write_text(WORKFORCE.read_text().replace(",6.5,", ",six,"))
+    (tmp_path / "wf.csv").write_text(WORKFORCE.read_text().replace(",7.2,", ",six,"))
     with pytest.raises(DataFileError, match="TOTAL_GP_FTE holds 'six'"):
         read_workforce(tmp_path / "wf.csv")
 
@@ -194,7 +194,7 @@ def test_build_pcn_writes_practices_staff_arrs_mix_and_targets(cli, tmp_path):
     text = (tmp_path / "mine.yaml").read_text()
     data = yaml.safe_load(text)
     assert data["pcn"]["list_sizes"] == [12100, 8050, 5010]              # the patients file wins, largest first
-    assert data["pcn"]["gp_wte"] == [5.1, 3.0, 2.2] and data["pcn"]["nurse_wte"] == [3.2, 2.1, 1.4]
+    assert data["pcn"]["gp_wte"] == [6.0, 3.6, 2.3] and data["pcn"]["nurse_wte"] == [3.2, 2.1, 1.4]
     assert data["pcn"]["dpc_wte"][2] == pytest.approx(5010 * 3.9 / 20000, abs=0.01)   # ND filled from the PCN
     assert "Z00003" in result.output and "not disclosed" in result.output
     assert data["arrs"]["mix"]["clinical_pharmacist"] == pytest.approx(1.6 / 5.0, abs=1e-3)
@@ -204,7 +204,7 @@ def test_build_pcn_writes_practices_staff_arrs_mix_and_targets(cli, tmp_path):
                                    *(f"booked_share.{b}" for b in LEAD_BINS)}
     assert "TOTAL_GP_EXTGL_FTE" in text and "TOTAL_GP_FTE" in text and "March 2024" in text and "Practice_Level_Crosstab_Apr_24.csv" in text
     s = load_scenario(without_calibration(tmp_path / "mine.yaml", tmp_path))
-    assert s.pcn.practices == 3 and s.pcn.gp_wte == (5.1, 3.0, 2.2)
+    assert s.pcn.practices == 3 and s.pcn.gp_wte == (6.0, 3.6, 2.3)
 
 
 def test_build_says_which_practices_lack_gpad_and_uses_the_budget_rule_without_pcn_workforce(cli, tmp_path):
@@ -259,7 +259,7 @@ def test_build_england_gives_each_icb_its_pcns_staff_and_demand(cli, tmp_path):
     north, south = points["NHS Synthetic North ICB"], points["NHS Synthetic South ICB"]
     assert north["ics.pcns"] == 1 and south["ics.pcns"] == 2
     assert list(south["ics.pcn_list_sizes"]) == [28130, 3000]                  # the patients file gives Z00021 its list
-    assert north["gps.wte_per_10k"] == pytest.approx((5.1 + 3.0 + 2.2) / 25160 * 1e4, abs=0.01)   # fully qualified
+    assert north["gps.wte_per_10k"] == pytest.approx((6.0 + 3.6 + 2.3) / 25160 * 1e4, abs=0.01)   # fully qualified
     assert north["gps.wte_per_10k"] != south["gps.wte_per_10k"]
     assert north["demand.appointments_per_patient_year"] != south["demand.appointments_per_patient_year"]
     figures = {f.metric: f.value for f in s.report.published}

@@ -16,11 +16,13 @@ from pcnsim.config.calibration import (DEFAULT_CONFIRM, DEFAULT_HORIZON_WEEKS, D
 @click.option("--waves", type=int, default=DEFAULT_WAVES, show_default=True,
               help="Refocusing waves of history matching.")
 @click.option("--points", type=int, default=DEFAULT_POINTS, show_default=True,
-              help="Design points a wave (a Latin hypercube over the region not ruled out).")
+              help="Points run a wave (wave 1 a Latin hypercube over the ranges; later waves the "
+              "candidates an emulator per target finds non-implausible).")
 @click.option("--replications", type=int, default=DEFAULT_REPLICATIONS, show_default=True,
               help="Runs of each design point (common random numbers), at least 2.")
 @click.option("--confirm", type=int, default=DEFAULT_CONFIRM, show_default=True,
-              help="Runs of the chosen point, for its intervals and implausibility.")
+              help="Runs of each of the 5 best points, to choose among them and for the chosen "
+              "point's intervals and implausibility.")
 @click.option("--horizon-weeks", type=int, default=DEFAULT_HORIZON_WEEKS, show_default=True,
               help="Length of each calibration run (the file written keeps its own run settings).")
 @click.option("--warmup-weeks", type=int, default=DEFAULT_WARMUP_WEEKS, show_default=True,

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from pcnsim.config.base import Frozen
 
-#: The defaults of `pcnsim calibrate` (here, so that its --help loads no experiment code): 3 waves
-#: x 24 points x 3 replications of two-year runs (one year of warm-up), then the chosen point 10
-#: times: 226 runs of the PCN, about 25 s on one core for three practices.
-DEFAULT_WAVES = 3
-DEFAULT_POINTS = 24
+#: The defaults of `pcnsim calibrate` (here, so that its --help loads no experiment code): 5 waves
+#: x 30 points x 3 replications of two-year runs (one year of warm-up), the emulators screening
+#: 4096 candidates before each later wave, then the 5 least implausible points 10 times each: 500
+#: runs of the PCN, about 55 s of CPU for three practices (a PCN-year is about 0.05 s).
+DEFAULT_WAVES = 5
+DEFAULT_POINTS = 30
 DEFAULT_REPLICATIONS = 3
 DEFAULT_CONFIRM = 10
 DEFAULT_HORIZON_WEEKS = 104
@@ -30,6 +31,8 @@ DEFAULT_UNKNOWNS: dict[str, tuple[float, float]] = {
     "demand.planned_share": (0.0, 0.4),
     "demand.tolerance_days": (5.0, 80.0),
     "demand.dna_scale": (0.3, 3.0),
+    # a practice's own policy, which no file gives, and what sets its same-day share first of all
+    "demand.on_the_day_share": (0.15, 0.75),
 }
 #: Default discrepancy (model discrepancy and observation error together, one standard deviation)
 #: of a count target, relative to the target: 3% (GPAD's monthly counts move by a few per cent

@@ -163,16 +163,20 @@ def targets_of(section: CalibrationConfig) -> list[Target]:
 class _Cells:
     """Points x replications run as cells on one executor, kept open across the waves."""
 
-    def __init__(self, executor: Executor, names: Sequence[str], progress: Optional[Callable[[Progress], None]]):
+    def __init__(self, executor: Executor, names: Sequence[str], progress: Optional[Callable[[Progress], None]],
+                 extra: Sequence[str] = ()):
         self.executor = executor
         self.names = list(names)
+        self.extra = list(extra)     # reported when the model has them (NaN if not): the diagnosis's
         self.progress = progress
+        self.extra_means: list[np.ndarray] = []   # per call, (points, extra)
 
     def run(self, scenarios: Sequence[Scenario], reps: int, label: str,
             describe: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
         """(means, sds), each (points, targets), over replications 0 .. reps - 1 of each scenario."""
         todo = iter([(i, r) for i in range(len(scenarios)) for r in range(reps)])
         values = np.full((len(scenarios), reps, len(self.names)), np.nan)
+        extras = np.full((len(scenarios), reps, len(self.extra)), np.nan)
         total, done = len(scenarios) * reps, 0
         report = self.progress or (lambda event: None)
         report(Progress(label, 0, total))
@@ -199,6 +203,7 @@ class _Cells:
                             f"{', '.join(missing)} (`pcnsim metrics` lists what it reports; the booking-lead "
                             "bins and DNAs come with the delivery v3 model); remove the target(s) or update pcnsim.")
                     values[out.point, out.replication] = [out.metrics[n] for n in self.names]
+                    extras[out.point, out.replication] = [out.metrics.get(n, np.nan) for n in self.extra]
                     done += 1
                     report(Progress(label, done, total))
                 fill()
@@ -210,7 +215,41 @@ class _Cells:
             report(Progress(label, done, total, closed=True))
         means = values.mean(axis=1)
         sds = values.std(axis=1, ddof=1) if reps > 1 else np.zeros_like(means)
+        self.extra_means.append(extras.mean(axis=1))
         return means, sds
+
+
+#: Reported beside the targets at every design point, to say why a volume cannot be met.
+DIAGNOSTICS = ("utilisation.gp", "utilisation.nurse", "utilisation.dpc")
+#: A clinician group this busy (share of its capacity) is full: more demand adds no appointments.
+SATURATED = 0.98
+
+
+def diagnose(fit: Fit, extra: np.ndarray) -> list[str]:
+    """Why a count target is out of reach, when the runs say so: every point fell short of it by
+    more than `CUTOFF` standard deviations and the clinicians were full (utilisation at least
+    `SATURATED`) where the most was delivered. `extra`: (every design point, `DIAGNOSTICS`)."""
+    out = []
+    means = np.vstack([w.means for w in fit.waves])
+    for t, target in enumerate(fit.targets):
+        if target.share or target.name not in fit.failing or not np.isfinite(means[:, t]).any():
+            continue
+        top = int(np.nanargmax(means[:, t]))
+        if target.value - means[top, t] <= CUTOFF * target.sd:
+            continue
+        full = [(name.split(".", 1)[1].upper() if name == "utilisation.gp" else name.split(".", 1)[1], extra[top, j])
+                for j, name in enumerate(DIAGNOSTICS) if np.isfinite(extra[top, j]) and extra[top, j] >= SATURATED]
+        if not full:
+            continue
+        gp = extra[:, DIAGNOSTICS.index("utilisation.gp")]
+        every = int(np.sum(gp >= SATURATED))
+        out.append(f"The staff cannot deliver this volume: the most {target.name} any point gave was "
+                   f"{means[top, t]:,.0f} (target {target.value:,.0f}, {1 - means[top, t] / target.value:.0%} short), "
+                   f"with " + ", ".join(f"{n} utilisation {u:.0%}" for n, u in full) + f" there (GP utilisation at "
+                   f"least {SATURATED:.0%} at {every} of the {len(gp)} points run): more demand adds no "
+                   "appointments when the clinicians are full. Check the scenario's staff (GP, nurse, DPC and ARRS "
+                   "WTE) against the workforce file and the target's months, or add capacity.")
+    return out
 
 
 def calibrate(scenario: Scenario | str | os.PathLike, *, waves: int = DEFAULT_WAVES, points: int = DEFAULT_POINTS,
@@ -266,7 +305,7 @@ def calibrate(scenario: Scenario | str | os.PathLike, *, waves: int = DEFAULT_WA
                 for i, row in enumerate(design)]
 
     executor = make_executor(jobs, None, max(points, confirm) * replications)
-    cells = _Cells(executor, [t.name for t in targets], progress)
+    cells = _Cells(executor, [t.name for t in targets], progress, DIAGNOSTICS)
     try:
         def evaluate(design: np.ndarray, wave: int) -> tuple[np.ndarray, np.ndarray, int]:
             label = f"calibration wave {wave}/{waves}"
@@ -282,6 +321,8 @@ def calibrate(scenario: Scenario | str | os.PathLike, *, waves: int = DEFAULT_WA
 
         fit = history_match(evaluate, targets, ranges, waves=waves, points=points, seed=run_seed, whole=whole,
                             confirm=confirming)
+        if not fit.fits:   # the design points' diagnostics (the confirming runs come after them)
+            fit.diagnosis = diagnose(fit, np.vstack(cells.extra_means[:len(fit.waves)]))
     finally:
         executor.close(wait=not executor.abandoned)
     fit.notes[:0] = notes
@@ -375,12 +416,15 @@ def header_lines(cal: Calibration, paths: Optional[OutputPaths] = None) -> list[
     lines.append(f"Settings: {s['waves']} waves x {s['points']} points x {s['replications']} replications of "
                  f"{s['horizon_weeks']}-week runs ({s['warmup_weeks']} weeks warm-up), seed {s['seed']}; "
                  f"{cal.seconds:.0f} s.")
-    out = ["Waves (the box each sampled; how many of its points were non-implausible; their ranges):"]
+    out = ["Waves (the points run, the box each sampled; how many of its points were non-implausible; "
+           "their ranges):"]
     for wave in fit.waves:
         ni = fit.ni_ranges(wave)
         box = ", ".join(f"{k} {_num(a)}-{_num(b)}" for k, (a, b) in wave.box.items())
-        text = f"  wave {wave.number}: {len(wave.points)} points in {box}; {int(wave.non_implausible.sum())} " \
-               "non-implausible"
+        screened = (f" (of {wave.candidates} candidates the emulators screened, {wave.kept_share:.1%} "
+                    "non-implausible)" if wave.candidates else "")
+        text = f"  wave {wave.number}: {len(wave.points)} points{screened} in {box}; " \
+               f"{int(wave.non_implausible.sum())} non-implausible"
         if ni:
             text += ": " + ", ".join(f"{k} {_num(a)}-{_num(b)}" for k, (a, b) in ni.items())
         out.append(text)

@@ -56,7 +56,8 @@ def fit_context(fit: Fit, *, name: str, source: str = "", period: str = "", sett
         ni = fit.ni_ranges(w)
         waves.append({"number": w.number, "points": len(w.points), "non_implausible": int(w.non_implausible.sum()),
                       "best": f"{float(w.measure.min()):.2f}",
-                      "kept": f"{w.kept} of {w.candidates}" if w.candidates else "first wave: the whole ranges",
+                      "screened": f"{w.candidates:,}" if w.candidates else "none (a Latin hypercube over the ranges)",
+                      "kept": (f"{w.kept:,} ({w.kept_share:.1%})" if w.candidates else "–"),
                       "cells": [{"box": f"{_param(w.box[k][0])} to {_param(w.box[k][1])}",
                                  "ni": f"{_param(ni[k][0])} to {_param(ni[k][1])}" if ni else "none"}
                                 for k in fit.unknowns]})
@@ -70,19 +71,26 @@ def fit_context(fit: Fit, *, name: str, source: str = "", period: str = "", sett
         "I = |z - mean| / sqrt(V_discrepancy + V_observation + V_replication / R); the first two together are "
         "the target's standard deviation in the table (by default 3% of a count and 1.5 points of a share).",
         f"A point is non-implausible when the {fit.measure_name} I over the targets is at most {CUTOFF:g}"
-        + (" (the second-largest from six targets on, so that one odd target alone does not rule out every "
-           "point)." if fit.measure_name != "largest" else "."),
-        "Each wave is a Latin hypercube over the region not yet ruled out: the first over the ranges given; each "
-        "later one over the bounding box of the non-implausible points so far, padded, keeping only the "
-        "candidates whose nearest point already run was non-implausible. The chosen point is the one with the "
-        "smallest largest implausibility; it was run again, and the table above shows those runs.",
+        + (" (from six targets on, the largest of one share target is left out, as Vernon et al. use the "
+           "second-largest, so that one odd booking-lead bin alone does not rule out every point; a count, such as "
+           "the appointments, must always be met)." if fit.measure_name != "largest" else "."),
+        "The first wave is a Latin hypercube over the ranges given. After each wave an emulator per target (a "
+        "Gaussian process with a linear mean, fitted to every run so far) predicts the model's mean and its own "
+        "uncertainty at 4,096 candidate points (a scrambled Sobol set over the region not yet ruled out); a "
+        "candidate is screened out when its emulated implausibility, with the emulator's variance added to the "
+        "denominator, is above the cut-off. The next wave runs a space-filling subset of the candidates that "
+        "pass, a third of it among those the emulators put closest to every target (Andrianakis et al. 2015; Vernon, Goldstein and Bower 2010).",
+        "The chosen point: the five points run with the smallest emulated largest implausibility (the emulator "
+        "averages the replications' noise over neighbouring points) were run again with more replications; the "
+        "best of those is chosen, and the table above shows its runs.",
     ]
     if s:
         method.append(f"This calibration: {s.get('waves')} waves x {s.get('points')} points x "
                       f"{s.get('replications')} replications of {s.get('horizon_weeks')}-week runs "
                       f"({s.get('warmup_weeks')} weeks of warm-up), the chosen point {s.get('confirm')} times; "
                       f"seed {s.get('seed')}; {seconds:.0f} s.")
-    return {"name": name, "verdict": fit.verdict(), "fits": fit.fits, "source": source, "period": period,
+    confirmed = [f"wave {w} point {i}: {m:.2f}" for w, i, m in fit.confirmed]
+    return {"name": name, "verdict": fit.verdict(), "confirmed": confirmed, "fits": fit.fits, "source": source, "period": period,
             "targets": targets, "unknowns": unknowns, "unknown_keys": list(fit.unknowns), "waves": waves,
             "replications": fit.replications, "measure": f"{fit.measure:.2f}", "measure_name": fit.measure_name,
             "method": method, "notes": list(notes), "files": dict(files or {}),
