@@ -268,3 +268,11 @@ def test_build_england_gives_each_icb_its_pcns_staff_and_demand(cli, tmp_path):
 
     _, _, scenarios = plan_points(s)
     assert [sc.ics.pcns for sc in scenarios] == [1, 2]
+
+
+def test_numbers_keep_their_zeros_before_the_point():
+    """A target of 3,900 DNAs a year is written 3900, not 39 (trailing zeros go only after a point)."""
+    from pcnsim.data.build import _num
+
+    assert [_num(3900, 0), _num(3900.0), _num(2.5), _num(0.4000, 4), _num(-0.0), _num(120, 0)] == \
+        ["3900", "3900", "2.5", "0.4", "0", "120"]

@@ -120,7 +120,10 @@ def _flow(values, digits: Optional[int] = None) -> str:
 
 
 def _num(v: float, digits: int = 2) -> str:
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    """`v` to `digits` decimals without trailing zeros after the point (3900 stays 3900, 2.50 is 2.5)."""
+    text = f"{v:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
 
