@@ -190,7 +190,7 @@ def cases() -> list[dict]:
     """Fixed diaries (the strategy's examples, drawn once) on which the mutations are tried."""
     found: list[dict] = []
 
-    @settings(max_examples=120, deadline=None, derandomize=True, database=None)
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None)
     @given(case=diaries())
     def collect(case):
         found.append(case)

@@ -13,6 +13,7 @@ supervision of ARRS staff is booked into the same GP diaries (docs/model.md 2.3 
 """
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Callable, Optional
@@ -102,10 +103,12 @@ def practice_wte(scenario, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
             wte(pcn.dpc_wte, scenario.dpc.wte_per_10k))
 
 
+@functools.lru_cache(maxsize=8)
 def gpad_bins(open_days, H: int) -> tuple[np.ndarray, np.ndarray]:
     """GPAD's lead-time bin of a booking l open days ahead, for each week of the year and weekday it is made
     on, (52, 5, H); and the bin of an urgent request carried from the previous open day, (52, 5). Calendar
-    days count weekends and closed days, as GPAD does; the year wraps."""
+    days count weekends and closed days, as GPAD does; the year wraps. Worked out once per calendar and
+    horizon (every PCN of a run shares the tables, 20 ms each to build): read them, never write them."""
     W, D = len(open_days), len(open_days[0])
     table = np.zeros((W, D, H), np.int64)
     back = np.zeros((W, D), np.int64)
