@@ -94,18 +94,24 @@ def _taken(u, at, n, a):
 
 
 @njit(**_jit)
-def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurses, dpc, arrs, ucur):
-    """`Diary._pref_py`: practice nurses', DPC staff's and ARRS pools' first free slots on days lo..L-1."""
-    P, nur, atypes, free = rules.P, rules.nursing, rules.arrs_type_slice, books.free
+def _pref(rules, free, booked_pref, u, need, lo, L, day_index, draw, lead, tally, dec2, nurses, dpc, arrs, ucur,
+          sc):
+    """`Diary._pref_py`: practice nurses', DPC staff's and ARRS pools' first free slots on days lo..L-1.
+    `sc` is `_scratch`'s buffers, reused (each is written here before it is read) and, last, each row's first
+    day that may be free: days from `lo` to it were full when last looked at, and stay full (`_from_start`).
+    The diary's arrays come one by one, not in their bundle: a call takes a reference to each array it is
+    passed, and this is called tens of times a day."""
+    P, nur, atypes = rules.P, rules.nursing, rules.arrs_type_slice
     K = atypes.shape[0]
     nr = 2 * P + K
-    want = np.zeros(nr, np.int64)
+    want, by_pool, o_r, o_l, o_n, asked, took, splits, tmp, left_over, first = sc
+    for r in range(nr):
+        want[r] = 0
     for p in range(P):
         if nurses:
             want[p] = need[p, nur]
         if dpc:
             want[P + p] = need[p, nur]
-    by_pool = np.zeros((K, P), np.int64)
     if arrs:
         for k in range(K):
             tot = 0
@@ -120,17 +126,18 @@ def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurs
             break
     if not anyw:
         return ucur
-    span = L - lo
-    o_r = np.empty(nr * span, np.int64)
-    o_l = np.empty(nr * span, np.int64)
-    o_n = np.empty(nr * span, np.int64)
     no = 0
-    asked = np.zeros(nr, np.int64)
+    for r in range(nr):
+        asked[r] = 0
     for r in range(nr):
         w = want[r]
         if w > 0:
             left = w
-            for l in range(lo, L):
+            s = first[r] if first[r] > lo else lo       # the days before are full: the offers are the same
+            while s < L and free[P + r, s] <= 0:
+                s += 1
+            first[r] = s
+            for l in range(s, L):
                 f = free[P + r, l]
                 if f > 0:
                     n = f if f < left else left
@@ -143,7 +150,6 @@ def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurs
                         break
             asked[r] = w - left
     took_any = draw and rules.draw
-    took = np.empty(no, np.int64)
     for i in range(no):
         if took_any:
             took[i] = _taken(u, ucur, o_n[i], rules.accept_p[o_l[i]])
@@ -155,14 +161,12 @@ def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurs
         if k:
             r, l = o_r[i], o_l[i]
             free[P + r, l] -= k
-            books.booked_pref[r, l] += k
+            booked_pref[r, l] += k
             if tally:
                 t = nur if r < 2 * P else atypes[r - 2 * P]
                 lead[t, l] += k
     for p in range(P):
         need[p, nur] -= asked[p] + asked[P + p]
-    splits = np.zeros((K, P), np.int64)
-    tmp = np.zeros(P, np.int64)
     if arrs:
         order = rules.rotation[day_index % P]
         for k in range(K):
@@ -171,7 +175,8 @@ def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurs
                 splits[k, p] = tmp[p]
                 need[p, atypes[k]] -= tmp[p]
     if took_any:
-        left_over = asked.copy()
+        for r in range(nr):
+            left_over[r] = asked[r]
         for i in range(no):
             left_over[o_r[i]] -= took[i]
         for p in range(P):
@@ -187,27 +192,25 @@ def _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, nurs
 
 
 @njit(**_jit)
-def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, ucur):
+def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, ucur, sc):
     """`Diary._pref_all`: practice nurses (with the ARRS pools unless one serves nursing), DPC staff, then an
     ARRS pool serving nursing."""
+    a = (rules, books.free, books.booked_pref)
     if rules.nursing_in_arrs:
-        ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, False, ucur)
-        ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur)
-        return _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, False, True, ucur)
-    ucur = _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, True, ucur)
-    return _pref(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur)
+        ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, False, ucur, sc)
+        ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur, sc)
+        return _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, False, True, ucur, sc)
+    ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, True, ucur, sc)
+    return _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur, sc)
 
 
 @njit(**_jit)
-def _gp(rules, books, u, need, lo, L, draw, lead, declined, ucur):
-    """`Diary._gp_py`: the types most constrained first into each practice's GP days lo..L-1."""
-    P, free = rules.P, books.free
-    NT = need.shape[1]
-    cap = P * NT * (L - lo + 1)
-    o_p = np.empty(cap, np.int64)
-    o_t = np.empty(cap, np.int64)
-    o_l = np.empty(cap, np.int64)
-    o_n = np.empty(cap, np.int64)
+def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
+    """`Diary._gp_py`: the types most constrained first into each practice's GP days lo..L-1.
+    `gs` is `_scratch`'s offer buffers, reused (written here before they are read); the diary's arrays one by
+    one as `_pref`'s."""
+    P = rules.P
+    o_p, o_t, o_l, o_n = gs
     no = 0
     for p in range(P):
         l = lo
@@ -244,7 +247,7 @@ def _gp(rules, books, u, need, lo, L, draw, lead, declined, ucur):
         need[p, t] -= n
         if k:
             free[p, l] -= k
-            books.booked_gp[t, l] += k
+            booked_gp[t, l] += k
             lead[t, l] += k
         if k != n:
             declined[p, t] += n - k
@@ -309,6 +312,34 @@ def _second(rules, books, u, dec2, R, lead, declined, ucur):
 
 
 @njit(**_jit)
+def _scratch(rules, P, NT, H):
+    """Buffers for `_pref` (`sc`) and `_gp` (`gs`), allocated once a day and reused by every call: offers
+    sized for the longest reach (the horizon or the last booking pass, whichever is longer)."""
+    K = rules.arrs_type_slice.shape[0]
+    nr = 2 * P + K
+    reach = H
+    for L in rules.passes:
+        if L > reach:
+            reach = L
+    no = nr * reach
+    sc = (np.empty(nr, np.int64), np.empty((K, P), np.int64), np.empty(no, np.int64), np.empty(no, np.int64),
+          np.empty(no, np.int64), np.empty(nr, np.int64), np.empty(no, np.int64), np.empty((K, P), np.int64),
+          np.empty(P, np.int64), np.empty(nr, np.int64), np.zeros(nr, np.int64))
+    ng = P * NT * (reach + 1)
+    gs = (np.empty(ng, np.int64), np.empty(ng, np.int64), np.empty(ng, np.int64), np.empty(ng, np.int64))
+    return sc, gs
+
+
+@njit(**_jit)
+def _from_start(sc):
+    """`_pref`'s first possibly free days forgotten: for a booking pass that starts again from an earlier day.
+    Between two of these, `lo` never goes down and slots are only taken, never freed, so a full day stays full."""
+    first = sc[10]
+    for r in range(first.shape[0]):
+        first[r] = 0
+
+
+@njit(**_jit)
 def _any(a):
     for i in range(a.shape[0]):
         for j in range(a.shape[1]):
@@ -343,7 +374,9 @@ def book_day(rules, books, day, stats):
     urgent = np.empty((P, NT), np.int64)
     routine = np.empty((P, NT), np.int64)
     both = np.empty((P, NT), np.int64)
-    planned = np.zeros((H, P, NT), np.int64)
+    planned = np.empty((H, P, NT), np.int64)      # every entry written below
+    sc, gs = _scratch(rules, P, NT, H)
+    ga = (rules, free, booked_gp)
     n = 0
     for p in range(P):
         for t in range(NT):
@@ -379,7 +412,8 @@ def book_day(rules, books, day, stats):
         for p in range(P):
             for t in range(NT):
                 before_t[t] += both[p, t]
-        _pref_all(rules, books, u, both, 0, 1, day_index, False, lead, False, dec2, 0)
+        _from_start(sc)
+        _pref_all(rules, books, u, both, 0, 1, day_index, False, lead, False, dec2, 0, sc)
         for p in range(P):
             cap = free[p, 0]
             if cap <= 0:
@@ -416,25 +450,27 @@ def book_day(rules, books, day, stats):
 
     # planned: by desired day, the first free slot of an eligible role at or after it; never declined
     planned_left = np.zeros((P, NT), np.int64)
+    _from_start(sc)
     for lo in range(H):
         need = planned[lo]
         if not _any(need):
             continue
-        _pref_all(rules, books, u, need, lo, H, day_index, False, lead_pl, True, dec2, 0)
+        _pref_all(rules, books, u, need, lo, H, day_index, False, lead_pl, True, dec2, 0, sc)
         if _any(need):
-            _gp(rules, books, u, need, lo, H, False, lead_pl, declined, 0)
+            _gp(*ga, u, need, lo, H, False, lead_pl, declined, 0, gs)
             for p in range(P):
                 for t in range(NT):
                     planned_left[p, t] += need[p, t]
 
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
     ucur = u0
+    _from_start(sc)
     for L in rules.passes:
         if not _any(routine):
             break
-        ucur = _pref_all(rules, books, u, routine, 0, L, day_index, True, lead, True, dec2, ucur)
+        ucur = _pref_all(rules, books, u, routine, 0, L, day_index, True, lead, True, dec2, ucur, sc)
         if _any(routine):
-            ucur = _gp(rules, books, u, routine, 0, L, True, lead, declined, ucur)
+            ucur = _gp(*ga, u, routine, 0, L, True, lead, declined, ucur, gs)
     # second offers, from their own block of uniforms
     if rules.draw:
         _second(rules, books, u, dec2, rules.passes[rules.passes.shape[0] - 1], lead, declined, u0 + n)
