@@ -27,17 +27,6 @@ WORKFORCE = next(DATA.glob("1 General Practice*.csv"))
 GPAD = sorted(DATA.glob("Practice_Level_Crosstab_*.csv"))
 
 
-def without_calibration(path: Path, tmp_path: Path) -> Path:
-    """The built file, its `calibration:` section left out where this pcnsim's Scenario lacks it
-    (the section's schema is another branch's; it validates once merged)."""
-    data = yaml.safe_load(path.read_text())
-    if "calibration" not in Scenario.model_fields:
-        data.pop("calibration")
-    out = tmp_path / ("checked-" + path.name)
-    out.write_text(yaml.safe_dump(data, sort_keys=False))
-    return out
-
-
 # --------------------------------------------------------------------------- readers
 @pytest.mark.parametrize("text, want", [
     ("Same Day", "same_day"), ("1 Day", "1_day"), ("2 to 7 Days", "2_7_days"), ("8  to 14 Days", "8_14_days"),
@@ -203,7 +192,7 @@ def test_build_pcn_writes_practices_staff_arrs_mix_and_targets(cli, tmp_path):
     assert set(cal["targets"]) >= {"appointments_per_year", "dna_per_year", "gp_appointment_share",
                                    *(f"booked_share.{b}" for b in LEAD_BINS)}
     assert "TOTAL_GP_EXTGL_FTE" in text and "TOTAL_GP_FTE" in text and "March 2024" in text and "Practice_Level_Crosstab_Apr_24.csv" in text
-    s = load_scenario(without_calibration(tmp_path / "mine.yaml", tmp_path))
+    s = load_scenario(tmp_path / "mine.yaml")
     assert s.pcn.practices == 3 and s.pcn.gp_wte == (6.0, 3.6, 2.3)
 
 
@@ -244,7 +233,7 @@ def test_build_refuses_to_overwrite_and_bad_input_is_one_paragraph_exit_2(cli, t
 @pytest.mark.integration
 def test_built_pcn_runs(cli, tmp_path):
     assert cli("build", "U00001", "--data", DATA, "--out", "mine.yaml").exit_code == 0
-    checked = without_calibration(tmp_path / "mine.yaml", tmp_path)
+    checked = tmp_path / "mine.yaml"
     r = cli("run", checked, "--set", "run.horizon_weeks=8", "--set", "run.warmup_weeks=2", "--replications", "1",
             "--jobs", "1", "--out", tmp_path / "run")
     assert r.exit_code == 0, r.output

@@ -42,10 +42,6 @@ DEFAULT_COUNT_DISCREPANCY = 0.03
 DEFAULT_SHARE_DISCREPANCY = 0.015
 
 
-#: Targets GPAD gives that the delivery model reports (they need not be in the catalogue yet).
-GPAD_TARGETS = ("dna_per_year",)
-
-
 def is_share_target(name: str) -> bool:
     """Whether a target is a share (its discrepancy absolute) rather than a count (relative)."""
     from pcnsim import metrics
@@ -68,8 +64,6 @@ def _check_target_name(name: str) -> None:
         if bin_ not in BOOKED_BINS:
             raise ValueError(f"the targets name '{name}', not a booking-lead bin; the bins are "
                              + ", ".join(f"booked_share.{b}" for b in BOOKED_BINS))
-        return
-    if name in GPAD_TARGETS:
         return
     if metrics.lookup(name) is None:
         import difflib

@@ -167,12 +167,6 @@ def _fully_qualified_gps(wf: pd.DataFrame) -> str:
     return "TOTAL_GP_EXTGL_FTE (fully qualified GPs, trainees and locums out, as the baseline counts GPs)"
 
 
-def _scenario_has(section: str) -> bool:
-    from pcnsim.config import Scenario
-
-    return section in Scenario.model_fields
-
-
 # --------------------------------------------------------------------------- one PCN
 def build_pcn(pcn_code: str, files: DataFiles) -> Built:
     """The scenario of one PCN from the folder's files (see the module docstring)."""
@@ -389,7 +383,6 @@ def build_england(files: DataFiles) -> Built:
     england_rate = float(wf.loc[has_gpad, "booked"].sum() / wf.loc[has_gpad, "patients"].sum()) * per_year
     period = months_text(months)
     wf_month = months_text(wf_table.months, "month not stated in the file")
-    dpc_key = _scenario_has("dpc")
 
     points = []
     for icb, grp in sorted(wf.groupby("icb_name"), key=lambda kv: kv[0]):
@@ -412,9 +405,8 @@ def build_england(files: DataFiles) -> Built:
                  "ics.pcn_list_sizes": [max(100, int(round(x))) for x in pcns],
                  "pcn.list_size_per_practice": max(100, int(round(patients / practices))),
                  "gps.wte_per_10k": round(rate["gp_fte"], 2), "nurses.wte_per_10k": round(rate["nurse_fte"], 2),
+                 "dpc.wte_per_10k": round(rate["dpc_fte"], 2),
                  "demand.appointments_per_patient_year": round(min(100.0, demand), 2)}
-        if dpc_key:
-            point["dpc.wte_per_10k"] = round(rate["dpc_fte"], 2)
         note = (f"{practices} practices, {patients / 1e6:.2f}m patients; {appts:.2f} GPAD appointments a patient "
                 f"a year; {over21 * 100:.1f}% over 21 days; DPC {rate['dpc_fte']:.2f} per 10k")
         points.append((point, note))
@@ -429,14 +421,11 @@ def build_england(files: DataFiles) -> Built:
         "# its own PCNs (their lists), staff per 10,000 patients and demand, so the ICBs differ for data reasons.",
         "#",
         f"# Practices, PCNs, lists and staff: {files.workforce.name} (General Practice Workforce, practice level,",
-        f"#   {wf_month}); GP = {gp_source}, nurses = TOTAL_NURSES_FTE.",
+        f"#   {wf_month}); GP = {gp_source}, nurses = TOTAL_NURSES_FTE, DPC = TOTAL_DPC_FTE.",
         f"# Demand: {gpad.names} (Appointments in General Practice, practice level, {period}): each ICB's",
         f"#   appointments a patient a year (every status, annualised) over England's ({england_rate:.2f}) times",
         f"#   the baseline's {BASELINE_DEMAND} requests a patient.",
     ]
-    if not dpc_key:
-        L.append("# DPC staff per 10,000 (TOTAL_DPC_FTE) are in each point's comment: this pcnsim has no `dpc:` "
-                 "section yet.")
     L += [f"# NOTE: {c}." for c in comments]
     L += [
         "#",
