@@ -173,7 +173,7 @@ MUTATIONS = {
     "urgent seen counted by the wrong lead": ("lead[t, 0] += before_t[t] - seen_carried[t]",
                                               "lead[t, 0] += before_t[t]"),
     "returners drawn from the second offers' uniforms": ("at = u0 + 2 * n", "at = u0 + n"),
-    "planned requests booked from today": ("_pref_all(rules, books, u, need, lo, H,", "_pref_all(rules, books, u, need, 0, H,"),
+    "planned requests booked from today": ("l = first[row] if first[row] > lo else lo", "l = first[row]"),
     "second offer to the GP before the DPC staff": ("if t == nur and s == 0:", "if t == nur and s == 5:"),
     "carried urgent requests in today's bin": ("bins[t, day.back_bin] += seen_carried[t]", "bins[t, gb[0]] += seen_carried[t]"),
     "DPC appointments counted as nurses'": ("used[2] += dpc", "used[1] += dpc"),
