@@ -260,13 +260,13 @@ def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
 
 
 @njit(**_jit)
-def _planned(rules, books, wanted, lead, left, day_index):
-    """`Diary`'s planned booking (`book_day_lists`): for each desired day lo with requests (`wanted`), the
+def _planned(rules, books, cells, lead, left, day_index):
+    """`Diary`'s planned booking (`book_day_lists`): for each desired day lo with requests, the
     preferred pools then the GPs (`_pref_all` then `_gp_py`, never declined, no draws), row by row: practice
     nurses then DPC staff for nursing, the ARRS pools (each pool's bookings shared out over the practices in
     the day's rotation), then each practice's GPs, types most constrained first. Each row's slots go in the
-    order the reference's offers take them, so the same cells. `arrived`'s planned rows are emptied, the
-    requests no slot took added to `left`."""
+    order the reference's offers take them, so the same cells. `cells[lo, p]` has a bit for each type with
+    requests (`arrived[2 + lo, p]`); those rows are emptied, the requests no slot took added to `left`."""
     P, nur, atypes = rules.P, rules.nursing, rules.arrs_type_slice
     free, booked_gp, booked_pref, arrived = books.free, books.booked_gp, books.booked_pref, books.arrived
     K = atypes.shape[0]
@@ -297,7 +297,10 @@ def _planned(rules, books, wanted, lead, left, day_index):
         return w
 
     for lo in range(H):
-        if not wanted[lo]:
+        kinds = 0                                   # the types with requests for day lo
+        for p in range(P):
+            kinds |= cells[lo, p]
+        if kinds == 0:
             continue
         need = arrived[2 + lo]
         for p in range(P):
@@ -309,6 +312,8 @@ def _planned(rules, books, wanted, lead, left, day_index):
                 need[p, nur] = w
         for k in range(K):
             t = atypes[k]
+            if not (kinds >> t) & 1:
+                continue
             tot = 0
             for p in range(P):
                 tot += need[p, t]
@@ -323,11 +328,12 @@ def _planned(rules, books, wanted, lead, left, day_index):
                         need[p, t] = c - m
                         asked -= m
         for p in range(P):
+            if cells[lo, p] == 0:                       # nothing asked: nothing left either
+                continue
             for t in rules.gp_order:
                 w = need[p, t]
                 if w > 0:
                     need[p, t] = fill(p, True, t, lo, w, t)
-        for p in range(P):
             for t in range(NT):
                 left[p, t] += need[p, t]
                 need[p, t] = 0
@@ -467,14 +473,15 @@ def book_day(rules, books, day, stats):
             both[p, t] = carried[p, t] + urgent[p, t]
             arrived[0, p, t] = 0
             arrived[1, p, t] = 0
-    wanted = np.zeros(H, np.bool_)                  # desired days with planned requests
+    cells = np.zeros((H, P), np.int64)             # planned requests by desired day and practice: a bit a type
     for l in range(H):
         for p in range(P):
+            c = 0
             for t in range(NT):
                 x = arrived[2 + l, p, t]
-                if x:
-                    n += x
-                    wanted[l] = True
+                n += x
+                c |= (x != 0) << t
+            cells[l, p] = c
     # returners due today are routine
     for p in range(P):
         for t in range(NT):
@@ -533,7 +540,7 @@ def book_day(rules, books, day, stats):
 
     # planned: by desired day, the first free slot of an eligible role at or after it; never declined
     planned_left = np.zeros((P, NT), np.int64)
-    _planned(rules, books, wanted, lead_pl, planned_left, day_index)
+    _planned(rules, books, cells, lead_pl, planned_left, day_index)
 
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
     ucur = u0
@@ -736,13 +743,12 @@ def serve(rules, books, day):
             arrived[1, p, t] += b
             by_type[t] += a + b
     planned = day.planned
-    for l in range(planned.shape[0]):
+    for l in range(planned.shape[0]):                # mostly zeros: added without a branch
         for p in range(P):
             for t in range(NT):
                 x = planned[l, p, t]
-                if x:
-                    arrived[2 + l, p, t] += x
-                    by_type[t] += x
+                arrived[2 + l, p, t] += x
+                by_type[t] += x
     total = 0
     for t in range(NT):
         total += by_type[t]
