@@ -124,7 +124,8 @@ def _diary(case: dict) -> Diary:
 
 def agree(case: dict, kernel: Callable = daybook.serve) -> None:
     """Two equal diaries, one served by `kernel` (daybook.serve's signature), one by the list reference, a
-    day at a time: after each day every array they write, and the returners due, must be equal."""
+    day at a time: after each day every array they write, the returners due and the GP slots offered (as
+    `Practices` counts them for the list reference) must be equal."""
     compiled, reference = _diary(case), _diary(case)
     rules, books = daybook.bundles(compiled)
     for day_index, day in enumerate(case["days"]):
@@ -135,13 +136,15 @@ def agree(case: dict, kernel: Callable = daybook.serve) -> None:
         u0 = day_index                                       # the day's uniforms start part-way into the pool
         u = np.random.default_rng(day["seed"]).random(u0 + need)
         bins = np.array(day["bins"], np.int64)
-        due = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), arrivals[2:].copy(), u, u0,
-                                               day_index, day["extra"], day["measuring"], staffing.slots,
-                                               staffing.protected, staffing.wanted, staffing.needed, bins,
-                                               day["back_bin"]))
+        gp_slots = int(reference.capacity[:reference.P, 0].sum()) + day["extra"]     # as `Practices` counted them
+        due, offered = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), arrivals[2:].copy(), u,
+                                                        u0, day_index, day["extra"], day["measuring"], staffing.slots,
+                                                        staffing.protected, staffing.wanted, staffing.needed, bins,
+                                                        day["back_bin"]))
         expected = reference.serve_lists(day_index, arrivals, u[u0:].tolist(), day["extra"], day["measuring"], staffing,
                                          bins.tolist(), day["back_bin"])
         assert due == expected, f"day {day_index}: returners due"
+        assert offered == gp_slots, f"day {day_index}: GP slots offered"
         for name in WRITTEN:
             np.testing.assert_array_equal(getattr(compiled, name), getattr(reference, name),
                                           err_msg=f"day {day_index}: {name}")
@@ -158,8 +161,8 @@ def _kernel_in_python(source: str) -> Callable:
     without numba, with the tallies as numpy records so that their fields read as attributes."""
     module = types.ModuleType("daybook_in_python")
     module.__dict__["__file__"] = daybook.__file__
-    exec(compile(source.replace("from numba import from_dtype, njit, types",
-                                "from numba import from_dtype, types\nnjit = lambda *a, **k: (lambda f: f)"),
+    exec(compile(source.replace("from numba import from_dtype, njit, typeof, types",
+                                "from numba import from_dtype, typeof, types\nnjit = lambda *a, **k: (lambda f: f)"),
                  "daybook_in_python", "exec"), module.__dict__)
 
     def serve(rules, books, day):

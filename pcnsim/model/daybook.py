@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from typing import Callable
+
 import numpy as np
-from numba import from_dtype, njit, types
+from numba import from_dtype, njit, typeof, types
 
 from pcnsim.model.booking import Diary
 from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
@@ -73,7 +75,8 @@ def _split(counts, total, order, out):
         out[p] = 0
     if total <= 0:
         return
-    for p in order:
+    for o in range(order.shape[0]):
+        p = order[o]
         c = counts[p]
         if c > 0:
             n = c if c < total else total
@@ -85,7 +88,8 @@ def _split(counts, total, order, out):
 
 # A helper called with arrays costs a few dozen nanoseconds a call (numba counts references to each array it is
 # passed), so the loops run many times a day are written out where they are needed: an offer's draws
-# (`Diary._draw`), a count shared out over the practices (`_split`), a row's first free slots.
+# (`Diary._draw`), a count shared out over the practices (`_split`), a row's first free slots. Arrays are
+# walked by index: `for x in array` builds an iterator each time, several times the cost of the loop here.
 
 
 @njit(**_jit)
@@ -174,7 +178,8 @@ def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, 
                 total = asked[2 * P + k]
                 for p in range(P):
                     splits[k, p] = 0
-                for p in order:
+                for o in range(order.shape[0]):
+                    p = order[o]
                     if total == 0:
                         break
                     c = by_pool[k, p]
@@ -196,7 +201,8 @@ def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, 
                 order2 = rules.rotation[(day_index + 1) % P]
                 for k in range(K):                      # `_split`: each pool's decliners over the practices
                     total = left_over[2 * P + k]
-                    for p in order2:
+                    for o in range(order2.shape[0]):
+                        p = order2[o]
                         if total <= 0:
                             break
                         c = splits[k, p]
@@ -217,7 +223,8 @@ def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
     for p in range(P):
         l = lo
         rem = free[p, lo]
-        for t in rules.gp_order:
+        for o in range(rules.gp_order.shape[0]):
+            t = rules.gp_order[o]
             left = need[p, t]
             while left > 0:
                 while rem <= 0:
@@ -330,7 +337,8 @@ def _planned(rules, books, cells, lead, left, day_index):
         for p in range(P):
             if cells[lo, p] == 0:                       # nothing asked: nothing left either
                 continue
-            for t in rules.gp_order:
+            for o in range(rules.gp_order.shape[0]):
+                t = rules.gp_order[o]
                 w = need[p, t]
                 if w > 0:
                     need[p, t] = fill(p, True, t, lo, w, t)
@@ -509,7 +517,8 @@ def book_day(rules, books, day, stats):
             if cap <= 0:
                 continue
             tot = 0
-            for t in rules.gp_order:
+            for o in range(rules.gp_order.shape[0]):
+                t = rules.gp_order[o]
                 g = both[p, t]
                 if g > 0:
                     if g > cap:
@@ -725,13 +734,14 @@ def end_day(rules, books, day, stats):
     open_day(rules, books, H - 1, H - 1, day.slots, day.protected, day.wanted, day.needed)
 
 
-@njit(types.int64(types.NamedTuple(tuple(_RULES.values()), Rules), types.NamedTuple(tuple(_BOOKS.values()), Books),
-                  types.NamedTuple(tuple(_DAY.values()), Day)), cache=True, **_jit)
+@njit(types.UniTuple(types.int64, 2)(types.NamedTuple(tuple(_RULES.values()), Rules),
+                                     types.NamedTuple(tuple(_BOOKS.values()), Books),
+                                     types.NamedTuple(tuple(_DAY.values()), Day)), cache=True, **_jit)
 def serve(rules, books, day):
     """One open day of `Practices.serve_day` in one call: the day's arrivals, held slots released and the
     CD's or a locum's extra GP slots, `book_day`, then `end_day`. Adds the day's counts to `week_counts`
     (in the order that adding them a day at a time in Python would) and returns the returners due on the
-    next open day."""
+    next open day and the GP slots offered today (the practices' GP capacity, extra slots included)."""
     P = rules.P
     NT = books.carried.shape[1]
     free, arrived = books.free, books.arrived
@@ -759,6 +769,9 @@ def serve(rules, books, day):
     if day.extra:
         free[0, 0] += day.extra
         books.capacity[0, 0] += day.extra
+    offered = 0
+    for p in range(P):
+        offered += books.capacity[p, 0]
     stats = np.zeros((3, NT), np.int64)
     book_day(rules, books, day, stats)
     end_day(rules, books, day, stats)
@@ -771,4 +784,15 @@ def serve(rules, books, day):
     for p in range(P):
         for t in range(NT):
             due += books.returns[p, t, 0]
-    return due
+    return due, offered
+
+
+def entry(rules: Rules, books: Books, day: Day) -> Callable:
+    """`serve` without numba's dispatch, for a diary's days: its compiled entry point once `rules`, `books` and
+    a first `day` are of the types it was compiled for, else `serve` itself (which says what does not match).
+    The dispatcher types every field of the three bundles on each call, a few microseconds a day; the entry
+    point trusts that later days' arrays are of the same types, as they are when built the same way."""
+    (signature,) = serve.signatures
+    if (typeof(rules), typeof(books), typeof(day)) != tuple(signature):
+        return serve
+    return serve.overloads[signature].entry_point
