@@ -185,6 +185,13 @@ MUTATIONS = {
     "ARRS split rotated like the nurses'": ("order2 = rules.rotation[(day_index + 1) % P]",
                                            "order2 = rules.rotation[day_index % P]"),
     "DPC appointments not counted by type": ("today[rules.nursing] += nurse + dpc", "today[rules.nursing] += nurse"),
+    "planned nursing to DPC staff before the nurses": ("w = fill(P + p, False, p, lo, w, nur)",
+                                                        "w = fill(2 * P + p, False, P + p, lo, w, nur)"),
+    "planned ARRS bookings shared out in tomorrow's order": ("rotation = rules.rotation[day_index % P]",
+                                                              "rotation = rules.rotation[(day_index + 1) % P]"),
+    "planned GP bookings in type order": ("t = rules.gp_order[o]\n                w = need[p, t]",
+                                          "t = o\n                w = need[p, t]"),
+    "planned requests left over forgotten": ("left[p, t] += need[p, t]", "left[p, t] += 0"),
 }
 
 
@@ -217,6 +224,24 @@ def test_a_mutated_kernel_fails_the_agreement_check(mutation, cases):
         except AssertionError:
             caught += 1
     assert caught, f"no diary tells the kernel with {mutation!r} from the reference"
+
+
+def test_the_entry_point_serves_days_of_the_declared_types_only(cases):
+    """`daybook.entry` (what `Practices` calls) gives the reference's numbers, and falls back to the
+    dispatcher, which refuses them, for a day whose arrays are not of the types `serve` was compiled for."""
+    def through_entry(rules, books, day):
+        kernel = daybook.entry(rules, books, day)
+        assert kernel is not daybook.serve
+        return kernel(rules, books, day)
+    for case in cases[:20]:
+        agree(case, through_entry)
+    rules, books = daybook.bundles(_diary(cases[0]))
+    P, H = rules.P, books.free.shape[1]
+    day = daybook.Day(np.zeros((P, NT)), np.zeros((P, NT), np.int64), np.zeros((H, P, NT), np.int64), np.zeros(1), 0,
+                      0, 0, False, np.zeros(books.free.shape[0]), 0.0, 0.0, 0.0, np.zeros(H, np.int64), 1)
+    assert daybook.entry(rules, books, day) is daybook.serve          # float urgent requests
+    with pytest.raises(TypeError):
+        daybook.serve(rules, books, day)
 
 
 def test_the_bundles_are_typed_as_the_kernel_declares(small_scenario, monkeypatch):

@@ -279,7 +279,7 @@ def _planned(rules, books, cells, lead, left, day_index):
     K = atypes.shape[0]
     NT = arrived.shape[2]
     H = free.shape[1]
-    order = rules.rotation[day_index % P]
+    rotation = rules.rotation[day_index % P]       # the practices' order today (`_split`)
     first = np.zeros(free.shape[0], np.int64)      # each row's first day that may be free (`_pref_all`)
 
     def fill(row, gp, brow, lo, w, t):
@@ -326,7 +326,8 @@ def _planned(rules, books, cells, lead, left, day_index):
                 tot += need[p, t]
             if tot > 0:
                 asked = tot - fill(3 * P + k, False, 2 * P + k, lo, tot, t)
-                for p in order:                             # `_split`
+                for o in range(P):                          # `_split`
+                    p = rotation[o]
                     if asked == 0:
                         break
                     c = need[p, t]
