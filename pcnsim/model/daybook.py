@@ -1,14 +1,16 @@
 """A PCN's day compiled with numba: the rules of `pcnsim.model.booking`, number for number.
 
-`serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, the routine
-booking passes, who contacts again), `end_day` (supervision given, the day's appointments
-counted, the diary moved a day) and `open_day` (the new horizon day). They work on a `Diary`'s
-arrays in place, with the same first-free-slot rules, the same rotation of shared counts and the
-same uniforms consumed in the same order as the list code in `booking.py`, which stays the
-reference (tests/test_daybook.py) and runs where numba is missing (`engine.py`).
+`serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, planned
+requests row by row, the routine booking passes, who contacts again), `end_day` (supervision
+given, the day's appointments counted, the diary moved a day) and `open_day` (the new horizon
+day). They work on a `Diary`'s arrays in place, with the same first-free-slot rules, the same
+rotation of shared counts and the same uniforms consumed in the same order as the list code in
+`booking.py`, which stays the reference (tests/test_daybook.py) and runs where numba is missing
+(`engine.py`).
 
 `serve` has an explicit signature and numba's cache (`cache=True`): compiled once per machine on
-first import, loaded from the cache afterwards. That cache is checked against this file's
+first import, loaded from the cache afterwards; `entry` hands `Practices` its compiled entry point,
+which skips numba's typing of the bundles on every call. That cache is checked against this file's
 timestamp only, so nothing the kernel reads comes from another module's constants: the bundles
 (`Rules`, `Books`, `Day`) are defined here, and the shared tallies (`tallies.WEEK_COUNTS`,
 `tallies.BY_TYPE`) are record types read by field name, so their layout is part of the signature
@@ -17,7 +19,6 @@ that keys the cache. A change to either compiles the day again.
 from __future__ import annotations
 
 from collections import namedtuple
-
 from typing import Callable
 
 import numpy as np
