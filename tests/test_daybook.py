@@ -124,7 +124,8 @@ def _diary(case: dict) -> Diary:
 
 def agree(case: dict, kernel: Callable = daybook.serve) -> None:
     """Two equal diaries, one served by `kernel` (daybook.serve's signature), one by the list reference, a
-    day at a time: after each day every array they write, and the returners due, must be equal."""
+    day at a time: after each day every array they write, the returners due and the GP slots offered (as
+    `Practices` counts them for the list reference) must be equal."""
     compiled, reference = _diary(case), _diary(case)
     rules, books = daybook.bundles(compiled)
     for day_index, day in enumerate(case["days"]):
@@ -135,13 +136,15 @@ def agree(case: dict, kernel: Callable = daybook.serve) -> None:
         u0 = day_index                                       # the day's uniforms start part-way into the pool
         u = np.random.default_rng(day["seed"]).random(u0 + need)
         bins = np.array(day["bins"], np.int64)
-        due = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), arrivals[2:].copy(), u, u0,
-                                               day_index, day["extra"], day["measuring"], staffing.slots,
-                                               staffing.protected, staffing.wanted, staffing.needed, bins,
-                                               day["back_bin"]))
+        gp_slots = int(reference.capacity[:reference.P, 0].sum()) + day["extra"]     # as `Practices` counted them
+        due, offered = kernel(rules, books, daybook.Day(arrivals[0].copy(), arrivals[1].copy(), arrivals[2:].copy(), u,
+                                                        u0, day_index, day["extra"], day["measuring"], staffing.slots,
+                                                        staffing.protected, staffing.wanted, staffing.needed, bins,
+                                                        day["back_bin"]))
         expected = reference.serve_lists(day_index, arrivals, u[u0:].tolist(), day["extra"], day["measuring"], staffing,
                                          bins.tolist(), day["back_bin"])
         assert due == expected, f"day {day_index}: returners due"
+        assert offered == gp_slots, f"day {day_index}: GP slots offered"
         for name in WRITTEN:
             np.testing.assert_array_equal(getattr(compiled, name), getattr(reference, name),
                                           err_msg=f"day {day_index}: {name}")
@@ -158,8 +161,8 @@ def _kernel_in_python(source: str) -> Callable:
     without numba, with the tallies as numpy records so that their fields read as attributes."""
     module = types.ModuleType("daybook_in_python")
     module.__dict__["__file__"] = daybook.__file__
-    exec(compile(source.replace("from numba import from_dtype, njit, types",
-                                "from numba import from_dtype, types\nnjit = lambda *a, **k: (lambda f: f)"),
+    exec(compile(source.replace("from numba import from_dtype, njit, typeof, types",
+                                "from numba import from_dtype, typeof, types\nnjit = lambda *a, **k: (lambda f: f)"),
                  "daybook_in_python", "exec"), module.__dict__)
 
     def serve(rules, books, day):
@@ -173,7 +176,7 @@ MUTATIONS = {
     "urgent seen counted by the wrong lead": ("lead[t, 0] += before_t[t] - seen_carried[t]",
                                               "lead[t, 0] += before_t[t]"),
     "returners drawn from the second offers' uniforms": ("at = u0 + 2 * n", "at = u0 + n"),
-    "planned requests booked from today": ("_pref_all(rules, books, u, need, lo, H,", "_pref_all(rules, books, u, need, 0, H,"),
+    "planned requests booked from today": ("l = first[row] if first[row] > lo else lo", "l = first[row]"),
     "second offer to the GP before the DPC staff": ("if t == nur and s == 0:", "if t == nur and s == 5:"),
     "carried urgent requests in today's bin": ("bins[t, day.back_bin] += seen_carried[t]", "bins[t, gb[0]] += seen_carried[t]"),
     "DPC appointments counted as nurses'": ("used[2] += dpc", "used[1] += dpc"),
@@ -182,6 +185,13 @@ MUTATIONS = {
     "ARRS split rotated like the nurses'": ("order2 = rules.rotation[(day_index + 1) % P]",
                                            "order2 = rules.rotation[day_index % P]"),
     "DPC appointments not counted by type": ("today[rules.nursing] += nurse + dpc", "today[rules.nursing] += nurse"),
+    "planned nursing to DPC staff before the nurses": ("w = fill(P + p, False, p, lo, w, nur)",
+                                                        "w = fill(2 * P + p, False, P + p, lo, w, nur)"),
+    "planned ARRS bookings shared out in tomorrow's order": ("rotation = rules.rotation[day_index % P]",
+                                                              "rotation = rules.rotation[(day_index + 1) % P]"),
+    "planned GP bookings in type order": ("t = rules.gp_order[o]\n                w = need[p, t]",
+                                          "t = o\n                w = need[p, t]"),
+    "planned requests left over forgotten": ("left[p, t] += need[p, t]", "left[p, t] += 0"),
 }
 
 
@@ -214,6 +224,24 @@ def test_a_mutated_kernel_fails_the_agreement_check(mutation, cases):
         except AssertionError:
             caught += 1
     assert caught, f"no diary tells the kernel with {mutation!r} from the reference"
+
+
+def test_the_entry_point_serves_days_of_the_declared_types_only(cases):
+    """`daybook.entry` (what `Practices` calls) gives the reference's numbers, and falls back to the
+    dispatcher, which refuses them, for a day whose arrays are not of the types `serve` was compiled for."""
+    def through_entry(rules, books, day):
+        kernel = daybook.entry(rules, books, day)
+        assert kernel is not daybook.serve
+        return kernel(rules, books, day)
+    for case in cases[:20]:
+        agree(case, through_entry)
+    rules, books = daybook.bundles(_diary(cases[0]))
+    P, H = rules.P, books.free.shape[1]
+    day = daybook.Day(np.zeros((P, NT)), np.zeros((P, NT), np.int64), np.zeros((H, P, NT), np.int64), np.zeros(1), 0,
+                      0, 0, False, np.zeros(books.free.shape[0]), 0.0, 0.0, 0.0, np.zeros(H, np.int64), 1)
+    assert daybook.entry(rules, books, day) is daybook.serve          # float urgent requests
+    with pytest.raises(TypeError):
+        daybook.serve(rules, books, day)
 
 
 def test_the_bundles_are_typed_as_the_kernel_declares(small_scenario, monkeypatch):

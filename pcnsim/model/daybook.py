@@ -1,14 +1,16 @@
 """A PCN's day compiled with numba: the rules of `pcnsim.model.booking`, number for number.
 
-`serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, the routine
-booking passes, who contacts again), `end_day` (supervision given, the day's appointments
-counted, the diary moved a day) and `open_day` (the new horizon day). They work on a `Diary`'s
-arrays in place, with the same first-free-slot rules, the same rotation of shared counts and the
-same uniforms consumed in the same order as the list code in `booking.py`, which stays the
-reference (tests/test_daybook.py) and runs where numba is missing (`engine.py`).
+`serve` is one open day in one call: the day's arrivals, `book_day` (urgent care, planned
+requests row by row, the routine booking passes, who contacts again), `end_day` (supervision
+given, the day's appointments counted, the diary moved a day) and `open_day` (the new horizon
+day). They work on a `Diary`'s arrays in place, with the same first-free-slot rules, the same
+rotation of shared counts and the same uniforms consumed in the same order as the list code in
+`booking.py`, which stays the reference (tests/test_daybook.py) and runs where numba is missing
+(`engine.py`).
 
 `serve` has an explicit signature and numba's cache (`cache=True`): compiled once per machine on
-first import, loaded from the cache afterwards. That cache is checked against this file's
+first import, loaded from the cache afterwards; `entry` hands `Practices` its compiled entry point,
+which skips numba's typing of the bundles on every call. That cache is checked against this file's
 timestamp only, so nothing the kernel reads comes from another module's constants: the bundles
 (`Rules`, `Books`, `Day`) are defined here, and the shared tallies (`tallies.WEEK_COUNTS`,
 `tallies.BY_TYPE`) are record types read by field name, so their layout is part of the signature
@@ -17,9 +19,10 @@ that keys the cache. A change to either compiles the day again.
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Callable
 
 import numpy as np
-from numba import from_dtype, njit, types
+from numba import from_dtype, njit, typeof, types
 
 from pcnsim.model.booking import Diary
 from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
@@ -73,7 +76,8 @@ def _split(counts, total, order, out):
         out[p] = 0
     if total <= 0:
         return
-    for p in order:
+    for o in range(order.shape[0]):
+        p = order[o]
         c = counts[p]
         if c > 0:
             n = c if c < total else total
@@ -83,139 +87,145 @@ def _split(counts, total, order, out):
                 break
 
 
-@njit(**_jit)
-def _taken(u, at, n, a):
-    """Patients of an offer of `n` who take it: uniforms u[at:at + n] below `a`."""
-    k = 0
-    for i in range(at, at + n):
-        if u[i] < a:
-            k += 1
-    return k
-
-
-@njit(**_jit)
-def _pref(rules, free, booked_pref, u, need, lo, L, day_index, draw, lead, tally, dec2, nurses, dpc, arrs, ucur,
-          sc):
-    """`Diary._pref_py`: practice nurses', DPC staff's and ARRS pools' first free slots on days lo..L-1.
-    `sc` is `_scratch`'s buffers, reused (each is written here before it is read) and, last, each row's first
-    day that may be free: days from `lo` to it were full when last looked at, and stay full (`_from_start`).
-    The diary's arrays come one by one, not in their bundle: a call takes a reference to each array it is
-    passed, and this is called tens of times a day."""
-    P, nur, atypes = rules.P, rules.nursing, rules.arrs_type_slice
-    K = atypes.shape[0]
-    nr = 2 * P + K
-    want, by_pool, o_r, o_l, o_n, asked, took, splits, tmp, left_over, first = sc
-    for r in range(nr):
-        want[r] = 0
-    for p in range(P):
-        if nurses:
-            want[p] = need[p, nur]
-        if dpc:
-            want[P + p] = need[p, nur]
-    if arrs:
-        for k in range(K):
-            tot = 0
-            for p in range(P):
-                by_pool[k, p] = need[p, atypes[k]]
-                tot += need[p, atypes[k]]
-            want[2 * P + k] = tot
-    anyw = False
-    for r in range(nr):
-        if want[r] != 0:
-            anyw = True
-            break
-    if not anyw:
-        return ucur
-    no = 0
-    for r in range(nr):
-        asked[r] = 0
-    for r in range(nr):
-        w = want[r]
-        if w > 0:
-            left = w
-            s = first[r] if first[r] > lo else lo       # the days before are full: the offers are the same
-            while s < L and free[P + r, s] <= 0:
-                s += 1
-            first[r] = s
-            for l in range(s, L):
-                f = free[P + r, l]
-                if f > 0:
-                    n = f if f < left else left
-                    o_r[no] = r
-                    o_l[no] = l
-                    o_n[no] = n
-                    no += 1
-                    left -= n
-                    if left == 0:
-                        break
-            asked[r] = w - left
-    took_any = draw and rules.draw
-    for i in range(no):
-        if took_any:
-            took[i] = _taken(u, ucur, o_n[i], rules.accept_p[o_l[i]])
-            ucur += o_n[i]
-        else:
-            took[i] = o_n[i]
-    for i in range(no):
-        k = took[i]
-        if k:
-            r, l = o_r[i], o_l[i]
-            free[P + r, l] -= k
-            booked_pref[r, l] += k
-            if tally:
-                t = nur if r < 2 * P else atypes[r - 2 * P]
-                lead[t, l] += k
-    for p in range(P):
-        need[p, nur] -= asked[p] + asked[P + p]
-    if arrs:
-        order = rules.rotation[day_index % P]
-        for k in range(K):
-            _split(by_pool[k], asked[2 * P + k], order, tmp)
-            for p in range(P):
-                splits[k, p] = tmp[p]
-                need[p, atypes[k]] -= tmp[p]
-    if took_any:
-        for r in range(nr):
-            left_over[r] = asked[r]
-        for i in range(no):
-            left_over[o_r[i]] -= took[i]
-        for p in range(P):
-            dec2[0, p, nur] += left_over[p]
-            dec2[1, p, nur] += left_over[P + p]
-        if arrs:
-            order2 = rules.rotation[(day_index + 1) % P]
-            for k in range(K):
-                _split(splits[k], left_over[2 * P + k], order2, tmp)
-                for p in range(P):
-                    dec2[2, p, atypes[k]] += tmp[p]
-    return ucur
+# A helper called with arrays costs a few dozen nanoseconds a call (numba counts references to each array it is
+# passed), so the loops run many times a day are written out where they are needed: an offer's draws
+# (`Diary._draw`), a count shared out over the practices (`_split`), a row's first free slots. Arrays are
+# walked by index: `for x in array` builds an iterator each time, several times the cost of the loop here.
 
 
 @njit(**_jit)
 def _pref_all(rules, books, u, need, lo, L, day_index, draw, lead, tally, dec2, ucur, sc):
-    """`Diary._pref_all`: practice nurses (with the ARRS pools unless one serves nursing), DPC staff, then an
-    ARRS pool serving nursing."""
-    a = (rules, books.free, books.booked_pref)
-    if rules.nursing_in_arrs:
-        ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, False, ucur, sc)
-        ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur, sc)
-        return _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, False, True, ucur, sc)
-    ucur = _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, True, False, True, ucur, sc)
-    return _pref(*a, u, need, lo, L, day_index, draw, lead, tally, dec2, False, True, False, ucur, sc)
+    """`Diary._pref_all`: the preferred pools' first free slots on days lo..L-1, in `Diary._pref_py`'s calls:
+    practice nurses (with the ARRS pools unless one serves nursing), DPC staff, then an ARRS pool serving
+    nursing. `sc` is `_scratch`'s buffers, reused (each is written here before it is read) and, last, each
+    row's first day that may be free: days from `lo` to it were full when last looked at, and stay full
+    (`_from_start`)."""
+    P, nur, atypes, free, booked_pref = rules.P, rules.nursing, rules.arrs_type_slice, books.free, books.booked_pref
+    K = atypes.shape[0]
+    nr = 2 * P + K
+    want, by_pool, o_r, o_l, o_n, asked, took, splits, left_over, first = sc
+    took_any = draw and rules.draw
+    in_arrs = rules.nursing_in_arrs
+    for call in range(3 if in_arrs else 2):
+        nurses, dpc, arrs = call == 0, call == 1, (call == 2) if in_arrs else (call == 0)
+        for r in range(nr):
+            want[r] = 0
+        for p in range(P):
+            if nurses:
+                want[p] = need[p, nur]
+            if dpc:
+                want[P + p] = need[p, nur]
+        if arrs:
+            for k in range(K):
+                tot = 0
+                for p in range(P):
+                    by_pool[k, p] = need[p, atypes[k]]
+                    tot += need[p, atypes[k]]
+                want[2 * P + k] = tot
+        anyw = False
+        for r in range(nr):
+            if want[r] != 0:
+                anyw = True
+                break
+        if not anyw:
+            continue
+        no = 0
+        for r in range(nr):
+            asked[r] = 0
+        for r in range(nr):
+            w = want[r]
+            if w > 0:
+                left = w
+                s = first[r] if first[r] > lo else lo       # the days before are full: the offers are the same
+                while s < L and free[P + r, s] <= 0:
+                    s += 1
+                first[r] = s
+                for l in range(s, L):
+                    f = free[P + r, l]
+                    if f > 0:
+                        n = f if f < left else left
+                        o_r[no] = r
+                        o_l[no] = l
+                        o_n[no] = n
+                        no += 1
+                        left -= n
+                        if left == 0:
+                            break
+                asked[r] = w - left
+        for i in range(no):
+            if took_any:                                # the offered patients' uniforms, in offer order
+                a, k = rules.accept_p[o_l[i]], 0
+                for j in range(ucur, ucur + o_n[i]):
+                    if u[j] < a:
+                        k += 1
+                took[i] = k
+                ucur += o_n[i]
+            else:
+                took[i] = o_n[i]
+        for i in range(no):
+            k = took[i]
+            if k:
+                r, l = o_r[i], o_l[i]
+                free[P + r, l] -= k
+                booked_pref[r, l] += k
+                if tally:
+                    t = nur if r < 2 * P else atypes[r - 2 * P]
+                    lead[t, l] += k
+        for p in range(P):
+            need[p, nur] -= asked[p] + asked[P + p]
+        if arrs:
+            order = rules.rotation[day_index % P]
+            for k in range(K):                          # `_split`: each pool's bookings over the practices
+                total = asked[2 * P + k]
+                for p in range(P):
+                    splits[k, p] = 0
+                for o in range(order.shape[0]):
+                    p = order[o]
+                    if total == 0:
+                        break
+                    c = by_pool[k, p]
+                    if c > 0:
+                        n = c if c < total else total
+                        splits[k, p] = n
+                        total -= n
+                for p in range(P):
+                    need[p, atypes[k]] -= splits[k, p]
+        if took_any:
+            for r in range(nr):
+                left_over[r] = asked[r]
+            for i in range(no):
+                left_over[o_r[i]] -= took[i]
+            for p in range(P):
+                dec2[0, p, nur] += left_over[p]
+                dec2[1, p, nur] += left_over[P + p]
+            if arrs:
+                order2 = rules.rotation[(day_index + 1) % P]
+                for k in range(K):                      # `_split`: each pool's decliners over the practices
+                    total = left_over[2 * P + k]
+                    for o in range(order2.shape[0]):
+                        p = order2[o]
+                        if total <= 0:
+                            break
+                        c = splits[k, p]
+                        if c > 0:
+                            n = c if c < total else total
+                            dec2[2, p, atypes[k]] += n
+                            total -= n
+    return ucur
 
 
 @njit(**_jit)
 def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
     """`Diary._gp_py`: the types most constrained first into each practice's GP days lo..L-1.
-    `gs` is `_scratch`'s offer buffers, reused (written here before they are read); the diary's arrays one by
-    one as `_pref`'s."""
+    `gs` is `_scratch`'s offer buffers, reused (written here before they are read)."""
     P = rules.P
     o_p, o_t, o_l, o_n = gs
     no = 0
     for p in range(P):
         l = lo
         rem = free[p, lo]
-        for t in rules.gp_order:
+        for o in range(rules.gp_order.shape[0]):
+            t = rules.gp_order[o]
             left = need[p, t]
             while left > 0:
                 while rem <= 0:
@@ -239,7 +249,10 @@ def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
     for i in range(no):
         n = o_n[i]
         if drawn:
-            k = _taken(u, ucur, n, rules.accept_p[o_l[i]])
+            a, k = rules.accept_p[o_l[i]], 0
+            for j in range(ucur, ucur + n):
+                if u[j] < a:
+                    k += 1
             ucur += n
         else:
             k = n
@@ -252,6 +265,88 @@ def _gp(rules, free, booked_gp, u, need, lo, L, draw, lead, declined, ucur, gs):
         if k != n:
             declined[p, t] += n - k
     return ucur
+
+
+@njit(**_jit)
+def _planned(rules, books, cells, lead, left, day_index):
+    """`Diary`'s planned booking (`book_day_lists`): for each desired day lo with requests, the
+    preferred pools then the GPs (`_pref_all` then `_gp_py`, never declined, no draws), row by row: practice
+    nurses then DPC staff for nursing, the ARRS pools (each pool's bookings shared out over the practices in
+    the day's rotation), then each practice's GPs, types most constrained first. Each row's slots go in the
+    order the reference's offers take them, so the same cells. `cells[lo, p]` has a bit for each type with
+    requests (`arrived[2 + lo, p]`); those rows are emptied, the requests no slot took added to `left`."""
+    P, nur, atypes = rules.P, rules.nursing, rules.arrs_type_slice
+    free, booked_gp, booked_pref, arrived = books.free, books.booked_gp, books.booked_pref, books.arrived
+    K = atypes.shape[0]
+    NT = arrived.shape[2]
+    H = free.shape[1]
+    rotation = rules.rotation[day_index % P]       # the practices' order today (`_split`)
+    first = np.zeros(free.shape[0], np.int64)      # each row's first day that may be free (`_pref_all`)
+
+    def fill(row, gp, brow, lo, w, t):
+        """Up to `w` requests of type `t` into row `row`'s first free slots from day `lo` (booked in GP row
+        or preferred row `brow`); returns those left."""
+        l = first[row] if first[row] > lo else lo
+        while l < H:
+            f = free[row, l]
+            if f > 0:
+                n = f if f < w else w
+                free[row, l] -= n
+                if gp:
+                    booked_gp[brow, l] += n
+                else:
+                    booked_pref[brow, l] += n
+                lead[t, l] += n
+                w -= n
+                if w == 0:
+                    break
+            l += 1
+        first[row] = l
+        return w
+
+    for lo in range(H):
+        kinds = 0                                   # the types with requests for day lo
+        for p in range(P):
+            kinds |= cells[lo, p]
+        if kinds == 0:
+            continue
+        need = arrived[2 + lo]
+        for p in range(P):
+            w = need[p, nur]
+            if w > 0:
+                w = fill(P + p, False, p, lo, w, nur)
+                if w > 0:
+                    w = fill(2 * P + p, False, P + p, lo, w, nur)
+                need[p, nur] = w
+        for k in range(K):
+            t = atypes[k]
+            if not (kinds >> t) & 1:
+                continue
+            tot = 0
+            for p in range(P):
+                tot += need[p, t]
+            if tot > 0:
+                asked = tot - fill(3 * P + k, False, 2 * P + k, lo, tot, t)
+                for o in range(P):                          # `_split`
+                    p = rotation[o]
+                    if asked == 0:
+                        break
+                    c = need[p, t]
+                    if c > 0:
+                        m = c if c < asked else asked
+                        need[p, t] = c - m
+                        asked -= m
+        for p in range(P):
+            if cells[lo, p] == 0:                       # nothing asked: nothing left either
+                continue
+            for o in range(rules.gp_order.shape[0]):
+                t = rules.gp_order[o]
+                w = need[p, t]
+                if w > 0:
+                    need[p, t] = fill(p, True, t, lo, w, t)
+            for t in range(NT):
+                left[p, t] += need[p, t]
+                need[p, t] = 0
 
 
 @njit(**_jit)
@@ -297,7 +392,10 @@ def _second(rules, books, u, dec2, R, lead, declined, ucur):
                         break
                 for i in range(no):
                     c, l, m = o_c[i], o_l[i], o_n[i]
-                    k = _taken(u, ucur, m, rules.accept_p[l])
+                    a, k = rules.accept_p[l], 0
+                    for j in range(ucur, ucur + m):
+                        if u[j] < a:
+                            k += 1
                     ucur += m
                     if k:
                         free[c, l] -= k
@@ -312,29 +410,30 @@ def _second(rules, books, u, dec2, R, lead, declined, ucur):
 
 
 @njit(**_jit)
-def _scratch(rules, P, NT, H):
-    """Buffers for `_pref` (`sc`) and `_gp` (`gs`), allocated once a day and reused by every call: offers
-    sized for the longest reach (the horizon or the last booking pass, whichever is longer)."""
+def _scratch(rules, P, NT):
+    """Buffers for `_pref_all` (`sc`) and `_gp` (`gs`), allocated once a day and reused by every call: offers
+    sized for the booking passes' longest reach."""
     K = rules.arrs_type_slice.shape[0]
     nr = 2 * P + K
-    reach = H
+    reach = 1
     for L in rules.passes:
         if L > reach:
             reach = L
     no = nr * reach
     sc = (np.empty(nr, np.int64), np.empty((K, P), np.int64), np.empty(no, np.int64), np.empty(no, np.int64),
           np.empty(no, np.int64), np.empty(nr, np.int64), np.empty(no, np.int64), np.empty((K, P), np.int64),
-          np.empty(P, np.int64), np.empty(nr, np.int64), np.zeros(nr, np.int64))
-    ng = P * NT * (reach + 1)
+          np.empty(nr, np.int64), np.zeros(nr, np.int64))
+    ng = P * (NT + reach)          # each GP offer ends a type's requests or a day's free slots
     gs = (np.empty(ng, np.int64), np.empty(ng, np.int64), np.empty(ng, np.int64), np.empty(ng, np.int64))
     return sc, gs
 
 
 @njit(**_jit)
 def _from_start(sc):
-    """`_pref`'s first possibly free days forgotten: for a booking pass that starts again from an earlier day.
-    Between two of these, `lo` never goes down and slots are only taken, never freed, so a full day stays full."""
-    first = sc[10]
+    """`_pref_all`'s first possibly free days forgotten: for a booking pass that starts again from an earlier
+    day. Between two of these, `lo` never goes down and slots are only taken, never freed, so a full day stays
+    full."""
+    first = sc[9]
     for r in range(first.shape[0]):
         first[r] = 0
 
@@ -374,8 +473,7 @@ def book_day(rules, books, day, stats):
     urgent = np.empty((P, NT), np.int64)
     routine = np.empty((P, NT), np.int64)
     both = np.empty((P, NT), np.int64)
-    planned = np.empty((H, P, NT), np.int64)      # every entry written below
-    sc, gs = _scratch(rules, P, NT, H)
+    sc, gs = _scratch(rules, P, NT)
     ga = (rules, free, booked_gp)
     n = 0
     for p in range(P):
@@ -385,13 +483,15 @@ def book_day(rules, books, day, stats):
             both[p, t] = carried[p, t] + urgent[p, t]
             arrived[0, p, t] = 0
             arrived[1, p, t] = 0
+    cells = np.zeros((H, P), np.int64)             # planned requests by desired day and practice: a bit a type
     for l in range(H):
         for p in range(P):
+            c = 0
             for t in range(NT):
                 x = arrived[2 + l, p, t]
-                planned[l, p, t] = x
                 n += x
-                arrived[2 + l, p, t] = 0
+                c |= (x != 0) << t
+            cells[l, p] = c
     # returners due today are routine
     for p in range(P):
         for t in range(NT):
@@ -419,7 +519,8 @@ def book_day(rules, books, day, stats):
             if cap <= 0:
                 continue
             tot = 0
-            for t in rules.gp_order:
+            for o in range(rules.gp_order.shape[0]):
+                t = rules.gp_order[o]
                 g = both[p, t]
                 if g > 0:
                     if g > cap:
@@ -450,17 +551,7 @@ def book_day(rules, books, day, stats):
 
     # planned: by desired day, the first free slot of an eligible role at or after it; never declined
     planned_left = np.zeros((P, NT), np.int64)
-    _from_start(sc)
-    for lo in range(H):
-        need = planned[lo]
-        if not _any(need):
-            continue
-        _pref_all(rules, books, u, need, lo, H, day_index, False, lead_pl, True, dec2, 0, sc)
-        if _any(need):
-            _gp(*ga, u, need, lo, H, False, lead_pl, declined, 0, gs)
-            for p in range(P):
-                for t in range(NT):
-                    planned_left[p, t] += need[p, t]
+    _planned(rules, books, cells, lead_pl, planned_left, day_index)
 
     # routine: a preferred role's first free slot within reach, else a GP's; then the same within the horizon
     ucur = u0
@@ -512,7 +603,9 @@ def book_day(rules, books, day, stats):
             stats[ELSEWHERE, t] += m
             g = 0
             if rules.return_share > 0 and m:
-                g = _taken(u, at, m, rules.return_share)
+                for j in range(at, at + m):
+                    if u[j] < rules.return_share:
+                        g += 1
                 at += m
                 stats[ELSEWHERE, t] -= g
             returns[p, t, R - 1] = g
@@ -643,33 +736,44 @@ def end_day(rules, books, day, stats):
     open_day(rules, books, H - 1, H - 1, day.slots, day.protected, day.wanted, day.needed)
 
 
-@njit(types.int64(types.NamedTuple(tuple(_RULES.values()), Rules), types.NamedTuple(tuple(_BOOKS.values()), Books),
-                  types.NamedTuple(tuple(_DAY.values()), Day)), cache=True, **_jit)
+@njit(types.UniTuple(types.int64, 2)(types.NamedTuple(tuple(_RULES.values()), Rules),
+                                     types.NamedTuple(tuple(_BOOKS.values()), Books),
+                                     types.NamedTuple(tuple(_DAY.values()), Day)), cache=True, **_jit)
 def serve(rules, books, day):
     """One open day of `Practices.serve_day` in one call: the day's arrivals, held slots released and the
     CD's or a locum's extra GP slots, `book_day`, then `end_day`. Adds the day's counts to `week_counts`
     (in the order that adding them a day at a time in Python would) and returns the returners due on the
-    next open day."""
+    next open day and the GP slots offered today (the practices' GP capacity, extra slots included)."""
     P = rules.P
     NT = books.carried.shape[1]
     free, arrived = books.free, books.arrived
-    total = 0
+    by_type = np.zeros(NT, np.int64)
     for p in range(P):
         for t in range(NT):
             a, b = day.urgent[p, t], day.routine[p, t]
-            for l in range(day.planned.shape[0]):
-                b += day.planned[l, p, t]
-                arrived[2 + l, p, t] += day.planned[l, p, t]
             arrived[0, p, t] += a
-            arrived[1, p, t] += day.routine[p, t]
-            total += a + b
-            if day.measuring:
-                books.by_type[t].requests += a + b
+            arrived[1, p, t] += b
+            by_type[t] += a + b
+    planned = day.planned
+    for l in range(planned.shape[0]):                # mostly zeros: added without a branch
+        for p in range(P):
+            for t in range(NT):
+                x = planned[l, p, t]
+                arrived[2 + l, p, t] += x
+                by_type[t] += x
+    total = 0
+    for t in range(NT):
+        total += by_type[t]
+        if day.measuring:                   # whole numbers: the same sums in any order
+            books.by_type[t].requests += by_type[t]
     for i in range(free.shape[0]):
         free[i, 0] += books.held[i, 0]              # the day's held slots are released
     if day.extra:
         free[0, 0] += day.extra
         books.capacity[0, 0] += day.extra
+    offered = 0
+    for p in range(P):
+        offered += books.capacity[p, 0]
     stats = np.zeros((3, NT), np.int64)
     book_day(rules, books, day, stats)
     end_day(rules, books, day, stats)
@@ -682,4 +786,15 @@ def serve(rules, books, day):
     for p in range(P):
         for t in range(NT):
             due += books.returns[p, t, 0]
-    return due
+    return due, offered
+
+
+def entry(rules: Rules, books: Books, day: Day) -> Callable:
+    """`serve` without numba's dispatch, for a diary's days: its compiled entry point once `rules`, `books` and
+    a first `day` are of the types it was compiled for, else `serve` itself (which says what does not match).
+    The dispatcher types every field of the three bundles on each call, a few microseconds a day; the entry
+    point trusts that later days' arrays are of the same types, as they are when built the same way."""
+    (signature,) = serve.signatures
+    if (typeof(rules), typeof(books), typeof(day)) != tuple(signature):
+        return serve
+    return serve.overloads[signature].entry_point

@@ -235,6 +235,8 @@ class Practices:
         self.carry_extra = 0.0                  # the fraction of a slot the CD's and locums' clinics carry over
         self._open_key: Optional[tuple[int, float]] = None
         self._open: Optional[Staffing] = None
+        self._staff_key: Optional[int] = None         # the staff in post last read (`arrs.changes`) and what they give
+        self._staff: tuple[np.ndarray, float, float] = (self.base_slots, 0.0, 0.0)
         self.diary = Diary(P, H, d.return_after_days, self.arrs_types, self.nursing, gp_order, accept_p, draw, passes,
                            d.return_share, d.on_the_day_share, float(s.gps.appointment_minutes))
         # the diary's tallies the PCN reads (bookings by lead, totals by type)
@@ -246,8 +248,9 @@ class Practices:
         self.compiled = engine != "python"
         if self.compiled:
             from pcnsim.model import daybook           # imports numba: only the compiled engines need it
-            self._serve, self._day = daybook.serve, daybook.Day
+            self._daybook, self._day = daybook, daybook.Day
             self._rules, self._books = daybook.bundles(self.diary)
+            self._serve: Optional[Callable] = None     # `daybook.entry`, found on the first open day
         self.routine_pending = 0                       # routine requests that arrived on closed days
         self.returns_due = 0                           # returners due on the next open day
         # the CD recalled to clinic from protected time (`add_gp_hours`): today's GP slots by practice, and
@@ -299,14 +302,16 @@ class Practices:
     def staffing(self) -> Staffing:
         """Slots a day by pool, supervision hours needed and wanted, and the GP slots blocked for it:
         what the staff in post give (and the supervision blocks last week's GP pressure leaves), worked
-        out again only when they (or the pressure) change."""
+        out again only when they (or the pressure) change: the pressure, weekly, changes only the block."""
         s, arrs = self.s, self.arrs
         key = (arrs.changes, self.last_gp_pressure)
         if key != self._open_key:
-            wte = arrs.working_wte()
-            slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
-            needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
-            wanted = needed * s.arrs.supervision_share
+            if arrs.changes != self._staff_key:
+                wte = arrs.working_wte()
+                slots = self.base_slots + self.pool_of_roles @ (wte * arrs.slots_per_wte)
+                needed = float(wte @ arrs.supervision_hours) / DAYS_PER_WEEK
+                self._staff_key, self._staff = arrs.changes, (slots, needed, needed * s.arrs.supervision_share)
+            slots, needed, wanted = self._staff
             blocked = wanted * s.arrs.supervision_preblocked_share * self.supervision_kept()
             protected = blocked * 60.0 / s.gps.appointment_minutes
             self._open_key, self._open = key, Staffing(slots, needed, wanted, protected)
@@ -402,7 +407,6 @@ class Practices:
                     self.recall_carry[p] = total - whole
                     dy.free[p, 0] += whole
                     dy.capacity[p, 0] += whole
-        self.gp_offered_week += float(dy.capacity[:self.P, 0].sum()) + extra
         staffing, measuring = self.staffing(), self.measuring()
         w, d = divmod(day_index, DAYS_PER_WEEK)
         w %= WEEKS_PER_YEAR
@@ -410,8 +414,13 @@ class Practices:
         if self.compiled:
             day = self._day(arrivals[0], arrivals[1], arrivals[2:], pool, at, day_index, extra, measuring,
                             staffing.slots, staffing.protected, staffing.wanted, staffing.needed, gpad_bin, back_bin)
-            self.returns_due = self._serve(self._rules, self._books, day)
+            if self._serve is None:
+                self._serve = self._daybook.entry(self._rules, self._books, day)
+            # the GP slots offered today (extra slots included) come back from the day: the same whole number
+            self.returns_due, offered = self._serve(self._rules, self._books, day)
+            self.gp_offered_week += float(offered)
         else:
+            self.gp_offered_week += float(dy.capacity[:self.P, 0].sum()) + extra
             self.returns_due = self.diary.serve_lists(day_index, arrivals, pool[at:at + need].tolist(), extra,
                                                       measuring, staffing, gpad_bin.tolist(), back_bin)
 
