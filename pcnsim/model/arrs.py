@@ -225,34 +225,45 @@ class ArrsWorkforce:
         boost = s.arrs.unsupervised_attrition_multiplier - 1.0
         attrition = [(r, self.roles[r].attrition_per_year) for r in ARRS_ROLES]
         in_whole, in_part = self.in_whole, self.in_part      # updated in place, never replaced
+        whole_posts, part_posts = self.whole, self.part      # likewise
         week = 0
         while True:
-            yield env.timeout(WEEK_PLAN_AT)
+            # one wake-up a week, on Monday at WEEK_PLAN_AT (nothing else happens then: the order is kept)
+            yield env.timeout(week * WEEK + WEEK_PLAN_AT - env.now)
             if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
                 self.establish(week // WEEKS_PER_YEAR, week=week)
             self.unaided()
             # unsupervised staff leave more, and so do staff whose line management and induction go undone
             multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.attrition_multiplier
+            # one uniform per whole-time post of the establishment (or per person, above a cut one) and
+            # one for the part-time post, drawn whoever is in post: two runs that differ only in the
+            # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
+            # whenever the other's hazard is the higher (docs/model.md 4.3). The roles' uniforms follow
+            # each other in the stream, so they are drawn in one call (the same numbers as a call a role)
+            drawn, n = [], 0
             for r, a in attrition:
+                posts = max(whole_posts[r], in_whole[r])
+                if posts or part_posts[r] or in_part[r]:
+                    drawn.append((r, a, posts, n))
+                    n += posts + 1
+            if not n:
+                week += 1
+                continue
+            u = rng.random(n).tolist()
+            for r, a, posts, at in drawn:
                 whole, part = in_whole[r], in_part[r]
-                # one uniform per whole-time post of the establishment (or per person, above a cut one) and
-                # one for the part-time post, drawn whoever is in post: two runs that differ only in the
-                # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
-                # whenever the other's hazard is the higher (docs/model.md 4.3)
-                posts = max(self.whole[r], whole)
-                if not (posts or self.part[r] or part):
-                    continue
                 p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
-                u = rng.random(posts + 1)
-                leavers = int(np.count_nonzero(u[:whole] < p_leave)) if whole else 0
-                part_leaves = part and u[posts] < p_leave
+                leavers = 0
+                for x in u[at:at + whole]:
+                    if x < p_leave:
+                        leavers += 1
+                part_leaves = part and u[at + posts] < p_leave
                 if leavers or part_leaves:
                     in_whole[r] -= leavers
                     in_part[r] = part and not part_leaves
                     self.week.arrs_leavers += leavers + int(part_leaves)
                     self._update(r)
                     self.advertise(r)
-            yield env.timeout(WEEK - WEEK_PLAN_AT)
             week += 1
 
     def recruit(self, role: str, whole: bool, residual: bool = False):

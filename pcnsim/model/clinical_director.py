@@ -98,6 +98,10 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     return kinds, hours
 
 
+#: How far two sums of the same hours in different orders can differ (float rounding), with margin: `short_of`
+#: and `shortfall` trust a sum taken window by window only when it is further than this from their threshold.
+ROUNDING = 1e-7
+
 #: `cd_tenure_expected_years` when no resignation is expected (a zero hazard): a cap, not infinity
 TENURE_CAP_YEARS = 100.0
 
@@ -143,6 +147,12 @@ class ClinicalDirector:
         self.protected_slots = [(slot, h, slot // 2, self.slot_at[slot])
                                 for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
         self.open_days = open_days(self.s)       # is_open by week of the year and weekday
+        # the series whose meetings this CD is expected at (`expected`), by identity: a Meeting holds its series
+        self._expected_series = frozenset(id(m) for m in series)
+        # the week's slots as `weeks` walks them: (slot, kind, hours, start within the week, weekday, a clinic
+        # the post's GP holds, a protected slot that replaces a clinic)
+        self._slots = [(slot, kind, h, self.slot_at[slot], slot // 2, kind == "clinical" or slot in self.replacing,
+                        slot in self.replacing) for slot, (kind, h) in enumerate(zip(self.slot_kind, self.slot_hours))]
         # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
         self._this_week: tuple = (None, None, [])
         self._later_weeks: dict[int, list] = {}
@@ -213,9 +223,10 @@ class ClinicalDirector:
         return float(self.rng_commitment.gamma(1 / cv ** 2, cv ** 2)) if cv > 0 else 1.0
 
     def expected(self, meetings) -> list[Meeting]:
-        """The meetings this PCN's CD is expected at under the representation model."""
-        ics, index = self.ics, self.index
-        return [m for m in meetings if ics.expected_at(index, m)]
+        """The meetings this PCN's CD is expected at under the representation model (`Ics.expected_at`, which
+        depends on the meeting's series alone: worked out once per series, in `__init__`)."""
+        ids = self._expected_series
+        return [m for m in meetings if id(m.series) in ids]
 
     def weeks(self):
         """The CD's week, session by session; then overtime, strain and the chance of resigning."""
@@ -240,28 +251,23 @@ class ClinicalDirector:
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.ics.meetings_this_week
             open_week = self.open_days[week % WEEKS_PER_YEAR]
-            for slot in range(SLOTS):
-                kind = self.slot_kind[slot]
-                if kind == "off" and slot not in planned:
-                    continue                 # nothing happens in this slot
-                gp_clinic = kind == "clinical" or slot in self.replacing   # a clinic the post's GP holds
-                if not gp_clinic and not working and slot not in planned:
-                    continue
-                day = slot // 2
-                yield env.timeout(start + self.slot_at[slot] - env.now)     # whole hours: the same sum
+            for slot, kind, hours, at, day, gp_clinic, replaces in self._slots:
+                if slot not in planned and (kind == "off" or not (gp_clinic or working)):
+                    continue                 # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds)
+                yield env.timeout(start + at - env.now)     # whole hours: the same sum
                 open_today = open_week[day]
                 here = planned.get(slot) if open_today else None
                 meetings = self.expected(here) if here else []
                 wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
                     if working and kind != "off":
-                        wk.cd_contracted_hours -= self.slot_hours[slot]
+                        wk.cd_contracted_hours -= hours
                         if kind == "protected":
-                            wk.cd_protected_hours -= self.slot_hours[slot]
+                            wk.cd_protected_hours -= hours
                     continue
                 if working:
                     self.session(slot, meetings)
-                    if slot in self.replacing:
+                    if replaces:
                         self.replaced_clinic()
                 elif gp_clinic and not self.in_post:
                     # the post is vacant: the GP who held it still runs their clinics
@@ -350,7 +356,7 @@ class ClinicalDirector:
         elif kind == "clinical":
             cd = s.clinical_director
             if ("clinical" in cd.overflow and self.displaced < cd.max_displaced_sessions
-                    and self.shortfall(self.env.now + WEEK, SESSION_HOURS / 2) >= SESSION_HOURS / 2
+                    and self.short_of(self.env.now + WEEK, SESSION_HOURS / 2)
                     and self.work.has_hours(hours)):            # and a whole session's work waiting
                 self.displaced += 1
                 self.give_up_clinic(hours, s.funding.backfill_leadership)
@@ -362,12 +368,37 @@ class ClinicalDirector:
     def shortfall(self, horizon: float, enough: float = math.inf) -> float:
         """Hours of the CD's operations and system work due before `horizon` that the protected time
         left before each due date cannot cover, worked earliest due first (0 if all can be done;
-        the count stops once it reaches `enough`)."""
-        due = [(t.due, t.effort) for t in self.work.tasks if t.due < horizon]
+        the count stops once it reaches `enough`: then any value at least `enough`)."""
+        tasks = self.work.tasks
+        if not tasks:
+            return 0.0
+        windows = self.protected_windows(horizon)
+        if enough < math.inf:
+            bound = self._shortfall_by_window(tasks, windows, horizon, enough)
+            if bound >= enough + ROUNDING:       # surely at least `enough` (the count would stop there)
+                return bound
+        return self._shortfall_in_order(tasks, windows, horizon, enough)
+
+    def short_of(self, horizon: float, enough: float) -> bool:
+        """Whether `shortfall(horizon, enough) >= enough`, told without sorting the tasks unless it is a close call."""
+        tasks = self.work.tasks
+        if not tasks:
+            return enough <= 0.0
+        windows = self.protected_windows(horizon)
+        bound = self._shortfall_by_window(tasks, windows, horizon, enough)
+        if bound >= enough + ROUNDING:
+            return True
+        if bound < enough - ROUNDING:
+            return False
+        return self._shortfall_in_order(tasks, windows, horizon, enough) >= enough
+
+    @staticmethod
+    def _shortfall_in_order(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float) -> float:
+        """The shortfall, the tasks due before `horizon` taken in order of due date (then effort)."""
+        due = [(t.due, t.effort) for t in tasks if t.due < horizon]
         if not due:
             return 0.0
         due.sort()
-        windows = self.protected_windows(horizon)
         need = cap = worst = 0.0
         i = 0
         for when, effort in due:
@@ -379,6 +410,26 @@ class ClinicalDirector:
                 worst = need - cap
                 if worst >= enough:
                     break
+        return worst
+
+    @staticmethod
+    def _shortfall_by_window(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float) -> float:
+        """The shortfall up to rounding, window by window: the work due before each window's end (and before
+        `horizon`) less the protected hours of the windows before it. The same maximum as the task-by-task
+        count of `_shortfall_in_order` (between two windows' ends the protected hours stay and the work due
+        only grows), with sums in another order, so within ROUNDING of it; no sort (stops once past `enough`
+        + ROUNDING)."""
+        worst = cap = 0.0
+        reached = -math.inf     # the latest end so far: a task counts a window's hours once every earlier one ended
+        for end, hours in (*windows, (horizon, 0.0)):      # the windows end by `horizon`
+            if end > reached:
+                reached = end
+            gap = sum([t.effort for t in tasks if t.due < reached]) - cap
+            if gap > worst:
+                worst = gap
+                if worst >= enough + ROUNDING:
+                    break
+            cap += hours
         return worst
 
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
