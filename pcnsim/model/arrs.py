@@ -239,31 +239,32 @@ class ArrsWorkforce:
             # one for the part-time post, drawn whoever is in post: two runs that differ only in the
             # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
             # whenever the other's hazard is the higher (docs/model.md 4.3). The roles' uniforms follow
-            # each other in the stream, so they are drawn in one call (the same numbers as a call a role)
-            drawn, n = [], 0
+            # each other in the stream, so they are drawn in one call (the same numbers as a call a role);
+            # when none is below the highest chance of leaving, nobody leaves and no role is looked at
+            drawn, n, p_max = [], 0, 0.0
             for r, a in attrition:
                 posts = max(whole_posts[r], in_whole[r])
                 if posts or part_posts[r] or in_part[r]:
-                    drawn.append((r, a, posts, n))
+                    p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
+                    drawn.append((r, p_leave, posts, n))
                     n += posts + 1
-            if not n:
-                week += 1
-                continue
-            u = rng.random(n).tolist()
-            for r, a, posts, at in drawn:
-                whole, part = in_whole[r], in_part[r]
-                p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
-                leavers = 0
-                for x in u[at:at + whole]:
-                    if x < p_leave:
-                        leavers += 1
-                part_leaves = part and u[at + posts] < p_leave
-                if leavers or part_leaves:
-                    in_whole[r] -= leavers
-                    in_part[r] = part and not part_leaves
-                    self.week.arrs_leavers += leavers + int(part_leaves)
-                    self._update(r)
-                    self.advertise(r)
+                    if p_leave > p_max:
+                        p_max = p_leave
+            u = rng.random(n).tolist() if n else []
+            if u and min(u) < p_max:
+                for r, p_leave, posts, at in drawn:
+                    whole, part = in_whole[r], in_part[r]
+                    leavers = 0
+                    for x in u[at:at + whole]:
+                        if x < p_leave:
+                            leavers += 1
+                    part_leaves = part and u[at + posts] < p_leave
+                    if leavers or part_leaves:
+                        in_whole[r] -= leavers
+                        in_part[r] = part and not part_leaves
+                        self.week.arrs_leavers += leavers + int(part_leaves)
+                        self._update(r)
+                        self.advertise(r)
             week += 1
 
     def recruit(self, role: str, whole: bool, residual: bool = False):

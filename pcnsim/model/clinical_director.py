@@ -140,6 +140,9 @@ class ClinicalDirector:
         prot_slots = [slot for slot, k in enumerate(self.slot_kind) if k == "protected"]
         self.replacing = frozenset(prot_slots[len(prot_slots) - n_replaced:] if n_replaced else ())
         self.extra_from = self.s.clinical_director.extra_protected_from
+        # clinics given up to leadership a week at most (`session`): none unless "clinical" is an overflow target
+        cd = self.s.clinical_director
+        self._max_displaced = cd.max_displaced_sessions if "clinical" in cd.overflow else 0
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
         self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
@@ -251,9 +254,10 @@ class ClinicalDirector:
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.ics.meetings_this_week
             open_week = self.open_days[week % WEEKS_PER_YEAR]
+            vacant = not self.in_post
             for slot, kind, hours, at, day, gp_clinic, replaces in self._slots:
-                if slot not in planned and (kind == "off" or not (gp_clinic or working)):
-                    continue                 # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds)
+                if slot not in planned and (kind == "off" or not (working or (gp_clinic and vacant))):
+                    continue   # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds, if vacant)
                 yield env.timeout(start + at - env.now)     # whole hours: the same sum
                 open_today = open_week[day]
                 here = planned.get(slot) if open_today else None
@@ -354,8 +358,7 @@ class ClinicalDirector:
         if kind == "protected":
             self.start_desk(hours, 0.0, protected=True)
         elif kind == "clinical":
-            cd = s.clinical_director
-            if ("clinical" in cd.overflow and self.displaced < cd.max_displaced_sessions
+            if (self.displaced < self._max_displaced          # 0 unless "clinical" is in `overflow`
                     and self.short_of(self.env.now + WEEK, SESSION_HOURS / 2)
                     and self.work.has_hours(hours)):            # and a whole session's work waiting
                 self.displaced += 1
@@ -380,12 +383,14 @@ class ClinicalDirector:
         return self._shortfall_in_order(tasks, windows, horizon, enough)
 
     def short_of(self, horizon: float, enough: float) -> bool:
-        """Whether `shortfall(horizon, enough) >= enough`, told without sorting the tasks unless it is a close call."""
+        """Whether `shortfall(horizon, enough) >= enough`, told without sorting the tasks unless it is a close
+        call (and without the protected windows when all the work due falls short of `enough`)."""
         tasks = self.work.tasks
-        if not tasks:
-            return enough <= 0.0
+        due = sum([t.effort for t in tasks if t.due < horizon])
+        if due < enough - ROUNDING:                  # the shortfall is at most the work due
+            return False
         windows = self.protected_windows(horizon)
-        bound = self._shortfall_by_window(tasks, windows, horizon, enough)
+        bound = self._shortfall_by_window(tasks, windows, horizon, enough, due)
         if bound >= enough + ROUNDING:
             return True
         if bound < enough - ROUNDING:
@@ -413,35 +418,40 @@ class ClinicalDirector:
         return worst
 
     @staticmethod
-    def _shortfall_by_window(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float) -> float:
+    def _shortfall_by_window(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float,
+                             due: float | None = None) -> float:
         """The shortfall up to rounding, window by window: the work due before each window's end (and before
         `horizon`) less the protected hours of the windows before it. The same maximum as the task-by-task
         count of `_shortfall_in_order` (between two windows' ends the protected hours stay and the work due
-        only grows), with sums in another order, so within ROUNDING of it; no sort (stops once past `enough`
-        + ROUNDING)."""
+        only grows), with sums in another order, so within ROUNDING of it; no sort. `due`, if given, is the
+        work due before `horizon`. Stops once past `enough` + ROUNDING, or once what is left cannot reach
+        `enough` - ROUNDING (then a value below it)."""
+        if due is None:
+            due = sum([t.effort for t in tasks if t.due < horizon])
         worst = cap = 0.0
         reached = -math.inf     # the latest end so far: a task counts a window's hours once every earlier one ended
-        for end, hours in (*windows, (horizon, 0.0)):      # the windows end by `horizon`
+        for end, hours in windows:                   # they end by `horizon`
             if end > reached:
                 reached = end
             gap = sum([t.effort for t in tasks if t.due < reached]) - cap
             if gap > worst:
                 worst = gap
                 if worst >= enough + ROUNDING:
-                    break
+                    return worst
             cap += hours
-        return worst
+            if due - cap < enough - ROUNDING and worst < enough - ROUNDING:
+                return worst                         # the gaps still to come are at most due - cap
+        return max(worst, due - cap)
 
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
         """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
         them this week (later weeks: the whole session)."""
         now = self.env.now
-        out = []
         w = int(now // WEEK)
-        while w * WEEK < horizon:
-            for at, h, window in self.week_windows(w, w * WEEK <= now):
-                if at >= now and at + h <= horizon:
-                    out.append(window)
+        out = [window for at, h, window in self.week_windows(w, True) if at >= now and at + h <= horizon]
+        w += 1
+        while w * WEEK < horizon:             # later weeks: every session starts after now
+            out += [window for at, h, window in self.week_windows(w, False) if at + h <= horizon]
             w += 1
         return out
 

@@ -114,8 +114,8 @@ class LeadershipWork:
         mean_effort = self.s.leadership.task_hours
         rng = self.rng["operations"]
         n = rng.poisson(self.operations_hours() * self.commitment() / mean_effort)
-        for effort in rng.exponential(mean_effort, n).tolist() if n else ():
-            self.add("operations", effort)
+        if n:
+            self.add_operations(rng.exponential(mean_effort, n).tolist())
         self.new_starters()
         self.access_week()
 
@@ -129,8 +129,8 @@ class LeadershipWork:
         mean_effort, rng = self.s.leadership.task_hours, self.rng_access
         for c in range(len(ACCESS_COMPONENTS)):
             n = rng.poisson(hours / mean_effort)
-            for effort in rng.exponential(mean_effort, n).tolist() if n else ():
-                self.add("operations", effort, component=c)
+            if n:
+                self.add_operations(rng.exponential(mean_effort, n).tolist(), component=c)
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
@@ -145,13 +145,11 @@ class LeadershipWork:
         CDs differ in what they take on. System requests do not: the system asks what it asks.
         """
         env, rng, s = self.env, self.rng[kind], self.s
+        development = kind == "development"
+        mean_effort = s.leadership.task_hours if development else s.ics.request_hours
+        hours = s.leadership.development_hours_per_week
         while True:
-            commitment = self.commitment() if kind != "system" else 1.0
-            if kind == "development":
-                mean_effort = s.leadership.task_hours
-                rate = s.leadership.development_hours_per_week * commitment / mean_effort
-            else:
-                mean_effort, rate = s.ics.request_hours, s.ics.requests_per_week
+            rate = hours * self.commitment() / mean_effort if development else s.ics.requests_per_week
             if rate <= 0:
                 return
             yield env.timeout(rng.exponential(WEEK / rate))
@@ -178,6 +176,17 @@ class LeadershipWork:
         if kind == "system":
             self.urgent(task)
         return task
+
+    def add_operations(self, efforts: list[float], component: int = -1) -> None:
+        """`add("operations", effort, component=component)` for each of `efforts` in turn (a Monday's batch)."""
+        due = self.env.now + self.due_after["operations"]
+        claim, tasks, arrived = self.claim, self.tasks, self.arrived
+        for effort in efforts:
+            self.seq += 1
+            task = Task(due, self.seq, "operations", effort, component, effort, None)
+            arrived["operations"] += effort
+            if not claim(task):
+                heapq.heappush(tasks, task)
 
     def new_starters(self) -> None:
         """Monday: an induction task for each person who took up an ARRS post since last Monday."""
