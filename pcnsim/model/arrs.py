@@ -98,6 +98,8 @@ class ArrsWorkforce:
         self.role_index = {r: i for i, r in enumerate(ARRS_ROLES)}
         self.start_times: deque[float] = deque()              # when recent starters took up their posts
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
+        # `close_week`'s sums (posts funded, staff, vacancies, pay), kept while the posts and staff stay
+        self._staff_changes, self._staff_posts, self._staff = -1, None, (0.0, 0.0, 0.0, 0.0)
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
         self.replan = sorted({self.roles[r].from_week for r in ARRS_ROLES
@@ -110,10 +112,13 @@ class ArrsWorkforce:
     def close_week(self, week: int) -> None:
         """Saturday: posts funded, staff in post, vacancies, pay, the week's budget and the attrition multiplier."""
         wk, s, in_post = self.week, self.s, self.in_post
-        wk.arrs_posts_funded = float(sum(self.posts.values()))
-        wk.arrs_in_post = float(sum(in_post.values()))
-        wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
-        wk.arrs_spend = sum([in_post[r] * cost for r, cost in self.costs]) / WEEKS_PER_YEAR
+        # the staff and pay sums change only with the posts or the staff in post (`_update` counts the changes)
+        if self._staff_changes != self.changes or self._staff_posts is not self.posts:
+            funded, staff = float(sum(self.posts.values())), float(sum(in_post.values()))
+            spend = sum([in_post[r] * cost for r, cost in self.costs]) / WEEKS_PER_YEAR
+            self._staff_changes, self._staff_posts = self.changes, self.posts
+            self._staff = (funded, staff, funded - staff, spend)
+        wk.arrs_posts_funded, wk.arrs_in_post, wk.arrs_vacancies, wk.arrs_spend = self._staff
         year = week // WEEKS_PER_YEAR
         if year not in self.budgets:
             self.budgets[year] = arrs_budget(s, year) / WEEKS_PER_YEAR

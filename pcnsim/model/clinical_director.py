@@ -102,6 +102,9 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
 #: and `shortfall` trust a sum taken window by window only when it is further than this from their threshold.
 ROUNDING = 1e-7
 
+#: How many of the first entries of the heap of tasks `_overdue_on_top` looks at.
+TOP = 16
+
 #: `cd_tenure_expected_years` when no resignation is expected (a zero hazard): a cap, not infinity
 TENURE_CAP_YEARS = 100.0
 
@@ -254,10 +257,9 @@ class ClinicalDirector:
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.ics.meetings_this_week
             open_week = self.open_days[week % WEEKS_PER_YEAR]
-            vacant = not self.in_post
             for slot, kind, hours, at, day, gp_clinic, replaces in self._slots:
-                if slot not in planned and (kind == "off" or not (working or (gp_clinic and vacant))):
-                    continue   # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds, if vacant)
+                if slot not in planned and (kind == "off" or not (gp_clinic or working)):
+                    continue                 # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds)
                 yield env.timeout(start + at - env.now)     # whole hours: the same sum
                 open_today = open_week[day]
                 here = planned.get(slot) if open_today else None
@@ -375,6 +377,8 @@ class ClinicalDirector:
         tasks = self.work.tasks
         if not tasks:
             return 0.0
+        if enough < math.inf and (overdue := self._overdue_on_top(tasks)) >= enough + ROUNDING:
+            return overdue
         windows = self.protected_windows(horizon)
         if enough < math.inf:
             bound = self._shortfall_by_window(tasks, windows, horizon, enough)
@@ -386,6 +390,8 @@ class ClinicalDirector:
         """Whether `shortfall(horizon, enough) >= enough`, told without sorting the tasks unless it is a close
         call (and without the protected windows when all the work due falls short of `enough`)."""
         tasks = self.work.tasks
+        if self._overdue_on_top(tasks) >= enough + ROUNDING:
+            return True
         due = sum([t.effort for t in tasks if t.due < horizon])
         if due < enough - ROUNDING:                  # the shortfall is at most the work due
             return False
@@ -396,6 +402,13 @@ class ClinicalDirector:
         if bound < enough - ROUNDING:
             return False
         return self._shortfall_in_order(tasks, windows, horizon, enough) >= enough
+
+    def _overdue_on_top(self, tasks: list) -> float:
+        """A lower bound of the shortfall, up to rounding: the work already overdue among the first entries of
+        the heap of tasks (the earliest due are there). No protected time is left before an overdue task's due
+        date, so this work alone is short; a CD far behind is told at once, without looking at every task."""
+        now = self.env.now
+        return sum([t.effort for t in tasks[:TOP] if t.due < now])
 
     @staticmethod
     def _shortfall_in_order(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float) -> float:
