@@ -104,8 +104,8 @@ class Director(simpy.PreemptiveResource):
 
 class FirstOf(Event):
     """SimPy's `a | b` for two events not yet processed, in one object: triggered (and scheduled) when the
-    first of them is processed, as SimPy's `Condition` is. `has(a)`: whether `a` had been processed by
-    the time this event was (what `a in (yield a | b)` tells)."""
+    first of them is processed, as SimPy's `Condition` is. What `a in (yield a | b)` tells, whether `a` was
+    processed by then, is `a.callbacks is None` when the waiting process resumes."""
 
     def __init__(self, env: simpy.Environment, a: Event, b: Event):
         self.env, self.callbacks = env, []
