@@ -294,6 +294,7 @@ class ClinicalDirector:
                     wk.cd_resignations += 1
                     self.in_post = False
                     self.reset_strain()
+                    self.work.catch_up()            # the development work so far came at the old commitment
                     self.commitment = 1.0           # the post's work while vacant: the mean
                     env.process(self.appoint())
             week += 1
@@ -538,4 +539,5 @@ class ClinicalDirector:
         monday = math.ceil((self.env.now + max(weeks, 1e-9) * WEEK) / WEEK) * WEEK
         yield self.env.timeout(monday - self.env.now)
         self.in_post = True
+        self.work.catch_up()                    # the development work so far came at the old commitment
         self.commitment = self.draw_commitment()
