@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, Scenario
+from pcnsim.config import DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce
 from pcnsim.model.claims import Claims
 from pcnsim.model.clinical_director import ClinicalDirector
@@ -110,8 +110,7 @@ class Pcn:
         wk.leadership_backlog_hours = work.open_hours()
         cd_pay = self._cd_pay_week if cd.in_post else 0.0
         wk.spend = wk.arrs_spend + cd_pay + self._manager_pay_week + wk.locum_sessions * s.costs.locum_session
-        in_post = arrs.in_post
-        self.week_rows.append(self._week_values(wk) + tuple([in_post[r] for r in ARRS_ROLES]))
+        self.week_rows.append(self._week_values(wk) + tuple(arrs.in_post.values()))   # by role, in ARRS_ROLES order
         wk.reset()
         if week + 1 == s.run.warmup_weeks:
             self.start_measuring()
