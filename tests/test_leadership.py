@@ -534,3 +534,25 @@ def test_more_funded_cd_time_does_not_lengthen_the_cds_week(source):
         assert m["locum_sessions_per_year"] == 0.0 and m["lost_appointments_per_year"] > 1000
     off, _ = worked(0.5, "off")
     assert off > base + 5                             # the old reading: two sessions on the days off
+
+
+def test_the_clinic_test_agrees_with_the_shortfall_counted_task_by_task():
+    """`short_of` and `shortfall` count the shortfall window by window (no sort) and fall back on the
+    task-by-task count only for a close call: their answers are the task-by-task count's, whatever
+    the tasks, the protected windows (in time order or not) and the threshold."""
+    from pcnsim.model.clinical_director import ROUNDING, ClinicalDirector
+    from pcnsim.model.leadership import Task
+
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        n = int(rng.integers(0, 40))
+        dues = rng.choice([-20.0, 100.0, 200.0, 250.0], n) + rng.uniform(0, 60, n) * (rng.random(n) < 0.5)
+        tasks = [Task(float(d), i, "operations", float(e)) for i, (d, e) in enumerate(zip(dues, rng.exponential(2.0, n)))]
+        windows = [(float(e), float(h)) for e, h in zip(rng.uniform(0, 300, int(rng.integers(0, 4))),
+                                                         rng.choice([0.0, 4.2], 4))]
+        exact = ClinicalDirector._shortfall_in_order(tasks, windows, 300.0, math.inf)
+        for enough in (2.0833, 8.0, exact, exact + 1e-12):
+            bound = ClinicalDirector._shortfall_by_window(tasks, windows, 300.0, enough)
+            at_least = ClinicalDirector._shortfall_in_order(tasks, windows, 300.0, enough) >= enough
+            assert not (bound >= enough + ROUNDING and not at_least)
+            assert not (bound < enough - ROUNDING and at_least)

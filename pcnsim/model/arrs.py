@@ -98,6 +98,8 @@ class ArrsWorkforce:
         self.role_index = {r: i for i, r in enumerate(ARRS_ROLES)}
         self.start_times: deque[float] = deque()              # when recent starters took up their posts
         self.in_post = dict.fromkeys(ARRS_ROLES, 0.0)         # WTE in post
+        # `close_week`'s sums (posts funded, staff, vacancies, pay), kept while the posts and staff stay
+        self._staff_changes, self._staff_posts, self._staff = -1, None, (0.0, 0.0, 0.0, 0.0)
         # the establishment is set at the start, each April when the budget changes by year, and when
         # the scheme first allows a role that is in the mix
         self.replan = sorted({self.roles[r].from_week for r in ARRS_ROLES
@@ -110,10 +112,13 @@ class ArrsWorkforce:
     def close_week(self, week: int) -> None:
         """Saturday: posts funded, staff in post, vacancies, pay, the week's budget and the attrition multiplier."""
         wk, s, in_post = self.week, self.s, self.in_post
-        wk.arrs_posts_funded = float(sum(self.posts.values()))
-        wk.arrs_in_post = float(sum(in_post.values()))
-        wk.arrs_vacancies = wk.arrs_posts_funded - wk.arrs_in_post
-        wk.arrs_spend = sum([in_post[r] * cost for r, cost in self.costs]) / WEEKS_PER_YEAR
+        # the staff and pay sums change only with the posts or the staff in post (`_update` counts the changes)
+        if self._staff_changes != self.changes or self._staff_posts is not self.posts:
+            funded, staff = float(sum(self.posts.values())), float(sum(in_post.values()))
+            spend = sum([in_post[r] * cost for r, cost in self.costs]) / WEEKS_PER_YEAR
+            self._staff_changes, self._staff_posts = self.changes, self.posts
+            self._staff = (funded, staff, funded - staff, spend)
+        wk.arrs_posts_funded, wk.arrs_in_post, wk.arrs_vacancies, wk.arrs_spend = self._staff
         year = week // WEEKS_PER_YEAR
         if year not in self.budgets:
             self.budgets[year] = arrs_budget(s, year) / WEEKS_PER_YEAR
@@ -225,34 +230,46 @@ class ArrsWorkforce:
         boost = s.arrs.unsupervised_attrition_multiplier - 1.0
         attrition = [(r, self.roles[r].attrition_per_year) for r in ARRS_ROLES]
         in_whole, in_part = self.in_whole, self.in_part      # updated in place, never replaced
+        whole_posts, part_posts = self.whole, self.part      # likewise
         week = 0
         while True:
-            yield env.timeout(WEEK_PLAN_AT)
+            # one wake-up a week, on Monday at WEEK_PLAN_AT (nothing else happens then: the order is kept)
+            yield env.timeout(week * WEEK + WEEK_PLAN_AT - env.now)
             if week and ((week % WEEKS_PER_YEAR == 0 and s.funding.arrs_per_patient_by_year) or week in self.replan):
                 self.establish(week // WEEKS_PER_YEAR, week=week)
             self.unaided()
             # unsupervised staff leave more, and so do staff whose line management and induction go undone
             multiplier = (1.0 + boost * (1.0 - self.supervision_ratio)) * self.attrition_multiplier
+            # one uniform per whole-time post of the establishment (or per person, above a cut one) and
+            # one for the part-time post, drawn whoever is in post: two runs that differ only in the
+            # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
+            # whenever the other's hazard is the higher (docs/model.md 4.3). The roles' uniforms follow
+            # each other in the stream, so they are drawn in one call (the same numbers as a call a role);
+            # when none is below the highest chance of leaving, nobody leaves and no role is looked at
+            drawn, n, p_max = [], 0, 0.0
             for r, a in attrition:
-                whole, part = in_whole[r], in_part[r]
-                # one uniform per whole-time post of the establishment (or per person, above a cut one) and
-                # one for the part-time post, drawn whoever is in post: two runs that differ only in the
-                # hazard (paired sweep points) draw the same numbers, and a post left in one is left in both
-                # whenever the other's hazard is the higher (docs/model.md 4.3)
-                posts = max(self.whole[r], whole)
-                if not (posts or self.part[r] or part):
-                    continue
-                p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
-                u = rng.random(posts + 1)
-                leavers = int(np.count_nonzero(u[:whole] < p_leave)) if whole else 0
-                part_leaves = part and u[posts] < p_leave
-                if leavers or part_leaves:
-                    in_whole[r] -= leavers
-                    in_part[r] = part and not part_leaves
-                    self.week.arrs_leavers += leavers + int(part_leaves)
-                    self._update(r)
-                    self.advertise(r)
-            yield env.timeout(WEEK - WEEK_PLAN_AT)
+                posts = max(whole_posts[r], in_whole[r])
+                if posts or part_posts[r] or in_part[r]:
+                    p_leave = 1.0 - math.exp(-a * multiplier / WEEKS_PER_YEAR)
+                    drawn.append((r, p_leave, posts, n))
+                    n += posts + 1
+                    if p_leave > p_max:
+                        p_max = p_leave
+            u = rng.random(n).tolist() if n else []
+            if u and min(u) < p_max:
+                for r, p_leave, posts, at in drawn:
+                    whole, part = in_whole[r], in_part[r]
+                    leavers = 0
+                    for x in u[at:at + whole]:
+                        if x < p_leave:
+                            leavers += 1
+                    part_leaves = part and u[at + posts] < p_leave
+                    if leavers or part_leaves:
+                        in_whole[r] -= leavers
+                        in_part[r] = part and not part_leaves
+                        self.week.arrs_leavers += leavers + int(part_leaves)
+                        self._update(r)
+                        self.advertise(r)
             week += 1
 
     def recruit(self, role: str, whole: bool, residual: bool = False):

@@ -10,10 +10,15 @@ the session ends. Drawn only at session starts, so the claims cost a few events 
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from bisect import bisect_right
+from heapq import heappush
+from operator import attrgetter
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, PENDING, Event
+from simpy.resources.resource import Preempted, PriorityRequest, Release
 
 from pcnsim.config import Scenario
 from pcnsim.model.ledger import Measured, Week
@@ -23,6 +28,100 @@ from pcnsim.model.ledger import Measured, Week
 MEETING, CLAIM, DESK = 0, 1, 2
 #: The claimants, in the order their claims are drawn (each its own stream `claims/<claimant>`).
 CLAIMANTS = ("system", "practices", "arrs")
+
+_new = object.__new__
+_key = attrgetter("key")
+
+
+class Director(simpy.PreemptiveResource):
+    """The CD as SimPy's `PreemptiveResource` of capacity one, its requests and releases built in one call each.
+
+    The same events as SimPy's, made, triggered and scheduled in the same order (a request granted at once
+    succeeds as it is made; one that preempts the holder interrupts them first; a release succeeds at once
+    and, when processed, grants the first request queued): SimPy's general code (a sorted queue re-sorted
+    with a lambda, a loop over queues of one, a search for the lowest-priority user) is most of what the
+    contest for the CD costs, and a capacity of one needs none of it.
+    """
+
+    def __init__(self, env: simpy.Environment):
+        super().__init__(env, capacity=1)
+
+    def request(self, priority: int = 0, preempt: bool = True) -> PriorityRequest:
+        """SimPy's `PriorityRequest(self, priority, preempt)`."""
+        env = self._env
+        req = _new(PriorityRequest)
+        req.env, req.callbacks = env, []
+        req.priority, req.preempt = priority, preempt
+        req.time = now = env._now
+        req.key = (priority, now, not preempt)
+        req.resource, req.proc = self, env._active_proc
+        queue = self.put_queue
+        list.append(queue, req)
+        if len(queue) > 1:
+            list.sort(queue, key=_key)
+        req.callbacks.append(self._trigger_get)
+        self._trigger_put(None)
+        return req
+
+    def release(self, request: PriorityRequest) -> Release:
+        """SimPy's `Release(self, request)`: it succeeds at once (the get queue is always empty)."""
+        env = self._env
+        rel = _new(Release)
+        rel.env, rel.callbacks, rel.request = env, [], request
+        rel.resource, rel.proc = self, env._active_proc
+        rel.callbacks.append(self._trigger_put)
+        try:
+            self.users.remove(request)
+        except ValueError:
+            pass
+        rel._ok, rel._value = True, None
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), rel))
+        return rel
+
+    def _trigger_put(self, get_event: Any) -> None:
+        """SimPy's `_trigger_put` of a `PreemptiveResource` of capacity one: the first request queued preempts
+        the user if it may and ranks before them, and is granted if the CD is free."""
+        queue = self.put_queue
+        if not queue:
+            return
+        event, users = queue[0], self.users
+        if users and event.preempt:
+            user = users[0]
+            if user.key > event.key:
+                users.remove(user)
+                user.proc.interrupt(Preempted(by=event.proc, usage_since=user.usage_since, resource=self))
+        if not users:
+            users.append(event)
+            env = self._env
+            event.usage_since = env._now
+            event._ok, event._value = True, None
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), event))
+            queue.pop(0)
+
+    def _trigger_get(self, put_event: Any) -> None:
+        """Nothing to do: releases succeed as they are made, so no get request ever waits."""
+
+
+class FirstOf(Event):
+    """SimPy's `a | b` for two events not yet processed, in one object: triggered (and scheduled) when the
+    first of them is processed, as SimPy's `Condition` is. What `a in (yield a | b)` tells, whether `a` was
+    processed by then, is `a.callbacks is None` when the waiting process resumes."""
+
+    def __init__(self, env: simpy.Environment, a: Event, b: Event):
+        self.env, self.callbacks = env, []
+        a.callbacks.append(self._check)
+        b.callbacks.append(self._check)
+
+    def _check(self, event: Event) -> None:
+        if self._value is PENDING:
+            self._ok, self._value = True, None
+            env = self.env
+            heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+
+
+def first_of(env: simpy.Environment, a: Event, b: Event) -> FirstOf:
+    """An event triggered when the first of `a` and `b` (neither processed yet) is processed (`FirstOf`)."""
+    return FirstOf(env, a, b)
 
 
 class Contested(Protocol):
@@ -50,9 +149,12 @@ class Claims:
         self.env, self.s, self.week = env, s, week
         self.gp_pressure, self.recall, self.arrs_wte, self.arrs_starters = gp_pressure, recall, arrs_wte, arrs_starters
         self.rng = {c: streams(f"claims/{c}") for c in CLAIMANTS}
+        self._rng_system, self._rng_practices, self._rng_arrs = (self.rng[c] for c in CLAIMANTS)
         others = np.asarray(list_sizes, dtype=float)[1:]
         self.others = others / others.sum() if others.size and others.sum() > 0 else None   # recalls elsewhere
         self.others_cum = np.cumsum(self.others) if self.others is not None else None
+        # the same numbers as a list, searched with `bisect_right` (numpy's searchsorted, side "right")
+        self._others_cum = self.others_cum.tolist() if self.others is not None else []
         ics, gps, arrs = s.ics, s.gps, s.arrs
         self.system_rate, self.system_hours = ics.interruptions_per_protected_hour, ics.interruption_hours
         self.recall_rate, self.recall_power = gps.cd_recall_per_session, gps.cd_recall_pressure_elasticity
@@ -69,35 +171,37 @@ class Claims:
         now = env.now
         drawn: list[tuple[float, str, float, int]] = []          # (time, claimant, hours, practice)
         if self.system_rate > 0:
-            rng = self.rng["system"]
+            rng = self._rng_system
             n = rng.poisson(self.system_rate * hours)
             if n:
-                at, length = rng.random(n), rng.exponential(self.system_hours, n)
-                drawn += [(now + a * hours, "system", h, -1) for a, h in zip(at.tolist(), length.tolist())]
+                at, length = rng.random(n).tolist(), rng.exponential(self.system_hours, n).tolist()
+                drawn += [(now + a * hours, "system", h, -1) for a, h in zip(at, length)]
         if self.recall_rate > 0:
-            rng = self.rng["practices"]
+            rng = self._rng_practices
             rate = self.recall_rate * max(self.gp_pressure(), 0.0) ** self.recall_power   # per session
             n = rng.poisson(rate)
             if n:
-                at = float(rng.random(n).min())      # the first recall takes the rest of the session
+                at = min(rng.random(n).tolist())     # the first recall takes the rest of the session
                 u = rng.random()
                 practice = 0
                 if u >= self.own_share and self.others is not None:   # another practice, by list size
                     v = (u - self.own_share) / (1.0 - self.own_share)
-                    practice = 1 + min(int(np.searchsorted(self.others_cum, v, side="right")), self.others.size - 1)
+                    practice = 1 + min(bisect_right(self._others_cum, v), self.others.size - 1)
                 drawn.append((now + at * hours, "practices", hours, practice))
         if self.query_wte > 0 or self.query_starter > 0:
-            rng = self.rng["arrs"]
+            rng = self._rng_arrs
             starters = self.arrs_starters(self.induction_weeks) if self.query_starter > 0 else 0
             rate = self.query_wte * self.arrs_wte() + self.query_starter * starters
             n = rng.poisson(rate * hours) if rate > 0 else 0
             if n:
-                at, length = rng.random(n), rng.exponential(self.query_hours, n)
-                drawn += [(now + a * hours, "arrs", h, -1) for a, h in zip(at.tolist(), length.tolist())]
+                at, length = rng.random(n).tolist(), rng.exponential(self.query_hours, n).tolist()
+                drawn += [(now + a * hours, "arrs", h, -1) for a, h in zip(at, length)]
         if drawn:
-            drawn.sort()
+            if len(drawn) > 1:
+                drawn.sort()
             env.process(self.in_turn(desk, drawn, now + hours))
-        return bool(drawn)
+            return True
+        return False
 
     def in_turn(self, desk: Contested, drawn: list[tuple[float, str, float, int]], end: float):
         """A session's claims, in time order, each when it falls due (or when the one before it ends)."""
@@ -118,8 +222,8 @@ class Claims:
         req = desk.director.request(priority=CLAIM, preempt=True)
         try:
             if not req.triggered:                    # a meeting (or another claim) holds the CD: wait
-                got = yield req | env.timeout(end - env.now)
-                if req not in got:                   # the session ended first: the claim lapses
+                yield first_of(env, req, env.timeout(end - env.now))
+                if req.callbacks is not None:        # not processed: the session ended first, the claim lapses
                     return
             else:
                 yield req

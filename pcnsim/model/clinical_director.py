@@ -98,6 +98,13 @@ def timetable(scenario: Scenario, meeting_series: list[MeetingSeries] = ()) -> t
     return kinds, hours
 
 
+#: How far two sums of the same hours in different orders can differ (float rounding), with margin: `short_of`
+#: and `shortfall` trust a sum taken window by window only when it is further than this from their threshold.
+ROUNDING = 1e-7
+
+#: How many of the first entries of the heap of tasks `_overdue_on_top` looks at.
+TOP = 16
+
 #: `cd_tenure_expected_years` when no resignation is expected (a zero hazard): a cap, not infinity
 TENURE_CAP_YEARS = 100.0
 
@@ -136,6 +143,9 @@ class ClinicalDirector:
         prot_slots = [slot for slot, k in enumerate(self.slot_kind) if k == "protected"]
         self.replacing = frozenset(prot_slots[len(prot_slots) - n_replaced:] if n_replaced else ())
         self.extra_from = self.s.clinical_director.extra_protected_from
+        # clinics given up to leadership a week at most (`session`): none unless "clinical" is an overflow target
+        cd = self.s.clinical_director
+        self._max_displaced = cd.max_displaced_sessions if "clinical" in cd.overflow else 0
         self.contracted_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k != "off")
         self.protected_hours = sum(h for k, h in zip(self.slot_kind, self.slot_hours) if k == "protected")
         self.slot_at = [slot // 2 * DAY + SESSION_START[slot % 2] for slot in range(SLOTS)]   # hours into the week
@@ -143,6 +153,12 @@ class ClinicalDirector:
         self.protected_slots = [(slot, h, slot // 2, self.slot_at[slot])
                                 for slot, (k, h) in enumerate(zip(self.slot_kind, self.slot_hours)) if k == "protected"]
         self.open_days = open_days(self.s)       # is_open by week of the year and weekday
+        # the series whose meetings this CD is expected at (`expected`), by identity: a Meeting holds its series
+        self._expected_series = frozenset(id(m) for m in series)
+        # the week's slots as `weeks` walks them: (slot, kind, hours, start within the week, weekday, a clinic
+        # the post's GP holds, a protected slot that replaces a clinic)
+        self._slots = [(slot, kind, h, self.slot_at[slot], slot // 2, kind == "clinical" or slot in self.replacing,
+                        slot in self.replacing) for slot, (kind, h) in enumerate(zip(self.slot_kind, self.slot_hours))]
         # `week_windows`, kept: this week's (week, the ICS's plan it was worked out from, windows), later weeks'
         self._this_week: tuple = (None, None, [])
         self._later_weeks: dict[int, list] = {}
@@ -213,9 +229,10 @@ class ClinicalDirector:
         return float(self.rng_commitment.gamma(1 / cv ** 2, cv ** 2)) if cv > 0 else 1.0
 
     def expected(self, meetings) -> list[Meeting]:
-        """The meetings this PCN's CD is expected at under the representation model."""
-        ics, index = self.ics, self.index
-        return [m for m in meetings if ics.expected_at(index, m)]
+        """The meetings this PCN's CD is expected at under the representation model (`Ics.expected_at`, which
+        depends on the meeting's series alone: worked out once per series, in `__init__`)."""
+        ids = self._expected_series
+        return [m for m in meetings if id(m.series) in ids]
 
     def weeks(self):
         """The CD's week, session by session; then overtime, strain and the chance of resigning."""
@@ -240,28 +257,23 @@ class ClinicalDirector:
                 self.manager.take(self.work.hours_due_before(start + 2 * WEEK))
             planned = self.ics.meetings_this_week
             open_week = self.open_days[week % WEEKS_PER_YEAR]
-            for slot in range(SLOTS):
-                kind = self.slot_kind[slot]
-                if kind == "off" and slot not in planned:
-                    continue                 # nothing happens in this slot
-                gp_clinic = kind == "clinical" or slot in self.replacing   # a clinic the post's GP holds
-                if not gp_clinic and not working and slot not in planned:
-                    continue
-                day = slot // 2
-                yield env.timeout(start + self.slot_at[slot] - env.now)     # whole hours: the same sum
+            for slot, kind, hours, at, day, gp_clinic, replaces in self._slots:
+                if slot not in planned and (kind == "off" or not (gp_clinic or working)):
+                    continue                 # nothing happens in this slot (`gp_clinic`: a clinic the post's GP holds)
+                yield env.timeout(start + at - env.now)     # whole hours: the same sum
                 open_today = open_week[day]
                 here = planned.get(slot) if open_today else None
                 meetings = self.expected(here) if here else []
                 wk.meetings_expected += len(meetings)
                 if not open_today:   # a bank holiday: no clinic, no protected time
                     if working and kind != "off":
-                        wk.cd_contracted_hours -= self.slot_hours[slot]
+                        wk.cd_contracted_hours -= hours
                         if kind == "protected":
-                            wk.cd_protected_hours -= self.slot_hours[slot]
+                            wk.cd_protected_hours -= hours
                     continue
                 if working:
                     self.session(slot, meetings)
-                    if slot in self.replacing:
+                    if replaces:
                         self.replaced_clinic()
                 elif gp_clinic and not self.in_post:
                     # the post is vacant: the GP who held it still runs their clinics
@@ -282,6 +294,7 @@ class ClinicalDirector:
                     wk.cd_resignations += 1
                     self.in_post = False
                     self.reset_strain()
+                    self.work.catch_up()            # the development work so far came at the old commitment
                     self.commitment = 1.0           # the post's work while vacant: the mean
                     env.process(self.appoint())
             week += 1
@@ -348,9 +361,8 @@ class ClinicalDirector:
         if kind == "protected":
             self.start_desk(hours, 0.0, protected=True)
         elif kind == "clinical":
-            cd = s.clinical_director
-            if ("clinical" in cd.overflow and self.displaced < cd.max_displaced_sessions
-                    and self.shortfall(self.env.now + WEEK, SESSION_HOURS / 2) >= SESSION_HOURS / 2
+            if (self.displaced < self._max_displaced          # 0 unless "clinical" is in `overflow`
+                    and self.short_of(self.env.now + WEEK, SESSION_HOURS / 2)
                     and self.work.has_hours(hours)):            # and a whole session's work waiting
                 self.displaced += 1
                 self.give_up_clinic(hours, s.funding.backfill_leadership)
@@ -362,12 +374,50 @@ class ClinicalDirector:
     def shortfall(self, horizon: float, enough: float = math.inf) -> float:
         """Hours of the CD's operations and system work due before `horizon` that the protected time
         left before each due date cannot cover, worked earliest due first (0 if all can be done;
-        the count stops once it reaches `enough`)."""
-        due = [(t.due, t.effort) for t in self.work.tasks if t.due < horizon]
+        the count stops once it reaches `enough`: then any value at least `enough`)."""
+        tasks = self.work.tasks
+        if not tasks:
+            return 0.0
+        if enough < math.inf and (overdue := self._overdue_on_top(tasks)) >= enough + ROUNDING:
+            return overdue
+        windows = self.protected_windows(horizon)
+        if enough < math.inf:
+            bound = self._shortfall_by_window(tasks, windows, horizon, enough)
+            if bound >= enough + ROUNDING:       # surely at least `enough` (the count would stop there)
+                return bound
+        return self._shortfall_in_order(tasks, windows, horizon, enough)
+
+    def short_of(self, horizon: float, enough: float) -> bool:
+        """Whether `shortfall(horizon, enough) >= enough`, told without sorting the tasks unless it is a close
+        call (and without the protected windows when all the work due falls short of `enough`)."""
+        tasks = self.work.tasks
+        if self._overdue_on_top(tasks) >= enough + ROUNDING:
+            return True
+        due = sum([t.effort for t in tasks if t.due < horizon])
+        if due < enough - ROUNDING:                  # the shortfall is at most the work due
+            return False
+        windows = self.protected_windows(horizon)
+        bound = self._shortfall_by_window(tasks, windows, horizon, enough, due)
+        if bound >= enough + ROUNDING:
+            return True
+        if bound < enough - ROUNDING:
+            return False
+        return self._shortfall_in_order(tasks, windows, horizon, enough) >= enough
+
+    def _overdue_on_top(self, tasks: list) -> float:
+        """A lower bound of the shortfall, up to rounding: the work already overdue among the first entries of
+        the heap of tasks (the earliest due are there). No protected time is left before an overdue task's due
+        date, so this work alone is short; a CD far behind is told at once, without looking at every task."""
+        now = self.env.now
+        return sum([t.effort for t in tasks[:TOP] if t.due < now])
+
+    @staticmethod
+    def _shortfall_in_order(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float) -> float:
+        """The shortfall, the tasks due before `horizon` taken in order of due date (then effort)."""
+        due = [(t.due, t.effort) for t in tasks if t.due < horizon]
         if not due:
             return 0.0
         due.sort()
-        windows = self.protected_windows(horizon)
         need = cap = worst = 0.0
         i = 0
         for when, effort in due:
@@ -381,16 +431,41 @@ class ClinicalDirector:
                     break
         return worst
 
+    @staticmethod
+    def _shortfall_by_window(tasks: list, windows: list[tuple[float, float]], horizon: float, enough: float,
+                             due: float | None = None) -> float:
+        """The shortfall up to rounding, window by window: the work due before each window's end (and before
+        `horizon`) less the protected hours of the windows before it. The same maximum as the task-by-task
+        count of `_shortfall_in_order` (between two windows' ends the protected hours stay and the work due
+        only grows), with sums in another order, so within ROUNDING of it; no sort. `due`, if given, is the
+        work due before `horizon`. Stops once past `enough` + ROUNDING, or once what is left cannot reach
+        `enough` - ROUNDING (then a value below it)."""
+        if due is None:
+            due = sum([t.effort for t in tasks if t.due < horizon])
+        worst = cap = 0.0
+        reached = -math.inf     # the latest end so far: a task counts a window's hours once every earlier one ended
+        for end, hours in windows:                   # they end by `horizon`
+            if end > reached:
+                reached = end
+            gap = sum([t.effort for t in tasks if t.due < reached]) - cap
+            if gap > worst:
+                worst = gap
+                if worst >= enough + ROUNDING:
+                    return worst
+            cap += hours
+            if due - cap < enough - ROUNDING and worst < enough - ROUNDING:
+                return worst                         # the gaps still to come are at most due - cap
+        return max(worst, due - cap)
+
     def protected_windows(self, horizon: float) -> list[tuple[float, float]]:
         """(end, hours) of the protected sessions from now to `horizon`, less the meetings expected in
         them this week (later weeks: the whole session)."""
         now = self.env.now
-        out = []
         w = int(now // WEEK)
-        while w * WEEK < horizon:
-            for at, h, window in self.week_windows(w, w * WEEK <= now):
-                if at >= now and at + h <= horizon:
-                    out.append(window)
+        out = [window for at, h, window in self.week_windows(w, True) if at >= now and at + h <= horizon]
+        w += 1
+        while w * WEEK < horizon:             # later weeks: every session starts after now
+            out += [window for at, h, window in self.week_windows(w, False) if at + h <= horizon]
             w += 1
         return out
 
@@ -464,4 +539,5 @@ class ClinicalDirector:
         monday = math.ceil((self.env.now + max(weeks, 1e-9) * WEEK) / WEEK) * WEEK
         yield self.env.timeout(monday - self.env.now)
         self.in_post = True
+        self.work.catch_up()                    # the development work so far came at the old commitment
         self.commitment = self.draw_commitment()

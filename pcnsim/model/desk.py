@@ -17,13 +17,12 @@ import simpy
 
 from pcnsim.model.ledger import Measured, Week
 
-from pcnsim.model.claims import CLAIM, DESK, MEETING, Claims, claim_metrics
+from pcnsim.model.claims import CLAIM, DESK, MEETING, Claims, Director, claim_metrics, first_of
 
 if TYPE_CHECKING:
     from pcnsim.model.leadership import LeadershipWork, Task
 
 __all__ = ["Desk", "MEETING", "CLAIM", "DESK"]      # the priorities on the CD (claims.py)
-
 
 class Desk:
     """The CD's desk sessions, meetings and urgent requests: a component the `ClinicalDirector` owns.
@@ -35,7 +34,7 @@ class Desk:
 
     def __init__(self, env: simpy.Environment, week: Week, work: LeadershipWork, claims: Optional[Claims] = None):
         self.env, self.week, self.work, self.claims = env, week, work, claims
-        self.director = simpy.PreemptiveResource(env, capacity=1)   # the CD, contested
+        self.director = Director(env)                       # the CD, contested
         self.session_proc: Optional[simpy.Process] = None   # the desk session in progress
         self.holding = False                                 # whether it holds the CD now
         self.in_hand: Optional[Task] = None                  # the task it is working on
@@ -68,6 +67,7 @@ class Desk:
         self.claimed = 0.0
         claimed = protected and self.claims is not None and self.claims.draw(self, hours)
         contended = meeting_part > 0 or claimed       # only a meeting in this slot or a claim can want the CD too
+        next_task, book = work.next_task, self.book
         while end - env.now > 1e-9:
             req = self.director.request(priority=DESK, preempt=False) if contended else None
             since, task = env.now, None
@@ -75,21 +75,20 @@ class Desk:
                 if req is None:
                     pass                         # nobody else wants the CD this session: no request needed
                 elif not req.triggered:          # a meeting or a claim holds the CD: wait, but not past the session
-                    got = yield req | env.timeout(end - env.now)
-                    if req not in got:           # the session ended while they held the CD
+                    yield first_of(env, req, env.timeout(end - env.now))
+                    if req.callbacks is not None:     # not processed: the session ended while they held the CD
                         break
                 else:
                     yield req
                 self.holding = True
-                while end - env.now > 1e-9:
-                    since = env.now
-                    task = self.in_hand = work.next_task()
+                while end - (since := env.now) > 1e-9:
+                    task = self.in_hand = next_task()
                     if task is None:
-                        yield env.timeout(end - env.now)          # nothing to do: slack
+                        yield env.timeout(end - since)            # nothing to do: slack
                         break
-                    step = min(task.effort, end - env.now)
+                    step = min(task.effort, end - since)
                     yield env.timeout(step)
-                    worked += self.book(task, step, protected)
+                    worked += book(task, step, protected)
                     task = None
             except simpy.Interrupt:
                 # preempted by a meeting or a claim (the desk is lost: ask again) or an urgent request

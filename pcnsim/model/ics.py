@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from pcnsim.config import WEEKS_PER_YEAR, MeetingSeries, Scenario
-from pcnsim.model.calendar import SLOTS, WEEK, WEEK_CLOSE_AT, open_days
+from pcnsim.model.calendar import BOOKS_CLOSE_AT, SLOTS, WEEK, WEEK_CLOSE_AT, open_days
 from pcnsim.model.governance import Governance
 from pcnsim.model.labour import LabourSupply
 from pcnsim.model.pcn import Pcn
@@ -66,6 +66,7 @@ class Ics:
         #: the seats on the system bodies and whose view their decisions heard
         self.governance = Governance(scenario, self.series, len(self.pcns))
         env.process(self.system_meetings())
+        env.process(self.books())
         if self.engine == "compiled":
             env.process(days(env, [pcn.practices for pcn in self.pcns]))
 
@@ -87,6 +88,17 @@ class Ics:
         if series.kind == "forum" or self.s.ics.representation == "all":
             return True
         return pcn_index < self.s.ics.forum_representatives
+
+    def books(self):
+        """Each Saturday at BOOKS_CLOSE_AT, after representation is booked, every PCN closes its week's books
+        (`Pcn.week_close`), in PCN order: one wake-up for the ICS rather than one a PCN, the same order."""
+        env, pcns = self.env, self.pcns
+        week = 0
+        while True:
+            yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
+            for pcn in pcns:
+                pcn.week_close(week)
+            week += 1
 
     def system_meetings(self):
         """Each Monday, lay out the week's meetings; each Saturday, book representation and governance."""

@@ -97,6 +97,7 @@ class LeadershipWork:
         self.due_after = {"development": s.leadership.development_due_weeks * WEEK,
                           "operations": s.leadership.task_due_weeks * WEEK}
         self.horizon = s.run.horizon_weeks * WEEK
+        self._next_development = math.inf         # the next development task's arrival (`start`, `catch_up`)
 
     def connect(self, claim: Callable[[Task], bool], urgent: Callable[[Task], None],
                 commitment: Callable[[], float]) -> None:
@@ -104,8 +105,39 @@ class LeadershipWork:
         self.claim, self.urgent, self.commitment = claim, urgent, commitment
 
     def start(self) -> None:
-        for kind in ("development", "system"):     # operations arrive in weekly batches (operations_week)
-            self.env.process(self.arrivals(kind))
+        """System requests arrive in a process of their own; development tasks are added when the work is next
+        looked at (`catch_up`); operations arrive in weekly batches (`operations_week`)."""
+        l = self.s.leadership
+        self._development_rng = self.rng["development"]
+        self._development_mean, self._development_hours = l.task_hours, l.development_hours_per_week
+        self._draw_development(self.env.now)
+        self.env.process(self.arrivals("system"))
+
+    def _draw_development(self, at: float) -> None:
+        """The time of the next development task after one at `at` (or the start): `arrivals("development")`'s
+        draw, at the rate the CD's commitment gives then (none ever again if the rate is 0)."""
+        rate = self._development_hours * self.commitment() / self._development_mean
+        self._next_development = at + self._development_rng.exponential(WEEK / rate) if rate > 0 else math.inf
+
+    def catch_up(self) -> None:
+        """Add the development tasks that arrived by now, each as `arrivals("development")` would have at its
+        arrival (its effort, then the next arrival's time, drawn in that order from the development stream).
+
+        Development tasks go only to the development heap, which nothing reads or changes between two
+        arrivals but what calls this first (the CD's desk and overtime, the manager, the books, the
+        clinic test, `drop_stale`), so adding them when next looked at gives the same heap, the same
+        numbers and the same draws as an event at each arrival, without the events. The CD's commitment
+        sets the rate: the CD catches the work up before it changes (a resignation, an appointment).
+        """
+        now = self.env.now
+        while self._next_development <= now:
+            at = self._next_development
+            effort = self._development_rng.exponential(self._development_mean)
+            self.seq += 1
+            task = Task(at + self.due_after["development"], self.seq, "development", effort, -1, effort, None)
+            self.arrived["development"] += effort
+            heapq.heappush(self.development, task)
+            self._draw_development(at)
 
     def operations_week(self) -> None:
         """Monday: the week's recurrent operations work (rotas, returns, line management) arrives as a
@@ -114,8 +146,8 @@ class LeadershipWork:
         mean_effort = self.s.leadership.task_hours
         rng = self.rng["operations"]
         n = rng.poisson(self.operations_hours() * self.commitment() / mean_effort)
-        for effort in rng.exponential(mean_effort, n).tolist() if n else ():
-            self.add("operations", effort)
+        if n:
+            self.add_operations(rng.exponential(mean_effort, n).tolist())
         self.new_starters()
         self.access_week()
 
@@ -129,8 +161,8 @@ class LeadershipWork:
         mean_effort, rng = self.s.leadership.task_hours, self.rng_access
         for c in range(len(ACCESS_COMPONENTS)):
             n = rng.poisson(hours / mean_effort)
-            for effort in rng.exponential(mean_effort, n).tolist() if n else ():
-                self.add("operations", effort, component=c)
+            if n:
+                self.add_operations(rng.exponential(mean_effort, n).tolist(), component=c)
 
     def operations_hours(self) -> float:
         """Operations work a week: a fixed part, a part per practice and a part per ARRS WTE in post."""
@@ -145,13 +177,11 @@ class LeadershipWork:
         CDs differ in what they take on. System requests do not: the system asks what it asks.
         """
         env, rng, s = self.env, self.rng[kind], self.s
+        development = kind == "development"
+        mean_effort = s.leadership.task_hours if development else s.ics.request_hours
+        hours = s.leadership.development_hours_per_week
         while True:
-            commitment = self.commitment() if kind != "system" else 1.0
-            if kind == "development":
-                mean_effort = s.leadership.task_hours
-                rate = s.leadership.development_hours_per_week * commitment / mean_effort
-            else:
-                mean_effort, rate = s.ics.request_hours, s.ics.requests_per_week
+            rate = hours * self.commitment() / mean_effort if development else s.ics.requests_per_week
             if rate <= 0:
                 return
             yield env.timeout(rng.exponential(WEEK / rate))
@@ -161,6 +191,8 @@ class LeadershipWork:
             starter: Optional[Starter] = None) -> Task:
         """A new task: operations go to the manager while they own less than their share. An access task
         names its component, an induction task its starter."""
+        if kind == "development":
+            self.catch_up()
         self.seq += 1
         if due is None:
             if kind == "system":
@@ -179,6 +211,17 @@ class LeadershipWork:
             self.urgent(task)
         return task
 
+    def add_operations(self, efforts: list[float], component: int = -1) -> None:
+        """`add("operations", effort, component=component)` for each of `efforts` in turn (a Monday's batch)."""
+        due = self.env.now + self.due_after["operations"]
+        claim, tasks, arrived = self.claim, self.tasks, self.arrived
+        for effort in efforts:
+            self.seq += 1
+            task = Task(due, self.seq, "operations", effort, component, effort, None)
+            arrived["operations"] += effort
+            if not claim(task):
+                heapq.heappush(tasks, task)
+
     def new_starters(self) -> None:
         """Monday: an induction task for each person who took up an ARRS post since last Monday."""
         starters, self.arrs.starters = self.arrs.starters, 0
@@ -193,6 +236,7 @@ class LeadershipWork:
 
     def has_hours(self, hours: float) -> bool:
         """Whether the CD's open tasks (development included) add up to at least `hours` (stops early)."""
+        self.catch_up()
         total = 0.0
         for heap in (self.tasks, self.development):
             for t in heap:
@@ -202,6 +246,7 @@ class LeadershipWork:
         return False
 
     def open_hours(self) -> float:
+        self.catch_up()
         return sum([t.effort for t in self.tasks]) + sum([t.effort for t in self.development])
 
     def finish(self, task: Task, when: float) -> None:
@@ -219,6 +264,8 @@ class LeadershipWork:
 
     def next_task(self, development: bool = True) -> Optional[Task]:
         """The CD's earliest-due open task (development too, unless `development` is False)."""
+        if self._next_development <= self.env.now:
+            self.catch_up()
         a = self.tasks[0] if self.tasks else None
         if development and self.development and (a is None or self.development[0].due < a.due):
             return self.development[0]
@@ -229,6 +276,8 @@ class LeadershipWork:
         task.effort -= hours
         self.done[task.kind] += hours
         if task.effort <= 1e-9:
+            if task.kind == "development":
+                self.catch_up()
             heap = self.development if task.kind == "development" else self.tasks
             if heap and heap[0] is task:
                 heapq.heappop(heap)
@@ -245,6 +294,8 @@ class LeadershipWork:
         done `used` hours from now, or now with `done_by_now` (the manager's week, booked on Saturday).
         """
         queue = self.tasks if queue is None else queue
+        if queue is self.development:
+            self.catch_up()
         used = 0.0
         while queue and used < hours - 1e-12 and queue[0].due < until_due:
             task = queue[0]
@@ -260,6 +311,7 @@ class LeadershipWork:
     def drop_stale(self) -> None:
         """Tasks long past due are dropped: they count as never done (overdue)."""
         limit = self.env.now - self.s.leadership.task_abandon_weeks * WEEK
+        self.catch_up()
         for heap in (self.tasks, self.development):
             while heap and heap[0].due < limit:       # the stale tasks are the earliest due: the top
                 self.finish(heapq.heappop(heap), math.inf)
@@ -267,6 +319,7 @@ class LeadershipWork:
     def consequences(self) -> None:
         """Saturday: the smoothed share of operations and development work done this week sets the
         ARRS workforce's attrition multiplier and recruitment-time factor (docs/model.md 2.6)."""
+        self.catch_up()
         l = self.s.leadership
         a = 1.0 / l.consequence_weeks
         for kind in ("operations", "development"):

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, Scenario
+from pcnsim.config import DEMAND_TYPES, GPAD_BINS, WEEKS_PER_YEAR, Scenario
 from pcnsim.model.arrs import ArrsWorkforce
-from pcnsim.model.calendar import BOOKS_CLOSE_AT, WEEK
 from pcnsim.model.claims import Claims
 from pcnsim.model.clinical_director import ClinicalDirector
 from pcnsim.model.ledger import WEEK_FIELDS, WEEKLY_SERIES, Measured, Week
@@ -49,11 +48,15 @@ class Pcn:
         self.planned_by_age = np.zeros(scenario.demand.diary_days + 1)  # of planned work (not waits)
         self.measuring = False
         self.backlog_start = 0
+        # the Saturday books' constants: the CD's and manager's pay a week
+        self._cd_pay_week = scenario.cd_protected_sessions * scenario.costs.cd_session
+        self._manager_pay_week = scenario.funding.manager_wte * scenario.costs.manager_wte / WEEKS_PER_YEAR
 
         self.arrs = ArrsWorkforce(env, scenario, week, ics.labour_supply, self.rng("arrs"),
                                   self.rng("arrs_recruitment"))
         self.practices = Practices(scenario, env, week, self.rng("demand"), self.rng("booking"), self.arrs,
                                    lambda: self.measuring, ics.engine)
+        self._leads = np.arange(self.practices.week_served_by_age.size)   # an appointment's lead, in working days
         self.work = work = LeadershipWork(env, scenario, self.arrs, self.rng)
         self.manager = PcnManager(scenario, week, work)
         # the claimants on the CD's protected time: read-only callables of the practices and the workforce
@@ -62,60 +65,55 @@ class Pcn:
         self.cd = cd = ClinicalDirector(env, scenario, week, self.rng, work, self.manager, self.practices, ics, index,
                                         self.claims)
         work.connect(claim=self.manager.claim, urgent=cd.desk.request_arrived, commitment=lambda: cd.commitment)
-        # started in this order: events due at one instant run in the order they were scheduled
+        # started in this order: events due at one instant run in the order they were scheduled (the
+        # ICS closes the week's books, `week_close`)
         self.practices.start()
         self.arrs.start()
         self.cd.start()
-        env.process(self.week_close())
         self.work.start()
 
     def rng(self, process: str) -> np.random.Generator:
         """The random stream of one of this PCN's processes (streams.STREAM_PROCESSES)."""
         return pcn_stream(self.s, self.replication, self.index, process)
 
-    def week_close(self):
-        """Saturday: the manager's week, supervision given, staff, money and the week's series."""
-        env, s = self.env, self.s
-        practices, arrs, cd = self.practices, self.arrs, self.cd
-        leads = np.arange(practices.week_served_by_age.size)     # an appointment's lead, in working days
-        cd_pay_week = s.cd_protected_sessions * s.costs.cd_session
-        manager_pay_week = s.funding.manager_wte * s.costs.manager_wte / WEEKS_PER_YEAR
-        week = 0
-        while True:
-            yield env.timeout(week * WEEK + BOOKS_CLOSE_AT - env.now)
-            wk = self.week
-            practices.close_week()
-            self.manager.close_week()
-            self.work.consequences()
-            if s.leadership.development_demand_reduction > 0:     # development done avoids demand (2.6)
-                practices.demand_factor = 1.0 - s.leadership.development_demand_reduction * \
-                    self.work.done_share["development"]
-            # the share of supervision given, as `supervision_given_share` counts it, sets next week's attrition
-            needed = wk.gp_supervision_needed_hours
-            arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
-            wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments + wk.dpc_appointments
-            wk.backlog = practices.backlog()
-            served = practices.week_served_by_age
-            n_served = served.sum()
-            wk.wait_days_mean = float(served @ leads / n_served) if n_served else 0.0
-            planned = practices.diary.planned_by_age
-            if self.measuring:
-                self.served_by_age += served
-                self.planned_by_age += planned
-            served.fill(0.0)
-            planned.fill(0.0)                          # the practices add to it in place (and read it each day)
-            arrs.close_week(week)
-            wk.cd_strain = cd.strain
-            wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
-            wk.cd_in_post = float(cd.in_post)
-            wk.leadership_backlog_hours = self.work.open_hours()
-            cd_pay = cd_pay_week if cd.in_post else 0.0
-            wk.spend = wk.arrs_spend + cd_pay + manager_pay_week + wk.locum_sessions * s.costs.locum_session
-            self.week_rows.append(self._week_values(wk) + tuple([arrs.in_post[r] for r in ARRS_ROLES]))
-            wk.reset()
-            week += 1
-            if week == s.run.warmup_weeks:
-                self.start_measuring()
+    def week_close(self, week: int) -> None:
+        """Saturday, week `week`: the manager's week, supervision given, staff, money and the week's series.
+
+        The ICS closes its PCNs' books one after the other, in PCN order, at BOOKS_CLOSE_AT (`Ics.books`):
+        nothing else happens then, and closing the books starts no process.
+        """
+        s, wk = self.s, self.week
+        practices, arrs, cd, work = self.practices, self.arrs, self.cd, self.work
+        practices.close_week()
+        self.manager.close_week()
+        work.consequences()
+        if s.leadership.development_demand_reduction > 0:     # development done avoids demand (2.6)
+            practices.demand_factor = 1.0 - s.leadership.development_demand_reduction * work.done_share["development"]
+        # the share of supervision given, as `supervision_given_share` counts it, sets next week's attrition
+        needed = wk.gp_supervision_needed_hours
+        arrs.supervision_ratio = wk.gp_supervision_hours / needed if needed > 0 else 1.0
+        wk.appointments = wk.gp_appointments + wk.arrs_appointments + wk.nurse_appointments + wk.dpc_appointments
+        wk.backlog = practices.backlog()
+        served = practices.week_served_by_age
+        n_served = served.sum()
+        wk.wait_days_mean = float(served @ self._leads / n_served) if n_served else 0.0
+        planned = practices.diary.planned_by_age
+        if self.measuring:
+            self.served_by_age += served
+            self.planned_by_age += planned
+        served.fill(0.0)
+        planned.fill(0.0)                          # the practices add to it in place (and read it each day)
+        arrs.close_week(week)
+        wk.cd_strain = cd.strain
+        wk.practice_lead_pcn_hours = practices.lead_pcn_hours_week
+        wk.cd_in_post = float(cd.in_post)
+        wk.leadership_backlog_hours = work.open_hours()
+        cd_pay = self._cd_pay_week if cd.in_post else 0.0
+        wk.spend = wk.arrs_spend + cd_pay + self._manager_pay_week + wk.locum_sessions * s.costs.locum_session
+        self.week_rows.append(self._week_values(wk) + tuple(arrs.in_post.values()))   # by role, in ARRS_ROLES order
+        wk.reset()
+        if week + 1 == s.run.warmup_weeks:
+            self.start_measuring()
 
     @property
     def weekly(self) -> dict[str, np.ndarray]:
