@@ -205,6 +205,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def descendants_of(pid: int) -> list[int]:
+    """Children, grandchildren...: on Linux the workers are the children of the run's fork server."""
+    found, frontier = [], [pid]
+    while frontier:
+        children = children_of(frontier.pop())
+        found += children
+        frontier += children
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -229,7 +239,7 @@ def start_parallel_run(tmp_path: Path) -> tuple[subprocess.Popen, Path, list[int
     while not finished_cells(out):
         assert proc.poll() is None and time.monotonic() < deadline, "no cell within 60 s"
         time.sleep(0.01)
-    workers = children_of(proc.pid)
+    workers = descendants_of(proc.pid)
     assert len(workers) >= 2, workers
     return proc, out, workers
 

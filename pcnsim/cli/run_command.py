@@ -166,13 +166,25 @@ def _print_levers(result) -> None:
             click.echo("  " + line)
 
 
-def _national(folder, write_csv: bool):
+def _maybe_national(result) -> bool:
+    """Whether a run could be one of ICSs: `pcnsim.report.national_of`'s first conditions (a
+    `points:` sweep of two points or more, or a `points` run without its sweep recorded)."""
+    sweep = result.sweep
+    spec = sweep.get("points") if sweep is not None else None
+    return (isinstance(spec, list) and len(spec) >= 2) or (sweep is None and result.sweep_kind == "points")
+
+
+def _national(folder, write_csv: bool, result=None):
     """For a run whose points are ICSs (scenarios/england.yaml): print the national figures, and
     beside them the published figures the scenario names (`report.published`).
 
     `write_csv` writes national.csv when the report (which writes it too) is skipped. Returns
     the run folder as read and its national figures, for the report to reuse (None, None when
-    they could not be had)."""
+    they could not be had). Without the report, a run that cannot be one of ICSs (`result`, the
+    run as `run` returned it: `_maybe_national`) returns (None, None) at once: the folder is not
+    read back and the report's modules are not loaded for nothing."""
+    if write_csv and result is not None and not _maybe_national(result):
+        return None, None
     try:
         from pcnsim.report import load_run, national_of, national_sentences
         from pcnsim.report.national import comparison_lines, national_comparison, published_figures, save_national
@@ -360,7 +372,7 @@ def _run_cmd(file, replications, seed, jobs, scheduler, out, resume, allow_unver
             click.echo(f"Warm-up (MSER-5 on the replication means of the weekly series): suggest "
                        f"{w['suggested_weeks']} weeks (now {w['current_warmup_weeks']}); by series: "
                        + ", ".join(f"{k} {w['by_series'][k]}" for k in w["key_series"]) + ".")
-    loaded, nat = _national(result.folder, write_csv=no_report)
+    loaded, nat = _national(result.folder, write_csv=no_report, result=result)
     if not no_report:
         try:
             from pcnsim.report import write_report

@@ -3,7 +3,7 @@
 The runner sees one interface, `Executor`: `submit` a cell, iterate the outcomes of the cells
 that `finished`, `cancel` on Ctrl-C (cells not started are dropped, running ones finish and
 are kept), `close` (also as a context manager). Three executors implement it: `InProcess`
-(one cell at a time, here), `LocalPool` (spawned worker processes) and `DaskPool` (a
+(one cell at a time, here), `LocalPool` (local worker processes) and `DaskPool` (a
 dask.distributed scheduler's workers; dask is the optional `cluster` extra).
 
 Failures of the machinery itself end the run within a bounded time with a `ClusterError`
@@ -77,20 +77,34 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _watch_parent(parent: int) -> None:
-    """In a worker process: exit at once when the process that started it is gone (killed -9,
-    say), so that no orphan keeps computing for nobody."""
+def _alive(pid: int) -> bool:
+    """Whether the process `pid` still exists (a signal 0 sent to it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # it exists, and belongs to someone else
+        return True
+    return True
+
+
+def _watch_parent(parent: int, owner: int | None = None) -> None:
+    """In a worker process: exit at once when the process that started it (or, for a worker forked
+    by the fork server, the run's process `owner`) is gone (killed -9, say), so that no orphan keeps
+    computing for nobody."""
     while True:
         time.sleep(POLL_SECONDS)
-        if os.getppid() != parent:
+        if os.getppid() != parent or (owner is not None and not _alive(owner)):
             os._exit(1)
 
 
-def _init_worker(parent: int, death_signal: bool = True) -> None:
+def _init_worker(parent: int, death_signal: bool = True, owner: int | None = None) -> None:
     """Workers leave Ctrl-C and SIGTERM to the parent, which stops the run cleanly; and they die
     with the parent (Linux: the kernel's parent-death signal; elsewhere, and for a shared pool, a
     watcher thread: the kernel's signal follows the parent *thread* that started the worker, and
-    a shared pool outlives that thread, a Streamlit rerun's say)."""
+    a shared pool outlives that thread, a Streamlit rerun's say). A worker forked by the fork
+    server has that server as its parent (which ends when the run's process `owner` does), and
+    watches `owner` too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if death_signal and sys.platform.startswith("linux"):
@@ -100,9 +114,9 @@ def _init_worker(parent: int, death_signal: bool = True) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except Exception:  # noqa: BLE001 - the watcher below still does it
             pass
-    if os.getppid() != parent:  # the parent died while this worker started
+    if os.getppid() != parent or (owner is not None and not _alive(owner)):  # died while this worker started
         os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="pcnsim-parent-watch").start()
+    threading.Thread(target=_watch_parent, args=(parent, owner), daemon=True, name="pcnsim-parent-watch").start()
 
 
 def _unguarded_main_script() -> str | None:
@@ -146,22 +160,67 @@ def chunk_size(pcn_years: float, cells: int, jobs: int) -> int:
     return max(1, min(by_time, by_balance))
 
 
-def _warm_worker(parent: int, preload: bool, death_signal: bool = True) -> None:
+def load_model() -> None:
+    """Import the model, load the compiled day from numba's cache (when the days run compiled) and
+    compute the model fingerprint: what a worker needs before its first cell. Never raises: a
+    cell that needs what failed to load fails with the reason, as it would have without this."""
+    try:
+        from pcnsim.model import simulation  # noqa: F401
+        from pcnsim.model.engine import engine
+
+        if engine() == "compiled":
+            from pcnsim.model import daybook  # noqa: F401
+        from pcnsim.experiment.cells import worker_fingerprint
+
+        worker_fingerprint()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+#: The module the fork server imports before forking any worker (`pcnsim.experiment.preload`).
+PRELOAD_MODULE = "pcnsim.experiment.preload"
+
+
+def _worker_context(preload: bool) -> Any:
+    """The multiprocessing context of local workers: a fork server where the system has one (Linux),
+    else spawn (macOS, Windows: a fresh interpreter each).
+
+    The fork server is one fresh interpreter (no thread, no state of this process is inherited),
+    started here, at once: it imports `PRELOAD_MODULE` (the model and the compiled day, loaded
+    once) while the run plans its cells, then forks each worker from itself with all that loaded,
+    in milliseconds. Spawned workers each import numpy, SimPy, numba and the model and load the
+    day (about 1 s of CPU each). One server serves every pool of this process (the app's too)."""
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    if preload:   # not '__main__': a caller's script is imported by each worker (as by spawn), not by the server
+        modules = getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or []
+        context.set_forkserver_preload([*(m for m in modules if m not in ("__main__", PRELOAD_MODULE)), PRELOAD_MODULE])
+    try:
+        forkserver.ensure_running()   # without waiting: the first worker is forked once the server has loaded
+    except OSError:   # no server to be had (its socket refused, say): workers spawned, as elsewhere
+        return multiprocessing.get_context("spawn")
+    return context
+
+
+def _warm_worker(parent: int | None, preload: bool, death_signal: bool = True,
+                 environ: dict[str, str] | None = None, owner: int | None = None) -> None:
     """A worker's start: `_init_worker`, then (for pcnsim's own model) import the model and load
-    the compiled day from numba's cache, so that a warm pool answers its first cell at full speed."""
-    _init_worker(parent, death_signal)
+    the compiled day from numba's cache, so that a warm pool answers its first cell at full speed.
+
+    `parent` None: the worker was forked by the fork server (its parent) for the run's process
+    `owner`, whose environment `environ` it takes, as a spawned worker would (the server's is that
+    of the moment it started)."""
+    if parent is None:
+        parent = os.getppid()
+        if environ is not None and dict(os.environ) != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+    _init_worker(parent, death_signal, owner)
     if preload:
-        try:
-            from pcnsim.model import simulation  # noqa: F401
-            from pcnsim.model.engine import engine
-
-            if engine() == "compiled":
-                from pcnsim.model import daybook  # noqa: F401
-            from pcnsim.experiment.cells import worker_fingerprint
-
-            worker_fingerprint()
-        except Exception:  # noqa: BLE001 - a cell that needs it fails with the reason, as before
-            pass
+        load_model()
 
 
 def run_cells(payloads: list[Payload]) -> list[CellOutcome]:
@@ -256,12 +315,13 @@ class InProcess(Executor):
 
 
 class LocalPool(Executor):
-    """Local worker processes (spawned: safe with threads, the same on every platform).
+    """Local worker processes (forked by a fork server on Linux, spawned elsewhere: safe with threads).
 
     Cells go to the workers in chunks of `chunk` (`run_cells`), so that a chunk's inter-process
     traffic (its scenarios, once per chunk, and its results) is a small share of its work. The
-    workers start when the pool is made and load the model at once (`_warm_worker`), meanwhile
-    the run plans and writes its folder. `shared=True` makes a pool that outlives a run (`close`
+    model loads as soon as the pool is made, while the run plans and writes its folder: in the
+    fork server, once, the workers forked from it at the first cells (`_worker_context`); or in
+    each spawned worker (`_warm_worker`). `shared=True` makes a pool that outlives a run (`close`
     keeps it; `shutdown` ends it): the app keeps one warm for its session.
     """
 
@@ -279,11 +339,18 @@ class LocalPool(Executor):
         if processes is not None:
             self.pool = processes
             return
-        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=_warm_worker, initargs=(os.getpid(), preload, not shared))
-        # start the workers now (the pool spawns them on its first task): they load the model while
-        # the run plans its cells and writes its folder
-        self.pool.submit(int, 0)
+        context = _worker_context(preload)
+        forked = context.get_start_method() == "forkserver"
+        initargs = ((None, preload, True, dict(os.environ), os.getpid()) if forked
+                    else (os.getpid(), preload, not shared))
+        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_warm_worker,
+                                           initargs=initargs)
+        if not forked:
+            # start the workers now (the pool spawns one a task while none is idle): they load the
+            # model while the run plans its cells and writes its folder. Forked workers start at
+            # the first cells instead, in milliseconds, from the server already loading the model.
+            for _ in range(jobs):
+                self.pool.submit(int, 0)
 
     def view(self) -> LocalPool:
         """A pool for one run on this shared pool's processes, with cells of its own (two runs at
@@ -299,7 +366,12 @@ class LocalPool(Executor):
         """Send the pending cells to the workers, `chunk` at a time."""
         while self.pending:
             chunk, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
-            self.futures[self.pool.submit(run_cells, chunk)] = [(p[0], p[1]) for p in chunk]
+            try:
+                future = self.pool.submit(run_cells, chunk)
+            except (EOFError, ConnectionError):   # the fork server ended (killed) before forking a worker
+                raise ClusterError("the worker processes could not start (their fork server ended); the "
+                                   "finished cells are kept, so the run can be resumed") from None
+            self.futures[future] = [(p[0], p[1]) for p in chunk]
 
     @property
     def in_flight(self) -> int:
