@@ -267,3 +267,34 @@ def test_fewer_gps_give_less_supervision_and_lose_more_arrs_staff():
         diff = [a[key] - b[key] for a, b in zip(runs[3.5], runs[4.5])]
         mean, _, low, high, _ = t_interval(diff, 0.95)
         assert (high < 0) if sign < 0 else (low > 0), (key, mean, low, high)
+
+
+def test_planned_requests_arrive_by_desired_lead_as_the_lead_weeks_say():
+    """A week's planned requests are Poisson by practice, type and day, their desired leads drawn one by one:
+    over many weeks the counts by lead match the expected requests times `planned_lead_weeks` (spread evenly
+    over each week's five open days), and no request wants today or a lead past the last week's."""
+    from pcnsim.model.ics import Ics
+    from pcnsim.model.simulation import CountingEnvironment
+
+    s = scenario(values={"demand.planned_lead_weeks": (0.5, 0.0, 0.3, 0.2)})
+    practices = Ics(CountingEnvironment(), s, 0).pcns[0].practices
+    weeks, H = 400, practices.H
+    by_lead = np.zeros(H)
+    urgent_routine = np.zeros((2,) + practices.lam.shape)
+    expected = np.zeros(2)
+    for w in range(weeks):
+        practices.week_ahead(w)
+        a = practices.week_arrivals
+        by_lead += a[:, 2:].sum(axis=(0, 2, 3))
+        urgent_routine += a[:, :2].sum(axis=0)
+        season = practices.season[w % len(practices.season)] * practices.weekday_profile.sum()
+        expected += season * np.array([practices.lam_split[:2].sum(), practices.lam_split[2].sum()])
+    shares = np.repeat(np.array([0.5, 0.0, 0.3, 0.2]) / 5, 5)
+    want = np.zeros(H)
+    want[1:21] = expected[1] * shares
+    assert by_lead[0] == 0 and by_lead[21:].sum() == 0
+    assert by_lead[6:11].sum() == 0                      # the second week has no weight
+    nz = want > 0
+    z = (by_lead[nz] - want[nz]) / np.sqrt(want[nz])
+    assert np.abs(z).max() < 5, z
+    assert abs(urgent_routine.sum() - expected[0]) < 5 * np.sqrt(expected[0])

@@ -184,8 +184,12 @@ class Practices:
         weeks = np.array(d.planned_lead_weeks, dtype=float)
         by_lead = np.zeros(H)
         by_lead[1:1 + 5 * weeks.size] = np.repeat(weeks / weeks.sum() / 5, 5)
-        self.lam_split = np.concatenate([np.stack([self.lam * urgent[None, :], self.lam * np.maximum(1 - urgent - plan, 0.0)[None, :]]),
-                                         by_lead[:, None, None] * (self.lam * plan[None, :])[None]])  # (2 + H, P, T)
+        self.lam_split = np.stack([self.lam * urgent[None, :], self.lam * np.maximum(1 - urgent - plan, 0.0)[None, :],
+                                   self.lam * plan[None, :]])                      # (3, P, T)
+        # a planned request's desired lead: drawn one by one from `by_lead` (its cumulative shares), which with a
+        # Poisson total gives independent Poisson counts by lead, as thinning would, for far fewer draws
+        self.lead_cdf = np.cumsum(by_lead) / by_lead.sum() if by_lead.sum() > 0 else np.ones(H)
+        self.lead_cdf[np.flatnonzero(by_lead)[-1] if by_lead.any() else 0:] = 1.0   # rounding never passes the last
         # an offer d days ahead is taken with probability accept_p[d]; no draw when tolerance is 0 (`draw`)
         draw = d.tolerance_days > 0
         accept_p = np.exp(-np.arange(H) / d.tolerance_days) if draw else np.ones(H)
@@ -344,15 +348,32 @@ class Practices:
         return out
 
     def week_ahead(self, week: int) -> None:
-        """The week's requests in one draw, (day, urgent/routine, P, T): the same numbers as a draw a day."""
+        """The week's requests, (day, urgent/routine/planned by desired lead, P, T): Poisson counts of urgent,
+        routine and planned requests by day, practice and type in one draw, then each planned request's desired
+        lead (`lead_cdf`) drawn from uniforms of the same stream."""
         w = week % WEEKS_PER_YEAR
         lam = self.lam_weeks.get(w)
         if lam is None:
             season = self.season[w] * self.weekday_profile
             lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
-        self.week_arrivals = self.rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)
-        # routine and planned requests by day (each may need uniforms): summed as one flat axis a day
-        self.routine_by_day = self.week_arrivals[:, 1:].reshape(DAYS_PER_WEEK, -1).sum(axis=1).tolist()
+        rng = self.rng
+        counts = rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)   # (day, 3, P, T)
+        D, _, P, NT = counts.shape
+        cells = P * NT
+        planned = counts[:, 2].ravel()                   # by (day, practice, type)
+        n = int(planned.sum())
+        if n:
+            lead = np.searchsorted(self.lead_cdf, rng.random(n), side="right")
+            cell = np.repeat(np.arange(planned.size), planned)
+            day, pt = np.divmod(cell, cells)
+            arrivals = np.bincount((day * (2 + self.H) + 2 + lead) * cells + pt,
+                                   minlength=D * (2 + self.H) * cells).reshape(D, 2 + self.H, P, NT)
+        else:
+            arrivals = np.zeros((D, 2 + self.H, P, NT), np.int64)
+        arrivals[:, :2] = counts[:, :2]
+        self.week_arrivals = arrivals
+        # routine and planned requests by day (each may need uniforms)
+        self.routine_by_day = counts[:, 1:].reshape(D, -1).sum(axis=1).tolist()
 
     def day(self, week: int, day: int) -> None:
         """18:00 of a weekday: the day's requests arrive; on open days they are served."""
