@@ -55,7 +55,7 @@ class Pcn:
         self.arrs = ArrsWorkforce(env, scenario, week, ics.labour_supply, self.rng("arrs"),
                                   self.rng("arrs_recruitment"))
         self.practices = Practices(scenario, env, week, self.rng("demand"), self.rng("booking"), self.arrs,
-                                   lambda: self.measuring, ics.engine)
+                                   lambda: self.measuring, ics.engine, rng_leads=self.rng("demand/leads"))
         self._leads = np.arange(self.practices.week_served_by_age.size)   # an appointment's lead, in working days
         self.work = work = LeadershipWork(env, scenario, self.arrs, self.rng)
         self.manager = PcnManager(scenario, week, work)

@@ -155,10 +155,14 @@ class Practices:
     """
 
     def __init__(self, scenario: Scenario, env: simpy.Environment, week: Week, rng: np.random.Generator,
-                 rng_booking: np.random.Generator, arrs: ArrsWorkforce, measuring: Callable[[], bool], engine: str):
+                 rng_booking: np.random.Generator, arrs: ArrsWorkforce, measuring: Callable[[], bool], engine: str,
+                 rng_leads: Optional[np.random.Generator] = None):
         s = self.s = scenario
         self.env, self.week, self.arrs, self.measuring, self.engine = env, week, arrs, measuring, engine
         self.rng, self.rng_booking = rng, rng_booking
+        # planned requests' desired leads: a stream of their own, so that the demand stream's draws keep
+        # step between two scenarios whose planned counts differ (common random numbers)
+        self.rng_leads = rng_leads if rng_leads is not None else rng
         d = s.demand
         P, NT, H, R = s.pcn.practices, len(DEMAND_TYPES), d.diary_days, d.patience_days
         self.P, self.H = P, H
@@ -350,7 +354,7 @@ class Practices:
     def week_ahead(self, week: int) -> None:
         """The week's requests, (day, urgent/routine/planned by desired lead, P, T): Poisson counts of urgent,
         routine and planned requests by day, practice and type in one draw, then each planned request's desired
-        lead (`lead_cdf`) drawn from uniforms of the same stream."""
+        lead (`lead_cdf`) drawn from the uniforms of a stream of its own (`rng_leads`)."""
         w = week % WEEKS_PER_YEAR
         lam = self.lam_weeks.get(w)
         if lam is None:
@@ -363,7 +367,7 @@ class Practices:
         planned = counts[:, 2].ravel()                   # by (day, practice, type)
         n = int(planned.sum())
         if n:
-            lead = np.searchsorted(self.lead_cdf, rng.random(n), side="right")
+            lead = np.searchsorted(self.lead_cdf, self.rng_leads.random(n), side="right")
             cell = np.repeat(np.arange(planned.size), planned)
             day, pt = np.divmod(cell, cells)
             arrivals = np.bincount((day * (2 + self.H) + 2 + lead) * cells + pt,
