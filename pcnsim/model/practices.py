@@ -156,13 +156,13 @@ class Practices:
 
     def __init__(self, scenario: Scenario, env: simpy.Environment, week: Week, rng: np.random.Generator,
                  rng_booking: np.random.Generator, arrs: ArrsWorkforce, measuring: Callable[[], bool], engine: str,
-                 rng_leads: Optional[np.random.Generator] = None):
+                 rng_leads: np.random.Generator):
         s = self.s = scenario
         self.env, self.week, self.arrs, self.measuring, self.engine = env, week, arrs, measuring, engine
         self.rng, self.rng_booking = rng, rng_booking
         # planned requests' desired leads: a stream of their own, so that the demand stream's draws keep
         # step between two scenarios whose planned counts differ (common random numbers)
-        self.rng_leads = rng_leads if rng_leads is not None else rng
+        self.rng_leads = rng_leads
         d = s.demand
         P, NT, H, R = s.pcn.practices, len(DEMAND_TYPES), d.diary_days, d.patience_days
         self.P, self.H = P, H
@@ -192,8 +192,8 @@ class Practices:
                                    self.lam * plan[None, :]])                      # (3, P, T)
         # a planned request's desired lead: drawn one by one from `by_lead` (its cumulative shares), which with a
         # Poisson total gives independent Poisson counts by lead, as thinning would, for far fewer draws
-        self.lead_cdf = np.cumsum(by_lead) / by_lead.sum() if by_lead.sum() > 0 else np.ones(H)
-        self.lead_cdf[np.flatnonzero(by_lead)[-1] if by_lead.any() else 0:] = 1.0   # rounding never passes the last
+        self.lead_cdf = np.cumsum(by_lead)            # `by_lead` sums to 1
+        self.lead_cdf[np.flatnonzero(by_lead).max(initial=0):] = 1.0   # rounding never passes the last lead
         # an offer d days ahead is taken with probability accept_p[d]; no draw when tolerance is 0 (`draw`)
         draw = d.tolerance_days > 0
         accept_p = np.exp(-np.arange(H) / d.tolerance_days) if draw else np.ones(H)
@@ -360,8 +360,7 @@ class Practices:
         if lam is None:
             season = self.season[w] * self.weekday_profile
             lam = self.lam_weeks[w] = self.lam_split[None] * season[:, None, None, None]
-        rng = self.rng
-        counts = rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)   # (day, 3, P, T)
+        counts = self.rng.poisson(lam if self.demand_factor == 1.0 else lam * self.demand_factor)   # (day, 3, P, T)
         D, _, P, NT = counts.shape
         cells = P * NT
         planned = counts[:, 2].ravel()                   # by (day, practice, type)
