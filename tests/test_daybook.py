@@ -345,3 +345,25 @@ def test_the_compiled_day_is_found_in_numba_s_cache(monkeypatch, tmp_path):
     assert daybook.serve.signatures and _day_compiled()
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     assert not _day_compiled()
+
+
+@pytest.mark.parametrize("linalg_first", [False, True])
+def test_loading_the_day_leaves_scipy_linalg_alone(linalg_first):
+    """Loading the compiled day does not import scipy.linalg (numba's BLAS check, 0.1 s of a run's start),
+    scipy.linalg still imports and works afterwards, and the day's numbers are the same either way (a fresh
+    interpreter with scipy.linalg loaded first, where numba's check finds BLAS)."""
+    code = ("import json, sys\n" + ("import scipy.linalg\n" if linalg_first else "") +
+            "import pcnsim.model.daybook\nloaded = 'scipy.linalg' in sys.modules\n"
+            "from scipy import linalg\nsolved = float(linalg.solve([[2.0]], [4.0])[0])\n"
+            "from pcnsim.model import simulate\nfrom pcnsim.scenario import load_scenario\n"
+            "r = simulate(load_scenario('baseline', {'run.horizon_weeks': 6, 'run.warmup_weeks': 1}), 0)\n"
+            "print(json.dumps({'loaded': loaded, 'solved': solved, 'metrics': r.metrics}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "PCNSIM_ENGINE": "compiled"})
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["loaded"] is linalg_first and got["solved"] == 2.0
+    from pcnsim.scenario import load_scenario
+    here = simulate(load_scenario("baseline", {"run.horizon_weeks": 6, "run.warmup_weeks": 1}), 0).metrics
+    assert got["metrics"].keys() == here.keys()
+    assert all((math.isnan(a) and math.isnan(got["metrics"][k])) or a == got["metrics"][k] for k, a in here.items())

@@ -18,11 +18,13 @@ that keys the cache. A change to either compiles the day again.
 """
 from __future__ import annotations
 
+import sys
 from collections import namedtuple
 from typing import Callable
 
 import numpy as np
 from numba import from_dtype, njit, typeof, types
+from numba.core.registry import cpu_target
 
 from pcnsim.model.booking import Diary
 from pcnsim.model.tallies import BY_TYPE, WEEK_COUNTS
@@ -64,6 +66,18 @@ def bundles(diary: Diary) -> tuple[Rules, Books]:
     """A diary's rules and arrays as the kernel takes them (views: the kernel writes the diary)."""
     return (Rules(*(getattr(diary, name) for name in _RULES)), Books(*(getattr(diary, name) for name in _BOOKS)))
 
+
+# numba's CPU target, which loading `serve` from the cache needs, imports every numba implementation, and one of them
+# checks for BLAS by importing scipy.linalg: about 0.1 s of every run's start, for `np.dot` and `np.linalg` in
+# compiled code, which nothing here uses. With scipy.linalg hidden numba records that BLAS is missing.
+if "scipy.linalg" in sys.modules:
+    cpu_target.target_context.refresh()
+else:
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]   # `import scipy.linalg` raises ImportError
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        del sys.modules["scipy.linalg"]          # it imports normally afterwards
 
 # the helpers compile into `serve` (and into its cache entry) for the types it calls them with
 _jit = dict(nogil=True)
