@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pcnsim import model
 from pcnsim.config import ARRS_ROLES, DEMAND_TYPES, GPAD_BINS
@@ -267,6 +269,30 @@ def test_fewer_gps_give_less_supervision_and_lose_more_arrs_staff():
         diff = [a[key] - b[key] for a, b in zip(runs[3.5], runs[4.5])]
         mean, _, low, high, _ = t_interval(diff, 0.95)
         assert (high < 0) if sign < 0 else (low > 0), (key, mean, low, high)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weights=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=10).filter(lambda w: sum(w) > 0),
+       seed=st.integers(0, 2**32 - 1))
+def test_the_lead_table_gives_the_binary_search_s_leads(weights, seed):
+    """`lead_table`'s lookup (with its fallback) is `searchsorted(cdf, u, side="right")` for every u: random
+    uniforms, every bucket's edges and the cumulative shares themselves, on random lead weights."""
+    from pcnsim.model.practices import LEAD_BUCKETS, lead_table
+
+    by_lead = np.zeros(51)
+    w = np.array(weights)
+    by_lead[1:1 + 5 * w.size] = np.repeat(w / w.sum() / 5, 5)
+    cdf = np.cumsum(by_lead)
+    cdf[np.flatnonzero(by_lead).max(initial=0):] = 1.0
+    table = lead_table(cdf.tobytes())
+    edges = np.arange(LEAD_BUCKETS) / LEAD_BUCKETS
+    u = np.concatenate([np.random.default_rng(seed).random(20_000), edges, np.nextafter(edges[1:], 0.0),
+                        cdf[cdf < 1.0], np.nextafter(cdf[cdf < 1.0], 0.0)])
+    lead = table[(u * LEAD_BUCKETS).astype(np.intp)]
+    odd = lead < 0
+    lead[odd] = cdf.searchsorted(u[odd], side="right")
+    assert np.array_equal(lead, cdf.searchsorted(u, side="right"))
+    assert odd.mean() < 0.05                # the table answers almost every draw
 
 
 def test_planned_requests_arrive_by_desired_lead_as_the_lead_weeks_say():
