@@ -226,6 +226,42 @@ def test_the_default_jobs_uses_workers_only_when_they_pay():
     assert chunk_size(640, 320, 2) > 1        # small cells go in chunks
 
 
+@pytest.mark.unit
+def test_chunks_shrink_as_the_run_ends():
+    """Guided chunks: a pool told how many cells are coming sends `chunk` at a time, then fewer, at most a
+    quarter (two workers) of those still to come, down to single cells at the end; every cell once, in order."""
+    import concurrent.futures as cf
+
+    from pcnsim.experiment.executors import LocalPool
+
+    class Recorder:
+        def __init__(self):
+            self.chunks = []
+
+        def submit(self, fn, chunk):
+            self.chunks.append([p[1] for p in chunk])
+            return cf.Future()
+
+    rec = Recorder()
+    pool = LocalPool(2, chunk=12, processes=rec)
+    pool.expect(320)
+    for i in range(320):
+        pool.submit((0, i, None, None))
+    pool._dispatch()
+    sizes = [len(c) for c in rec.chunks]
+    assert [i for c in rec.chunks for i in c] == list(range(320))
+    assert max(sizes) == 12 and sizes == sorted(sizes, reverse=True) and sizes[-3:] == [1, 1, 1]
+    left = 320
+    for n in sizes:
+        assert n <= max(1, -(-left // 4))
+        left -= n
+    plain = LocalPool(2, chunk=12, processes=Recorder())   # not told: equal chunks, the rest in one
+    for i in range(30):
+        plain.submit((0, i, None, None))
+    plain._dispatch()
+    assert [len(c) for c in plain.pool.chunks] == [12, 12, 6]
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_dask_cluster_gives_identical_files(reference, tmp_path):

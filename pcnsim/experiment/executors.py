@@ -249,6 +249,9 @@ class Executor(ABC):
     def submit(self, payload: Payload) -> None:
         """Start (or queue) one cell."""
 
+    def expect(self, cells: int) -> None:
+        """The run is about to submit `cells` cells (an executor may size its chunks by it)."""
+
     @property
     @abstractmethod
     def in_flight(self) -> int:
@@ -332,6 +335,7 @@ class LocalPool(Executor):
         self.jobs = jobs
         self.chunk = max(1, int(chunk))
         self.slots = 2 * jobs * self.chunk
+        self.to_come: int | None = None      # cells the run has still to submit (`expect`), if it said
         self.shared = shared or processes is not None
         self.finished_any = False
         self.pending: list[Payload] = []
@@ -357,15 +361,30 @@ class LocalPool(Executor):
         once, from two app sessions, never see each other's cells); closing it keeps the processes."""
         return LocalPool(self.jobs, processes=self.pool)
 
+    def expect(self, cells: int) -> None:
+        self.to_come = len(self.pending) + max(0, int(cells))
+
+    def _next_size(self) -> int:
+        """The next chunk's cells: `chunk`, fewer as the run's end nears (guided self-scheduling), at most
+        a `2 * jobs`-th of the cells still to come, so that the workers' last chunks end close together
+        (with equal chunks one worker could idle for most of a chunk at the end)."""
+        if self.to_come is None:
+            return self.chunk
+        return max(1, min(self.chunk, -(-self.to_come // (2 * self.jobs))))
+
     def submit(self, payload: Payload) -> None:
         self.pending.append(payload)
-        if len(self.pending) >= self.chunk:
-            self._dispatch()
+        self._dispatch(whole=True)
 
-    def _dispatch(self) -> None:
-        """Send the pending cells to the workers, `chunk` at a time."""
+    def _dispatch(self, whole: bool = False) -> None:
+        """Send the pending cells to the workers in chunks (`_next_size`); `whole`: only whole chunks."""
         while self.pending:
-            chunk, self.pending = self.pending[:self.chunk], self.pending[self.chunk:]
+            size = self._next_size()
+            if whole and len(self.pending) < size:
+                return
+            chunk, self.pending = self.pending[:size], self.pending[size:]
+            if self.to_come is not None:
+                self.to_come = max(0, self.to_come - len(chunk))
             try:
                 future = self.pool.submit(run_cells, chunk)
             except (EOFError, ConnectionError):   # the fork server ended (killed) before forking a worker
