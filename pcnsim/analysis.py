@@ -18,7 +18,8 @@ displayed interval), so that every layer above the model can use them.
   differences.csv has them.
 - `halfwidth`, `relative_halfwidth` and `replications_needed` support the "replicate
   until the confidence interval is narrow enough" rule.
-- `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5).
+- `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5); `mser5_rows`
+  does many series of one length at once.
 - `sobol_indices` and `sensitivity` compute first-order and total Sobol indices with
   SALib from a Saltelli design. With a stochastic model the indices are computed on the
   mean over replications at each design point, so they describe the *expected* response;
@@ -225,13 +226,13 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
         sums = grouped.sum().reset_index(drop=True).to_numpy(dtype=float)
         metric, n = out["metric"].to_numpy(), out["n"].to_numpy()
         first = out[by[0]].to_numpy() if by else [None] * len(out)
-        for i in range(len(out)):
-            if metric[i] not in rare:
-                continue
+        low, high = out["ci_low"].to_numpy(dtype=float, copy=True), out["ci_high"].to_numpy(dtype=float, copy=True)
+        for i in np.flatnonzero([m in rare for m in metric]):
             e = exposure.get(first[i]) if isinstance(exposure, Mapping) else exposure
             if e is None or not e > 0:
                 continue
-            out.loc[i, ["ci_low", "ci_high"]] = poisson_interval(sums[i] * e, n[i] * e, confidence)
+            low[i], high[i] = poisson_interval(sums[i] * e, n[i] * e, confidence)
+        out["ci_low"], out["ci_high"] = low, high
     if spread:
         for col, level in zip(SPREAD_COLUMNS, SPREAD_QUANTILES):   # in the groups' order, as `out`
             out[col] = grouped.quantile(level).to_numpy(dtype=float)
@@ -381,6 +382,28 @@ def mser5(series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: fl
     stat = ss / (m * m)
     d = int(np.argmin(stat[: dmax + 1]))
     return batch * d
+
+
+def mser5_rows(series: np.ndarray, batch: int = 5, max_fraction: float = 0.5) -> np.ndarray:
+    """`mser5` of each row of a 2-d array at once (the same truncation points, row by row)."""
+    x = np.asarray(series, dtype=float)
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    gaps = np.isnan(x).any(axis=1)
+    for i in np.flatnonzero(gaps):   # a row with gaps is shorter once they are dropped
+        out[i] = mser5(x[i], batch, max_fraction)
+    b = x.shape[1] // batch
+    if b < 2 or gaps.all():
+        return out
+    z = x[~gaps, : b * batch].reshape(-1, b, batch).mean(axis=2)
+    dmax = max(0, min(b - 2, int(b * max_fraction)))
+    rev = z[:, ::-1]
+    s1 = np.cumsum(rev, axis=1)[:, ::-1]
+    s2 = np.cumsum(rev * rev, axis=1)[:, ::-1]
+    m = np.arange(b, 0, -1, dtype=float)
+    ss = np.maximum(s2 - s1 * s1 / m, 0.0)
+    stat = ss / (m * m)
+    out[~gaps] = batch * np.argmin(stat[:, : dmax + 1], axis=1)
+    return out
 
 
 def suggest_warmup(series: Mapping[Any, Sequence[float] | np.ndarray], batch: int = 5) -> dict[Any, int]:
