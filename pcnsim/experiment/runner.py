@@ -27,9 +27,9 @@ from pcnsim.config import Scenario
 from pcnsim.errors import ClusterError, ModelMismatchError, PcnsimError, RunFolderError, ScenarioError
 from pcnsim.experiment.cells import (FOREIGN_SCENARIO, CellOutcome, cell_name, cell_problem, read_cell_metrics,
                                      write_cell)
-from pcnsim.experiment.combine import combine
+from pcnsim.experiment.combine import combine, load_ahead
 from pcnsim.experiment.designs import plan_points
-from pcnsim.experiment.executors import Executor, make_executor
+from pcnsim.experiment.executors import Executor, InProcess, make_executor
 from pcnsim.experiment.folder import (FolderLock, RunData, WriteFailed, check_out, claim_folder, local_path,
                                       lock_folder, make_dir, new_folder, write_text_atomic)
 from pcnsim.experiment.manifest import (base_manifest, check_same_code, check_same_scenario, model_fingerprint, now,
@@ -335,6 +335,8 @@ def run(scenario: Scenario | str | Path, *, replications: int | None = None, see
             executor = make_executor(jobs, scheduler, len(points) * first_reps, cluster_timeout,
                                      pcn_years=first_reps * sum(_pcn_years(s) for s in scenarios),
                                      preload=simulate is None)
+        if executor.kind != InProcess.kind:   # this process mostly waits for the workers
+            load_ahead()
         folder: Path | None = None
         state: _Run | None = None
         created = False     # this session made the folder (removed again if it keeps nothing)
