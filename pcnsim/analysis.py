@@ -5,7 +5,7 @@ any other pcnsim module but the metric catalogue (`pcnsim.metrics`, for the boun
 displayed interval), so that every layer above the model can use them.
 
 - `t_interval`, `paired_interval`, `welch_interval` and `bounded_interval` are THE
-  intervals of pcnsim: of a mean, of a difference of paired or independent samples, and
+  intervals of pcnsim (`bounded_intervals`: many rows at once): of a mean, of a difference of paired or independent samples, and
   cut for display at the bounds a metric cannot cross (`finite` says whether a value is a
   number at all).
 - `summarise` turns long-form results (one row per point, replication and metric) into
@@ -131,6 +131,22 @@ def bounded_interval(mean: float, low: float, high: float, share: bool = False, 
     if ceiling is not None and math.isfinite(mean) and mean <= ceiling and math.isfinite(high):
         high = min(high, ceiling)
     return low, high
+
+
+def bounded_intervals(mean: np.ndarray, low: np.ndarray, high: np.ndarray,
+                      metric: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`bounded_interval` of many rows at once (the same numbers): row i is `metric[i]`'s
+    interval; a row with a value that is not finite keeps its interval."""
+    names, codes = np.unique(np.asarray(metric, dtype=object).astype(str), return_inverse=True)
+    bounds = [metric_bounds(str(m)) for m in names]
+    floor = np.array([np.nan if lo is None else lo for lo, _ in bounds], dtype=float)[codes]
+    ceiling = np.array([np.nan if hi is None else hi for _, hi in bounds], dtype=float)[codes]
+    mean, low, high = (np.asarray(x, dtype=float) for x in (mean, low, high))
+    finite = np.isfinite(mean) & np.isfinite(low) & np.isfinite(high)
+    with np.errstate(invalid="ignore"):   # a bound applies when the mean is on its side of it
+        raised = finite & (mean >= floor) & (floor > low)
+        lowered = finite & (mean <= ceiling) & (ceiling < high)
+    return np.where(raised, floor, low), np.where(lowered, ceiling, high)
 
 
 def halfwidth(values: Iterable[float], confidence: float = CONFIDENCE) -> float:
@@ -293,7 +309,8 @@ def point_differences(results: pd.DataFrame | None, reference: int, *, summary: 
             long["method"] = PAIRED_METHOD
             long["_order"] = long["metric"].map({m: i for i, m in enumerate(order)})
             frames.append(long)
-        stats = r.groupby(["point", "metric"])["value"].agg(["mean", "std", "count"])
+        # each point's mean, std and count: for Welch's intervals, needed only for unpaired points
+        stats = r.groupby(["point", "metric"])["value"].agg(["mean", "std", "count"]) if unpaired else None
     elif summary is not None and len(summary):
         order = list(pd.unique(summary["metric"]))
         stats = summary.groupby(["point", "metric"]).agg(mean=("mean", "first"), std=("std", "first"),
@@ -302,7 +319,7 @@ def point_differences(results: pd.DataFrame | None, reference: int, *, summary: 
     else:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     welch = []
-    points = sorted({int(p) for p in stats.index.get_level_values("point")})
+    points = sorted({int(p) for p in stats.index.get_level_values("point")}) if stats is not None else []
     if reference in points:
         ref = stats.loc[reference]
         for p in points:

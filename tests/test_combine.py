@@ -182,7 +182,7 @@ def test_weekly_file_writes_the_rows_in_order_in_row_groups(tmp_path, monkeypatc
     table = pq.read_table(path)
     assert table.column("replication").to_pylist() == [rep for rep in range(9) for _ in range(100)]
     assert table.column("value").to_pylist() == [v for r in rows for v in r.column("value").to_pylist()]
-    assert pq.ParquetFile(path).num_row_groups == 6   # 300 rows a hand-over: groups of 250 and 50
+    assert [pq.ParquetFile(path).metadata.row_group(i).num_rows for i in range(3)] == [300, 300, 300]
     assert not [t for t in threading.enumerate() if t.name.startswith("pcnsim-weekly")]
 
 
@@ -203,21 +203,22 @@ def test_a_full_disk_while_the_thread_writes_is_a_write_failed_and_leaves_no_fil
 
 
 def test_a_signal_while_the_thread_writes_waits_for_the_write_then_leaves_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(cb, "_WEEKLY_ROWS_PER_GROUP", 250)
     real = pq.ParquetWriter.write_table
     writes: list[str] = []
-    rows = _weekly_rows(tmp_path, 1)[0]
+    rows = _weekly_rows(tmp_path, 3)
 
     def slow(self, table, row_group_size=None):
         time.sleep(0.2)
         real(self, table, row_group_size=row_group_size)
-        writes.append("done")
+        writes.append(threading.current_thread().name.split("_")[0])
 
     monkeypatch.setattr(pq.ParquetWriter, "write_table", slow)
     path = tmp_path / "weekly.parquet"
     with pytest.raises(KeyboardInterrupt):
         with atomic(path) as tmp, cb._WeeklyFile(tmp, schemas()[1]) as weekly:
-            weekly.add(0, 0, rows)
-            weekly.flush(last=True)
+            for rep, r in enumerate(rows):   # the third cell's rows make a row group: to the thread
+                weekly.add(0, rep, r)
             raise KeyboardInterrupt   # Ctrl-C while the row group is being written
-    assert writes == ["done"]          # the write ended before the file was closed and removed
+    assert writes == ["pcnsim-weekly"]   # the write ended before the file was closed and removed
     assert [p.name for p in tmp_path.iterdir() if "weekly" in p.name] == []

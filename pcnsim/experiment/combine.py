@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 #: Weekly series whose MSER-5 truncation points make the suggested warm-up (when present):
 #: the model's state variables, which carry the initial transient.
 WARMUP_SERIES = ("backlog", "wait_days_mean", "arrs_in_post", "cd_strain", "leadership_backlog_hours")
-_WEEKLY_ROWS_PER_GROUP = 1_000_000
+#: weekly.parquet's rows a row group, about: few enough to hold two groups' rows at once, enough for
+#: zstd to compress well; a reader of one point's series skips the other groups (their statistics).
+_WEEKLY_ROWS_PER_GROUP = 250_000
 
 
 def combine(folder: Path, is_done: Callable[[int, int], bool], failed_cells: Sequence[dict[str, Any]],
@@ -174,10 +176,11 @@ def _check_scenario(cells_dir: Path, point: int, rep: int, info: dict[str, Any],
 
 
 class _WeeklyFile:
-    """weekly.parquet's rows in (point, replication) order, written in row groups of
-    `_WEEKLY_ROWS_PER_GROUP` by a thread of its own: pyarrow encodes and compresses without
-    Python's lock, so a row group is written while the next cells are read. At most the row
-    group being written and the one being gathered are held (memory stays flat)."""
+    """weekly.parquet's rows in (point, replication) order, a row group every
+    `_WEEKLY_ROWS_PER_GROUP` rows or so (the cells' rows gathered until there are as many),
+    written by a thread of its own: pyarrow encodes and compresses without Python's lock, so a
+    row group is written while the next cells are read. At most the row group being written
+    and the one being gathered are held (memory stays flat)."""
 
     def __init__(self, path: Path, schema: Any) -> None:
         import pyarrow.parquet as pq
@@ -206,18 +209,22 @@ class _WeeklyFile:
             self.flush()
 
     def flush(self, last: bool = False) -> None:
-        """Hand the rows gathered so far to the writing thread: once it has written the row
-        group before (memory stays flat), or at once for the `last` rows (none follow them)."""
+        """Write the rows gathered so far as a row group, in the writing thread once it has
+        written the group before (memory stays flat); the `last` rows (none follow them) at
+        once: here when nothing is being written (handing them over, the threads taking turns
+        at Python's lock, would cost more than it saves), else after the group being written."""
         import pyarrow as pa
 
         if not self._pending:
             return
         table = pa.concat_tables(self._pending)
         self._pending, self._rows = [], 0
+        if last and not self._writing:
+            self._writer.write_table(table, row_group_size=table.num_rows)
+            return
         if not last:
             self._wait()
-        self._writing.append(self._thread.submit(self._writer.write_table, table,
-                                                 row_group_size=_WEEKLY_ROWS_PER_GROUP))
+        self._writing.append(self._thread.submit(self._writer.write_table, table, row_group_size=table.num_rows))
 
     def _wait(self) -> None:
         """Wait for the row groups handed over; a writing error (a full disk) is raised here."""
@@ -353,29 +360,21 @@ def summary_file(summary: "pd.DataFrame") -> "pd.DataFrame":
     zero) and `ci_cut` (True where a bound cut the t-interval, which `ci_low` and `ci_high` keep)."""
     import pandas as pd
 
+    from pcnsim.analysis import bounded_intervals
+
     out = summary.copy()
     if out.empty or "metric" not in out:
         return out
-    # each metric's label, unit, kind and bounds looked up once, then spread over its rows
-    codes, names = pd.factorize(out["metric"], use_na_sentinel=False)
+    codes, names = pd.factorize(out["metric"], use_na_sentinel=False)   # each metric looked up once
     meta = metric_metadata(names)
     at = list(out.columns).index("metric") + 1
     for i, col in enumerate(("label", "unit", "kind")):
         out.insert(at + i, col, np.asarray([meta[str(m)][col] for m in names], dtype=object)[codes].tolist())
-    bounds = [metrics.bounds(str(m)) for m in names]
-    floor = np.array([np.nan if lo is None else lo for lo, _ in bounds], dtype=float)[codes]
-    ceiling = np.array([np.nan if hi is None else hi for _, hi in bounds], dtype=float)[codes]
-    mean, low, high = (out[c].to_numpy(dtype=float) for c in ("mean", "ci_low", "ci_high"))
-    finite = np.isfinite(mean) & np.isfinite(low) & np.isfinite(high)
-    with np.errstate(invalid="ignore"):
-        # as `bounded_interval` row by row: a bound applies when the mean is on its side of it
-        raise_low = finite & (mean >= floor) & (floor > low)
-        cut_high = finite & (mean <= ceiling) & (ceiling < high)
-    cut_low = np.where(raise_low, floor, low)
-    cut_high_ = np.where(cut_high, ceiling, high)
-    out["ci_low_bounded"] = cut_low
-    out["ci_high_bounded"] = cut_high_
-    out["ci_cut"] = ((cut_low != low) | (cut_high_ != high)) & np.isfinite(low) & np.isfinite(high)
+    low, high = out["ci_low"].to_numpy(dtype=float), out["ci_high"].to_numpy(dtype=float)
+    cut_low, cut_high = bounded_intervals(out["mean"].to_numpy(dtype=float), low, high,
+                                          out["metric"].to_numpy(dtype=object))
+    out["ci_low_bounded"], out["ci_high_bounded"] = cut_low, cut_high
+    out["ci_cut"] = ((cut_low != low) | (cut_high != high)) & np.isfinite(low) & np.isfinite(high)
     return out
 
 
