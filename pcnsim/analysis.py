@@ -5,7 +5,7 @@ any other pcnsim module but the metric catalogue (`pcnsim.metrics`, for the boun
 displayed interval), so that every layer above the model can use them.
 
 - `t_interval`, `paired_interval`, `welch_interval` and `bounded_interval` are THE
-  intervals of pcnsim: of a mean, of a difference of paired or independent samples, and
+  intervals of pcnsim (`bounded_intervals`: many rows at once): of a mean, of a difference of paired or independent samples, and
   cut for display at the bounds a metric cannot cross (`finite` says whether a value is a
   number at all).
 - `summarise` turns long-form results (one row per point, replication and metric) into
@@ -18,7 +18,8 @@ displayed interval), so that every layer above the model can use them.
   differences.csv has them.
 - `halfwidth`, `relative_halfwidth` and `replications_needed` support the "replicate
   until the confidence interval is narrow enough" rule.
-- `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5).
+- `mser5` and `suggest_warmup` suggest a warm-up from weekly series (MSER-5); `mser5_rows`
+  does many series of one length at once.
 - `sobol_indices` and `sensitivity` compute first-order and total Sobol indices with
   SALib from a Saltelli design. With a stochastic model the indices are computed on the
   mean over replications at each design point, so they describe the *expected* response;
@@ -132,6 +133,22 @@ def bounded_interval(mean: float, low: float, high: float, share: bool = False, 
     return low, high
 
 
+def bounded_intervals(mean: np.ndarray, low: np.ndarray, high: np.ndarray,
+                      metric: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`bounded_interval` of many rows at once (the same numbers): row i is `metric[i]`'s
+    interval; a row with a value that is not finite keeps its interval."""
+    names, codes = np.unique(np.asarray(metric, dtype=object).astype(str), return_inverse=True)
+    bounds = [metric_bounds(str(m)) for m in names]
+    floor = np.array([np.nan if lo is None else lo for lo, _ in bounds], dtype=float)[codes]
+    ceiling = np.array([np.nan if hi is None else hi for _, hi in bounds], dtype=float)[codes]
+    mean, low, high = (np.asarray(x, dtype=float) for x in (mean, low, high))
+    finite = np.isfinite(mean) & np.isfinite(low) & np.isfinite(high)
+    with np.errstate(invalid="ignore"):   # a bound applies when the mean is on its side of it
+        raised = finite & (mean >= floor) & (floor > low)
+        lowered = finite & (mean <= ceiling) & (ceiling < high)
+    return np.where(raised, floor, low), np.where(lowered, ceiling, high)
+
+
 def halfwidth(values: Iterable[float], confidence: float = CONFIDENCE) -> float:
     """Half-width of the t-interval of the mean (NaN with fewer than two values)."""
     mean, _, low, high, _ = t_interval(values, confidence)
@@ -225,13 +242,13 @@ def summarise(results: pd.DataFrame, by: Sequence[str] | None = None,
         sums = grouped.sum().reset_index(drop=True).to_numpy(dtype=float)
         metric, n = out["metric"].to_numpy(), out["n"].to_numpy()
         first = out[by[0]].to_numpy() if by else [None] * len(out)
-        for i in range(len(out)):
-            if metric[i] not in rare:
-                continue
+        low, high = out["ci_low"].to_numpy(dtype=float, copy=True), out["ci_high"].to_numpy(dtype=float, copy=True)
+        for i in np.flatnonzero([m in rare for m in metric]):
             e = exposure.get(first[i]) if isinstance(exposure, Mapping) else exposure
             if e is None or not e > 0:
                 continue
-            out.loc[i, ["ci_low", "ci_high"]] = poisson_interval(sums[i] * e, n[i] * e, confidence)
+            low[i], high[i] = poisson_interval(sums[i] * e, n[i] * e, confidence)
+        out["ci_low"], out["ci_high"] = low, high
     if spread:
         for col, level in zip(SPREAD_COLUMNS, SPREAD_QUANTILES):   # in the groups' order, as `out`
             out[col] = grouped.quantile(level).to_numpy(dtype=float)
@@ -292,7 +309,8 @@ def point_differences(results: pd.DataFrame | None, reference: int, *, summary: 
             long["method"] = PAIRED_METHOD
             long["_order"] = long["metric"].map({m: i for i, m in enumerate(order)})
             frames.append(long)
-        stats = r.groupby(["point", "metric"])["value"].agg(["mean", "std", "count"])
+        # each point's mean, std and count: for Welch's intervals, needed only for unpaired points
+        stats = r.groupby(["point", "metric"])["value"].agg(["mean", "std", "count"]) if unpaired else None
     elif summary is not None and len(summary):
         order = list(pd.unique(summary["metric"]))
         stats = summary.groupby(["point", "metric"]).agg(mean=("mean", "first"), std=("std", "first"),
@@ -301,7 +319,7 @@ def point_differences(results: pd.DataFrame | None, reference: int, *, summary: 
     else:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     welch = []
-    points = sorted({int(p) for p in stats.index.get_level_values("point")})
+    points = sorted({int(p) for p in stats.index.get_level_values("point")}) if stats is not None else []
     if reference in points:
         ref = stats.loc[reference]
         for p in points:
@@ -381,6 +399,28 @@ def mser5(series: Sequence[float] | np.ndarray, batch: int = 5, max_fraction: fl
     stat = ss / (m * m)
     d = int(np.argmin(stat[: dmax + 1]))
     return batch * d
+
+
+def mser5_rows(series: np.ndarray, batch: int = 5, max_fraction: float = 0.5) -> np.ndarray:
+    """`mser5` of each row of a 2-d array at once (the same truncation points, row by row)."""
+    x = np.asarray(series, dtype=float)
+    out = np.zeros(x.shape[0], dtype=np.int64)
+    gaps = np.isnan(x).any(axis=1)
+    for i in np.flatnonzero(gaps):   # a row with gaps is shorter once they are dropped
+        out[i] = mser5(x[i], batch, max_fraction)
+    b = x.shape[1] // batch
+    if b < 2 or gaps.all():
+        return out
+    z = x[~gaps, : b * batch].reshape(-1, b, batch).mean(axis=2)
+    dmax = max(0, min(b - 2, int(b * max_fraction)))
+    rev = z[:, ::-1]
+    s1 = np.cumsum(rev, axis=1)[:, ::-1]
+    s2 = np.cumsum(rev * rev, axis=1)[:, ::-1]
+    m = np.arange(b, 0, -1, dtype=float)
+    ss = np.maximum(s2 - s1 * s1 / m, 0.0)
+    stat = ss / (m * m)
+    out[~gaps] = batch * np.argmin(stat[:, : dmax + 1], axis=1)
+    return out
 
 
 def suggest_warmup(series: Mapping[Any, Sequence[float] | np.ndarray], batch: int = 5) -> dict[Any, int]:

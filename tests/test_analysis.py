@@ -108,6 +108,22 @@ def test_mser5_finds_an_initial_transient():
     assert analysis.suggest_warmup({"x": series})["x"] == cut
 
 
+@pytest.mark.parametrize("weeks", [0, 4, 9, 10, 11, 104, 157])
+def test_mser5_rows_is_mser5_row_by_row(weeks):
+    """The block form `combine` uses: the same truncation as `mser5` of each row, gaps and ties included."""
+    rng = np.random.default_rng(weeks)
+    t = np.arange(weeks)
+    rows = [100 + 50 * np.exp(-t / 8.0) + rng.normal(0, 1, weeks), rng.normal(0, 1, weeks), np.zeros(weeks),
+            np.full(weeks, 3.25), np.round(rng.normal(0, 1, weeks)), -np.exp(-t / 3.0), 1e12 + rng.normal(0, 1, weeks)]
+    gappy = rng.normal(0, 1, weeks)
+    gappy[::7] = np.nan
+    rows += [gappy, np.full(weeks, np.nan)]
+    block = np.array(rows).reshape(len(rows), weeks)
+    assert analysis.mser5_rows(block).tolist() == [analysis.mser5(r) for r in block]
+    assert analysis.mser5_rows(block, batch=3, max_fraction=0.3).tolist() == \
+        [analysis.mser5(r, batch=3, max_fraction=0.3) for r in block]
+
+
 def test_sobol_indices_recover_ishigami():
     from SALib.sample import sobol as salib_sobol
 

@@ -125,8 +125,10 @@ def read_cell(path: Path) -> tuple[Any, dict[str, Any]]:
     """A cell file's table and its record (point, replication, events, pcns, seconds)."""
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as cell:   # as pq.read_table, without its dataset machinery: a third faster
-        table = cell.read(use_threads=False)   # a small file: arrow's thread pool costs more than it saves (half)
+    # as pq.read_table, without its dataset machinery (a third faster); a small file: arrow's thread
+    # pool (use_threads, pre_buffer's reads ahead) costs more than it saves (half, and a third)
+    with pq.ParquetFile(path, pre_buffer=False) as cell:
+        table = cell.read(use_threads=False)
     info = json.loads((table.schema.metadata or {}).get(b"pcnsim.cell", b"{}"))
     return table, info
 

@@ -18,9 +18,12 @@ import itertools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+import numpy as np
 
 from pcnsim import metrics
 from pcnsim.config import SWEEP_KINDS
@@ -97,8 +100,66 @@ def write_frame_atomic(path: Path, frame: pd.DataFrame, metadata: Optional[dict[
                                                        **{k.encode(): json.dumps(v, default=str).encode()
                                                           for k, v in metadata.items()}})
             pq.write_table(table, tmp, compression="zstd")
-        else:
+        elif not _write_csv(frame, tmp):
             frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+#: Characters that make Python's csv writer (pandas' `to_csv`) quote a field: the delimiter and the
+#: quote character, which `_write_csv` quotes as it does, and line ends, which it leaves to pandas.
+_CSV_QUOTED = re.compile('[,"]')
+_CSV_LINE_END = re.compile("[\r\n]")
+_CSV_CHUNK_CELLS = 200_000
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> bool:
+    """Write `frame` as `frame.to_csv(path, index=False, lineterminator="\\n")` does, byte for
+    byte, in about half its time; False (nothing written) unless every column is int64, float64,
+    bool or text and no column name or text holds a line end or a name needs quotes.
+
+    Each column becomes text as pandas makes it for a CSV file: floats by numpy's `astype(str)`,
+    NaN and missing text empty, integers and booleans as `str` writes them, and a text with a
+    comma or a quote quoted as the csv module quotes it (within quotes, a quote doubled)."""
+    import pandas as pd
+
+    names = list(frame.columns)
+    if len(names) < 2 or not frame.columns.is_unique or not all(isinstance(n, str) for n in names) \
+            or any(_CSV_QUOTED.search(n) or _CSV_LINE_END.search(n) for n in names):
+        return False
+    columns = []
+    for name in names:
+        col = frame[name]
+        if isinstance(col.dtype, pd.StringDtype):
+            if col.str.contains(_CSV_LINE_END.pattern, regex=True, na=False).any():
+                return False
+            columns.append(("text", col.array))
+        elif isinstance(col.dtype, np.dtype) and col.dtype in (np.dtype("int64"), np.dtype("float64"), np.dtype(bool)):
+            columns.append((col.dtype.kind, col.to_numpy()))
+        else:
+            return False
+    step = max(1, _CSV_CHUNK_CELLS // len(names))
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(",".join(names) + "\n")
+        for lo in range(0, len(frame), step):
+            cells = [_csv_cells(kind, values[lo:lo + step]) for kind, values in columns]
+            out.write("\n".join(map(",".join, zip(*cells))) + "\n")
+    return True
+
+
+def _csv_cells(kind: str, values: Any) -> list[str]:
+    """One column's fields, as pandas' `to_csv` writes them (na_rep="", quotes where needed);
+    each distinct value is made text once (a float's by its bits, so that -0.0 stays "-0.0")."""
+    if kind == "text":
+        text = values.to_numpy(dtype=object, na_value="").tolist()
+        quoted = {t: '"' + t.replace('"', '""') + '"' for t in set(text) if _CSV_QUOTED.search(t)}
+        return [quoted.get(t, t) for t in text] if quoted else text
+    distinct, where = np.unique(values.view(np.int64) if kind == "f" else values, return_inverse=True)
+    if kind == "f":
+        numbers = distinct.view(np.float64)
+        fields = numbers.astype(str).astype(object)
+        fields[np.isnan(numbers)] = ""
+    else:   # int64 and bool: Python's int and bool, as the csv module writes them
+        fields = np.array(list(map(str, distinct.tolist())), dtype=object)
+    return fields[where].tolist()
 
 
 def make_dir(path: Path, parents: bool = False) -> None:
