@@ -117,7 +117,9 @@ def lead_table(cdf: bytes) -> np.ndarray:
     edges = np.arange(LEAD_BUCKETS + 1) / LEAD_BUCKETS
     low = c.searchsorted(edges[:-1], side="right")     # shares <= the bucket's start
     high = c.searchsorted(edges[1:], side="left")      # shares < its end
-    return np.where(low == high, low, -1)
+    table = np.where(low == high, low, -1)
+    table.setflags(write=False)
+    return table
 
 
 @functools.lru_cache(maxsize=8)
