@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Desk", "MEETING", "CLAIM", "DESK"]      # the priorities on the CD (claims.py)
 
+
 class Desk:
     """The CD's desk sessions, meetings and urgent requests: a component the `ClinicalDirector` owns.
 

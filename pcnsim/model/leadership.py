@@ -111,16 +111,16 @@ class LeadershipWork:
         self._development_rng = self.rng["development"]
         self._development_mean, self._development_hours = l.task_hours, l.development_hours_per_week
         self._draw_development(self.env.now)
-        self.env.process(self.arrivals("system"))
+        self.env.process(self.requests())
 
     def _draw_development(self, at: float) -> None:
-        """The time of the next development task after one at `at` (or the start): `arrivals("development")`'s
-        draw, at the rate the CD's commitment gives then (none ever again if the rate is 0)."""
+        """The time of the next development task after one at `at` (or the start): a Poisson process's next
+        arrival, at the rate the CD's commitment gives then (none ever again if the rate is 0)."""
         rate = self._development_hours * self.commitment() / self._development_mean
         self._next_development = at + self._development_rng.exponential(WEEK / rate) if rate > 0 else math.inf
 
     def catch_up(self) -> None:
-        """Add the development tasks that arrived by now, each as `arrivals("development")` would have at its
+        """Add the development tasks that arrived by now, each as an arrival process would have at its
         arrival (its effort, then the next arrival's time, drawn in that order from the development stream).
 
         Development tasks go only to the development heap, which nothing reads or changes between two
@@ -170,22 +170,17 @@ class LeadershipWork:
         return l.operations_hours_per_week + l.operations_hours_per_practice * self.s.pcn.practices + \
             l.operations_hours_per_arrs_wte * wte
 
-    def arrivals(self, kind: str):
-        """Development tasks and system requests arrive as Poisson processes with exponential efforts.
-
-        The development rate scales with the CD's commitment (drawn once per CD):
-        CDs differ in what they take on. System requests do not: the system asks what it asks.
-        """
-        env, rng, s = self.env, self.rng[kind], self.s
-        development = kind == "development"
-        mean_effort = s.leadership.task_hours if development else s.ics.request_hours
-        hours = s.leadership.development_hours_per_week
+    def requests(self):
+        """System requests arrive as a Poisson process with exponential efforts. Their rate is the system's,
+        whatever the CD's commitment (the system asks what it asks); development tasks, whose rate the
+        commitment scales, are added by `catch_up`."""
+        env, rng, s = self.env, self.rng["system"], self.s
+        rate, mean_effort = s.ics.requests_per_week, s.ics.request_hours
+        if rate <= 0:
+            return
         while True:
-            rate = hours * self.commitment() / mean_effort if development else s.ics.requests_per_week
-            if rate <= 0:
-                return
             yield env.timeout(rng.exponential(WEEK / rate))
-            self.add(kind, rng.exponential(mean_effort))
+            self.add("system", rng.exponential(mean_effort))
 
     def add(self, kind: str, effort: float, due: Optional[float] = None, component: int = -1,
             starter: Optional[Starter] = None) -> Task:

@@ -8,7 +8,8 @@ import numpy as np
 from pcnsim.config import DEFAULT_ICS_NAME, Scenario
 
 #: The stochastic processes of a PCN, each with its own stream named `pcn{i}/{process}`.
-STREAM_PROCESSES = ("demand", "demand/leads", "booking", "arrs", "arrs_recruitment", "clinical_director", "cd_recruitment", "meetings",
+STREAM_PROCESSES = ("demand", "demand/leads", "booking", "arrs", "arrs_recruitment", "clinical_director",
+                    "cd_recruitment", "meetings",
                     "cd_commitment", "tasks/operations", "tasks/development", "tasks/system",
                     "tasks/access",
                     # leadership v3, part A: the claimants on the CD's protected time (claims.py)
